@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Build everything: the native engine + tests, the WebAssembly module (dist/wasm), TypeScript (dist/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc)}
+cmake -S . -B build/native -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/native -j"$JOBS"
+export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}   # Debian's emscripten finds acorn here
+emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build/wasm -j"$JOBS"
+npx tsc -p tsconfig.json
