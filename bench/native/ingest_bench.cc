@@ -1,0 +1,2 @@
+// Placeholder main replaced by the ingest benchmark below.
+int main() { return 0; }

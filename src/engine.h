@@ -1,0 +1,161 @@
+// Engine: the sans-IO Electrolite sync engine (docs/engine-api.md).
+//
+// Inputs arrive through Handle*/Set*/app calls with `now_ms` as an argument;
+// outputs are polled (PollRequest, PollTimeout, PollEvent). The engine never
+// reads a clock, sleeps or performs I/O except through SQLite's VFS.
+//
+// Results that the contract defines as JSON (`{"ok":true,...}` or
+// `{"ok":false,"code","message"}`) are returned as std::string so bindings/
+// only convert types. Not thread-safe: one engine per worker.
+#ifndef ELECTROLITE_SRC_ENGINE_H_
+#define ELECTROLITE_SRC_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "env.h"
+#include "status.h"
+
+namespace electrolite {
+
+class Store;
+
+// Lower-cased header name -> value.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct BackoffOptions {
+  int64_t initial_ms = 1000;
+  int64_t max_ms = 32000;
+  double multiplier = 2.0;
+};
+
+// Parsed EngineOptions JSON (docs/engine-api.md "Lifecycle").
+struct EngineOptions {
+  std::string path = ":memory:";
+  std::string vfs;  // "" = SQLite's default VFS
+  std::string base_url = "http://127.0.0.1:5133";
+  std::string client_id;
+  int64_t now_ms = 0;
+  std::string schema_sql;     // CREATE TABLE statements
+  std::string policies_json;  // policies.json object ("" = none)
+  std::string tables_json;    // [TableDecl] ("" = none); extends/overrides schema_sql
+  bool auto_subscribe = true;
+  int batch_size = 100;
+  int64_t upload_interval_ms = 5000;
+  int compress_threshold = 4096;
+  int64_t live_timeout_ms = 45000;  // client watchdog for live long-polls
+  BackoffOptions backoff;
+  bool debug = false;
+
+  static Result<EngineOptions> FromJson(std::string_view json);
+};
+
+// The next HTTP request the host should perform.
+struct Request {
+  int64_t id = 0;
+  std::string method = "GET";
+  std::string url;
+  Headers headers;
+  bool has_body = false;
+  bool live = false;
+  int64_t timeout_ms = 0;
+  std::string kind = "shape";  // "shape" | "upload"
+  std::string shape_id;
+
+  std::string ToJson() const;
+};
+
+// Hook the write path (issue 4) installs to learn, inside the apply
+// transaction of a shape response, which txids became visible. It may write
+// to the database through `store`; a non-ok Status rolls the whole response
+// back (and the response is retried later).
+class ApplyObserver {
+ public:
+  virtual ~ApplyObserver() = default;
+  // `txids`: 32-bit xids from change headers applied in this response.
+  virtual Status OnTxidsApplied(Store& store, std::string_view shape_id,
+                                const std::vector<int64_t>& txids) = 0;
+  // A snapshot-end (xid8 values as decimal strings) applied in this response.
+  virtual Status OnSnapshotEnd(Store& store, std::string_view shape_id, std::string_view xmin,
+                               std::string_view xmax, const std::vector<std::string>& xip) = 0;
+};
+
+class Engine {
+ public:
+  // Opens (creating if needed) the database, declares the tables, resumes
+  // persisted shapes and, with autoSubscribe, subscribes one shape per table.
+  // `env` may be null (a SeededEnv is used); otherwise it must outlive the engine.
+  static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options, Env* env = nullptr);
+  static Result<std::unique_ptr<Engine>> Open(std::string_view options_json, Env* env = nullptr);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // ---- sans-IO loop ----
+  // `body` is the raw (already content-decoded) response body. A protocol
+  // error applies nothing and is also reported as an `error` event.
+  Status HandleResponse(int64_t now_ms, int64_t request_id, int status, const Headers& headers,
+                        std::string_view body);
+  // Same, with headers as a JSON object of lower-cased names -> string values.
+  Status HandleResponse(int64_t now_ms, int64_t request_id, int status,
+                        std::string_view headers_json, std::string_view body);
+  void HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_view message);
+  void HandleTimeout(int64_t now_ms);
+  void SetOnline(bool online, int64_t now_ms);
+  void SetToken(std::string_view token, int64_t now_ms);
+  std::optional<Request> PollRequest(int64_t now_ms);
+  // "" or the Request JSON.
+  std::string PollRequestJson(int64_t now_ms);
+  // Raw (possibly zstd) body of a request with has_body; "" if unknown.
+  std::string RequestBody(int64_t request_id);
+  // Absolute ms of the next deadline, -1 = none.
+  int64_t PollTimeout() const;
+  // "" or the next event JSON.
+  std::string PollEvent();
+
+  // ---- shapes ----
+  // {ok, shapeId}. shape_json: {table, where?, params?, columns?, replica?, id?}.
+  std::string Subscribe(std::string_view shape_json, int64_t now_ms = 0);
+  std::string Unsubscribe(std::string_view shape_id);
+  std::string StatusJson() const;
+
+  // ---- local data ----
+  // {ok, columns, rows, tables}.
+  std::string Query(std::string_view sql, std::string_view params_json);
+  // {ok, changes, tables}.
+  std::string Exec(std::string_view sql, std::string_view params_json);
+  // Write path (issue 4): {ok, mutationId}.
+  std::string Insert(std::string_view table, std::string_view row_json);
+  std::string Update(std::string_view table, std::string_view key_json,
+                     std::string_view patch_json);
+  std::string Delete(std::string_view table, std::string_view key_json);
+  std::string Begin();
+  std::string Commit();
+  std::string Rollback();
+  std::string PendingMutations();
+  std::string DiscardMutation(std::string_view mutation_id);
+  std::string Metrics(int64_t now_ms);
+
+  // ---- seams for other engine parts (write path, tests) ----
+  Store& store();
+  Env& env();
+  // Observer must outlive the engine or be reset to null.
+  void SetApplyObserver(ApplyObserver* observer);
+  // Queues an event (JSON object text) for PollEvent.
+  void EmitEvent(std::string event_json);
+
+  class Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace electrolite
+
+#endif  // ELECTROLITE_SRC_ENGINE_H_

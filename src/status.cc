@@ -1,0 +1,71 @@
+#include "status.h"
+
+namespace electrolite {
+
+const char* CodeName(Code code) {
+  switch (code) {
+    case Code::kOk: return "ok";
+    case Code::kInvalidArgument: return "invalid_argument";
+    case Code::kNotFound: return "not_found";
+    case Code::kConflict: return "conflict";
+    case Code::kCorruption: return "corruption";
+    case Code::kIo: return "io";
+    case Code::kProtocol: return "protocol";
+    case Code::kAuth: return "auth";
+    case Code::kStorageFull: return "storage_full";
+    case Code::kReadOnly: return "read_only";
+    case Code::kSchema: return "schema";
+    case Code::kInternal: return "internal";
+  }
+  return "internal";
+}
+
+Status Status::WithContext(std::string_view prefix) const {
+  if (ok()) return *this;
+  std::string m(prefix);
+  m += ": ";
+  m += message_;
+  return Status(code_, std::move(m));
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "ok";
+  return std::string(code_name()) + ": " + message_;
+}
+
+std::string Status::ToJson() const {
+  if (ok()) return "{\"ok\":true}";
+  std::string out = "{\"ok\":false,\"code\":\"";
+  out += code_name();
+  out += "\",\"message\":";
+  AppendJsonString(&out, message_);
+  out += "}";
+  return out;
+}
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      default:
+        if (c < 0x20) {
+          out->append("\\u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 15]);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace electrolite
