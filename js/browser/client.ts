@@ -1,0 +1,238 @@
+// The main-thread side of the browser runtime: a small proxy with the same API as the Node
+// client, forwarding every call to the module worker that hosts the engine (worker.ts).
+// Importing this file touches no browser global; only open() creates the Worker.
+
+import { ElectroliteError } from '../errors.js';
+import type {
+  ConflictEvent, ExecResult, Metrics, OpenOptions, Params, PendingMutation, QueryResult, Row,
+  ShapeSubscription, Status, Unsubscribe,
+} from '../types.js';
+import {
+  fromErrorData, toErrorData, type CallMethod, type FromWorker, type HostMethod, type ToWorker,
+  type WorkerOpenOptions,
+} from './protocol.js';
+import { replaceEqualDeep } from './share.js';
+
+/** Where the data lives: OPFS once the wasm/ VFS exists; until then, memory (said, not hidden). */
+export type StorageKind = 'opfs' | 'memory';
+export type BrowserStatus = Status & { storage: StorageKind };
+
+export interface BrowserOpenOptions extends Omit<OpenOptions, 'fetch' | 'resolvers'> {
+  /** URL of the worker script (default: worker.js next to this module). */
+  workerUrl?: string | URL;
+  /** An already-created module worker running worker.js (tests, custom bundling). */
+  worker?: Worker;
+  /** URL of an ES module exporting `resolvers`: custom conflict resolvers run in the worker. */
+  resolversModule?: string | URL;
+}
+
+type LiveCallback = (result: QueryResult) => void;
+interface LiveEntry { cb: LiveCallback; onError?: (err: ElectroliteError) => void; last?: QueryResult }
+
+/** The writes and reads allowed inside db.transaction(fn). */
+export interface BrowserTransaction {
+  query<R extends Row = Row>(sql: string, params?: Params): Promise<QueryResult<R>>;
+  exec(sql: string, params?: Params): Promise<ExecResult>;
+  insert(table: string, row: Row): Promise<unknown>;
+  update(table: string, key: Row | string, patch: Row): Promise<unknown>;
+  delete(table: string, key: Row | string): Promise<unknown>;
+}
+
+export class BrowserElectrolite {
+  #worker: Worker;
+  #nextId = 1;
+  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: ElectroliteError) => void }>();
+  #lives = new Map<number, LiveEntry>();
+  #statusListeners = new Set<(s: BrowserStatus) => void>();
+  #conflictListeners = new Set<(e: ConflictEvent) => void>();
+  #status: BrowserStatus;
+  #closed = false;
+  #options: BrowserOpenOptions;
+
+  private constructor(worker: Worker, options: BrowserOpenOptions) {
+    this.#worker = worker;
+    this.#options = options;
+    this.#status = {
+      connection: 'disconnected', sync: 'idle', isOffline: false, isUpToDate: false,
+      lastSyncedAt: null, pendingChanges: 0, error: null, shapes: [], storage: 'memory',
+    };
+    worker.addEventListener('message', (e: MessageEvent<FromWorker>) => this.#onMessage(e.data));
+    worker.addEventListener('error', (e: ErrorEvent) => this.#fail(
+      new ElectroliteError('internal', `worker failed: ${e.message || 'could not load the worker script'}`)));
+  }
+
+  /** Starts the worker, opens the engine in it and resolves once it is ready. */
+  static async open(options: BrowserOpenOptions = {}): Promise<BrowserElectrolite> {
+    if (typeof Worker === 'undefined' && !options.worker) {
+      throw new ElectroliteError('invalid_argument', 'BrowserElectrolite needs Worker (use Electrolite.open in Node)');
+    }
+    const worker = options.worker ??
+      new Worker(options.workerUrl ?? new URL('./worker.js', import.meta.url), { type: 'module', name: 'electrolite' });
+    const db = new BrowserElectrolite(worker, options);
+    const { workerUrl: _u, worker: _w, resolversModule, token, logger, ...rest } = options;
+    const plain: Record<string, unknown> = { ...rest };
+    if (typeof token === 'string') plain['token'] = token;
+    const open: WorkerOpenOptions = {
+      options: plain,
+      tokenFunction: typeof token === 'function',
+      forwardLogs: typeof logger === 'function',
+      ...(resolversModule !== undefined ? { resolversModule: String(resolversModule) } : {}),
+    };
+    try {
+      const status = await db.#call('open', [open]);
+      db.#setStatus(status as BrowserStatus);
+    } catch (err) {
+      worker.terminate();
+      db.#closed = true;
+      throw err;
+    }
+    return db;
+  }
+
+  get status(): BrowserStatus { return this.#status; }
+
+  onStatus(cb: (s: BrowserStatus) => void): Unsubscribe {
+    this.#statusListeners.add(cb);
+    return () => { this.#statusListeners.delete(cb); };
+  }
+
+  onConflict(cb: (e: ConflictEvent) => void): Unsubscribe {
+    this.#conflictListeners.add(cb);
+    return () => { this.#conflictListeners.delete(cb); };
+  }
+
+  query<R extends Row = Row>(sql: string, params: Params = []): Promise<QueryResult<R>> {
+    return this.#call('query', [sql, params]) as Promise<QueryResult<R>>;
+  }
+  exec(sql: string, params: Params = []): Promise<ExecResult> {
+    return this.#call('exec', [sql, params]) as Promise<ExecResult>;
+  }
+  insert(table: string, row: Row): Promise<unknown> { return this.#call('insert', [table, row]); }
+  update(table: string, key: Row | string, patch: Row): Promise<unknown> {
+    return this.#call('update', [table, key, patch]);
+  }
+  delete(table: string, key: Row | string): Promise<unknown> { return this.#call('delete', [table, key]); }
+  pendingMutations(): Promise<PendingMutation[]> {
+    return this.#call('pendingMutations', []) as Promise<PendingMutation[]>;
+  }
+  discardMutation(id: string): Promise<unknown> { return this.#call('discardMutation', [id]); }
+  metrics(): Promise<Metrics> { return this.#call('metrics', []) as Promise<Metrics>; }
+  syncNow(): Promise<void> { return this.#call('syncNow', []) as Promise<void>; }
+  subscribe(shape: ShapeSubscription): Promise<unknown> { return this.#call('subscribe', [shape]); }
+  unsubscribe(shapeId: string): Promise<unknown> { return this.#call('unsubscribe', [shapeId]); }
+
+  /** Runs fn in one engine transaction in the worker: committed if fn resolves, else rolled back. */
+  async transaction<T>(fn: (tx: BrowserTransaction) => Promise<T>): Promise<T> {
+    const txId = (await this.#call('begin', [])) as number;
+    const via = (method: CallMethod) => (...args: unknown[]) => this.#call(method, args, txId);
+    const tx = {
+      query: via('query'), exec: via('exec'), insert: via('insert'), update: via('update'), delete: via('delete'),
+    } as BrowserTransaction;
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (err) {
+      await this.#call('rollback', [], txId).catch(() => undefined);
+      throw err;
+    }
+    await this.#call('commit', [], txId);
+    return result;
+  }
+
+  /**
+   * Runs sql now and again whenever a table it reads changes; cb gets each result with
+   * unchanged rows keeping their identity. Returns the unsubscribe function.
+   */
+  live<R extends Row = Row>(
+    sql: string, params: Params, cb: (result: QueryResult<R>) => void,
+    onError?: (err: ElectroliteError) => void,
+  ): Unsubscribe {
+    const liveId = this.#nextId++;
+    this.#lives.set(liveId, { cb: cb as LiveCallback, ...(onError ? { onError } : {}) });
+    this.#post({ t: 'live', liveId, sql, params: [...params] });
+    return () => {
+      if (this.#lives.delete(liveId) && !this.#closed) this.#post({ t: 'unlive', liveId });
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#call('close', []);
+    } finally {
+      this.#closed = true;
+      this.#worker.terminate();
+      this.#fail(new ElectroliteError('closed', 'database closed'));
+    }
+  }
+
+  #call(method: CallMethod | HostMethod, args: unknown[], tx?: number): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new ElectroliteError('closed', 'database closed'));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      try {
+        this.#post({ t: 'call', id, method, args, ...(tx !== undefined ? { tx } : {}) });
+      } catch (err) {
+        this.#pending.delete(id);
+        reject(new ElectroliteError('invalid_argument', `${method}: arguments cannot be sent to the worker (${toErrorData(err).message})`));
+      }
+    });
+  }
+
+  #post(msg: ToWorker): void { this.#worker.postMessage(msg); }
+
+  #setStatus(status: BrowserStatus): void {
+    this.#status = replaceEqualDeep(this.#status, status);
+    for (const cb of [...this.#statusListeners]) cb(this.#status);
+  }
+
+  #onMessage(msg: FromWorker): void {
+    switch (msg.t) {
+      case 'reply': {
+        const p = this.#pending.get(msg.id);
+        if (!p) return;
+        this.#pending.delete(msg.id);
+        if (msg.ok) p.resolve(msg.value);
+        else p.reject(fromErrorData(msg.error));
+        return;
+      }
+      case 'status': this.#setStatus(msg.status as BrowserStatus); return;
+      case 'conflict': for (const cb of [...this.#conflictListeners]) cb(msg.event as ConflictEvent); return;
+      case 'live': {
+        const entry = this.#lives.get(msg.liveId);
+        if (!entry) return;
+        entry.last = replaceEqualDeep(entry.last, msg.result as QueryResult);
+        entry.cb(entry.last);
+        return;
+      }
+      case 'live-error': {
+        const entry = this.#lives.get(msg.liveId);
+        const err = fromErrorData(msg.error);
+        if (entry?.onError) entry.onError(err);
+        else if (entry) console.error('electrolite live query failed:', err);
+        return;
+      }
+      case 'log': (this.#options.logger ?? console.debug)(msg.line); return;
+      case 'token-request': void this.#answerToken(msg.id); return;
+    }
+  }
+
+  async #answerToken(id: number): Promise<void> {
+    const source = this.#options.token;
+    try {
+      const token = typeof source === 'function' ? await source() : source;
+      this.#post({ t: 'token', id, ...(token !== undefined ? { token } : {}) });
+    } catch (err) {
+      this.#post({ t: 'token', id, error: toErrorData(err) });
+    }
+  }
+
+  #fail(err: ElectroliteError): void {
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+    if (err.code !== 'closed') {
+      this.#setStatus({ ...this.#status, connection: 'error', error: { code: err.code, message: err.message } });
+    }
+  }
+}

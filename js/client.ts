@@ -1,0 +1,478 @@
+// The public API: Electrolite.open(...) → db. Talks to the engine host only through a
+// HostPort (in-process in Node; a Worker proxy in the browser, issue 6), so everything
+// here is plain async calls and events. Owns what must stay next to the app: live-query
+// observers, status listeners, the token function, custom conflict resolvers, debug output.
+
+import { DebugLog } from './debug-log.js';
+import { loadDefaultSchema } from './default-schema.js';
+import type { EngineEvent } from './engine-host.js';
+import { ElectroliteError } from './errors.js';
+import { createInProcessPort, type HostPort, type ModuleLoader } from './host-port.js';
+import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
+import { resolveOptions, type ResolvedOptions } from './options.js';
+import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
+import { toObjects } from './structural-share.js';
+import type {
+  ConflictEvent,
+  ConflictResolver,
+  ExecResult,
+  Metrics,
+  OpenOptions,
+  Params,
+  PendingMutation,
+  QueryResult,
+  Row,
+  ShapeSubscription,
+  Status,
+  TokenSource,
+  Unsubscribe,
+} from './types.js';
+
+/** What a transaction callback receives: the same calls, inside the transaction. */
+export interface Transaction {
+  query<R extends Row = Row>(sql: string, params?: Params): Promise<QueryResult<R>>;
+  exec(sql: string, params?: Params): Promise<ExecResult>;
+  insert(table: string, row: Row): Promise<string>;
+  update(table: string, key: Row, patch: Row): Promise<string>;
+  delete(table: string, key: Row): Promise<string>;
+}
+
+export interface AdvancedOpenOptions {
+  /** A HostPort to use instead of an in-process host (issue 6's Worker proxy). */
+  port?: HostPort;
+  /** Loads the engine module for the in-process host (default js/wasm-loader.ts). */
+  loadModule?: ModuleLoader;
+}
+
+function checkSql(sql: unknown): string {
+  if (typeof sql !== 'string' || sql.trim() === '') throw new ElectroliteError('invalid_argument', 'sql: expected a non-empty string');
+  return sql;
+}
+
+function checkParams(params: unknown): unknown[] {
+  if (params === undefined || params === null) return [];
+  if (!Array.isArray(params)) throw new ElectroliteError('invalid_argument', 'params: expected an array');
+  return params;
+}
+
+function checkTable(table: unknown): string {
+  if (typeof table !== 'string' || table === '') throw new ElectroliteError('invalid_argument', 'table: expected a table name');
+  return table;
+}
+
+function checkRow(name: string, row: unknown): Row {
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+    throw new ElectroliteError('invalid_argument', `${name}: expected an object of column values`);
+  }
+  return row as Row;
+}
+
+async function resolveToken(source: TokenSource | undefined): Promise<string | undefined> {
+  if (source === undefined) return undefined;
+  const token = typeof source === 'function' ? await source() : source;
+  if (token === undefined || token === null || token === '') return undefined;
+  if (typeof token !== 'string') throw new ElectroliteError('invalid_argument', 'token: the token function must return a string');
+  return token;
+}
+
+export class Electrolite {
+  private readonly port: HostPort;
+  private readonly options: ResolvedOptions;
+  private readonly tokenSource: TokenSource | undefined;
+  private readonly resolvers: Record<string, ConflictResolver>;
+  private readonly debugLog: DebugLog | undefined;
+  private readonly statusListeners = new Set<(s: Status) => void>();
+  private readonly conflictListeners = new Set<(c: ConflictEvent) => void>();
+  private readonly liveQueries = new Set<LiveQuery<Row>>();
+  private currentStatus: Status = INITIAL_STATUS;
+  private txLock: Promise<void> | undefined;
+  private authRefreshUsed = false;
+  private authRefreshing = false;
+  private perfTimer: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
+
+  private constructor(port: HostPort, options: ResolvedOptions, opened: OpenOptions) {
+    this.port = port;
+    this.options = options;
+    this.tokenSource = opened.token ?? options.token;
+    this.resolvers = { ...(opened.resolvers ?? {}) };
+    if (options.debug) this.debugLog = new DebugLog(opened.logger);
+  }
+
+  /** Opens a local database and starts syncing. See docs/client-api.md. */
+  static async open(options: OpenOptions = {}, advanced: AdvancedOpenOptions = {}): Promise<Electrolite> {
+    const resolved = resolveOptions(options);
+    for (const w of resolved.warnings) console.warn(`[electrolite] ${w}`);
+    for (const [table, fn] of Object.entries(options.resolvers ?? {})) {
+      if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', `resolvers.${table}: expected a function`);
+    }
+    let schemaSql = options.schemaSql;
+    let policies = options.policies;
+    if (schemaSql === undefined && options.tables === undefined) {
+      const defaults = await loadDefaultSchema();
+      schemaSql = defaults.schemaSql;
+      policies ??= defaults.policies;
+    }
+    if (policies && options.resolvers) {
+      // A table with a custom resolver is declared with the `custom` policy.
+      policies = { ...policies };
+      for (const table of Object.keys(options.resolvers)) {
+        policies[table] = { ...((policies[table] as object | undefined) ?? {}), policy: 'custom' };
+      }
+    }
+    const token = await resolveToken(options.token ?? resolved.token);
+    const engineOptions: Record<string, unknown> = {
+      path: resolved.storage,
+      vfs: resolved.vfs,
+      baseUrl: resolved.url,
+      clientId: resolved.clientId,
+      nowMs: Date.now(),
+      schemaSql: schemaSql ?? '',
+      policies: policies ?? {},
+      autoSubscribe: resolved.autoSubscribe,
+      batchSize: resolved.batchSize,
+      uploadIntervalMs: resolved.uploadIntervalMs,
+      compressThreshold: resolved.compressThreshold,
+      backoff: resolved.backoff,
+      liveTimeoutMs: resolved.liveTimeoutMs,
+      debug: resolved.debug,
+    };
+    if (options.tables) engineOptions.tables = options.tables;
+    const port =
+      advanced.port ??
+      (await createInProcessPort(
+        { engineOptions, token, fetch: options.fetch as never },
+        advanced.loadModule,
+      ));
+    const db = new Electrolite(port, resolved, options);
+    port.listen((ev) => db.onEvent(ev));
+    db.applyStatus(await port.call('status'));
+    db.startPerfLog();
+    return db;
+  }
+
+  // ---- status, conflicts, metrics ----
+
+  /** The latest status (updated from engine events). */
+  get status(): Status {
+    return this.currentStatus;
+  }
+
+  /** Calls `cb` on every status change; returns the unsubscribe function. */
+  onStatus(cb: (status: Status) => void): Unsubscribe {
+    this.statusListeners.add(cb);
+    return () => this.statusListeners.delete(cb);
+  }
+
+  onConflict(cb: (conflict: ConflictEvent) => void): Unsubscribe {
+    this.conflictListeners.add(cb);
+    return () => this.conflictListeners.delete(cb);
+  }
+
+  async metrics(): Promise<Metrics> {
+    return (await this.port.call('metrics')) as Metrics;
+  }
+
+  async pendingMutations(): Promise<PendingMutation[]> {
+    return (await this.port.call('pendingMutations')) as PendingMutation[];
+  }
+
+  async discardMutation(id: string): Promise<void> {
+    await this.port.call('discardMutation', id);
+  }
+
+  /**
+   * Uploads pending writes and re-requests every shape now. Resolves when the engine reports
+   * it is up to date with nothing pending; rejects on an error status or after `timeoutMs`.
+   */
+  async syncNow(timeoutMs = 30000): Promise<Status> {
+    this.checkOpen();
+    const done = this.waitForStatus((s) => s.isUpToDate && s.pendingChanges === 0 && s.sync !== 'syncing', timeoutMs, true);
+    await this.port.call('syncNow');
+    return done;
+  }
+
+  /** Resolves with the first status (current or later) for which `pred` holds. */
+  waitForStatus(pred: (s: Status) => boolean, timeoutMs = 30000, rejectOnError = false): Promise<Status> {
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (fn: () => void) => {
+        off();
+        if (timer !== undefined) clearTimeout(timer);
+        fn();
+      };
+      const check = (s: Status) => {
+        if (pred(s)) finish(() => resolve(s));
+        else if (rejectOnError && s.error) finish(() => reject(new ElectroliteError(s.error!.code as never, s.error!.message)));
+      };
+      const off = this.onStatus(check);
+      timer = setTimeout(
+        () => finish(() => reject(new ElectroliteError('timeout', `status condition not reached within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
+      check(this.currentStatus);
+    });
+  }
+
+  // ---- local data ----
+
+  async query<R extends Row = Row>(sql: string, params?: Params): Promise<QueryResult<R>> {
+    checkSql(sql);
+    const p = checkParams(params);
+    await this.idle();
+    return this.rawQuery<R>(sql, p);
+  }
+
+  private async rawQuery<R extends Row>(sql: string, params: unknown[]): Promise<QueryResult<R>> {
+    const r = await this.port.call('query', sql, params);
+    return { rows: toObjects<R>(r.columns, r.rows), columns: r.columns, tables: r.tables };
+  }
+
+  async exec(sql: string, params?: Params): Promise<ExecResult> {
+    checkSql(sql);
+    const p = checkParams(params);
+    await this.idle();
+    return this.port.call('exec', sql, p);
+  }
+
+  async insert(table: string, row: Row): Promise<string> {
+    const t = checkTable(table);
+    const r = checkRow('row', row);
+    await this.idle();
+    return this.port.call('insert', t, r);
+  }
+
+  async update(table: string, key: Row, patch: Row): Promise<string> {
+    const t = checkTable(table);
+    const k = checkRow('key', key);
+    const p = checkRow('patch', patch);
+    await this.idle();
+    return this.port.call('update', t, k, p);
+  }
+
+  async delete(table: string, key: Row): Promise<string> {
+    const t = checkTable(table);
+    const k = checkRow('key', key);
+    await this.idle();
+    return this.port.call('delete', t, k);
+  }
+
+  /**
+   * Runs `fn` in one local transaction: every write commits together (rows and outbox
+   * entries) or, if `fn` throws, none does. Other calls wait until it ends.
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', 'transaction: expected a function');
+    await this.idle();
+    let release!: () => void;
+    this.txLock = new Promise((r) => (release = r));
+    let active = true;
+    const guard = () => {
+      if (!active) throw new ElectroliteError('invalid_argument', 'transaction: used after it ended');
+    };
+    const tx: Transaction = {
+      query: async (sql, params) => (guard(), this.rawQuery(checkSql(sql), checkParams(params))),
+      exec: async (sql, params) => (guard(), this.port.call('exec', checkSql(sql), checkParams(params))),
+      insert: async (table, row) => (guard(), this.port.call('insert', checkTable(table), checkRow('row', row))),
+      update: async (table, key, patch) =>
+        (guard(), this.port.call('update', checkTable(table), checkRow('key', key), checkRow('patch', patch))),
+      delete: async (table, key) => (guard(), this.port.call('delete', checkTable(table), checkRow('key', key))),
+    };
+    try {
+      await this.port.call('begin');
+      let result: T;
+      try {
+        result = await fn(tx);
+      } catch (err) {
+        active = false;
+        await this.port.call('rollback').catch(() => undefined);
+        throw err;
+      }
+      active = false;
+      await this.port.call('commit');
+      return result;
+    } finally {
+      active = false;
+      this.txLock = undefined;
+      release();
+    }
+  }
+
+  /** Waits while a transaction holds the database. */
+  private async idle(): Promise<void> {
+    this.checkOpen();
+    while (this.txLock) await this.txLock;
+  }
+
+  // ---- live queries ----
+
+  /**
+   * Runs `sql` now and again whenever a table it reads changes; `cb` gets each new result
+   * (unchanged rows keep their identity). Returns the unsubscribe function.
+   */
+  live<R extends Row = Row>(sql: string, params: Params | undefined, cb: LiveListener<R>, onError?: LiveErrorListener): Unsubscribe {
+    if (typeof cb !== 'function') throw new ElectroliteError('invalid_argument', 'live: expected a callback');
+    const q = this.liveQuery<R>(sql, params);
+    q.subscribe(cb, onError);
+    return () => q.dispose();
+  }
+
+  /** The observer behind live(): getSnapshot/subscribe for useSyncExternalStore. */
+  liveQuery<R extends Row = Row>(sql: string, params?: Params): LiveQuery<R> {
+    checkSql(sql);
+    const p = checkParams(params);
+    this.checkOpen();
+    const q: LiveQuery<R> = new LiveQuery<R>(
+      async () => {
+        await this.idle();
+        return this.rawQuery<R>(sql, p);
+      },
+      () => this.liveQueries.delete(q as unknown as LiveQuery<Row>),
+    );
+    this.liveQueries.add(q as unknown as LiveQuery<Row>);
+    return q;
+  }
+
+  // ---- shapes ----
+
+  /** Adds a shape (e.g. one environment's tasks); returns its id for unsubscribe(). */
+  async subscribe(shape: ShapeSubscription): Promise<string> {
+    const s = checkRow('shape', shape) as unknown as ShapeSubscription;
+    checkTable(s.table);
+    if (s.where !== undefined && typeof s.where !== 'string') throw new ElectroliteError('invalid_argument', 'where: expected a string');
+    const params = checkParams(s.params);
+    this.checkOpen();
+    return this.port.call('subscribe', { ...s, params } as Record<string, unknown>);
+  }
+
+  async unsubscribe(shapeId: string): Promise<void> {
+    if (typeof shapeId !== 'string' || shapeId === '') throw new ElectroliteError('invalid_argument', 'shapeId: expected a string');
+    this.checkOpen();
+    await this.port.call('unsubscribe', shapeId);
+  }
+
+  // ---- page visibility / network (the host runs them; browsers call these from events) ----
+
+  async setVisible(visible: boolean): Promise<void> {
+    await this.port.call('setVisible', visible);
+  }
+
+  async setOnline(online: boolean): Promise<void> {
+    await this.port.call('setNetworkOnline', online);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.perfTimer !== undefined) clearInterval(this.perfTimer);
+    for (const q of [...this.liveQueries]) q.dispose();
+    this.statusListeners.clear();
+    this.conflictListeners.clear();
+    await this.port.call('close');
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ElectroliteError('closed', 'the database is closed');
+  }
+
+  // ---- events from the host ----
+
+  private onEvent(ev: EngineEvent): void {
+    if (this.closed) return;
+    this.debugLog?.event(ev);
+    switch (ev.type) {
+      case 'tables-changed': {
+        const tables = Array.isArray(ev.tables) ? (ev.tables as string[]) : [];
+        for (const q of this.liveQueries) q.tablesChanged(tables);
+        return;
+      }
+      case 'status':
+        this.applyStatus(ev);
+        return;
+      case 'conflict':
+        this.onConflictEvent(ev as unknown as ConflictEvent);
+        return;
+      case 'error':
+        if (ev.code === 'auth') void this.refreshToken();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private applyStatus(raw: Record<string, unknown>): void {
+    const next = normalizeStatus(raw, this.currentStatus);
+    if (next.error?.code === 'auth') void this.refreshToken();
+    else if (next.connection === 'connected' && !next.error) this.authRefreshUsed = false;
+    if (sameStatus(next, this.currentStatus)) return;
+    this.currentStatus = next;
+    for (const cb of [...this.statusListeners]) {
+      try {
+        cb(next);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /** A 401 asks the token function once for a new token; the engine resumes from the same offset. */
+  private async refreshToken(): Promise<void> {
+    if (typeof this.tokenSource !== 'function' || this.authRefreshing || this.authRefreshUsed || this.closed) return;
+    this.authRefreshing = true;
+    this.authRefreshUsed = true;
+    try {
+      const token = await resolveToken(this.tokenSource);
+      this.debugLog?.line('auth', token ? 'token refreshed after an auth error' : 'token function returned no token');
+      if (token && !this.closed) await this.port.call('setToken', token);
+    } catch (err) {
+      this.debugLog?.line('auth', `token function failed: ${(err as Error).message}`);
+    } finally {
+      this.authRefreshing = false;
+    }
+  }
+
+  private onConflictEvent(c: ConflictEvent): void {
+    const resolver = this.resolvers[c.table];
+    if (resolver && c.policy === 'custom' && c.local && c.remote && (c.outcome === 'pending' || c.outcome === 'needs-resolution')) {
+      void this.applyResolver(resolver, c);
+    }
+    for (const cb of [...this.conflictListeners]) {
+      try {
+        cb(c);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /** Runs an app-supplied resolver and writes its answer as a new local change. */
+  private async applyResolver(resolver: ConflictResolver, c: ConflictEvent): Promise<void> {
+    try {
+      const chosen = resolver({ ...c.local! }, { ...c.remote! });
+      checkRow('resolver result', chosen);
+      const patch: Row = {};
+      for (const [k, v] of Object.entries(chosen)) {
+        if (!(k in c.key) && !Object.is(v, c.remote![k])) patch[k] = v;
+      }
+      if (Object.keys(patch).length > 0) await this.update(c.table, c.key, patch);
+      this.debugLog?.line('conflict', `custom resolver for ${c.table} kept ${Object.keys(patch).length ? 'local values' : 'the server row'}`);
+    } catch (err) {
+      this.debugLog?.line('conflict', `custom resolver for ${c.table} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private startPerfLog(): void {
+    if (!this.debugLog) return;
+    this.perfTimer = setInterval(() => {
+      this.metrics().then(
+        (m) => this.debugLog?.perf(m),
+        () => undefined,
+      );
+    }, this.options.perfLogIntervalMs);
+    (this.perfTimer as { unref?: () => void }).unref?.();
+  }
+}

@@ -1,0 +1,42 @@
+// The default tables: the package's schema/schema.sql and schema/policies.json.
+// Resolved relative to this module (dist/js/ → ../../schema/), read with fs in Node and
+// fetched in the browser (bundlers resolve `new URL(..., import.meta.url)` as an asset).
+
+import { ElectroliteError } from './errors.js';
+
+export interface SchemaFiles {
+  schemaSql: string;
+  policies: Record<string, unknown>;
+}
+
+let cached: Promise<SchemaFiles> | undefined;
+
+async function readText(url: URL): Promise<string> {
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  if (isNode && url.protocol === 'file:') {
+    const fs = await import('node:fs/promises');
+    return fs.readFile(url, 'utf8');
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url.href}: HTTP ${res.status}`);
+  return res.text();
+}
+
+export function loadDefaultSchema(): Promise<SchemaFiles> {
+  cached ??= (async () => {
+    const sqlUrl = new URL('../../schema/schema.sql', import.meta.url);
+    const policiesUrl = new URL('../../schema/policies.json', import.meta.url);
+    try {
+      const [schemaSql, policiesText] = await Promise.all([readText(sqlUrl), readText(policiesUrl)]);
+      const policies = JSON.parse(policiesText) as Record<string, unknown>;
+      delete policies['$comment'];
+      return { schemaSql, policies };
+    } catch (err) {
+      cached = undefined;
+      throw new ElectroliteError('schema', `could not load the default schema (${sqlUrl.href}): ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  })();
+  return cached;
+}

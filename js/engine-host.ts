@@ -1,0 +1,420 @@
+// The engine host: the wasm module, one engine handle and its sans-IO loop (drain
+// pollRequest → perform with fetch → handleResponse/handleNetworkError; one timer armed at
+// pollTimeout; drain pollEvent). Everything it takes and returns is plain data, so issue 6
+// can run it inside a Worker behind an RPC (see HostMethods); in Node it runs in-process.
+// It makes no sync decisions: retries, backoff, offsets and conflicts are the engine's.
+
+import { ElectroliteError, unwrap } from './errors.js';
+import {
+  newCounters,
+  performRequest,
+  RequestFailure,
+  type EngineRequest,
+  type FetchFn,
+  type HostResponse,
+  type TransportCounters,
+} from './transport.js';
+
+/** The Embind surface the host uses (docs/engine-api.md); js/wasm-loader.ts provides it. */
+export interface EngineBindings {
+  open(optionsJson: string): string;
+  close(h: number): void;
+  handleResponse(h: number, nowMs: number, requestId: number, status: number, headersJson: string, body: Uint8Array): string;
+  handleNetworkError(h: number, nowMs: number, requestId: number, message: string): unknown;
+  handleTimeout(h: number, nowMs: number): unknown;
+  setOnline(h: number, online: boolean, nowMs: number): unknown;
+  setToken(h: number, token: string, nowMs: number): unknown;
+  pollRequest(h: number, nowMs: number): string;
+  requestBody(h: number, requestId: number): Uint8Array;
+  pollTimeout(h: number): number;
+  pollEvent(h: number): string;
+  subscribe(h: number, shapeJson: string): string;
+  unsubscribe(h: number, shapeId: string): string;
+  status(h: number): string;
+  query(h: number, sql: string, paramsJson: string): string;
+  exec(h: number, sql: string, paramsJson: string): string;
+  insert(h: number, table: string, rowJson: string): string;
+  update(h: number, table: string, keyJson: string, patchJson: string): string;
+  delete(h: number, table: string, keyJson: string): string;
+  begin(h: number): string;
+  commit(h: number): string;
+  rollback(h: number): string;
+  pendingMutations(h: number): string;
+  discardMutation(h: number, id: string): string;
+  metrics(h: number, nowMs: number): string;
+  syncNow?(h: number, nowMs: number): unknown;
+}
+
+/** An engine event (docs/engine-api.md "Events") plus `host-status` from the host. */
+export interface EngineEvent {
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface HostConfig {
+  /** The EngineOptions object (serialised to JSON for `open`). */
+  engineOptions: Record<string, unknown>;
+  /** Initial bearer token (a token *function* stays on the client side). */
+  token?: string;
+  fetch?: FetchFn;
+}
+
+export interface RawQueryResult {
+  columns: string[];
+  rows: unknown[][];
+  tables: string[];
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value ?? null, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class EngineHost {
+  private readonly m: EngineBindings;
+  private readonly h: number;
+  private readonly fetchFn: FetchFn;
+  private readonly sink: (ev: EngineEvent) => void;
+  private readonly inFlight = new Map<number, { ctl: AbortController; req: EngineRequest }>();
+  private readonly counters: TransportCounters = newCounters();
+  /** Responses that arrived while an application transaction was open. */
+  private readonly deferred: Array<() => void> = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = -1;
+  private pumpScheduled = false;
+  private txOpen = false;
+  private closed = false;
+  private networkOnline = true;
+  private visible = true;
+  private lastRequestFailed = false;
+  private readonly removeListeners: Array<() => void> = [];
+
+  private constructor(m: EngineBindings, h: number, fetchFn: FetchFn, sink: (ev: EngineEvent) => void) {
+    this.m = m;
+    this.h = h;
+    this.fetchFn = fetchFn;
+    this.sink = sink;
+  }
+
+  /** Opens the engine on an instantiated module and starts the loop. */
+  static start(m: EngineBindings, config: HostConfig, sink: (ev: EngineEvent) => void): EngineHost {
+    const fetchFn = config.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
+    const opened = unwrap<{ handle: number }>(m.open(json(config.engineOptions)), 'open');
+    const host = new EngineHost(m, opened.handle, fetchFn, sink);
+    if (config.token) m.setToken(opened.handle, config.token, Date.now());
+    host.watchNetwork();
+    host.schedulePump();
+    return host;
+  }
+
+  // ---- the sans-IO loop ----
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.closed) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.closed || this.txOpen) return;
+    while (this.deferred.length > 0) this.deferred.shift()!();
+    const now = Date.now();
+    for (;;) {
+      const text = this.m.pollRequest(this.h, now);
+      if (!text) break;
+      this.start(JSON.parse(text) as EngineRequest);
+    }
+    this.drainEvents();
+    this.armTimer();
+  }
+
+  private drainEvents(): void {
+    for (;;) {
+      const text = this.m.pollEvent(this.h);
+      if (!text) break;
+      let ev: EngineEvent;
+      try {
+        ev = JSON.parse(text) as EngineEvent;
+      } catch {
+        ev = { type: 'error', code: 'internal', message: `engine event is not JSON: ${text.slice(0, 200)}` };
+      }
+      if (ev.type === 'status') ev = { ...ev, isOffline: this.isOffline() };
+      this.emit(ev);
+    }
+  }
+
+  private emit(ev: EngineEvent): void {
+    try {
+      this.sink(ev);
+    } catch (err) {
+      // A listener's bug must not stop the loop.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
+  private armTimer(): void {
+    const at = Number(this.m.pollTimeout(this.h));
+    if (at === this.timerAt && this.timer !== undefined) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at < 0) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now()));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = -1;
+      this.whenNoTx(() => this.m.handleTimeout(this.h, Date.now()));
+      this.pump();
+    }, delay);
+  }
+
+  /** Runs `fn` now, or after the open application transaction ends. */
+  private whenNoTx(fn: () => void): void {
+    if (this.txOpen) this.deferred.push(fn);
+    else fn();
+  }
+
+  private start(req: EngineRequest): void {
+    const ctl = new AbortController();
+    this.inFlight.set(req.id, { ctl, req });
+    // Copy: an Embind view into wasm memory is invalidated when memory grows.
+    const bodyCopy = req.hasBody ? new Uint8Array(this.m.requestBody(this.h, req.id)) : undefined;
+    performRequest(this.fetchFn, req, bodyCopy, ctl.signal, this.counters).then(
+      (res) => this.onResponse(req, res),
+      (err: unknown) => this.onFailure(req, err),
+    );
+  }
+
+  private onResponse(req: EngineRequest, res: HostResponse): void {
+    if (!this.inFlight.delete(req.id) || this.closed) return;
+    const wasOffline = this.isOffline();
+    this.lastRequestFailed = false;
+    this.whenNoTx(() => {
+      const result = this.m.handleResponse(this.h, Date.now(), req.id, res.status, json(res.headers), res.body);
+      // A failed response is also reported by the engine as an `error` event; nothing more to do.
+      void result;
+    });
+    if (wasOffline !== this.isOffline()) this.emitHostStatus();
+    this.pump();
+  }
+
+  private onFailure(req: EngineRequest, err: unknown): void {
+    if (!this.inFlight.delete(req.id) || this.closed) return;
+    const failure = err instanceof RequestFailure ? err : new RequestFailure('network', String(err));
+    const wasOffline = this.isOffline();
+    if (failure.kind === 'network') this.lastRequestFailed = true;
+    this.whenNoTx(() => this.m.handleNetworkError(this.h, Date.now(), req.id, `${failure.kind}: ${failure.message}`));
+    if (wasOffline !== this.isOffline()) this.emitHostStatus();
+    this.pump();
+  }
+
+  private isOffline(): boolean {
+    return !this.networkOnline || this.lastRequestFailed;
+  }
+
+  private emitHostStatus(): void {
+    this.emit({ type: 'status', ...this.status() });
+  }
+
+  /** navigator.onLine and the online/offline events, where the runtime has them. */
+  private watchNetwork(): void {
+    const g = globalThis as unknown as {
+      navigator?: { onLine?: boolean };
+      addEventListener?: (type: string, fn: () => void) => void;
+      removeEventListener?: (type: string, fn: () => void) => void;
+    };
+    if (typeof g.navigator?.onLine !== 'boolean' || typeof g.addEventListener !== 'function') return;
+    const on = () => this.setNetworkOnline(true);
+    const off = () => this.setNetworkOnline(false);
+    g.addEventListener('online', on);
+    g.addEventListener('offline', off);
+    this.removeListeners.push(() => {
+      g.removeEventListener?.('online', on);
+      g.removeEventListener?.('offline', off);
+    });
+    if (!g.navigator.onLine) this.setNetworkOnline(false);
+  }
+
+  private applyOnline(): void {
+    const online = this.networkOnline && this.visible;
+    if (!online) {
+      // Cut what is in flight; the engine learns it from a network error and waits.
+      for (const [id, { ctl, req }] of this.inFlight) {
+        if (req.kind !== 'shape' && this.networkOnline) continue; // hidden page: uploads finish
+        this.inFlight.delete(id);
+        ctl.abort();
+        this.whenNoTx(() => this.m.handleNetworkError(this.h, Date.now(), id, this.networkOnline ? 'paused: page hidden' : 'offline'));
+      }
+    }
+    this.whenNoTx(() => this.m.setOnline(this.h, online, Date.now()));
+    this.emitHostStatus();
+    this.schedulePump();
+  }
+
+  // ---- methods callable over RPC (HostMethods) ----
+
+  setNetworkOnline(online: boolean): void {
+    this.check();
+    if (online) this.lastRequestFailed = false;
+    if (online === this.networkOnline) return;
+    this.networkOnline = online;
+    this.applyOnline();
+  }
+
+  /** Page visibility (the main thread reports it): hidden pauses the shape stream. */
+  setVisible(visible: boolean): void {
+    this.check();
+    if (visible === this.visible) return;
+    this.visible = visible;
+    this.applyOnline();
+  }
+
+  setToken(token: string): void {
+    this.check();
+    this.m.setToken(this.h, token, Date.now());
+    this.schedulePump();
+  }
+
+  syncNow(): void {
+    this.check();
+    const now = Date.now();
+    if (typeof this.m.syncNow === 'function') {
+      this.whenNoTx(() => this.m.syncNow!(this.h, now));
+    } else {
+      this.whenNoTx(() => this.m.handleTimeout(this.h, now));
+    }
+    this.schedulePump();
+  }
+
+  query(sql: string, params: unknown[] = []): RawQueryResult {
+    this.check();
+    const r = unwrap<RawQueryResult>(this.m.query(this.h, sql, json(params)), 'query');
+    return { columns: r.columns, rows: r.rows, tables: r.tables ?? [] };
+  }
+
+  exec(sql: string, params: unknown[] = []): { changes: number; tables: string[] } {
+    this.check();
+    const r = unwrap<{ changes: number; tables?: string[] }>(this.m.exec(this.h, sql, json(params)), 'exec');
+    this.schedulePump();
+    return { changes: r.changes ?? 0, tables: r.tables ?? [] };
+  }
+
+  insert(table: string, row: Record<string, unknown>): string {
+    return this.mutation('insert', this.m.insert(this.h, table, json(row)));
+  }
+
+  update(table: string, key: Record<string, unknown>, patch: Record<string, unknown>): string {
+    return this.mutation('update', this.m.update(this.h, table, json(key), json(patch)));
+  }
+
+  delete(table: string, key: Record<string, unknown>): string {
+    return this.mutation('delete', this.m.delete(this.h, table, json(key)));
+  }
+
+  private mutation(what: string, result: string): string {
+    this.check();
+    const r = unwrap<{ mutationId?: string }>(result, what);
+    this.schedulePump();
+    return r.mutationId ?? '';
+  }
+
+  begin(): void {
+    this.check();
+    unwrap(this.m.begin(this.h), 'begin');
+    this.txOpen = true;
+  }
+
+  commit(): void {
+    this.check();
+    try {
+      unwrap(this.m.commit(this.h), 'commit');
+    } finally {
+      this.txOpen = false;
+      this.schedulePump();
+    }
+  }
+
+  rollback(): void {
+    this.check();
+    try {
+      unwrap(this.m.rollback(this.h), 'rollback');
+    } finally {
+      this.txOpen = false;
+      this.schedulePump();
+    }
+  }
+
+  subscribe(shape: Record<string, unknown>): string {
+    this.check();
+    const r = unwrap<{ shapeId: string }>(this.m.subscribe(this.h, json(shape)), 'subscribe');
+    this.schedulePump();
+    return r.shapeId;
+  }
+
+  unsubscribe(shapeId: string): void {
+    this.check();
+    for (const [id, { ctl, req }] of this.inFlight) {
+      if (req.shapeId === shapeId) {
+        this.inFlight.delete(id);
+        ctl.abort();
+      }
+    }
+    unwrap(this.m.unsubscribe(this.h, shapeId), 'unsubscribe');
+    this.schedulePump();
+  }
+
+  status(): Record<string, unknown> {
+    this.check();
+    const s = JSON.parse(this.m.status(this.h)) as Record<string, unknown>;
+    return { ...s, isOffline: this.isOffline() };
+  }
+
+  metrics(): Record<string, unknown> {
+    this.check();
+    const m = unwrap<Record<string, unknown>>(this.m.metrics(this.h, Date.now()), 'metrics');
+    delete (m as { ok?: unknown }).ok;
+    return { ...m, transport: { ...this.counters, inFlight: this.inFlight.size } };
+  }
+
+  pendingMutations(): unknown[] {
+    this.check();
+    const parsed = JSON.parse(this.m.pendingMutations(this.h)) as unknown;
+    if (Array.isArray(parsed)) return parsed;
+    const r = unwrap<{ mutations?: unknown[] }>(JSON.stringify(parsed), 'pendingMutations');
+    return r.mutations ?? [];
+  }
+
+  discardMutation(id: string): void {
+    this.check();
+    unwrap(this.m.discardMutation(this.h, id), 'discardMutation');
+    this.schedulePump();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    for (const { ctl } of this.inFlight.values()) ctl.abort();
+    this.inFlight.clear();
+    for (const remove of this.removeListeners) remove();
+    this.m.close(this.h);
+  }
+
+  private check(): void {
+    if (this.closed) throw new ElectroliteError('closed', 'the database is closed');
+  }
+}
+
+/** The names callable over an RPC boundary (issue 6: the Worker proxy forwards these). */
+export type HostMethods = Pick<
+  EngineHost,
+  | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
+  | 'delete' | 'begin' | 'commit' | 'rollback' | 'subscribe' | 'unsubscribe' | 'status' | 'metrics'
+  | 'pendingMutations' | 'discardMutation' | 'close'
+>;

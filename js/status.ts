@@ -1,0 +1,51 @@
+// Normalises the engine's status JSON (docs/engine-api.md `status`) into the public Status.
+
+import type { ConnectionState, ShapeStatus, Status, StatusError, SyncState } from './types.js';
+
+const CONNECTIONS: ReadonlySet<string> = new Set(['disconnected', 'connecting', 'connected', 'error']);
+const SYNCS: ReadonlySet<string> = new Set(['idle', 'syncing', 'error']);
+
+export const INITIAL_STATUS: Status = Object.freeze({
+  connection: 'connecting',
+  sync: 'idle',
+  isOffline: false,
+  isUpToDate: false,
+  lastSyncedAt: null,
+  pendingChanges: 0,
+  error: null,
+  shapes: [],
+}) as Status;
+
+export function normalizeStatus(raw: Record<string, unknown>, fallback: Status = INITIAL_STATUS): Status {
+  const connection = CONNECTIONS.has(raw.connection as string) ? (raw.connection as ConnectionState) : fallback.connection;
+  const sync = SYNCS.has(raw.sync as string) ? (raw.sync as SyncState) : fallback.sync;
+  const e = raw.error as { code?: unknown; message?: unknown } | string | null | undefined;
+  let error: StatusError | null = null;
+  if (typeof e === 'string' && e !== '') error = { code: 'internal', message: e };
+  else if (e && typeof e === 'object') error = { code: String(e.code ?? 'internal'), message: String(e.message ?? '') };
+  const last = raw.lastSyncedAt;
+  return {
+    connection,
+    sync,
+    isOffline: raw.isOffline === true,
+    isUpToDate: raw.isUpToDate === true,
+    lastSyncedAt: typeof last === 'number' && last > 0 ? last : null,
+    pendingChanges: typeof raw.pendingChanges === 'number' ? raw.pendingChanges : fallback.pendingChanges,
+    error,
+    shapes: Array.isArray(raw.shapes) ? (raw.shapes as ShapeStatus[]) : fallback.shapes,
+  };
+}
+
+export function sameStatus(a: Status, b: Status): boolean {
+  return (
+    a.connection === b.connection &&
+    a.sync === b.sync &&
+    a.isOffline === b.isOffline &&
+    a.isUpToDate === b.isUpToDate &&
+    a.lastSyncedAt === b.lastSyncedAt &&
+    a.pendingChanges === b.pendingChanges &&
+    a.error?.code === b.error?.code &&
+    a.error?.message === b.error?.message &&
+    JSON.stringify(a.shapes) === JSON.stringify(b.shapes)
+  );
+}

@@ -1,0 +1,152 @@
+// Public types of the client API (docs/client-api.md). Plain data only, so every value
+// here can cross a postMessage boundary unchanged (issue 6 moves the engine host into a Worker).
+
+export type Row = Record<string, unknown>;
+export type Params = readonly unknown[];
+
+/** A fresh bearer token, or a function that returns one (called again after a 401). */
+export type TokenSource = string | (() => string | Promise<string>);
+
+/** A custom conflict resolver: given the local and the server row, returns the row to keep. */
+export type ConflictResolver = (local: Row, remote: Row) => Row;
+
+export interface ColumnDecl {
+  name: string;
+  type: string;
+  notNull?: boolean;
+}
+
+/** A table declaration (docs/engine-api.md TableDecl). */
+export interface TableDecl {
+  name: string;
+  columns?: ColumnDecl[];
+  primaryKey?: string[];
+  policy?: Record<string, unknown>;
+}
+
+export interface BackoffOptions {
+  initialMs?: number;
+  maxMs?: number;
+  multiplier?: number;
+}
+
+export interface OpenOptions {
+  /** Electric base URL; falls back to ELECTRIC_URL. `ws://` is mapped to `http://`. */
+  url?: string;
+  /** Bearer token or a function returning one; falls back to ELECTRIC_AUTH_TOKEN. */
+  token?: TokenSource;
+  /** Table declarations; default: the package's schema/schema.sql + schema/policies.json. */
+  tables?: TableDecl[];
+  /** Schema SQL (CREATE TABLE ...) for the synced tables; default: the package's schema. */
+  schemaSql?: string;
+  /** Conflict policies (policies.json shape); default: the package's policies. */
+  policies?: Record<string, unknown>;
+  /** ':memory:' (default) or a database file name (needs a file-backed VFS). */
+  storage?: string;
+  /** Name of a registered SQLite VFS ('' = the module's default). */
+  vfs?: string;
+  /** Debug logging; falls back to ELECTRIC_DEBUG. */
+  debug?: boolean;
+  /** Where debug lines go (default console.debug). */
+  logger?: (line: string) => void;
+  /** Interval of the periodic performance line when debug is on (default 60 s). */
+  perfLogIntervalMs?: number;
+  /** Subscribe one shape per declared table (default true). */
+  autoSubscribe?: boolean;
+  /** Mutations per upload batch (default 100). */
+  batchSize?: number;
+  /** Upload interval in ms (default 5000). */
+  uploadIntervalMs?: number;
+  /** Upload bodies above this many bytes are zstd-compressed (default 4096). */
+  compressThreshold?: number;
+  /** Retry backoff (defaults 1000 / 32000 / 2). */
+  backoff?: BackoffOptions;
+  /** Client watchdog for live long-polls, ms (default 45000; must exceed the server's 20 s). */
+  liveTimeoutMs?: number;
+  /** A stable id of this client (default: a random UUID). */
+  clientId?: string;
+  /** Custom conflict resolvers by table. */
+  resolvers?: Record<string, ConflictResolver>;
+  /** The fetch implementation (default globalThis.fetch). */
+  fetch?: typeof fetch;
+}
+
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'error';
+export type SyncState = 'idle' | 'syncing' | 'error';
+
+export interface ShapeStatus {
+  id: string;
+  table: string;
+  handle?: string;
+  offset?: string;
+  isUpToDate: boolean;
+}
+
+export interface StatusError {
+  code: string;
+  message: string;
+}
+
+export interface Status {
+  connection: ConnectionState;
+  sync: SyncState;
+  isOffline: boolean;
+  isUpToDate: boolean;
+  lastSyncedAt: number | null;
+  pendingChanges: number;
+  error: StatusError | null;
+  shapes: ShapeStatus[];
+}
+
+export interface ConflictEvent {
+  table: string;
+  key: Row;
+  policy: string;
+  outcome: string;
+  local: Row | null;
+  remote: Row | null;
+  reason?: string;
+}
+
+export interface QueryResult<R extends Row = Row> {
+  rows: R[];
+  columns: string[];
+  /** Tables the statement read (what a live query watches). */
+  tables: string[];
+}
+
+export interface ExecResult {
+  changes: number;
+  tables: string[];
+}
+
+export interface ShapeSubscription {
+  table: string;
+  where?: string;
+  params?: Params;
+  columns?: string[];
+  replica?: 'default' | 'full';
+  id?: string;
+}
+
+export interface PendingMutation {
+  id: string;
+  table: string;
+  op: string;
+  key?: Row;
+  value?: Row;
+  [extra: string]: unknown;
+}
+
+/** What db.metrics() returns: the engine's metrics plus the host's transport counters. */
+export type Metrics = Record<string, unknown> & {
+  transport: {
+    requests: number;
+    failedRequests: number;
+    bytesIn: number;
+    bytesOut: number;
+    watchdogAborts: number;
+  };
+};
+
+export type Unsubscribe = () => void;
