@@ -2,7 +2,9 @@
 // client, forwarding every call to the module worker that hosts the engine (worker.ts).
 // Importing this file touches no browser global; only open() creates the Worker.
 
+import type { Transaction } from '../client.js';
 import { ElectroliteError } from '../errors.js';
+import { shareRows } from '../structural-share.js';
 import type {
   ConflictEvent, ExecResult, Metrics, OpenOptions, Params, PendingMutation, QueryResult, Row,
   ShapeSubscription, Status, Unsubscribe,
@@ -29,14 +31,6 @@ export interface BrowserOpenOptions extends Omit<OpenOptions, 'fetch' | 'resolve
 type LiveCallback = (result: QueryResult) => void;
 interface LiveEntry { cb: LiveCallback; onError?: (err: ElectroliteError) => void; last?: QueryResult }
 
-/** The writes and reads allowed inside db.transaction(fn). */
-export interface BrowserTransaction {
-  query<R extends Row = Row>(sql: string, params?: Params): Promise<QueryResult<R>>;
-  exec(sql: string, params?: Params): Promise<ExecResult>;
-  insert(table: string, row: Row): Promise<unknown>;
-  update(table: string, key: Row | string, patch: Row): Promise<unknown>;
-  delete(table: string, key: Row | string): Promise<unknown>;
-}
 
 export class BrowserElectrolite {
   #worker: Worker;
@@ -48,6 +42,7 @@ export class BrowserElectrolite {
   #status: BrowserStatus;
   #closed = false;
   #options: BrowserOpenOptions;
+  #unwatch: () => void = () => {};
 
   private constructor(worker: Worker, options: BrowserOpenOptions) {
     this.#worker = worker;
@@ -81,6 +76,7 @@ export class BrowserElectrolite {
     try {
       const status = await db.#call('open', [open]);
       db.#setStatus(status as BrowserStatus);
+      db.#watchPage();
     } catch (err) {
       worker.terminate();
       db.#closed = true;
@@ -107,27 +103,52 @@ export class BrowserElectrolite {
   exec(sql: string, params: Params = []): Promise<ExecResult> {
     return this.#call('exec', [sql, params]) as Promise<ExecResult>;
   }
-  insert(table: string, row: Row): Promise<unknown> { return this.#call('insert', [table, row]); }
-  update(table: string, key: Row | string, patch: Row): Promise<unknown> {
-    return this.#call('update', [table, key, patch]);
+  /** Local insert (row + outbox entry); resolves with the mutation id. */
+  insert(table: string, row: Row): Promise<string> { return this.#call('insert', [table, row]) as Promise<string>; }
+  update(table: string, key: Row, patch: Row): Promise<string> {
+    return this.#call('update', [table, key, patch]) as Promise<string>;
   }
-  delete(table: string, key: Row | string): Promise<unknown> { return this.#call('delete', [table, key]); }
+  delete(table: string, key: Row): Promise<string> { return this.#call('delete', [table, key]) as Promise<string>; }
   pendingMutations(): Promise<PendingMutation[]> {
     return this.#call('pendingMutations', []) as Promise<PendingMutation[]>;
   }
-  discardMutation(id: string): Promise<unknown> { return this.#call('discardMutation', [id]); }
+  async discardMutation(id: string): Promise<void> { await this.#call('discardMutation', [id]); }
   metrics(): Promise<Metrics> { return this.#call('metrics', []) as Promise<Metrics>; }
-  syncNow(): Promise<void> { return this.#call('syncNow', []) as Promise<void>; }
-  subscribe(shape: ShapeSubscription): Promise<unknown> { return this.#call('subscribe', [shape]); }
-  unsubscribe(shapeId: string): Promise<unknown> { return this.#call('unsubscribe', [shapeId]); }
+  /** Uploads pending writes and re-requests every shape; resolves when up to date. */
+  syncNow(timeoutMs?: number): Promise<Status> {
+    return this.#call('syncNow', timeoutMs === undefined ? [] : [timeoutMs]) as Promise<Status>;
+  }
+  subscribe(shape: ShapeSubscription): Promise<string> { return this.#call('subscribe', [shape]) as Promise<string>; }
+  async unsubscribe(shapeId: string): Promise<void> { await this.#call('unsubscribe', [shapeId]); }
+  async setOnline(online: boolean): Promise<void> { await this.#call('setOnline', [online]); }
+  async setVisible(visible: boolean): Promise<void> { await this.#call('setVisible', [visible]); }
+
+  /** Resolves with the first status (current or later) for which `pred` holds. */
+  waitForStatus(pred: (s: BrowserStatus) => boolean, timeoutMs = 30000): Promise<BrowserStatus> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new ElectroliteError('timeout', `status condition not reached within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const check = (s: BrowserStatus) => {
+        if (!pred(s)) return;
+        off();
+        clearTimeout(timer);
+        resolve(s);
+      };
+      const off = this.onStatus(check);
+      check(this.#status);
+    });
+  }
 
   /** Runs fn in one engine transaction in the worker: committed if fn resolves, else rolled back. */
-  async transaction<T>(fn: (tx: BrowserTransaction) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', 'transaction: expected a function');
     const txId = (await this.#call('begin', [])) as number;
     const via = (method: CallMethod) => (...args: unknown[]) => this.#call(method, args, txId);
     const tx = {
       query: via('query'), exec: via('exec'), insert: via('insert'), update: via('update'), delete: via('delete'),
-    } as BrowserTransaction;
+    } as Transaction;
     let result: T;
     try {
       result = await fn(tx);
@@ -155,8 +176,34 @@ export class BrowserElectrolite {
     };
   }
 
+  /** The page's online/offline events and visibility, forwarded to the worker's host. */
+  #watchPage(): void {
+    const g = globalThis as unknown as {
+      addEventListener?: (type: string, fn: () => void) => void;
+      removeEventListener?: (type: string, fn: () => void) => void;
+      navigator?: { onLine?: boolean };
+      document?: { visibilityState?: string; addEventListener(t: string, fn: () => void): void;
+        removeEventListener(t: string, fn: () => void): void };
+    };
+    const quiet = (p: Promise<void>) => void p.catch(() => undefined);
+    const online = () => quiet(this.setOnline(true));
+    const offline = () => quiet(this.setOnline(false));
+    const visibility = () => quiet(this.setVisible(g.document?.visibilityState !== 'hidden'));
+    g.addEventListener?.('online', online);
+    g.addEventListener?.('offline', offline);
+    g.document?.addEventListener('visibilitychange', visibility);
+    this.#unwatch = () => {
+      g.removeEventListener?.('online', online);
+      g.removeEventListener?.('offline', offline);
+      g.document?.removeEventListener('visibilitychange', visibility);
+    };
+    if (g.navigator?.onLine === false) offline();
+    if (g.document?.visibilityState === 'hidden') visibility();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#unwatch();
     try {
       await this.#call('close', []);
     } finally {
@@ -202,7 +249,10 @@ export class BrowserElectrolite {
       case 'live': {
         const entry = this.#lives.get(msg.liveId);
         if (!entry) return;
-        entry.last = replaceEqualDeep(entry.last, msg.result as QueryResult);
+        const next = msg.result as QueryResult;
+        const rows = shareRows(entry.last?.rows, next.rows, next.columns, entry.last?.columns);
+        entry.last = rows === entry.last?.rows && entry.last.tables.join() === next.tables.join()
+          ? entry.last : { ...next, rows };
         entry.cb(entry.last);
         return;
       }

@@ -7,7 +7,7 @@ import { ElectroliteError, type ErrorData } from '../errors.js';
 /** Client methods the proxy forwards to the worker's client (or to an open transaction). */
 export const CALL_METHODS = [
   'query', 'exec', 'insert', 'update', 'delete', 'pendingMutations', 'discardMutation',
-  'metrics', 'syncNow', 'subscribe', 'unsubscribe',
+  'metrics', 'syncNow', 'subscribe', 'unsubscribe', 'setOnline', 'setVisible',
 ] as const;
 export type CallMethod = (typeof CALL_METHODS)[number];
 

@@ -1,0 +1,88 @@
+// Opening and closing the database outside React: the provider retains the store while
+// mounted; the database opens on the first retain and closes a moment after the last
+// release, so React's StrictMode mount → unmount → mount reuses one database.
+
+import type { ElectricConfig } from './config.js';
+import type { ElectricClient, Unsubscribe } from './types.js';
+
+export interface ClientState {
+  db: ElectricClient | null;
+  error: Error | null;
+}
+
+export type Opener = (config: ElectricConfig) => Promise<ElectricClient>;
+
+/** In a browser, the worker-backed client; elsewhere (Node), the in-process client. */
+export const defaultOpen: Opener = async (config) => {
+  if (typeof Worker !== 'undefined' && typeof window !== 'undefined') {
+    const { BrowserElectrolite } = await import('../js/browser/client.js');
+    return (await BrowserElectrolite.open(config as never)) as unknown as ElectricClient;
+  }
+  const { Electrolite } = await import('../js/index.js');
+  return (await Electrolite.open(config as never)) as unknown as ElectricClient;
+};
+
+const CLOSED: ClientState = Object.freeze({ db: null, error: null });
+
+export class ElectricClientStore {
+  private state: ClientState;
+  private listeners = new Set<() => void>();
+  private retained = 0;
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
+  private opening: Promise<void> | undefined;
+  private readonly owned: boolean;
+
+  /** Either opens with `open(config)` or wraps a database the app opened itself. */
+  constructor(private readonly source: { open: Opener; config: ElectricConfig } | { db: ElectricClient }) {
+    this.owned = !('db' in source);
+    this.state = 'db' in source ? { db: source.db, error: null } : CLOSED;
+  }
+
+  subscribe = (listener: () => void): Unsubscribe => {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  };
+
+  getSnapshot = (): ClientState => this.state;
+
+  /** Keeps the database open until the returned release is called. */
+  retain(): () => void {
+    this.retained++;
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
+    if (this.owned && !this.state.db && !this.opening) this.opening = this.open();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.retained === 0 && this.owned) this.closeTimer = setTimeout(() => void this.close(), 0);
+    };
+  }
+
+  private async open(): Promise<void> {
+    const { open, config } = this.source as { open: Opener; config: ElectricConfig };
+    try {
+      const db = await open(config);
+      if (this.retained === 0) {
+        await db.close();
+        return;
+      }
+      this.set({ db, error: null });
+    } catch (err) {
+      this.set({ db: null, error: err instanceof Error ? err : new Error(String(err)) });
+    } finally {
+      this.opening = undefined;
+    }
+  }
+
+  private async close(): Promise<void> {
+    const db = this.state.db;
+    this.set(CLOSED);
+    if (db) await db.close();
+  }
+
+  private set(next: ClientState): void {
+    this.state = next;
+    for (const l of [...this.listeners]) l();
+  }
+}
