@@ -118,6 +118,12 @@ const sqlite3_io_methods kIoMethods = {
     RawClose,       RawRead,          RawWrite,      RawTruncate,
     RawSync,        RawFileSize,      RawLock,       RawUnlock,
     RawCheckReservedLock, RawFileControl, RawSectorSize, RawDeviceCharacteristics,
+    nullptr,  // xShmMap
+    nullptr,  // xShmLock
+    nullptr,  // xShmBarrier
+    nullptr,  // xShmUnmap
+    nullptr,  // xFetch
+    nullptr,  // xUnfetch
 };
 
 // ---- sqlite3_vfs ----

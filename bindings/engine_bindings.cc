@@ -1,0 +1,236 @@
+// Embind glue for the engine (docs/engine-api.md): each function converts its
+// arguments, calls the engine, converts the result. No logic lives here.
+//
+// Numbers cross as JS numbers (double) so no BigInt is needed; `nowMs` also
+// sets the clock SQLite's datetime('now') reads (wasm/vfs/host.h). Results
+// that can fail are the engine's JSON; an unknown handle is an
+// invalid_argument error in the same shape.
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine.h"
+#include "host_env.h"
+#include "vfs/host.h"
+
+namespace electrolite {
+namespace {
+
+using emscripten::val;
+
+// Engines by the integer handle JS holds.
+std::map<int, std::unique_ptr<Engine>>& Engines() {
+  static auto* engines = new std::map<int, std::unique_ptr<Engine>>();
+  return *engines;
+}
+
+HostEnv& TheEnv() {
+  static auto* env = new HostEnv();
+  return *env;
+}
+
+Engine* Find(int h) {
+  auto it = Engines().find(h);
+  return it == Engines().end() ? nullptr : it->second.get();
+}
+
+std::string NoEngine(int h) {
+  return Status::InvalidArgument("no open engine with handle " + std::to_string(h)).ToJson();
+}
+
+int64_t Ms(double now_ms) {
+  vfs::SetNowMs(static_cast<int64_t>(now_ms));
+  return static_cast<int64_t>(now_ms);
+}
+
+// ---- lifecycle ----
+
+std::string Open(const std::string& options_json) {
+  Result<EngineOptions> options = EngineOptions::FromJson(options_json);
+  if (!options.ok()) return options.status().ToJson();
+  vfs::SetNowMs(options->now_ms);
+  Result<std::unique_ptr<Engine>> engine = Engine::Open(*options, &TheEnv());
+  if (!engine.ok()) return engine.status().ToJson();
+  static int next_handle = 1;
+  int h = next_handle++;
+  Engines()[h] = std::move(engine).value();
+  return "{\"ok\":true,\"handle\":" + std::to_string(h) + "}";
+}
+
+std::string Close(int h) {
+  return Engines().erase(h) > 0 ? Status::Ok().ToJson() : NoEngine(h);
+}
+
+// ---- sans-IO loop ----
+
+std::string HandleResponse(int h, double now_ms, double request_id, int status,
+                           const std::string& headers_json, const std::string& body) {
+  Engine* e = Find(h);
+  if (e == nullptr) return NoEngine(h);
+  return e->HandleResponse(Ms(now_ms), static_cast<int64_t>(request_id), status, headers_json,
+                           body).ToJson();
+}
+
+std::string HandleNetworkError(int h, double now_ms, double request_id, const std::string& msg) {
+  Engine* e = Find(h);
+  if (e == nullptr) return NoEngine(h);
+  e->HandleNetworkError(Ms(now_ms), static_cast<int64_t>(request_id), msg);
+  return Status::Ok().ToJson();
+}
+
+std::string HandleTimeout(int h, double now_ms) {
+  Engine* e = Find(h);
+  if (e == nullptr) return NoEngine(h);
+  e->HandleTimeout(Ms(now_ms));
+  return Status::Ok().ToJson();
+}
+
+std::string SetOnline(int h, bool online, double now_ms) {
+  Engine* e = Find(h);
+  if (e == nullptr) return NoEngine(h);
+  e->SetOnline(online, Ms(now_ms));
+  return Status::Ok().ToJson();
+}
+
+std::string SetToken(int h, const std::string& token, double now_ms) {
+  Engine* e = Find(h);
+  if (e == nullptr) return NoEngine(h);
+  e->SetToken(token, Ms(now_ms));
+  return Status::Ok().ToJson();
+}
+
+// "" when there is nothing to send (a Request never has "ok").
+std::string PollRequest(int h, double now_ms) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->PollRequestJson(Ms(now_ms));
+}
+
+// A copy: the returned Uint8Array does not alias wasm memory.
+val RequestBody(int h, double request_id) {
+  Engine* e = Find(h);
+  std::string body = e == nullptr ? std::string() : e->RequestBody(static_cast<int64_t>(request_id));
+  return val::global("Uint8Array")
+      .new_(emscripten::typed_memory_view(body.size(), reinterpret_cast<const uint8_t*>(body.data())));
+}
+
+// Absolute ms of the next deadline; -1 = none (also for an unknown handle).
+double PollTimeout(int h) {
+  Engine* e = Find(h);
+  return e == nullptr ? -1 : static_cast<double>(e->PollTimeout());
+}
+
+std::string PollEvent(int h) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->PollEvent();
+}
+
+// ---- shapes ----
+
+std::string Subscribe(int h, const std::string& shape_json) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Subscribe(shape_json, vfs::NowMs());
+}
+
+std::string Unsubscribe(int h, const std::string& shape_id) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Unsubscribe(shape_id);
+}
+
+std::string StatusJson(int h) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->StatusJson();
+}
+
+// ---- local data ----
+
+std::string Query(int h, const std::string& sql, const std::string& params_json) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Query(sql, params_json);
+}
+
+std::string Exec(int h, const std::string& sql, const std::string& params_json) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Exec(sql, params_json);
+}
+
+std::string Insert(int h, const std::string& table, const std::string& row_json) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Insert(table, row_json);
+}
+
+std::string Update(int h, const std::string& table, const std::string& key_json,
+                   const std::string& patch_json) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Update(table, key_json, patch_json);
+}
+
+std::string Delete(int h, const std::string& table, const std::string& key_json) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Delete(table, key_json);
+}
+
+std::string Begin(int h) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Begin();
+}
+
+std::string Commit(int h) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Commit();
+}
+
+std::string Rollback(int h) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Rollback();
+}
+
+std::string PendingMutations(int h) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->PendingMutations();
+}
+
+std::string DiscardMutation(int h, const std::string& mutation_id) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->DiscardMutation(mutation_id);
+}
+
+std::string Metrics(int h, double now_ms) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Metrics(Ms(now_ms));
+}
+
+}  // namespace
+}  // namespace electrolite
+
+EMSCRIPTEN_BINDINGS(electrolite_engine) {
+  using namespace electrolite;
+  emscripten::function("open", &Open);
+  emscripten::function("close", &Close);
+  emscripten::function("handleResponse", &HandleResponse);
+  emscripten::function("handleNetworkError", &HandleNetworkError);
+  emscripten::function("handleTimeout", &HandleTimeout);
+  emscripten::function("setOnline", &SetOnline);
+  emscripten::function("setToken", &SetToken);
+  emscripten::function("pollRequest", &PollRequest);
+  emscripten::function("requestBody", &RequestBody);
+  emscripten::function("pollTimeout", &PollTimeout);
+  emscripten::function("pollEvent", &PollEvent);
+  emscripten::function("subscribe", &Subscribe);
+  emscripten::function("unsubscribe", &Unsubscribe);
+  emscripten::function("status", &StatusJson);
+  emscripten::function("query", &Query);
+  emscripten::function("exec", &Exec);
+  emscripten::function("insert", &Insert);
+  emscripten::function("update", &Update);
+  emscripten::function("delete", &Delete);
+  emscripten::function("begin", &Begin);
+  emscripten::function("commit", &Commit);
+  emscripten::function("rollback", &Rollback);
+  emscripten::function("pendingMutations", &PendingMutations);
+  emscripten::function("discardMutation", &DiscardMutation);
+  emscripten::function("metrics", &Metrics);
+}
