@@ -2,6 +2,7 @@
 // mounted; the database opens on the first retain and closes a moment after the last
 // release, so React's StrictMode mount → unmount → mount reuses one database.
 
+import { BrowserElectrolite } from '../js/browser/client.js';
 import type { ElectricConfig } from './config.js';
 import type { ElectricClient, Unsubscribe } from './types.js';
 
@@ -12,13 +13,16 @@ export interface ClientState {
 
 export type Opener = (config: ElectricConfig) => Promise<ElectricClient>;
 
-/** In a browser, the worker-backed client; elsewhere (Node), the in-process client. */
+/**
+ * In a browser, the worker-backed client; elsewhere (Node), the in-process client. The Node
+ * client is imported by a computed specifier so browser bundles do not carry the engine host.
+ */
 export const defaultOpen: Opener = async (config) => {
   if (typeof Worker !== 'undefined' && typeof window !== 'undefined') {
-    const { BrowserElectrolite } = await import('../js/browser/client.js');
     return (await BrowserElectrolite.open(config as never)) as unknown as ElectricClient;
   }
-  const { Electrolite } = await import('../js/index.js');
+  const spec = '../js/index.js';
+  const { Electrolite } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ spec)) as typeof import('../js/index.js');
   return (await Electrolite.open(config as never)) as unknown as ElectricClient;
 };
 

@@ -9,3 +9,4 @@ export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}   # Debian's emscripten finds a
 emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/wasm -j"$JOBS"
 npx tsc -p tsconfig.json
+npm run --silent build:demo

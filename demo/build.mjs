@@ -1,0 +1,46 @@
+// Bundles the demo page into dist/demo/: the app (main.js), the engine worker (worker.js),
+// the engine module next to it, the default schema, index.html and styles.css. The dev
+// server serves this folder as its staticDir; `npm run build:demo` runs this file.
+
+import { build } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist/demo');
+const minify = process.env.DEMO_MINIFY !== '0';
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(join(out, 'schema'), { recursive: true });
+
+const common = {
+  bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify, sourcemap: true,
+  legalComments: 'none', logLevel: 'warning',
+  // The Node-only branches (fs reads of the schema and the wasm) are never taken in a browser.
+  external: ['node:*'],
+  define: { 'process.env.NODE_ENV': '"production"' },
+};
+
+const entries = [
+  { in: join(root, 'demo/main.tsx'), out: 'main' },
+  { in: join(root, 'js/browser/worker.ts'), out: 'worker' },
+];
+// The client loads the engine through a computed import of ./wasm-loader.js (beside worker.js).
+const loader = join(root, 'js/wasm-loader.ts');
+if (existsSync(loader)) entries.push({ in: loader, out: 'wasm-loader' });
+
+await build({ ...common, entryPoints: entries, outdir: out, jsx: 'automatic' });
+
+for (const f of ['index.html', 'styles.css']) copyFileSync(join(root, 'demo', f), join(out, f));
+for (const f of ['schema.sql', 'policies.json']) copyFileSync(join(root, 'schema', f), join(out, 'schema', f));
+const wasmDir = join(root, 'dist/wasm');
+if (existsSync(wasmDir)) {
+  mkdirSync(join(out, 'wasm'), { recursive: true });
+  for (const f of readdirSync(wasmDir)) {
+    if (/\.(wasm|mjs|js)$/.test(f)) copyFileSync(join(wasmDir, f), join(out, 'wasm', f));
+  }
+} else {
+  console.warn('build:demo: dist/wasm is missing (run the wasm build first); the page will not find the engine');
+}
+console.log(`build:demo: wrote ${out}`);

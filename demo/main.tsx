@@ -1,0 +1,34 @@
+// Demo entry: gets a dev token for the demo user from the dev server (POST /v1/token), then
+// renders the app inside <ElectricProvider>; the engine runs in ./worker.js.
+// ?user=<id> picks the user, ?token=<jwt> uses a given token instead of asking the server.
+
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { ElectricProvider } from '../react/index.js';
+import { App } from './app.js';
+
+const params = new URLSearchParams(location.search);
+const userId = params.get('user') || 'demo-user';
+const givenToken = params.get('token');
+
+async function fetchToken(): Promise<string> {
+  if (givenToken) return givenToken;
+  const res = await fetch(new URL('/v1/token', location.href), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: userId, sub: userId }),
+  });
+  if (!res.ok) throw new Error(`POST /v1/token: HTTP ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { token?: string };
+  if (typeof body.token !== 'string') throw new Error('POST /v1/token: no token in the answer');
+  return body.token;
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <ElectricProvider url={location.origin} token={fetchToken} debug={params.get('debug') === 'true'}
+      workerUrl={new URL('./worker.js', import.meta.url).href}>
+      <App userId={userId} />
+    </ElectricProvider>
+  </StrictMode>,
+);
