@@ -1,5 +1,5 @@
 // Bundles the demo page into dist/demo/: the app (main.js), the engine worker (worker.js),
-// the engine module next to it, the default schema, index.html and styles.css. The dev
+// the engine module in wasm/ (worker.js loads ../wasm/electrolite.mjs relative to itself), the default schema, index.html and styles.css. The dev
 // server serves this folder as its staticDir; `npm run build:demo` runs this file.
 
 import { build } from 'esbuild';
@@ -26,9 +26,6 @@ const entries = [
   { in: join(root, 'demo/main.tsx'), out: 'main' },
   { in: join(root, 'js/browser/worker.ts'), out: 'worker' },
 ];
-// The client loads the engine through a computed import of ./wasm-loader.js (beside worker.js).
-const loader = join(root, 'js/wasm-loader.ts');
-if (existsSync(loader)) entries.push({ in: loader, out: 'wasm-loader' });
 
 await build({ ...common, entryPoints: entries, outdir: out, jsx: 'automatic' });
 

@@ -9,6 +9,8 @@
 
 import { Electrolite, type Transaction } from '../client.js';
 import { ElectroliteError } from '../errors.js';
+import type { EngineBindings } from '../engine-host.js';
+import { loadEngineModule } from '../wasm-loader.js';
 import type { ConflictResolver, OpenOptions, Status, Unsubscribe } from '../types.js';
 import { CALL_METHODS, toErrorData, type CallMethod, type FromWorker, type ToWorker, type WorkerOpenOptions } from './protocol.js';
 
@@ -57,7 +59,9 @@ async function open(req: WorkerOpenOptions): Promise<unknown> {
     }
     options.resolvers = resolvers;
   }
-  db = await Electrolite.open(options);
+  // The engine module comes from ../wasm/electrolite.mjs relative to this script (the demo
+  // build copies dist/wasm there), loaded statically so bundlers keep it in this file.
+  db = await Electrolite.open(options, { loadModule: async () => (await loadEngineModule()) as unknown as EngineBindings });
   db.onStatus((s) => post({ t: 'status', status: withStorage(s) }));
   db.onConflict((event) => post({ t: 'conflict', event }));
   return withStorage(db.status);
