@@ -90,6 +90,7 @@ export class Electrolite {
   private authRefreshing = false;
   private perfTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
+  private readonly cleanups: Array<() => void> = [];
 
   private constructor(port: HostPort, options: ResolvedOptions, opened: OpenOptions) {
     this.port = port;
@@ -148,6 +149,7 @@ export class Electrolite {
     port.listen((ev) => db.onEvent(ev));
     db.applyStatus(await port.call('status'));
     db.startPerfLog();
+    db.watchVisibility();
     return db;
   }
 
@@ -365,6 +367,7 @@ export class Electrolite {
     if (this.closed) return;
     this.closed = true;
     if (this.perfTimer !== undefined) clearInterval(this.perfTimer);
+    for (const fn of this.cleanups.splice(0)) fn();
     for (const q of [...this.liveQueries]) q.dispose();
     this.statusListeners.clear();
     this.conflictListeners.clear();
@@ -463,6 +466,18 @@ export class Electrolite {
     } catch (err) {
       this.debugLog?.line('conflict', `custom resolver for ${c.table} failed: ${(err as Error).message}`);
     }
+  }
+
+  /** On a page (not in a worker or Node): a hidden page pauses the shape stream. */
+  private watchVisibility(): void {
+    const doc = (globalThis as { document?: { visibilityState?: string; addEventListener?: Function; removeEventListener?: Function } }).document;
+    if (!doc || typeof doc.visibilityState !== 'string' || typeof doc.addEventListener !== 'function') return;
+    const onChange = () => {
+      if (!this.closed) void this.setVisible(doc.visibilityState !== 'hidden').catch(() => undefined);
+    };
+    doc.addEventListener('visibilitychange', onChange);
+    this.cleanups.push(() => doc.removeEventListener?.('visibilitychange', onChange));
+    if (doc.visibilityState === 'hidden') onChange();
   }
 
   private startPerfLog(): void {

@@ -3,6 +3,7 @@
 // Worker's postMessage. Only plain data crosses it; errors are rebuilt as ElectroliteError.
 
 import { ElectroliteError } from './errors.js';
+import { loadEngineModule } from './wasm-loader.js';
 import { EngineHost, type EngineBindings, type EngineEvent, type HostConfig, type HostMethods } from './engine-host.js';
 
 export type { EngineEvent, HostMethods };
@@ -20,14 +21,7 @@ export interface HostPort {
 export type ModuleLoader = () => Promise<EngineBindings>;
 
 export async function defaultModuleLoader(): Promise<EngineBindings> {
-  try {
-    // A computed specifier until js/wasm-loader.ts lands (owned by the wasm engineer).
-    const spec = './wasm-loader.js';
-    const loader = (await import(spec)) as { loadEngineModule: () => Promise<unknown> };
-    return (await loader.loadEngineModule()) as EngineBindings;
-  } catch (err) {
-    throw new ElectroliteError('internal', `could not load the engine module: ${(err as Error).message}`, { cause: err });
-  }
+  return loadEngineModule();
 }
 
 /** Runs the engine host in this thread (Node, tests, SSR-free scripts). */
