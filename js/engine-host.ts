@@ -70,6 +70,8 @@ function json(value: unknown): string {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Watchdog for a request the engine gave no timeout (non-live requests answer at once). */
+const DEFAULT_REQUEST_TIMEOUT_MS = 60000;
 
 export class EngineHost {
   private readonly m: EngineBindings;
@@ -89,9 +91,11 @@ export class EngineHost {
   private visible = true;
   private lastRequestFailed = false;
   private readonly removeListeners: Array<() => void> = [];
+  private readonly liveTimeoutMs: number;
 
-  private constructor(m: EngineBindings, h: number, fetchFn: FetchFn, sink: (ev: EngineEvent) => void) {
+  private constructor(m: EngineBindings, h: number, fetchFn: FetchFn, sink: (ev: EngineEvent) => void, liveTimeoutMs: number) {
     this.m = m;
+    this.liveTimeoutMs = liveTimeoutMs;
     this.h = h;
     this.fetchFn = fetchFn;
     this.sink = sink;
@@ -101,7 +105,8 @@ export class EngineHost {
   static start(m: EngineBindings, config: HostConfig, sink: (ev: EngineEvent) => void): EngineHost {
     const fetchFn = config.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
     const opened = unwrap<{ handle: number }>(m.open(json(config.engineOptions)), 'open');
-    const host = new EngineHost(m, opened.handle, fetchFn, sink);
+    const live = Number(config.engineOptions.liveTimeoutMs);
+    const host = new EngineHost(m, opened.handle, fetchFn, sink, live > 0 ? live : 45000);
     if (config.token) m.setToken(opened.handle, config.token, Date.now());
     host.watchNetwork();
     host.schedulePump();
@@ -185,7 +190,9 @@ export class EngineHost {
     this.inFlight.set(req.id, { ctl, req });
     // Copy: an Embind view into wasm memory is invalidated when memory grows.
     const bodyCopy = req.hasBody ? new Uint8Array(this.m.requestBody(this.h, req.id)) : undefined;
-    performRequest(this.fetchFn, req, bodyCopy, ctl.signal, this.counters).then(
+    // The engine sets each request's timeout; a request without one still gets a watchdog.
+    const timed = req.timeoutMs > 0 ? req : { ...req, timeoutMs: req.live ? this.liveTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS };
+    performRequest(this.fetchFn, timed, bodyCopy, ctl.signal, this.counters).then(
       (res) => this.onResponse(req, res),
       (err: unknown) => this.onFailure(req, err),
     );
