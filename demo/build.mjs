@@ -25,6 +25,8 @@ const common = {
 const entries = [
   { in: join(root, 'demo/main.tsx'), out: 'main' },
   { in: join(root, 'js/browser/worker.ts'), out: 'worker' },
+  // The browser client on its own (no React), for pages without a bundler and the tests.
+  { in: join(root, 'js/browser/index.ts'), out: 'electrolite' },
 ];
 
 await build({ ...common, entryPoints: entries, outdir: out, jsx: 'automatic' });
