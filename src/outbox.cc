@@ -1,0 +1,192 @@
+#include "outbox.h"
+
+#include "store.h"
+#include "write_schema.h"
+
+namespace electrolite {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr char kColumns[] =
+    "seq, id, tbl, op, key, value, base, local_ms, status, reason, txid, attempts";
+
+json ParseOr(std::string_view text, json fallback) {
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+}  // namespace
+
+std::string Outbox::KeyText(const json& key) { return Dump(key); }
+
+json OutboxEntry::ToJson() const {
+  json j = {{"id", id},       {"table", table},   {"op", op},
+            {"key", key},     {"value", value},   {"base", base},
+            {"localMs", local_ms}, {"status", status}, {"attempts", attempts}};
+  if (!reason.empty()) j["reason"] = reason;
+  if (txid) j["txid"] = *txid;
+  return j;
+}
+
+Status Outbox::Init() {
+  EL_RETURN_IF_ERROR(store_->Exec(
+      "CREATE TABLE IF NOT EXISTS _el_outbox ("
+      " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+      " id TEXT NOT NULL UNIQUE,"
+      " tbl TEXT NOT NULL,"
+      " op TEXT NOT NULL CHECK (op IN ('insert','update','delete')),"
+      " key TEXT NOT NULL,"
+      " value TEXT NOT NULL,"
+      " base TEXT NOT NULL,"
+      " local_ms INTEGER NOT NULL,"
+      " status TEXT NOT NULL CHECK (status IN ('pending','in_flight','acked','failed')),"
+      " reason TEXT,"
+      " txid INTEGER,"
+      " attempts INTEGER NOT NULL DEFAULT 0);"
+      "CREATE INDEX IF NOT EXISTS _el_outbox_row ON _el_outbox (tbl, key);"
+      "CREATE INDEX IF NOT EXISTS _el_outbox_status ON _el_outbox (status, seq);"));
+  // A batch that was in flight when the process died was either applied
+  // (the retry is answered `duplicate`) or not: resend it with the same ids.
+  return store_->Exec("UPDATE _el_outbox SET status = 'pending' WHERE status = 'in_flight'");
+}
+
+Status Outbox::Append(const OutboxEntry& e) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
+      "INSERT INTO _el_outbox (id, tbl, op, key, value, base, local_ms, status, reason,"
+      " attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+  st->BindText(1, e.id);
+  st->BindText(2, e.table);
+  st->BindText(3, e.op);
+  st->BindText(4, KeyText(e.key));
+  st->BindText(5, Dump(e.value));
+  st->BindText(6, Dump(e.base));
+  st->BindInt64(7, e.local_ms);
+  st->BindText(8, e.status);
+  if (e.reason.empty()) {
+    st->BindNull(9);
+  } else {
+    st->BindText(9, e.reason);
+  }
+  st->BindInt64(10, e.attempts);
+  Status s = st->Run();
+  st->Reset();
+  return s;
+}
+
+Result<std::vector<OutboxEntry>> Outbox::Select(const std::string& where,
+                                                const std::vector<std::string>& args,
+                                                int limit) {
+  std::string sql = std::string("SELECT ") + kColumns + " FROM _el_outbox";
+  if (!where.empty()) sql += " WHERE " + where;
+  sql += " ORDER BY seq";
+  if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(sql));
+  for (size_t i = 0; i < args.size(); ++i) st->BindText(static_cast<int>(i + 1), args[i]);
+  std::vector<OutboxEntry> out;
+  for (;;) {
+    Result<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!row.value()) break;
+    OutboxEntry e;
+    e.seq = st->ColumnInt64(0);
+    e.id = std::string(st->ColumnText(1));
+    e.table = std::string(st->ColumnText(2));
+    e.op = std::string(st->ColumnText(3));
+    e.key = ParseOr(st->ColumnText(4), json::object());
+    e.value = ParseOr(st->ColumnText(5), json::object());
+    e.base = ParseOr(st->ColumnText(6), json::object());
+    e.local_ms = st->ColumnInt64(7);
+    e.status = std::string(st->ColumnText(8));
+    if (!st->ColumnIsNull(9)) e.reason = std::string(st->ColumnText(9));
+    if (!st->ColumnIsNull(10)) e.txid = st->ColumnInt64(10);
+    e.attempts = st->ColumnInt64(11);
+    out.push_back(std::move(e));
+  }
+  st->Reset();
+  return out;
+}
+
+Result<std::vector<OutboxEntry>> Outbox::ForKey(std::string_view table, const json& key) {
+  return Select("tbl = ?1 AND key = ?2", {std::string(table), KeyText(key)}, 0);
+}
+
+Result<std::vector<OutboxEntry>> Outbox::NextBatch(int limit) {
+  return Select("status = 'pending'", {}, limit < 1 ? 1 : limit);
+}
+
+Result<std::optional<OutboxEntry>> Outbox::Get(std::string_view id) {
+  EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> v, Select("id = ?1", {std::string(id)}, 1));
+  if (v.empty()) return std::optional<OutboxEntry>();
+  return std::optional<OutboxEntry>(std::move(v[0]));
+}
+
+Result<std::vector<OutboxEntry>> Outbox::All() { return Select("", {}, 0); }
+
+Result<std::vector<OutboxEntry>> Outbox::Acked(std::string_view table,
+                                               std::optional<int64_t> txid) {
+  if (!txid) return Select("status = 'acked' AND tbl = ?1", {std::string(table)}, 0);
+  return Select("status = 'acked' AND tbl = ?1 AND txid = ?2",
+                {std::string(table), std::to_string(*txid)}, 0);
+}
+
+Status Outbox::SetStatus(std::string_view id, std::string_view status, std::string_view reason) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
+      "UPDATE _el_outbox SET status = ?2, reason = ?3,"
+      " attempts = attempts + (?2 = 'in_flight') WHERE id = ?1"));
+  st->BindText(1, id);
+  st->BindText(2, status);
+  if (reason.empty()) {
+    st->BindNull(3);
+  } else {
+    st->BindText(3, reason);
+  }
+  Status s = st->Run();
+  st->Reset();
+  return s;
+}
+
+Status Outbox::MarkAcked(std::string_view id, int64_t txid) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
+      "UPDATE _el_outbox SET status = 'acked', reason = NULL, txid = ?2 WHERE id = ?1"));
+  st->BindText(1, id);
+  st->BindInt64(2, txid);
+  Status s = st->Run();
+  st->Reset();
+  return s;
+}
+
+Status Outbox::Remove(std::string_view id) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached("DELETE FROM _el_outbox WHERE id = ?1"));
+  st->BindText(1, id);
+  Status s = st->Run();
+  st->Reset();
+  return s;
+}
+
+Result<int64_t> Outbox::CountUnacked() {
+  EL_ASSIGN_OR_RETURN(Stmt * st,
+                      store_->Cached("SELECT count(*) FROM _el_outbox WHERE status <> 'acked'"));
+  Result<bool> r = st->Step();
+  const int64_t n = r.ok() && r.value() ? st->ColumnInt64(0) : 0;
+  st->Reset();
+  if (!r.ok()) return r.status();
+  return n;
+}
+
+Result<int64_t> Outbox::CountByStatus(std::string_view status) {
+  EL_ASSIGN_OR_RETURN(Stmt * st,
+                      store_->Cached("SELECT count(*) FROM _el_outbox WHERE status = ?1"));
+  st->BindText(1, status);
+  Result<bool> r = st->Step();
+  const int64_t n = r.ok() && r.value() ? st->ColumnInt64(0) : 0;
+  st->Reset();
+  if (!r.ok()) return r.status();
+  return n;
+}
+
+}  // namespace electrolite

@@ -1,0 +1,89 @@
+// Outbox: the durable queue of local mutations (`_el_outbox`).
+//
+// Every local write appends one entry in the same SQLite transaction that
+// updates the overlay. An entry lives until the server's answer is final:
+//   pending   -> in_flight (part of the batch being uploaded)
+//   in_flight -> acked (applied/duplicate; waits for its txid on the stream)
+//             -> failed (4xx: kept, with the reason, until DiscardMutation)
+//             -> pending (5xx/network: retried with the same id)
+//   acked     -> removed when the txid is seen (same txn as the synced row)
+//   rejected  -> removed, the conflict recorded in `_el_conflicts`.
+// Keys, values and bases are stored as JSON in storage form.
+#ifndef ELECTROLITE_SRC_OUTBOX_H_
+#define ELECTROLITE_SRC_OUTBOX_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "status.h"
+
+namespace electrolite {
+
+class Store;
+
+struct OutboxEntry {
+  int64_t seq = 0;        // outbox order
+  std::string id;         // mutation id (UUID v4): the idempotency key
+  std::string table;
+  std::string op;         // insert | update | delete
+  nlohmann::json key;     // {pk: value}
+  nlohmann::json value;   // changed columns (full row for insert)
+  nlohmann::json base;    // the row the client saw before the write ({} for insert)
+  int64_t local_ms = 0;
+  std::string status = "pending";  // pending | in_flight | acked | failed
+  std::string reason;
+  std::optional<int64_t> txid;
+  int64_t attempts = 0;
+
+  // {id, table, op, key, value, base, localMs, status, reason?, txid?, attempts}
+  nlohmann::json ToJson() const;
+};
+
+class Outbox {
+ public:
+  // `store` must outlive the outbox.
+  explicit Outbox(Store* store) : store_(store) {}
+
+  // Creates the tables; entries left in_flight by a crash become pending.
+  [[nodiscard]] Status Init();
+
+  [[nodiscard]] Status Append(const OutboxEntry& entry);
+  // Entries for one row, in outbox order.
+  [[nodiscard]] Result<std::vector<OutboxEntry>> ForKey(std::string_view table,
+                                                        const nlohmann::json& key);
+  // Up to `limit` pending entries in outbox order.
+  [[nodiscard]] Result<std::vector<OutboxEntry>> NextBatch(int limit);
+  [[nodiscard]] Result<std::optional<OutboxEntry>> Get(std::string_view id);
+  // Every entry in outbox order.
+  [[nodiscard]] Result<std::vector<OutboxEntry>> All();
+  // Acked entries of `table` waiting for `txid` (all txids when nullopt).
+  [[nodiscard]] Result<std::vector<OutboxEntry>> Acked(std::string_view table,
+                                                       std::optional<int64_t> txid);
+
+  [[nodiscard]] Status SetStatus(std::string_view id, std::string_view status,
+                                 std::string_view reason = {});
+  [[nodiscard]] Status MarkAcked(std::string_view id, int64_t txid);
+  [[nodiscard]] Status Remove(std::string_view id);
+
+  // Entries not yet acked by the server (pending + in_flight + failed).
+  [[nodiscard]] Result<int64_t> CountUnacked();
+  [[nodiscard]] Result<int64_t> CountByStatus(std::string_view status);
+
+  // Canonical text of a key (sorted JSON), used to index entries by row.
+  static std::string KeyText(const nlohmann::json& key);
+
+ private:
+  [[nodiscard]] Result<std::vector<OutboxEntry>> Select(const std::string& where,
+                                                        const std::vector<std::string>& args,
+                                                        int limit);
+  Store* store_;
+};
+
+}  // namespace electrolite
+
+#endif  // ELECTROLITE_SRC_OUTBOX_H_

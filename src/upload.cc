@@ -1,0 +1,333 @@
+#include "upload.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "outbox.h"
+#include "store.h"
+#include "write_path.h"
+#include "write_schema.h"
+
+namespace electrolite {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr char kChangesPath[] = "/v1/changes";
+
+std::optional<int64_t> TxidOf(const json& v) {
+  if (v.is_number_unsigned()) return static_cast<int64_t>(v.get<uint64_t>());
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s.empty() || s.size() > 19) return std::nullopt;
+    int64_t r = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return std::nullopt;
+      r = r * 10 + (c - '0');
+    }
+    return r;
+  }
+  return std::nullopt;
+}
+
+std::string HeaderValue(const Headers& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+// The message of an error body ({"message"} / {"error"}), else its start.
+std::string ErrorReason(int status, std::string_view body) {
+  std::string reason = "HTTP " + std::to_string(status);
+  json j = json::parse(body, nullptr, false);
+  if (j.is_object()) {
+    for (const char* field : {"message", "error", "reason"}) {
+      auto it = j.find(field);
+      if (it != j.end() && it->is_string()) return reason + ": " + it->get<std::string>();
+    }
+  }
+  if (!body.empty()) reason += ": " + std::string(body.substr(0, 200));
+  return reason;
+}
+
+}  // namespace
+
+Uploader::Uploader(Store* store, WritePath* writes, Env* env, UploadOptions options)
+    : store_(store), writes_(writes), env_(env), options_(std::move(options)) {
+  if (options_.batch_size < 1) options_.batch_size = 1;
+  while (!options_.base_url.empty() && options_.base_url.back() == '/') {
+    options_.base_url.pop_back();
+  }
+}
+
+Status Uploader::Init() {
+  EL_ASSIGN_OR_RETURN(pending_hint_, writes_->outbox().CountByStatus("pending"));
+  return Status::Ok();
+}
+
+void Uploader::SetOnline(bool online, int64_t now_ms) {
+  if (online && !online_) {
+    // Back online: whatever was waiting for the network goes now.
+    retry_at_ms_ = std::min(retry_at_ms_, now_ms);
+    attempt_ = 0;
+  }
+  online_ = online;
+}
+
+void Uploader::SetToken(std::string_view token) {
+  token_ = std::string(token);
+  if (auth_blocked_) {
+    auth_blocked_ = false;
+    last_error_.clear();
+    retry_at_ms_ = 0;
+  }
+}
+
+const std::string* Uploader::Body(int64_t request_id) const {
+  return Owns(request_id) ? &in_flight_->body : nullptr;
+}
+
+int64_t Uploader::NextDeadline() const {
+  if (!online_ || auth_blocked_ || in_flight_ || pending_hint_ == 0) return -1;
+  int64_t at = retry_at_ms_;
+  if (pending_hint_ < options_.batch_size) at = std::max(at, last_send_ms_ + options_.interval_ms);
+  return std::max<int64_t>(at, 0);
+}
+
+Result<std::optional<Request>> Uploader::Poll(int64_t now_ms, int64_t request_id) {
+  if (!online_ || auth_blocked_ || in_flight_ || store_->InTransaction()) {
+    return std::optional<Request>();
+  }
+  if (pending_hint_ < 0) {
+    EL_ASSIGN_OR_RETURN(pending_hint_, writes_->outbox().CountByStatus("pending"));
+  }
+  if (pending_hint_ == 0 || now_ms < retry_at_ms_) return std::optional<Request>();
+  const bool full = pending_hint_ >= options_.batch_size;
+  if (!full && now_ms < last_send_ms_ + options_.interval_ms) return std::optional<Request>();
+
+  EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> batch,
+                      writes_->outbox().NextBatch(options_.batch_size));
+  if (batch.empty()) {
+    pending_hint_ = 0;
+    return std::optional<Request>();
+  }
+  json mutations = json::array();
+  Batch b;
+  b.id = request_id;
+  for (const OutboxEntry& e : batch) {
+    const WriteTable* t = writes_->Find(e.table);
+    json m = {{"id", e.id}, {"table", e.table}, {"op", e.op}};
+    m["key"] = t ? RowToWire(*t, e.key) : e.key;
+    m["value"] = t ? RowToWire(*t, e.value) : e.value;
+    m["base"] = t ? RowToWire(*t, e.base) : e.base;
+    mutations.push_back(std::move(m));
+    b.ids.push_back(e.id);
+  }
+  {
+    Txn txn(store_);
+    EL_RETURN_IF_ERROR(txn.Begin());
+    for (const std::string& id : b.ids) {
+      EL_RETURN_IF_ERROR(writes_->outbox().SetStatus(id, "in_flight"));
+    }
+    EL_RETURN_IF_ERROR(txn.Commit());
+  }
+  const std::string raw = Dump(json{{"client_id", options_.client_id}, {"mutations", mutations}});
+  b.raw_bytes = raw.size();
+  Request r;
+  r.id = request_id;
+  r.method = "POST";
+  r.url = options_.base_url + kChangesPath;
+  r.kind = "upload";
+  r.has_body = true;
+  r.timeout_ms = options_.timeout_ms;
+  r.headers.emplace_back("content-type", "application/json");
+  if (!token_.empty()) r.headers.emplace_back("authorization", "Bearer " + token_);
+  if (options_.compress_threshold >= 0 &&
+      raw.size() > static_cast<size_t>(options_.compress_threshold)) {
+    std::string out(ZSTD_compressBound(raw.size()), '\0');
+    const size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), 3);
+    if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
+    out.resize(n);
+    b.body = std::move(out);
+    r.headers.emplace_back("content-encoding", "zstd");
+  } else {
+    b.body = raw;
+  }
+  ++batches_;
+  mutations_sent_ += static_cast<int64_t>(b.ids.size());
+  bytes_ += static_cast<int64_t>(b.raw_bytes);
+  compressed_bytes_ += static_cast<int64_t>(b.body.size());
+  pending_hint_ = std::max<int64_t>(0, pending_hint_ - static_cast<int64_t>(b.ids.size()));
+  last_send_ms_ = now_ms;
+  in_flight_ = std::move(b);
+  return std::optional<Request>(std::move(r));
+}
+
+Status Uploader::MarkBatch(std::string_view status, std::string_view reason) {
+  Txn txn(store_);
+  EL_RETURN_IF_ERROR(txn.Begin());
+  for (const std::string& id : in_flight_->ids) {
+    EL_ASSIGN_OR_RETURN(std::optional<OutboxEntry> e, writes_->outbox().Get(id));
+    if (e && e->status == "in_flight") {
+      EL_RETURN_IF_ERROR(writes_->outbox().SetStatus(id, status, reason));
+    }
+  }
+  return txn.Commit();
+}
+
+void Uploader::Retry(int64_t now_ms, int64_t floor_ms, std::string reason) {
+  ++retries_;
+  ++attempt_;
+  const double cap = std::min<double>(
+      static_cast<double>(options_.backoff.max_ms),
+      static_cast<double>(options_.backoff.initial_ms) *
+          std::pow(options_.backoff.multiplier, std::min(attempt_ - 1, 30)));
+  const int64_t delay = static_cast<int64_t>(env_->RandomUnit() * cap);
+  retry_at_ms_ = now_ms + std::max(delay, floor_ms);
+  last_error_ = std::move(reason);
+  pending_hint_ = -1;
+}
+
+void Uploader::Finish(int64_t now_ms, int status) {
+  json ev = {{"type", "upload"},
+             {"mutations", in_flight_->ids.size()},
+             {"bytes", in_flight_->raw_bytes},
+             {"compressedBytes", in_flight_->body.size()},
+             {"status", status}};
+  writes_->Emit(std::move(ev));
+  in_flight_.reset();
+  pending_hint_ = -1;
+}
+
+void Uploader::HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_view message) {
+  if (!Owns(request_id)) return;
+  // Same mutation ids next time; the endpoint answers `duplicate` for any
+  // it already applied. A failure to mark them is repaired on reopen.
+  (void)MarkBatch("pending", {});
+  Retry(now_ms, 0, "upload: " + std::string(message));
+  Finish(now_ms, 0);
+}
+
+Status Uploader::HandleResponse(int64_t now_ms, int64_t request_id, int status,
+                                const Headers& headers, std::string_view body) {
+  if (!Owns(request_id)) return Status::InvalidArgument("not an upload request");
+  Status result;
+  if (status >= 200 && status < 300) {
+    json response = json::parse(body, nullptr, false);
+    const size_t mark = writes_->EventMark();
+    Status s = ApplyResults(now_ms, response);
+    if (!s.ok()) writes_->TruncateEvents(mark);
+    if (s.ok()) {
+      attempt_ = 0;
+      retry_at_ms_ = 0;
+      last_error_.clear();
+    } else {
+      // Malformed answer or a storage failure: retry the same ids.
+      (void)MarkBatch("pending", {});
+      Retry(now_ms, 0, s.ToString());
+      result = s;
+    }
+  } else if (status == 401 || status == 403) {
+    (void)MarkBatch("pending", {});
+    auth_blocked_ = true;
+    ++auth_errors_;
+    last_error_ = ErrorReason(status, body);
+    writes_->Emit({{"type", "error"}, {"code", "auth"}, {"message", last_error_}});
+    result = Status::Auth(last_error_);
+  } else if (status == 408 || status == 429 || status >= 500 || status < 200) {
+    int64_t floor_ms = 0;
+    const std::string retry_after = HeaderValue(headers, "retry-after");
+    if (!retry_after.empty()) floor_ms = std::atoll(retry_after.c_str()) * 1000;
+    (void)MarkBatch("pending", {});
+    Retry(now_ms, floor_ms, ErrorReason(status, body));
+  } else {
+    // The request itself is invalid: nothing was applied. Keep the mutations,
+    // failed with the reason, until the app discards them.
+    const std::string reason = ErrorReason(status, body);
+    Status s = MarkBatch("failed", reason);
+    if (!s.ok()) {
+      (void)MarkBatch("pending", {});
+      Retry(now_ms, 0, s.ToString());
+      result = s;
+    } else {
+      failed_ += static_cast<int64_t>(in_flight_->ids.size());
+      last_error_ = reason;
+      writes_->Emit({{"type", "error"}, {"code", "invalid_argument"}, {"message", reason}});
+    }
+  }
+  Finish(now_ms, status);
+  return result;
+}
+
+Status Uploader::ApplyResults(int64_t now_ms, const json& response) {
+  if (!response.is_object()) return Status::Protocol("upload response is not a JSON object");
+  auto results = response.find("results");
+  if (results == response.end() || !results->is_array()) {
+    return Status::Protocol("upload response has no results array");
+  }
+  std::optional<int64_t> txid;
+  if (auto t = response.find("txid"); t != response.end()) txid = TxidOf(*t);
+  Txn txn(store_);
+  EL_RETURN_IF_ERROR(txn.Begin());
+  for (const std::string& id : in_flight_->ids) {
+    const json* r = nullptr;
+    for (const json& candidate : *results) {
+      auto cid = candidate.find("id");
+      if (candidate.is_object() && cid != candidate.end() && cid->is_string() &&
+          cid->get_ref<const std::string&>() == id) {
+        r = &candidate;
+        break;
+      }
+    }
+    EL_ASSIGN_OR_RETURN(std::optional<OutboxEntry> e, writes_->outbox().Get(id));
+    if (!e) continue;  // discarded meanwhile
+    if (r == nullptr) {
+      // No answer for this one: it goes again (the endpoint dedupes).
+      EL_RETURN_IF_ERROR(writes_->outbox().SetStatus(id, "pending"));
+      continue;
+    }
+    auto st = r->find("status");
+    const std::string status = st != r->end() && st->is_string() ? st->get<std::string>() : "";
+    std::string reason;
+    if (auto it = r->find("reason"); it != r->end() && it->is_string()) reason = it->get<std::string>();
+    if (status == "applied" || status == "duplicate") {
+      std::optional<int64_t> own = txid;
+      if (auto it = r->find("txid"); it != r->end()) own = TxidOf(*it);
+      if (!own) return Status::Protocol("upload response: applied mutation without a txid");
+      EL_RETURN_IF_ERROR(writes_->Acked(*e, *own));
+      ++applied_;
+    } else if (status == "rejected") {
+      const json row = r->contains("row") ? (*r)["row"] : json();
+      EL_RETURN_IF_ERROR(writes_->Rejected(*e, reason.empty() ? "rejected" : reason, row, now_ms));
+      ++rejected_;
+    } else {
+      EL_RETURN_IF_ERROR(writes_->outbox().SetStatus(
+          id, "failed", "unknown result status \"" + status + "\"" +
+                            (reason.empty() ? "" : ": " + reason)));
+      ++failed_;
+    }
+  }
+  return txn.Commit();
+}
+
+json Uploader::Metrics() const {
+  return {{"batches", batches_},
+          {"mutationsSent", mutations_sent_},
+          {"bytes", bytes_},
+          {"compressedBytes", compressed_bytes_},
+          {"retries", retries_},
+          {"applied", applied_},
+          {"rejected", rejected_},
+          {"failed", failed_},
+          {"authErrors", auth_errors_},
+          {"authBlocked", auth_blocked_},
+          {"inFlight", in_flight_.has_value()},
+          {"lastError", last_error_}};
+}
+
+}  // namespace electrolite

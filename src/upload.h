@@ -1,0 +1,112 @@
+// Uploader: the sans-IO state machine that sends the outbox to the write
+// endpoint (DESIGN.md "Write endpoint contract") and applies its answers.
+//
+//  * POST {baseUrl}/v1/changes with {"client_id", "mutations": [...]}: at most
+//    `batch_size` mutations in outbox order; never two batches in flight;
+//    only while online, not blocked on auth and outside a user transaction.
+//  * Pacing: a batch goes out at once after idle, then at most every
+//    `interval_ms` while writes keep coming; a full batch (a backlog) goes as
+//    soon as the previous one is answered.
+//  * Bodies above `compress_threshold` bytes are zstd-compressed
+//    (Content-Encoding: zstd).
+//  * 200: per mutation applied/duplicate -> acked (overlay kept until its txid
+//    is seen), rejected -> rolled back + conflict; 401/403 -> stop until
+//    SetToken; 408/429/5xx/network/malformed 200 -> full-jitter backoff, same
+//    mutation ids; other 4xx -> mutations failed with the reason.
+#ifndef ELECTROLITE_SRC_UPLOAD_H_
+#define ELECTROLITE_SRC_UPLOAD_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine.h"
+#include "env.h"
+#include "status.h"
+
+namespace electrolite {
+
+class Store;
+class WritePath;
+
+struct UploadOptions {
+  std::string base_url = "http://127.0.0.1:5133";
+  std::string client_id;
+  int batch_size = 100;
+  int64_t interval_ms = 5000;
+  int compress_threshold = 4096;
+  int64_t timeout_ms = 30000;
+  BackoffOptions backoff;
+};
+
+class Uploader {
+ public:
+  // All must outlive the uploader.
+  Uploader(Store* store, WritePath* writes, Env* env, UploadOptions options);
+
+  // Counts what is waiting (after a restart: everything pending).
+  [[nodiscard]] Status Init();
+
+  void SetOnline(bool online, int64_t now_ms);
+  // A new bearer token ("" = none); lifts an auth stop.
+  void SetToken(std::string_view token);
+  const std::string& token() const { return token_; }
+  // Local writes were committed (or a transaction that may hold some).
+  void NoteWrites() { pending_hint_ = -1; }
+
+  // The upload request due at `now_ms`, if any, with id `request_id`.
+  [[nodiscard]] Result<std::optional<Request>> Poll(int64_t now_ms, int64_t request_id);
+  bool Owns(int64_t request_id) const { return in_flight_ && in_flight_->id == request_id; }
+  // Raw (possibly compressed) body of the in-flight request; null if unknown.
+  const std::string* Body(int64_t request_id) const;
+
+  // REQUIRES: Owns(request_id). `body` is already content-decoded.
+  [[nodiscard]] Status HandleResponse(int64_t now_ms, int64_t request_id, int status,
+                                      const Headers& headers, std::string_view body);
+  void HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_view message);
+
+  // Absolute ms when Poll may next produce a request; -1 = nothing to wait for.
+  int64_t NextDeadline() const;
+  bool in_flight() const { return in_flight_.has_value(); }
+  bool auth_blocked() const { return auth_blocked_; }
+  const std::string& last_error() const { return last_error_; }
+  nlohmann::json Metrics() const;
+
+ private:
+  struct Batch {
+    int64_t id = 0;
+    std::vector<std::string> ids;
+    std::string body;
+    size_t raw_bytes = 0;
+  };
+
+  Status ApplyResults(int64_t now_ms, const nlohmann::json& response);
+  Status MarkBatch(std::string_view status, std::string_view reason);
+  void Retry(int64_t now_ms, int64_t floor_ms, std::string reason);
+  void Finish(int64_t now_ms, int status);
+
+  Store* store_;
+  WritePath* writes_;
+  Env* env_;
+  UploadOptions options_;
+  std::string token_;
+  bool online_ = true;
+  bool auth_blocked_ = false;
+  int64_t pending_hint_ = -1;  // pending entries; -1 = unknown (recount)
+  int64_t last_send_ms_ = INT64_MIN / 2;
+  int64_t retry_at_ms_ = 0;
+  int attempt_ = 0;
+  std::optional<Batch> in_flight_;
+  std::string last_error_;
+  // Metrics.
+  int64_t batches_ = 0, mutations_sent_ = 0, bytes_ = 0, compressed_bytes_ = 0;
+  int64_t retries_ = 0, failed_ = 0, rejected_ = 0, applied_ = 0, auth_errors_ = 0;
+};
+
+}  // namespace electrolite
+
+#endif  // ELECTROLITE_SRC_UPLOAD_H_

@@ -1,0 +1,167 @@
+// WritePath: local writes, the outbox, the optimistic overlay and the client
+// side of conflict handling (DESIGN.md "Write path", issue 4).
+//
+// A local write - typed (Insert/Update/Delete) or plain SQL on the view `T`,
+// whose INSTEAD OF triggers call the SQL function el_write() - is validated
+// against the table's declaration and policy, then appends an outbox entry
+// and rebuilds the row's overlay in one SQLite transaction (a savepoint when
+// the caller already holds one), so a crash keeps both or neither.
+//
+// Server side effects arrive through the hooks below, each inside the
+// caller's transaction: upload answers (Acked/Rejected, from Uploader) and
+// shape applies (OnChangesApplied/OnSnapshotEnd, from the engine's apply
+// transaction), where txid matching drops acknowledged overlay rows together
+// with the synced rows that carry them (no flicker), and a server change under
+// a pending local edit is decided by the table's policy until the server's
+// final answer.
+//
+// Events (conflict, resolve, tables-changed) are buffered; the engine flushes
+// them after its transaction commits (TakeEvents) or drops them on rollback.
+#ifndef ELECTROLITE_SRC_WRITE_PATH_H_
+#define ELECTROLITE_SRC_WRITE_PATH_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "env.h"
+#include "outbox.h"
+#include "overlay.h"
+#include "status.h"
+#include "write_schema.h"
+
+struct sqlite3_context;
+struct sqlite3_value;
+
+namespace electrolite {
+
+class Store;
+
+class WritePath {
+ public:
+  // `store` and `env` must outlive the write path.
+  WritePath(Store* store, Env* env);
+  ~WritePath();
+  WritePath(const WritePath&) = delete;
+  WritePath& operator=(const WritePath&) = delete;
+
+  // Creates the bookkeeping tables and registers el_write() on the connection.
+  [[nodiscard]] Status Init();
+  // (Re)creates T__overlay (adding new columns), the view T and its triggers.
+  // REQUIRES: T__synced exists with every column of `table`.
+  [[nodiscard]] Status DeclareTable(WriteTable table);
+  const WriteTable* Find(std::string_view name) const;
+
+  // ---- local writes: the mutation id, "" when nothing changed ----
+  [[nodiscard]] Result<std::string> Insert(std::string_view table, const nlohmann::json& row,
+                                           int64_t now_ms);
+  [[nodiscard]] Result<std::string> Update(std::string_view table, const nlohmann::json& key,
+                                           const nlohmann::json& patch, int64_t now_ms);
+  [[nodiscard]] Result<std::string> Delete(std::string_view table, const nlohmann::json& key,
+                                           int64_t now_ms);
+
+  // Brackets one SQL statement that may write views: writes made by its
+  // triggers use `now_ms`. EndSql returns the validation error a trigger
+  // raised (SQLite only saw a generic function error), else `sqlite_status`.
+  // REQUIRES: the statement runs inside a transaction.
+  void BeginSql(int64_t now_ms);
+  [[nodiscard]] Status EndSql(Status sqlite_status, int64_t* mutations);
+
+  // ---- inspection ----
+  // [{id, table, op, key, value, base, localMs, status, reason?, txid?}] (wire form).
+  [[nodiscard]] Result<nlohmann::json> PendingMutations();
+  // Mutations the server has not acknowledged (pending, in flight, failed).
+  [[nodiscard]] Result<int64_t> PendingCount();
+  // Drops a mutation that is not in flight and rolls its overlay back.
+  [[nodiscard]] Status DiscardMutation(std::string_view id);
+  // {conflicts: [{table, policy, outcome, count}], recentConflicts: [...]}.
+  [[nodiscard]] Result<nlohmann::json> Metrics();
+
+  // ---- custom resolvers (sans-IO: a `resolve` event, answered here) ----
+  void SetResolver(std::string_view table, bool registered);
+  // Applies the app's resolved row for resolve event `resolve_id`.
+  [[nodiscard]] Status ResolveConflict(std::string_view resolve_id, const nlohmann::json& row,
+                                       int64_t now_ms);
+
+  // ---- upload answers (caller holds the transaction) ----
+  [[nodiscard]] Status Acked(const OutboxEntry& e, int64_t txid);
+  [[nodiscard]] Status Rejected(const OutboxEntry& e, std::string_view reason,
+                                const nlohmann::json& server_row, int64_t now_ms);
+
+  // ---- shape applies (inside the apply transaction) ----
+  // After a response's change messages for `table` were applied; `txids`:
+  // the 32-bit xids in their headers.
+  [[nodiscard]] Status OnChangesApplied(std::string_view table, const std::vector<int64_t>& txids,
+                                        int64_t now_ms);
+  [[nodiscard]] Status OnSnapshotEnd(std::string_view table, std::string_view xmin,
+                                     std::string_view xmax, const std::vector<std::string>& xip);
+
+  // Whether a 32-bit xid is visible in a snapshot given as xid8 values
+  // (widened relative to xmax, protocol notes §4.5).
+  static bool VisibleInSnapshot(int64_t xid32, uint64_t xmin, uint64_t xmax,
+                                const std::vector<uint64_t>& xip);
+
+  // Buffered events (JSON objects), oldest first.
+  std::vector<std::string> TakeEvents();
+  void DropEvents() { events_.clear(); }
+  // Events queued so far; TruncateEvents drops the ones queued after `mark`
+  // (their transaction rolled back).
+  size_t EventMark() const { return events_.size(); }
+  void TruncateEvents(size_t mark) {
+    if (events_.size() > mark) events_.resize(mark);
+  }
+  // Tables whose merged view changed since the last call (for tables-changed).
+  std::set<std::string> TakeChangedTables();
+
+  Outbox& outbox() { return *outbox_; }
+  Overlay& overlay() { return *overlay_; }
+  // Mutations written since the last call (wakes the uploader).
+  int64_t TakeNewWrites();
+  // Queues an event for TakeEvents.
+  void Emit(nlohmann::json event);
+
+ private:
+  struct PendingResolve {
+    std::string table;
+    nlohmann::json key;
+  };
+
+  static void SqlWrite(sqlite3_context* ctx, int argc, sqlite3_value** argv);
+  Status SqlWriteImpl(int argc, sqlite3_value** argv);
+
+  Result<std::string> Record(const WriteTable& t, std::string op, nlohmann::json key,
+                             nlohmann::json value, nlohmann::json base, int64_t now_ms);
+  Result<nlohmann::json> NormalizeKey(const WriteTable& t, const nlohmann::json& key);
+  Result<const WriteTable*> Writable(std::string_view table);
+  std::string NewMutationId();
+  Status MatchSeenTxid(const OutboxEntry& e, bool* matched);
+  Status DecideConcurrent(const WriteTable& t, const nlohmann::json& key, int64_t now_ms);
+  Status RecordConflict(const WriteTable& t, const nlohmann::json& key, std::string_view outcome,
+                        const nlohmann::json& local, const nlohmann::json& remote,
+                        std::string_view reason, std::string_view mutation_id, int64_t now_ms);
+
+  Store* store_;
+  Env* env_;
+  std::unique_ptr<Outbox> outbox_;
+  std::unique_ptr<Overlay> overlay_;
+  std::map<std::string, WriteTable, std::less<>> tables_;
+  std::set<std::string, std::less<>> resolvers_;
+  std::map<std::string, PendingResolve> resolves_;
+  std::vector<std::string> events_;
+  std::set<std::string> changed_tables_;
+  int64_t new_writes_ = 0;
+  // SQL statement bracket.
+  int64_t sql_now_ms_ = 0;
+  int64_t sql_mutations_ = 0;
+  Status sql_error_;
+};
+
+}  // namespace electrolite
+
+#endif  // ELECTROLITE_SRC_WRITE_PATH_H_

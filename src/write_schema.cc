@@ -1,0 +1,460 @@
+#include "write_schema.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cmath>
+#include <cstdio>
+
+#include "store.h"
+
+namespace electrolite {
+
+namespace {
+
+using nlohmann::json;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+
+bool IsUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !IsHex(s[i])) return false;
+  }
+  return true;
+}
+
+// Exact integer from a JSON number or decimal string; nullopt otherwise.
+std::optional<int64_t> IntegerOf(const json& v) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.2e18) {
+      return static_cast<int64_t>(d);
+    }
+    return std::nullopt;
+  }
+  if (!v.is_string()) return std::nullopt;
+  const std::string& s = v.get_ref<const std::string&>();
+  size_t i = (!s.empty() && s[0] == '-') ? 1 : 0;
+  if (i == s.size() || s.size() > 20) return std::nullopt;
+  for (size_t j = i; j < s.size(); ++j) {
+    if (s[j] < '0' || s[j] > '9') return std::nullopt;
+  }
+  errno = 0;
+  char* end = nullptr;
+  const long long r = std::strtoll(s.c_str(), &end, 10);
+  if (errno != 0) return std::nullopt;
+  return static_cast<int64_t>(r);
+}
+
+Status WrongType(const WriteTable& t, const WriteColumn& c, const json& v) {
+  std::string got = v.is_string() ? "text \"" + v.get<std::string>() + "\"" : Dump(v);
+  if (got.size() > 80) got = got.substr(0, 77) + "...";
+  return Status::Schema(t.name + "." + c.name + " expects " + c.pg_type + ", got " + got);
+}
+
+std::string SqlString(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+// Splits `body` at top-level commas (outside parentheses and quotes).
+std::vector<std::string_view> SplitTopLevel(std::string_view body) {
+  std::vector<std::string_view> parts;
+  int depth = 0;
+  bool quote = false;
+  size_t start = 0;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (quote) {
+      if (c == '\'') quote = false;
+    } else if (c == '\'') {
+      quote = true;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      parts.push_back(body.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  parts.push_back(body.substr(start));
+  return parts;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::string Unquote(std::string_view ident) {
+  ident = Trim(ident);
+  if (ident.size() >= 2 && ident.front() == '"' && ident.back() == '"') {
+    return std::string(ident.substr(1, ident.size() - 2));
+  }
+  return Lower(ident);
+}
+
+// The default expression of a column definition, up to the next constraint.
+ColumnDefault ParseDefault(std::string_view def) {
+  std::string lower = Lower(def);
+  size_t pos = 0;
+  for (;;) {  // find the keyword DEFAULT outside quotes
+    pos = lower.find("default", pos);
+    if (pos == std::string::npos) return {};
+    const bool left = pos == 0 || std::isspace(static_cast<unsigned char>(lower[pos - 1]));
+    const bool right = pos + 7 >= lower.size() ||
+                       std::isspace(static_cast<unsigned char>(lower[pos + 7])) ||
+                       lower[pos + 7] == '(' || lower[pos + 7] == '\'';
+    if (left && right) break;
+    pos += 7;
+  }
+  std::string_view expr = Trim(def.substr(pos + 7));
+  ColumnDefault d;
+  if (!expr.empty() && expr[0] == '\'') {
+    std::string text;
+    size_t i = 1;
+    for (; i < expr.size(); ++i) {
+      if (expr[i] == '\'') {
+        if (i + 1 < expr.size() && expr[i + 1] == '\'') {
+          text += '\'';
+          ++i;
+          continue;
+        }
+        break;
+      }
+      text += expr[i];
+    }
+    d.kind = ColumnDefault::kValue;
+    d.value = text;
+    return d;
+  }
+  std::string word = Lower(expr.substr(0, expr.find_first_of(" \t\r\n")));
+  if (word.rfind("now(", 0) == 0 || word.rfind("current_timestamp", 0) == 0 ||
+      word.rfind("localtimestamp", 0) == 0 || word.rfind("transaction_timestamp(", 0) == 0 ||
+      word.rfind("statement_timestamp(", 0) == 0 || word.rfind("clock_timestamp(", 0) == 0) {
+    d.kind = ColumnDefault::kNow;
+  } else if (word.rfind("gen_random_uuid(", 0) == 0 || word.rfind("uuid_generate_v4(", 0) == 0) {
+    d.kind = ColumnDefault::kUuid;
+  } else if (word == "true" || word == "false") {
+    d.kind = ColumnDefault::kValue;
+    d.value = word == "true";
+  } else if (!word.empty() && (std::isdigit(static_cast<unsigned char>(word[0])) ||
+                               word[0] == '-')) {
+    json n = json::parse(word, nullptr, false);
+    d.kind = n.is_number() ? ColumnDefault::kValue : ColumnDefault::kServer;
+    if (n.is_number()) d.value = n;
+  } else {
+    d.kind = ColumnDefault::kServer;
+  }
+  return d;
+}
+
+}  // namespace
+
+SchemaDefaults ParseSchemaDefaults(std::string_view sql) {
+  SchemaDefaults out;
+  const std::string lower = Lower(sql);
+  size_t pos = 0;
+  while ((pos = lower.find("create table", pos)) != std::string::npos) {
+    size_t open = lower.find('(', pos);
+    if (open == std::string::npos) break;
+    std::string_view head = Trim(std::string_view(sql).substr(pos + 12, open - pos - 12));
+    if (Lower(head).rfind("if not exists", 0) == 0) head = Trim(head.substr(13));
+    const size_t dot = head.rfind('.');
+    const std::string table = Unquote(dot == std::string_view::npos ? head : head.substr(dot + 1));
+    int depth = 0;
+    size_t close = open;
+    bool quote = false;
+    for (; close < sql.size(); ++close) {
+      const char c = sql[close];
+      if (quote) {
+        if (c == '\'') quote = false;
+      } else if (c == '\'') {
+        quote = true;
+      } else if (c == '(') {
+        ++depth;
+      } else if (c == ')' && --depth == 0) {
+        break;
+      }
+    }
+    std::string_view body = std::string_view(sql).substr(open + 1, close - open - 1);
+    for (std::string_view part : SplitTopLevel(body)) {
+      part = Trim(part);
+      size_t end = part.find_first_of(" \t\r\n");
+      if (end == std::string_view::npos) continue;
+      const std::string column = Unquote(part.substr(0, end));
+      ColumnDefault d = ParseDefault(part.substr(end));
+      if (d.kind != ColumnDefault::kNone) out[table][column] = d;
+    }
+    pos = close;
+  }
+  return out;
+}
+
+Result<WriteTable> WriteTable::FromDecl(const TableDecl& decl, const SchemaDefaults& defaults) {
+  WriteTable t;
+  t.name = decl.name;
+  t.primary_key = decl.primary_key;
+  json entry = json::parse(decl.policy_json.empty() ? "{}" : decl.policy_json, nullptr, false);
+  if (entry.is_discarded()) return Status::InvalidArgument(decl.name + ": policy is not JSON");
+  Result<TablePolicy> policy = TablePolicy::FromJson(entry);
+  if (!policy.ok()) return policy.status().WithContext(decl.name);
+  t.policy = policy.value();
+  auto table_defaults = defaults.find(decl.name);
+  for (const ColumnDecl& cd : decl.columns) {
+    WriteColumn c;
+    c.name = cd.name;
+    c.pg_type = cd.pg_type;
+    c.cls = cd.cls;
+    c.dims = cd.dims;
+    c.not_null = cd.not_null;
+    if (table_defaults != defaults.end()) {
+      auto it = table_defaults->second.find(cd.name);
+      if (it != table_defaults->second.end()) c.default_value = it->second;
+    }
+    t.columns.push_back(std::move(c));
+  }
+  if (t.primary_key.empty()) {
+    return Status::Schema(decl.name + ": a written table needs a primary key");
+  }
+  return t;
+}
+
+int WriteTable::ColumnIndex(std::string_view column) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == column) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool WriteTable::IsPrimaryKey(std::string_view column) const {
+  for (const std::string& k : primary_key) {
+    if (k == column) return true;
+  }
+  return false;
+}
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string IsoFromMs(int64_t ms) {
+  int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+  int64_t rem = ms - days * 86400000;
+  // civil_from_days (Howard Hinnant).
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
+                static_cast<long long>(y), static_cast<long long>(m),
+                static_cast<long long>(d), static_cast<long long>(rem / 3600000),
+                static_cast<long long>(rem / 60000 % 60), static_cast<long long>(rem / 1000 % 60),
+                static_cast<long long>(rem % 1000));
+  return buf;
+}
+
+Result<json> NormalizeValue(const WriteTable& t, const WriteColumn& c, const json& v) {
+  if (v.is_null()) return json();
+  if (c.dims > 0 || c.cls == TypeClass::kJson) {
+    // Stored as JSON text: JSON text (from SQL / the mirror) is kept as-is,
+    // any other JSON value is serialised. Arrays must be JSON arrays.
+    if (v.is_string()) {
+      const std::string& s = v.get_ref<const std::string&>();
+      json parsed = json::parse(s, nullptr, false);
+      if (parsed.is_discarded() || (c.dims > 0 && !parsed.is_array())) {
+        if (c.dims > 0) return WrongType(t, c, v);
+        return json(Dump(json(s)));  // a bare JSON string value
+      }
+      return v;
+    }
+    if (c.dims > 0 && !v.is_array()) return WrongType(t, c, v);
+    return json(Dump(v));
+  }
+  switch (c.cls) {
+    case TypeClass::kInteger: {
+      if (v.is_boolean()) return WrongType(t, c, v);
+      auto i = IntegerOf(v);
+      if (!i) return WrongType(t, c, v);
+      if (c.pg_type == "int2" && (*i < -32768 || *i > 32767)) return WrongType(t, c, v);
+      if (c.pg_type == "int4" && (*i < INT32_MIN || *i > INT32_MAX)) return WrongType(t, c, v);
+      return json(*i);
+    }
+    case TypeClass::kReal: {
+      if (v.is_number()) return json(v.get<double>());
+      if (v.is_string()) {
+        const std::string& s = v.get_ref<const std::string&>();
+        char* end = nullptr;
+        const double d = std::strtod(s.c_str(), &end);
+        if (!s.empty() && end == s.c_str() + s.size()) return json(d);
+      }
+      return WrongType(t, c, v);
+    }
+    case TypeClass::kBool: {
+      if (v.is_boolean()) return json(v.get<bool>() ? 1 : 0);
+      if (v.is_number_integer() && (v.get<int64_t>() == 0 || v.get<int64_t>() == 1)) {
+        return json(v.get<int64_t>());
+      }
+      if (v.is_string()) {
+        const std::string& s = v.get_ref<const std::string&>();
+        if (s == "t" || s == "true") return json(1);
+        if (s == "f" || s == "false") return json(0);
+      }
+      return WrongType(t, c, v);
+    }
+    case TypeClass::kTimestampTz:
+    case TypeClass::kTimestamp:
+    case TypeClass::kDate: {
+      if (!v.is_string() || !ParseTimestampMicros(v.get_ref<const std::string&>())) {
+        return WrongType(t, c, v);
+      }
+      // The same text the mirror holds for this instant (ISO-8601, UTC 'Z').
+      std::string scratch;
+      SqlValue out;
+      const std::string& s = v.get_ref<const std::string&>();
+      if (c.cls != TypeClass::kDate && ConvertPgValue(c.cls, 0, s, &scratch, &out).ok() &&
+          out.kind == 3) {
+        return json(std::string(out.text));
+      }
+      return v;
+    }
+    default:
+      if (!v.is_string()) return WrongType(t, c, v);
+      if (c.pg_type == "uuid") {
+        if (!IsUuid(v.get_ref<const std::string&>())) return WrongType(t, c, v);
+        return json(Lower(v.get_ref<const std::string&>()));
+      }
+      return v;
+  }
+}
+
+json ToWire(const WriteColumn& c, const json& v) {
+  if (v.is_null()) return v;
+  if (c.dims > 0 || c.cls == TypeClass::kJson) {
+    if (v.is_string()) {
+      json parsed = json::parse(v.get_ref<const std::string&>(), nullptr, false);
+      if (!parsed.is_discarded()) return parsed;
+    }
+    return v;
+  }
+  if (c.cls == TypeClass::kBool && v.is_number()) return json(v.get<int64_t>() != 0);
+  if (c.cls == TypeClass::kInteger && v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    if (i > (int64_t{1} << 53) || i < -(int64_t{1} << 53)) return json(std::to_string(i));
+  }
+  return v;
+}
+
+json RowToWire(const WriteTable& t, const json& row) {
+  json out = json::object();
+  for (auto it = row.begin(); it != row.end(); ++it) {
+    const int i = t.ColumnIndex(it.key());
+    out[it.key()] = i < 0 ? it.value() : ToWire(t.columns[i], it.value());
+  }
+  return out;
+}
+
+Result<json> KeyOf(const WriteTable& t, const json& row) {
+  json key = json::object();
+  for (const std::string& k : t.primary_key) {
+    auto it = row.find(k);
+    if (it == row.end() || it->is_null()) {
+      return Status::Schema(t.name + ": primary key column " + k + " is missing");
+    }
+    key[k] = *it;
+  }
+  return key;
+}
+
+std::string WriteTable::OverlayDdl() const {
+  const std::string s = QuoteIdent(SyncedName());
+  const std::string o = QuoteIdent(OverlayName());
+  const std::string v = QuoteIdent(name);
+  std::string pk_join, pk_list, cols, merged, overlay_cols, news, olds;
+  for (const std::string& k : primary_key) {
+    if (!pk_join.empty()) pk_join += " AND ";
+    pk_join += "o." + QuoteIdent(k) + " = s." + QuoteIdent(k);
+    if (!pk_list.empty()) pk_list += ", ";
+    pk_list += QuoteIdent(k);
+  }
+  std::string flags;
+  for (const WriteColumn& c : columns) {
+    const std::string q = QuoteIdent(c.name);
+    const std::string flag = QuoteIdent("_el_c_" + c.name);
+    cols += q + ", ";
+    flags += flag + " INTEGER NOT NULL DEFAULT 0, ";
+    if (!merged.empty()) merged += ", ";
+    merged += "CASE WHEN o." + flag + " = 1 AND o.\"_el_yield\" = 0 THEN o." + q + " ELSE s." +
+              q + " END AS " + q;
+    if (!overlay_cols.empty()) overlay_cols += ", ";
+    overlay_cols += "o." + q;
+    news += ", NEW." + q;
+    olds += ", OLD." + q;
+  }
+  std::string ddl;
+  ddl += "CREATE TABLE IF NOT EXISTS " + o + " (" + cols +
+         "\"_el_op\" TEXT NOT NULL, \"_el_write_id\" TEXT NOT NULL, "
+         "\"_el_yield\" INTEGER NOT NULL DEFAULT 0, \"_el_dirty\" INTEGER NOT NULL DEFAULT 0, " +
+         flags + "PRIMARY KEY (" + pk_list + "));\n";
+  ddl += "DROP VIEW IF EXISTS " + v + ";\n";
+  ddl += "CREATE VIEW " + v + " AS SELECT " + merged + " FROM " + s + " AS s LEFT JOIN " + o +
+         " AS o ON " + pk_join +
+         " WHERE o.\"_el_op\" IS NULL OR o.\"_el_op\" <> 'delete' OR o.\"_el_yield\" = 1"
+         " UNION ALL SELECT " + overlay_cols + " FROM " + o +
+         " AS o WHERE o.\"_el_op\" = 'insert' AND NOT EXISTS (SELECT 1 FROM " + s +
+         " AS s WHERE " + pk_join + ");\n";
+  const std::string lit = SqlString(name);
+  auto trig = [&](const char* suffix) { return QuoteIdent("_el_" + name + suffix); };
+  ddl += "CREATE TRIGGER " + trig("_ins") + " INSTEAD OF INSERT ON " + v +
+         " BEGIN SELECT el_write(" + lit + ", 'insert'" + news + "); END;\n";
+  ddl += "CREATE TRIGGER " + trig("_upd") + " INSTEAD OF UPDATE ON " + v +
+         " BEGIN SELECT el_write(" + lit + ", 'update'" + news + olds + "); END;\n";
+  ddl += "CREATE TRIGGER " + trig("_del") + " INSTEAD OF DELETE ON " + v +
+         " BEGIN SELECT el_write(" + lit + ", 'delete'" + olds + "); END;\n";
+  // Flag overlay rows whose synced row changed (a server change under a
+  // pending local edit); the write path resolves them inside the same apply.
+  std::string where_new, where_old;
+  for (const std::string& k : primary_key) {
+    if (!where_new.empty()) where_new += " AND ";
+    if (!where_old.empty()) where_old += " AND ";
+    where_new += QuoteIdent(k) + " = NEW." + QuoteIdent(k);
+    where_old += QuoteIdent(k) + " = OLD." + QuoteIdent(k);
+  }
+  const char* kEvents[3] = {"INSERT", "UPDATE", "DELETE"};
+  const char* kSuffix[3] = {"_si", "_su", "_sd"};
+  for (int i = 0; i < 3; ++i) {
+    ddl += "DROP TRIGGER IF EXISTS " + trig(kSuffix[i]) + ";\n";
+    ddl += "CREATE TRIGGER " + trig(kSuffix[i]) + " AFTER " + kEvents[i] + " ON " + s +
+           " BEGIN UPDATE " + o + " SET \"_el_dirty\" = 1 WHERE " +
+           (i == 2 ? where_old : where_new) + "; END;\n";
+  }
+  return ddl;
+}
+
+}  // namespace electrolite

@@ -1,0 +1,97 @@
+// The write path's view of a declared table: columns with their value kind,
+// primary key and conflict policy; value validation/normalisation for local
+// writes; and the DDL of the overlay table, the merged view and its INSTEAD OF
+// triggers (docs/engine-api.md "Storage layout").
+//
+// Values are JSON in two forms:
+//  * storage form: what SQLite holds (int64, double, text or null; bool as
+//    0/1; json/jsonb as JSON text) - identical in T__synced and T__overlay;
+//  * wire form: what the write endpoint receives (bool true/false, json as a
+//    JSON value, int8 beyond 2^53 as a decimal string, the rest unchanged).
+#ifndef ELECTROLITE_SRC_WRITE_SCHEMA_H_
+#define ELECTROLITE_SRC_WRITE_SCHEMA_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "conflict_policy.h"
+#include "pg_value.h"
+#include "status.h"
+#include "table_decl.h"
+
+namespace electrolite {
+
+// A column's DEFAULT as far as the client can evaluate it.
+struct ColumnDefault {
+  enum Kind { kNone, kValue, kNow, kUuid, kServer } kind = kNone;
+  nlohmann::json value;  // kValue: the literal (JSON), normalised on use
+};
+
+// table -> column -> default, from the DEFAULT clauses of CREATE TABLE
+// statements (literals, now()/current_timestamp, gen_random_uuid(); any other
+// expression is kServer: the server fills it, the local row shows null).
+using SchemaDefaults = std::map<std::string, std::map<std::string, ColumnDefault>>;
+SchemaDefaults ParseSchemaDefaults(std::string_view schema_sql);
+
+struct WriteColumn {
+  std::string name;
+  std::string pg_type;  // canonical ("int4", "uuid", ...)
+  TypeClass cls = TypeClass::kText;
+  int dims = 0;
+  bool not_null = false;
+  ColumnDefault default_value;
+};
+
+struct WriteTable {
+  std::string name;
+  std::vector<WriteColumn> columns;
+  std::vector<std::string> primary_key;
+  TablePolicy policy;
+
+  // From the engine's declaration (policy from its policies.json entry).
+  static Result<WriteTable> FromDecl(const TableDecl& decl, const SchemaDefaults& defaults);
+
+  // Index of `column` in columns, -1 when unknown.
+  int ColumnIndex(std::string_view column) const;
+  bool IsPrimaryKey(std::string_view column) const;
+
+  // Names of the SQLite objects.
+  std::string SyncedName() const { return name + "__synced"; }
+  std::string OverlayName() const { return name + "__overlay"; }
+
+  // CREATE TABLE IF NOT EXISTS T__overlay, the view T (dropped and recreated)
+  // and its INSTEAD OF triggers, plus triggers on T__synced that flag overlay
+  // rows whose synced row changed. REQUIRES: T__synced exists.
+  std::string OverlayDdl() const;
+};
+
+// JSON text of `j`; invalid UTF-8 in strings is replaced, never fatal.
+std::string Dump(const nlohmann::json& j);
+
+// ISO-8601 UTC text ("2024-01-02T03:04:05.678Z") of a Unix time in ms.
+std::string IsoFromMs(int64_t ms);
+
+// Validates `value` for `column` and returns its storage form. A wrong type is
+// a schema error naming the table and column; null passes (NOT NULL is
+// checked by the caller, which knows about defaults).
+Result<nlohmann::json> NormalizeValue(const WriteTable& table, const WriteColumn& column,
+                                      const nlohmann::json& value);
+
+// Wire form of a storage-form value.
+nlohmann::json ToWire(const WriteColumn& column, const nlohmann::json& stored);
+// Wire form of a storage-form row (columns not in the table pass unchanged).
+nlohmann::json RowToWire(const WriteTable& table, const nlohmann::json& stored_row);
+
+// The storage-form key {pk: value} of `row`; a schema error when a key
+// column is missing or null.
+Result<nlohmann::json> KeyOf(const WriteTable& table, const nlohmann::json& row);
+
+}  // namespace electrolite
+
+#endif  // ELECTROLITE_SRC_WRITE_SCHEMA_H_

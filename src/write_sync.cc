@@ -1,0 +1,356 @@
+// WritePath, server side: upload answers, txid matching against the shape
+// stream, concurrent server changes under pending local edits, conflict
+// records and metrics.
+#include <cstdlib>
+
+#include "store.h"
+#include "write_path.h"
+
+namespace electrolite {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr int kKeepSeenTxids = 4096;  // per table
+constexpr int kKeepSnapshots = 8;     // per table
+constexpr int kKeepConflicts = 1000;
+
+bool ParseU64(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+json Merge(json base, const json& over) {
+  if (!base.is_object()) base = json::object();
+  if (over.is_object()) {
+    for (auto it = over.begin(); it != over.end(); ++it) base[it.key()] = it.value();
+  }
+  return base;
+}
+
+}  // namespace
+
+bool WritePath::VisibleInSnapshot(int64_t xid32, uint64_t xmin, uint64_t xmax,
+                                  const std::vector<uint64_t>& xip) {
+  // Widen the 32-bit xid to an xid8 near xmax: ref + int32(xid - ref).
+  const uint32_t delta = static_cast<uint32_t>(xid32) - static_cast<uint32_t>(xmax);
+  const uint64_t x = xmax + static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(delta)));
+  if (x < xmin) return true;
+  if (x >= xmax) return false;
+  for (uint64_t in_progress : xip) {
+    if (in_progress == x) return false;
+  }
+  return true;
+}
+
+Status WritePath::MatchSeenTxid(const OutboxEntry& e, bool* matched) {
+  *matched = false;
+  if (!e.txid) return Status::Ok();
+  EL_ASSIGN_OR_RETURN(Stmt * seen, store_->Cached(
+      "SELECT 1 FROM _el_seen_txids WHERE tbl = ?1 AND txid = ?2"));
+  seen->BindText(1, e.table);
+  seen->BindInt64(2, *e.txid);
+  Result<bool> hit = seen->Step();
+  seen->Reset();
+  if (!hit.ok()) return hit.status();
+  if (hit.value()) {
+    *matched = true;
+    return Status::Ok();
+  }
+  EL_ASSIGN_OR_RETURN(Stmt * snaps, store_->Cached(
+      "SELECT xmin, xmax, xip FROM _el_snapshots WHERE tbl = ?1"));
+  snaps->BindText(1, e.table);
+  for (;;) {
+    Result<bool> row = snaps->Step();
+    if (!row.ok()) {
+      snaps->Reset();
+      return row.status();
+    }
+    if (!row.value()) break;
+    uint64_t xmin = 0, xmax = 0;
+    std::vector<uint64_t> xip;
+    bool ok = ParseU64(snaps->ColumnText(0), &xmin) && ParseU64(snaps->ColumnText(1), &xmax);
+    json list = json::parse(snaps->ColumnText(2), nullptr, false);
+    if (list.is_array()) {
+      for (const json& x : list) {
+        uint64_t v = 0;
+        if (x.is_string() && ParseU64(x.get<std::string>(), &v)) xip.push_back(v);
+      }
+    }
+    if (ok && VisibleInSnapshot(*e.txid, xmin, xmax, xip)) {
+      *matched = true;
+      break;
+    }
+  }
+  snaps->Reset();
+  return Status::Ok();
+}
+
+Status WritePath::Acked(const OutboxEntry& e, int64_t txid) {
+  EL_RETURN_IF_ERROR(outbox_->MarkAcked(e.id, txid));
+  OutboxEntry acked = e;
+  acked.status = "acked";
+  acked.txid = txid;
+  bool matched = false;
+  EL_RETURN_IF_ERROR(MatchSeenTxid(acked, &matched));
+  const WriteTable* t = Find(e.table);
+  if (t == nullptr) return Status::Ok();
+  if (matched) {
+    // The stream already delivered this write: the synced row holds it.
+    EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
+    EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, e.key, /*local_write=*/false));
+    changed_tables_.insert(t->name);
+    return Status::Ok();
+  }
+  // The server's answer is final: an applied write shows even where the
+  // policy had let a concurrent server version through.
+  EL_ASSIGN_OR_RETURN(std::optional<OverlayRow> ov, overlay_->Read(*t, e.key));
+  if (ov && ov->yield) {
+    EL_RETURN_IF_ERROR(overlay_->SetYield(*t, e.key, false));
+    changed_tables_.insert(t->name);
+  }
+  return Status::Ok();
+}
+
+Status WritePath::Rejected(const OutboxEntry& e, std::string_view reason, const json& server_row,
+                           int64_t now_ms) {
+  EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
+  const WriteTable* t = Find(e.table);
+  if (t == nullptr) return Status::Ok();
+  // Roll back exactly this mutation: the overlay is refolded from what is left.
+  EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, e.key, /*local_write=*/false));
+  changed_tables_.insert(t->name);
+  json local = RowToWire(*t, Merge(Merge(e.base, e.key), e.value));
+  return RecordConflict(*t, e.key, "rejected", local, server_row, reason, e.id, now_ms);
+}
+
+Status WritePath::OnSnapshotEnd(std::string_view table, std::string_view xmin,
+                                std::string_view xmax, const std::vector<std::string>& xip) {
+  const WriteTable* t = Find(table);
+  if (t == nullptr) return Status::Ok();
+  uint64_t lo = 0, hi = 0;
+  if (!ParseU64(xmin, &lo) || !ParseU64(xmax, &hi)) {
+    return Status::Protocol("snapshot-end with invalid xmin/xmax");
+  }
+  json list = json::array();
+  std::vector<uint64_t> in_progress;
+  for (const std::string& x : xip) {
+    uint64_t v = 0;
+    if (!ParseU64(x, &v)) return Status::Protocol("snapshot-end with invalid xip_list");
+    list.push_back(x);
+    in_progress.push_back(v);
+  }
+  EL_ASSIGN_OR_RETURN(Stmt * ins, store_->Cached(
+      "INSERT OR IGNORE INTO _el_snapshots (tbl, xmin, xmax, xip, seq) VALUES (?1, ?2, ?3, ?4,"
+      " (SELECT coalesce(max(seq), 0) + 1 FROM _el_snapshots WHERE tbl = ?1))"));
+  ins->BindText(1, table);
+  ins->BindText(2, xmin);
+  ins->BindText(3, xmax);
+  ins->BindText(4, Dump(list));
+  Status s = ins->Run();
+  ins->Reset();
+  EL_RETURN_IF_ERROR(s);
+  EL_ASSIGN_OR_RETURN(Stmt * prune, store_->Cached(
+      "DELETE FROM _el_snapshots WHERE tbl = ?1 AND seq <= (SELECT max(seq) FROM _el_snapshots"
+      " WHERE tbl = ?1) - ?2"));
+  prune->BindText(1, table);
+  prune->BindInt64(2, kKeepSnapshots);
+  s = prune->Run();
+  prune->Reset();
+  EL_RETURN_IF_ERROR(s);
+  // Writes that committed before the snapshot will never arrive as changes.
+  EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> acked, outbox_->Acked(table, std::nullopt));
+  for (const OutboxEntry& e : acked) {
+    if (e.txid && VisibleInSnapshot(*e.txid, lo, hi, in_progress)) {
+      EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
+      EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, e.key, /*local_write=*/false));
+      changed_tables_.insert(t->name);
+    }
+  }
+  // Rows the snapshot (re)wrote under pending local edits.
+  EL_ASSIGN_OR_RETURN(std::vector<json> dirty, overlay_->TakeDirty(*t));
+  for (const json& key : dirty) EL_RETURN_IF_ERROR(DecideConcurrent(*t, key, 0));
+  return Status::Ok();
+}
+
+Status WritePath::OnChangesApplied(std::string_view table, const std::vector<int64_t>& txids,
+                                   int64_t now_ms) {
+  const WriteTable* t = Find(table);
+  if (t == nullptr) return Status::Ok();
+  std::set<int64_t> here(txids.begin(), txids.end());
+  // 1. Rows the server changed under an overlay: our own acknowledged writes
+  //    are dropped in this transaction, other changes go to the policy.
+  EL_ASSIGN_OR_RETURN(std::vector<json> dirty, overlay_->TakeDirty(*t));
+  for (const json& key : dirty) {
+    EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> entries, outbox_->ForKey(t->name, key));
+    bool removed = false;
+    for (const OutboxEntry& e : entries) {
+      if (e.status == "acked" && e.txid && here.count(*e.txid) != 0) {
+        EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
+        removed = true;
+      }
+    }
+    if (removed) {
+      EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, key, /*local_write=*/false));
+      changed_tables_.insert(t->name);
+    }
+    EL_RETURN_IF_ERROR(DecideConcurrent(*t, key, now_ms));
+  }
+  // 2. Acknowledged writes whose transaction was streamed in an earlier
+  //    response without touching their row (no-op, outside the shape).
+  EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> acked, outbox_->Acked(table, std::nullopt));
+  for (const OutboxEntry& e : acked) {
+    if (!e.txid || here.count(*e.txid) != 0) continue;
+    bool matched = false;
+    EL_RETURN_IF_ERROR(MatchSeenTxid(e, &matched));
+    if (matched) {
+      EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
+      EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, e.key, /*local_write=*/false));
+      changed_tables_.insert(t->name);
+    }
+  }
+  // 3. Remember this response's txids for acks that arrive later.
+  if (!here.empty()) {
+    EL_ASSIGN_OR_RETURN(Stmt * ins, store_->Cached(
+        "INSERT OR IGNORE INTO _el_seen_txids (tbl, txid, seq) VALUES (?1, ?2,"
+        " (SELECT coalesce(max(seq), 0) + 1 FROM _el_seen_txids WHERE tbl = ?1))"));
+    for (int64_t x : here) {
+      ins->BindText(1, table);
+      ins->BindInt64(2, x);
+      Status s = ins->Run();
+      ins->Reset();
+      EL_RETURN_IF_ERROR(s);
+    }
+    EL_ASSIGN_OR_RETURN(Stmt * prune, store_->Cached(
+        "DELETE FROM _el_seen_txids WHERE tbl = ?1 AND seq <= (SELECT max(seq) FROM"
+        " _el_seen_txids WHERE tbl = ?1) - ?2"));
+    prune->BindText(1, table);
+    prune->BindInt64(2, kKeepSeenTxids);
+    Status s = prune->Run();
+    prune->Reset();
+    EL_RETURN_IF_ERROR(s);
+  }
+  return Status::Ok();
+}
+
+Status WritePath::DecideConcurrent(const WriteTable& t, const json& key, int64_t now_ms) {
+  EL_ASSIGN_OR_RETURN(std::optional<OverlayRow> ov, overlay_->Read(t, key));
+  if (!ov) return Status::Ok();
+  EL_ASSIGN_OR_RETURN(std::optional<json> remote, overlay_->ReadSynced(t, key));
+  // The server deleted the row: a pending update hides with it, a pending
+  // insert still shows; the server's answer to the upload decides.
+  if (!remote) return Status::Ok();
+  json local = *remote;
+  if (ov->op == "delete") {
+    // A local delete competes with the server's version at the delete's time.
+    EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> entries, outbox_->ForKey(t.name, key));
+    const int ts = t.ColumnIndex(t.policy.timestamp_column);
+    if (ts >= 0 && !entries.empty()) {
+      local[t.policy.timestamp_column] = IsoFromMs(entries.back().local_ms);
+    }
+  } else {
+    bool converged = true;
+    for (auto it = ov->values.begin(); it != ov->values.end(); ++it) {
+      local[it.key()] = it.value();
+      if (CompareValues(it.value(), (*remote)[it.key()]) != 0) converged = false;
+    }
+    if (converged) {  // the server already holds what we wrote
+      if (ov->yield) EL_RETURN_IF_ERROR(overlay_->SetYield(t, key, false));
+      return Status::Ok();
+    }
+  }
+  const bool resolvable = resolvers_.count(t.name) != 0;
+  const Winner w = Decide(t.policy, Contender{&local, ov->write_id}, Contender{&*remote, ""},
+                          resolvable);
+  if (w == Winner::kResolver) {
+    const std::string id = NewMutationId();
+    resolves_[id] = PendingResolve{t.name, key};
+    Emit({{"type", "resolve"}, {"id", id}, {"table", t.name}, {"key", RowToWire(t, key)},
+          {"local", RowToWire(t, local)}, {"remote", RowToWire(t, *remote)}});
+    return Status::Ok();
+  }
+  const bool yield = w == Winner::kRemote;
+  if (yield != ov->yield) {
+    EL_RETURN_IF_ERROR(overlay_->SetYield(t, key, yield));
+    changed_tables_.insert(t.name);
+  }
+  return RecordConflict(t, key, yield ? "remote" : "local", RowToWire(t, local),
+                        RowToWire(t, *remote), "concurrent server change", ov->write_id, now_ms);
+}
+
+Status WritePath::RecordConflict(const WriteTable& t, const json& key, std::string_view outcome,
+                                 const json& local, const json& remote, std::string_view reason,
+                                 std::string_view mutation_id, int64_t now_ms) {
+  const char* policy = PolicyName(t.policy.kind);
+  const json wire_key = RowToWire(t, key);
+  EL_ASSIGN_OR_RETURN(Stmt * ins, store_->Cached(
+      "INSERT INTO _el_conflicts (at_ms, mutation_id, tbl, key, policy, outcome, local, remote,"
+      " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+  ins->BindInt64(1, now_ms);
+  ins->BindText(2, mutation_id);
+  ins->BindText(3, t.name);
+  ins->BindText(4, Dump(wire_key));
+  ins->BindText(5, policy);
+  ins->BindText(6, outcome);
+  ins->BindText(7, Dump(local));
+  ins->BindText(8, Dump(remote));
+  ins->BindText(9, reason);
+  Status s = ins->Run();
+  ins->Reset();
+  EL_RETURN_IF_ERROR(s);
+  EL_ASSIGN_OR_RETURN(Stmt * stat, store_->Cached(
+      "INSERT INTO _el_conflict_stats (tbl, policy, outcome, count) VALUES (?1, ?2, ?3, 1)"
+      " ON CONFLICT (tbl, policy, outcome) DO UPDATE SET count = count + 1"));
+  stat->BindText(1, t.name);
+  stat->BindText(2, policy);
+  stat->BindText(3, outcome);
+  s = stat->Run();
+  stat->Reset();
+  EL_RETURN_IF_ERROR(s);
+  EL_ASSIGN_OR_RETURN(Stmt * prune, store_->Cached(
+      "DELETE FROM _el_conflicts WHERE seq <= (SELECT max(seq) FROM _el_conflicts) - ?1"));
+  prune->BindInt64(1, kKeepConflicts);
+  s = prune->Run();
+  prune->Reset();
+  EL_RETURN_IF_ERROR(s);
+  Emit({{"type", "conflict"}, {"table", t.name}, {"key", wire_key}, {"policy", policy},
+        {"outcome", outcome}, {"local", local}, {"remote", remote}, {"reason", reason},
+        {"mutationId", mutation_id}});
+  return Status::Ok();
+}
+
+Result<json> WritePath::Metrics() {
+  json conflicts = json::array();
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
+      "SELECT tbl, policy, outcome, count FROM _el_conflict_stats ORDER BY tbl, policy, outcome"));
+  for (;;) {
+    Result<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!row.value()) break;
+    conflicts.push_back({{"table", std::string(st->ColumnText(0))},
+                         {"policy", std::string(st->ColumnText(1))},
+                         {"outcome", std::string(st->ColumnText(2))},
+                         {"count", st->ColumnInt64(3)}});
+  }
+  st->Reset();
+  json outbox = json::object();
+  for (const char* status : {"pending", "in_flight", "acked", "failed"}) {
+    EL_ASSIGN_OR_RETURN(int64_t n, outbox_->CountByStatus(status));
+    outbox[status] = n;
+  }
+  return json{{"conflicts", conflicts}, {"outbox", outbox}};
+}
+
+}  // namespace electrolite
