@@ -1,0 +1,271 @@
+// POST /v1/changes: the write endpoint (DESIGN.md "Write endpoint contract"). One Postgres
+// transaction per request, mutation ids as idempotency keys, per-table policies (policy.ts).
+// Usable on its own in any Node http server:
+//
+//   const handle = createChangesHandler({ db: pool, policies, auth: createAuth({ secret }) })
+//   http.createServer((req, res) => req.url === '/v1/changes' ? handle(req, res) : …)
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+import { type Upstream, toUpstream, isPgError, type Queryable } from './upstream.js';
+import { type Auth, AuthError, createAuth } from './auth.js';
+import { type TableInfo, loadTable, TableNotFound, parseTableName } from './catalog.js';
+import {
+  type Policies, type Mutation, type MutationResult, type TextRow, applyMutation, policyFor, validatePolicies,
+  isOwned, OWNER_COLUMN,
+} from './policy.js';
+import { setDisplay } from './shape.js';
+
+export interface ChangesHandlerOptions {
+  /** A connection string, a pg.Pool, a PGlite instance or an Upstream. */
+  db: unknown;
+  policies?: Policies | unknown;
+  /** An Auth from createAuth(), or {secret} to make one. Default: dev mode (no secret). */
+  auth?: Auth | { secret?: string | null };
+  /** Largest accepted body after decompression, bytes. Default 16 MiB. */
+  maxBodyBytes?: number;
+  /** How long mutation ids are remembered, days. Default 30. */
+  idempotencyDays?: number;
+}
+
+export class BadRequest extends Error {
+  constructor(readonly errors: string[], readonly status = 400) { super(errors.join('; ')); }
+}
+
+const MUTATIONS_SQL = `
+CREATE TABLE IF NOT EXISTS electric_mutations (
+  seq bigserial PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  client_id text,
+  tbl text NOT NULL,
+  row_key text NOT NULL,
+  status text NOT NULL DEFAULT 'pending',
+  reason text,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS electric_mutations_row ON electric_mutations (tbl, row_key, seq);
+CREATE INDEX IF NOT EXISTS electric_mutations_age ON electric_mutations (created_at);`;
+
+export type ChangesHandler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & {
+  /** Applies a parsed body for a caller (no HTTP); used by tests and embedders. */
+  apply(body: unknown, userId: string | null): Promise<{ txid: string; results: MutationResult[] }>;
+};
+
+export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandler {
+  const db: Upstream = toUpstream(opts.db);
+  const policies = validatePolicies(opts.policies ?? {});
+  const auth: Auth = opts.auth && 'authenticate' in opts.auth ? opts.auth : createAuth((opts.auth as { secret?: string }) ?? {});
+  const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
+  const keepDays = opts.idempotencyDays ?? 30;
+  let ready: Promise<void> | null = null;
+  const tables = new Map<string, { at: number; info: Promise<TableInfo> }>();
+  let requests = 0;
+
+  const table = (name: string): Promise<TableInfo> => {
+    const hit = tables.get(name);
+    if (hit && Date.now() - hit.at < 2000) return hit.info;
+    const parsed = parseTableName(name);
+    if (!parsed) return Promise.reject(new TableNotFound(`invalid table name ${JSON.stringify(name)}`));
+    const info = loadTable(db, parsed.schema, parsed.name);
+    info.catch(() => tables.delete(name));
+    tables.set(name, { at: Date.now(), info });
+    return info;
+  };
+
+  async function apply(body: unknown, userId: string | null) {
+    if (!ready) ready = db.exec(MUTATIONS_SQL).catch((e) => { ready = null; throw e; });
+    await ready;
+    const { mutations, clientId } = parseBody(body);
+    const infos = new Map<string, TableInfo>();
+    const errors: string[] = [];
+    for (const [i, m] of mutations.entries()) {
+      try {
+        const t = infos.get(m.table) ?? await table(m.table);
+        infos.set(m.table, t);
+        checkMutation(m, i, t, policyFor(policies, t.name), userId, errors);
+      } catch (e) {
+        if (e instanceof TableNotFound) errors.push(`mutations[${i}].table: ${e.message}`);
+        else throw e;
+      }
+    }
+    if (errors.length) throw new BadRequest(errors);
+    for (const [i, m] of mutations.entries()) {
+      const t = infos.get(m.table)!;
+      const owner = m.value[OWNER_COLUMN] ?? (m.op === 'insert' ? undefined : m.key[OWNER_COLUMN]);
+      if (userId !== null && isOwned(t) && owner !== undefined && owner !== userId) {
+        throw new BadRequest([`mutations[${i}]: ${OWNER_COLUMN} must be the caller's id`], 403);
+      }
+    }
+    if (++requests % 500 === 0) {
+      void db.query(`DELETE FROM electric_mutations WHERE created_at < now() - make_interval(days => $1)`, [keepDays]).catch(() => {});
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await db.transaction(async (tx) => run(tx, mutations, clientId, infos, userId));
+      } catch (e) {
+        // Serialization failure / deadlock: the whole transaction rolled back; run it again.
+        if (isPgError(e) && (e.code === '40001' || e.code === '40P01') && attempt < 4) continue;
+        if (isPgError(e) && /^(22|23|42)/.test(e.code) && e.code !== '42P01') {
+          throw new BadRequest([`${(e as { mutation?: string }).mutation ? `mutation ${(e as { mutation?: string }).mutation}: ` : ''}${e.message}`]);
+        }
+        throw e;
+      }
+    }
+  }
+
+  async function run(tx: Queryable, mutations: Mutation[], clientId: string | null, infos: Map<string, TableInfo>, userId: string | null) {
+    await setDisplay(tx);
+    const [{ txid }] = await tx.query<{ txid: string }>('SELECT pg_current_xact_id()::xid::text AS txid');
+    const results: MutationResult[] = [];
+    for (const m of mutations) {
+      const t = infos.get(m.table)!;
+      const rowKey = JSON.stringify(t.pk.map((k) => m.key[k]));
+      const tbl = `${t.schema}.${t.name}`;
+      const fresh = await tx.query(
+        `INSERT INTO electric_mutations (id, client_id, tbl, row_key) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING seq`,
+        [m.id, clientId, tbl, rowKey]);
+      if (fresh.length === 0) {
+        const [orig] = await tx.query<{ status: string }>('SELECT status FROM electric_mutations WHERE id = $1', [m.id]);
+        results.push({ id: m.id, status: 'duplicate', original: orig?.status ?? 'applied' });
+        continue;
+      }
+      const lastWriter = async () => {
+        const r = await tx.query<{ id: string }>(
+          `SELECT id FROM electric_mutations WHERE tbl = $1 AND row_key = $2 AND status = 'applied' AND id <> $3
+            ORDER BY seq DESC LIMIT 1`, [tbl, rowKey, m.id]);
+        return r.length ? r[0].id : null;
+      };
+      let r: MutationResult;
+      try {
+        r = await applyMutation(tx, t, policyFor(policies, t.name), m, userId, lastWriter);
+      } catch (e) {
+        if (e && typeof e === 'object') (e as { mutation?: string }).mutation = m.id;
+        throw e;
+      }
+      await tx.query('UPDATE electric_mutations SET status = $2, reason = $3 WHERE id = $1', [m.id, r.status, r.reason ?? null]);
+      const hidden = policyFor(policies, t.name).exclude ?? [];
+      if (r.row) for (const c of hidden) delete r.row[c];
+      results.push(r);
+    }
+    return { txid, results };
+  }
+
+  const handler = (async (req: IncomingMessage, res: ServerResponse) => {
+    const send = (status: number, body: unknown) => {
+      if (res.headersSent) return;
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      if (req.method !== 'POST') return send(405, { message: 'Method not allowed: use POST' });
+      const { userId } = auth.authenticate(req);
+      const raw = await readBody(req, maxBody);
+      const text = decode(raw, String(req.headers['content-encoding'] ?? 'identity').toLowerCase(), maxBody);
+      let body: unknown;
+      try { body = JSON.parse(text); } catch (e) { throw new BadRequest([`body is not valid JSON: ${(e as Error).message}`]); }
+      send(200, await apply(body, userId));
+    } catch (e) {
+      if (e instanceof AuthError) return send(401, { message: `Unauthorized - ${e.message}` });
+      if (e instanceof BadRequest) return send(e.status, { message: e.status === 403 ? 'Forbidden' : 'Invalid request', errors: e.errors });
+      send(isPgError(e) ? 503 : 500, { message: 'Internal server error; retry later', detail: (e as Error).message });
+    }
+  }) as ChangesHandler;
+  handler.apply = apply;
+  return handler;
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) { reject(new BadRequest([`body larger than ${max} bytes`], 413)); req.resume(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function decode(raw: Buffer, encoding: string, max: number): string {
+  let out: Uint8Array;
+  try {
+    if (encoding === 'zstd') out = zstdDecompress(new Uint8Array(raw.buffer, raw.byteOffset, raw.length));
+    else if (encoding === 'gzip') out = gunzipSync(raw, { maxOutputLength: max });
+    else if (encoding === 'identity' || encoding === '') out = raw;
+    else throw new BadRequest([`unsupported Content-Encoding ${JSON.stringify(encoding)} (use zstd, gzip or none)`], 415);
+  } catch (e) {
+    if (e instanceof BadRequest) throw e;
+    throw new BadRequest([`body could not be decompressed as ${encoding}: ${(e as Error).message}`]);
+  }
+  if (out.length > max) throw new BadRequest([`decompressed body larger than ${max} bytes`], 413);
+  return Buffer.from(out.buffer, out.byteOffset, out.length).toString('utf8');
+}
+
+/** JSON values → Postgres text input: strings as-is, objects/arrays as JSON, null stays null. */
+function toText(v: unknown): string | null {
+  if (v === null) return null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v);
+}
+
+function textRow(v: unknown, where: string, errors: string[]): TextRow {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) { errors.push(`${where} must be an object`); return {}; }
+  const o: TextRow = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    o[k] = toText(x);
+  }
+  return o;
+}
+
+export function parseBody(body: unknown): { mutations: Mutation[]; clientId: string | null } {
+  const errors: string[] = [];
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BadRequest(['body must be a JSON object {client_id, mutations}']);
+  const b = body as Record<string, unknown>;
+  if (b.client_id !== undefined && b.client_id !== null && typeof b.client_id !== 'string') errors.push('client_id must be a string');
+  if (!Array.isArray(b.mutations)) throw new BadRequest([...errors, 'mutations must be an array']);
+  if (b.mutations.length > 10000) errors.push('at most 10000 mutations per request');
+  const mutations: Mutation[] = [];
+  b.mutations.forEach((raw: unknown, i: number) => {
+    const w = `mutations[${i}]`;
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) { errors.push(`${w} must be an object`); return; }
+    const m = raw as Record<string, unknown>;
+    if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 200) errors.push(`${w}.id must be a non-empty string (the idempotency key)`);
+    if (typeof m.table !== 'string' || m.table.length === 0) errors.push(`${w}.table must be a table name`);
+    if (m.op !== 'insert' && m.op !== 'update' && m.op !== 'delete') errors.push(`${w}.op must be one of insert, update, delete`);
+    const key = textRow(m.key, `${w}.key`, errors);
+    const value = m.value === undefined || m.value === null ? {} : textRow(m.value, `${w}.value`, errors);
+    const base = m.base === undefined || m.base === null ? null : textRow(m.base, `${w}.base`, errors);
+    if (m.op === 'insert' && (m.value === undefined || m.value === null)) errors.push(`${w}.value is required for insert`);
+    if (m.op === 'update' && Object.keys(value).length === 0) errors.push(`${w}.value must set at least one column for update`);
+    mutations.push({ id: m.id as string, table: m.table as string, op: m.op as Mutation['op'], key, value, base });
+  });
+  if (errors.length) throw new BadRequest(errors);
+  return { mutations, clientId: (b.client_id as string) ?? null };
+}
+
+function checkMutation(m: Mutation, i: number, t: TableInfo, pol: ReturnType<typeof policyFor>, userId: string | null, errors: string[]): void {
+  const w = `mutations[${i}]`;
+  const names = new Set(t.columns.map((c) => c.name));
+  if (t.pk.length === 0) { errors.push(`${w}: table ${t.name} has no primary key and cannot be written`); return; }
+  const keyCols = Object.keys(m.key);
+  const missing = t.pk.filter((k) => !(k in m.key) || m.key[k] === null);
+  const extra = keyCols.filter((k) => !t.pk.includes(k));
+  if (missing.length) errors.push(`${w}.key is missing primary key column(s): ${missing.join(', ')}`);
+  if (extra.length) errors.push(`${w}.key has non-key column(s): ${extra.join(', ')}`);
+  for (const [part, row] of [['value', m.value], ['base', m.base ?? {}]] as const) {
+    const unknown = Object.keys(row).filter((c) => !names.has(c));
+    if (unknown.length) errors.push(`${w}.${part} has unknown column(s) for ${t.name}: ${unknown.join(', ')}`);
+  }
+  for (const k of t.pk) {
+    if (k in m.value && m.value[k] !== m.key[k]) errors.push(`${w}.value changes primary key column ${k}; delete and insert instead`);
+  }
+  if ((m.op === 'update' || m.op === 'delete') && m.base === null && pol.writable !== false
+      && (pol.policy === 'server-wins' || pol.policy === 'custom')) {
+    errors.push(`${w}: ${m.op} on ${t.name} (${pol.policy}) needs base, the row the client saw`);
+  }
+  void userId;
+}

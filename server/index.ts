@@ -1,0 +1,213 @@
+// Electrolite's development sync service: an Electric-compatible Shape API (GET /v1/shape) and
+// the write endpoint (POST /v1/changes) over PostgreSQL, or over embedded PGlite when no
+// database URL is given.
+import http from 'node:http';
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Upstream, PgUpstream, PgliteUpstream, toUpstream } from './upstream.js';
+import { type Auth, createAuth, DEV_WARNING } from './auth.js';
+import { type Policies, validatePolicies } from './policy.js';
+import { createChangesHandler } from './changes.js';
+import { ShapeService } from './shapes.js';
+import { INSTALL_SQL, userTables } from './capture.js';
+import { handleShape } from './shape-http.js';
+import { EXPOSED_HEADERS, SERVER_NAME } from './protocol.js';
+import { serveStatic } from './static.js';
+
+export { createChangesHandler } from './changes.js';
+export type { ChangesHandler, ChangesHandlerOptions } from './changes.js';
+export { createAuth, signJwt, verifyJwt, AuthError } from './auth.js';
+export type { Auth } from './auth.js';
+export { validatePolicies, applyMutation } from './policy.js';
+export type { Policies, TablePolicy, Mutation, MutationResult } from './policy.js';
+export { PgUpstream, PgliteUpstream, toUpstream } from './upstream.js';
+export type { Upstream, Queryable } from './upstream.js';
+export { ShapeService } from './shapes.js';
+
+const PKG_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEMO_SCHEMA = join(PKG_ROOT, 'schema', 'schema.sql');
+export const DEMO_POLICIES = join(PKG_ROOT, 'schema', 'policies.json');
+
+export interface ServerOptions {
+  /** PostgreSQL URL. Without one (and without `db`), embedded PGlite in `dataDir`. */
+  databaseUrl?: string | null;
+  /** PGlite data folder (default ./.electrolite-data); `memory://` keeps it in memory. */
+  dataDir?: string;
+  /** An existing database instead (pg.Pool, PGlite, connection string or Upstream). */
+  db?: unknown;
+  /** HS256 secret for JWTs. Absent → dev auth mode (loud warning). */
+  authSecret?: string | null;
+  /** Schema applied on first start to an empty database (default: the demo schema). `false`: never. */
+  schemaFile?: string | false;
+  /** Policies object or path to a policies.json (default: the demo policies). */
+  policies?: Policies | string;
+  longPollMs?: number;
+  logRetention?: number;
+  pollMs?: number;
+  chunkBytes?: number;
+  shapeIdleMs?: number;
+  /** One log line per request. */
+  debug?: boolean;
+  /** Folder served at / (the demo page). */
+  staticDir?: string | null;
+  /** Where log lines go (default console.error). */
+  log?: (line: string) => void;
+}
+
+export interface ElectroliteServer {
+  readonly http: http.Server;
+  readonly service: ShapeService;
+  readonly db: Upstream;
+  readonly auth: Auth;
+  url: string;
+  listen(port?: number, host?: string): Promise<string>;
+  /** Graceful: held long-polls answer, in-flight writes finish, then the database closes. */
+  close(): Promise<void>;
+}
+
+export async function createServer(opts: ServerOptions = {}): Promise<ElectroliteServer> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const db: Upstream = opts.db ? toUpstream(opts.db)
+    : opts.databaseUrl ? new PgUpstream(opts.databaseUrl)
+      : await PgliteUpstream.open(opts.dataDir ?? './.electrolite-data');
+  const ownsDb = !opts.db;
+  const policies = validatePolicies(typeof opts.policies === 'string' || opts.policies === undefined
+    ? JSON.parse(readFileSync(opts.policies ?? DEMO_POLICIES, 'utf8')) : opts.policies);
+  const auth = createAuth({ secret: opts.authSecret ?? null });
+  if (auth.dev) log(DEV_WARNING);
+
+  await db.exec(INSTALL_SQL);
+  if (opts.schemaFile !== false) {
+    const [{ applied }] = await db.query<{ applied: string }>('SELECT schema_applied::text AS applied FROM electric_meta');
+    if (applied !== 'true' && applied !== 't') {
+      const file = opts.schemaFile ?? DEMO_SCHEMA;
+      if ((await userTables(db)).length === 0) {
+        await db.exec(readFileSync(file, 'utf8'));
+        log(`applied schema ${file}`);
+      }
+      await db.query('UPDATE electric_meta SET schema_applied = true');
+    }
+  }
+
+  const service = new ShapeService(db, {
+    logRetention: opts.logRetention, pollMs: opts.pollMs, chunkBytes: opts.chunkBytes, shapeIdleMs: opts.shapeIdleMs,
+    log: opts.debug ? log : undefined,
+  });
+  await service.start();
+  const changes = createChangesHandler({ db, policies, auth });
+  let signalClosing!: () => void;
+  const closing = new Promise<void>((r) => { signalClosing = r; });
+  const ctx = { service, auth, policies, longPollMs: opts.longPollMs ?? 20000, closing };
+  let inflight = 0;
+  let drained: (() => void) | null = null;
+
+  const server = http.createServer((req, res) => {
+    const started = Date.now();
+    inflight++;
+    res.on('close', () => {
+      inflight--;
+      if (opts.debug) log(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`);
+      if (inflight === 0 && drained) drained();
+    });
+    res.setHeader('access-control-allow-origin', req.headers.origin ?? '*');
+    res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
+    res.setHeader('electric-server', SERVER_NAME);
+    if (req.headers.origin) res.setHeader('vary', 'origin');
+    void route(req, res).catch((e: Error) => {
+      log(`error on ${req.method} ${req.url}: ${e.stack ?? e.message}`);
+      if (!res.headersSent) {
+        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', 'cache-control': 'no-store' });
+        res.end(JSON.stringify({ message: 'Service unavailable; retry', detail: e.message }));
+      } else res.destroy();
+    });
+  });
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/{2,}/g, '/').replace(/\/$/, '') || '/';
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, HEAD, POST, DELETE, OPTIONS',
+        'access-control-allow-headers': 'authorization, content-type, content-encoding, if-none-match, traceparent',
+        'access-control-max-age': '86400',
+      });
+      return void res.end();
+    }
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    switch (decodeURIComponent(path)) {
+      case '/v1/shape':
+        if (!['GET', 'HEAD', 'DELETE'].includes(req.method ?? '')) return json(405, { message: 'Method not allowed' });
+        return handleShape(req, res, url, ctx);
+      case '/v1/changes':
+        return changes(req, res);
+      case '/v1/health':
+        return json(200, { status: service.lastError ? 'degraded' : 'active', shapes: service.shapeCount, last_tx: String(service.log.head) });
+      case '/v1/token':
+        return issueToken(req, res, auth, json);
+      default:
+        if (opts.staticDir && (req.method === 'GET' || req.method === 'HEAD') && !path.startsWith('/v1/')) {
+          if (await serveStatic(opts.staticDir, path, req, res)) return;
+        }
+        return json(404, { message: 'Not found' });
+    }
+  }
+
+  let closed: Promise<void> | null = null;
+  const self: ElectroliteServer = {
+    http: server, service, db, auth, url: '',
+    listen(port = 5133, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const addr = server.address() as { port: number };
+          self.url = `http://${host}:${addr.port}`;
+          resolve(self.url);
+        });
+      });
+    },
+    close() {
+      if (closed) return closed;
+      closed = (async () => {
+        signalClosing();
+        const stopped = new Promise<void>((r) => server.close(() => r()));
+        server.closeIdleConnections?.();
+        if (inflight > 0) {
+          await Promise.race([
+            new Promise<void>((r) => { drained = r; }),
+            new Promise<void>((r) => setTimeout(r, 10000).unref()),
+          ]);
+        }
+        server.closeAllConnections?.();
+        await stopped;
+        await service.stop();
+        if (ownsDb) await db.close();
+      })();
+      return closed;
+    },
+  };
+  return self;
+}
+
+async function issueToken(req: http.IncomingMessage, res: http.ServerResponse, auth: Auth, json: (s: number, b: unknown) => void): Promise<void> {
+  if (req.method !== 'POST') return json(405, { message: 'Method not allowed: use POST' });
+  if (!auth.dev) return json(404, { message: 'POST /v1/token is only available in dev auth mode (no --auth-secret)' });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) { size += (c as Buffer).length; if (size > 65536) return json(413, { message: 'body too large' }); chunks.push(c as Buffer); }
+  let body: { userId?: unknown; user_id?: unknown };
+  try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { return json(400, { message: 'Invalid request', errors: ['body must be JSON {"userId": "..."}'] }); }
+  const userId = body?.userId ?? body?.user_id;
+  if (typeof userId !== 'string' || userId.length === 0 || userId.length > 200) {
+    return json(400, { message: 'Invalid request', errors: ['userId must be a non-empty string'] });
+  }
+  json(200, { token: auth.issue(userId), userId });
+}
+
+export function defaultStaticDir(): string | null {
+  const d = join(PKG_ROOT, 'demo');
+  return existsSync(d) ? d : null;
+}

@@ -1,0 +1,288 @@
+// GET/HEAD/DELETE /v1/shape: parameter validation (§1.2), the snapshot / log / live responses
+// (§1.5, §2, §3) and must-refetch (§2.1) on top of ShapeService.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Auth } from './auth.js';
+import { AuthError } from './auth.js';
+import { type TableInfo, TableNotFound, parseColumnsParam, parseTableName, schemaHeader } from './catalog.js';
+import { type Policies, policyFor, isOwned, OWNER_COLUMN } from './policy.js';
+import {
+  H, type Offset, BEFORE_ALL, MUST_REFETCH, compareOffsets, formatOffset, nextCursor, parseOffset, upToDate,
+} from './protocol.js';
+import { type Shape, type ShapeDef, defKey } from './shape.js';
+import type { ShapeService } from './shapes.js';
+import { isPgError } from './upstream.js';
+import { checkWhere, WhereError } from './where.js';
+
+export interface ShapeHttpContext {
+  service: ShapeService;
+  auth: Auth;
+  policies: Policies;
+  longPollMs: number;
+  /** Resolves when the server starts shutting down: held long-polls answer at once. */
+  closing: Promise<void>;
+}
+
+type Errors = Record<string, string[] | Record<string, string[]>>;
+
+class InvalidRequest extends Error {
+  constructor(readonly errors: Errors) { super('Invalid request'); }
+}
+
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | null, head: boolean): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(head || body === null ? undefined : body);
+}
+
+export async function handleShape(req: IncomingMessage, res: ServerResponse, url: URL, ctx: ShapeHttpContext): Promise<void> {
+  const head = req.method === 'HEAD';
+  let userId: string | null;
+  try {
+    userId = ctx.auth.authenticate(req).userId;
+  } catch (e) {
+    if (e instanceof AuthError) {
+      return send(res, 401, { 'cache-control': 'no-store' }, JSON.stringify({ message: `Unauthorized - ${e.message}` }), head);
+    }
+    throw e;
+  }
+  const privacy = userId !== null ? 'private' : 'public';
+  try {
+    if (req.method === 'DELETE') return await deleteShape(res, url, ctx, userId);
+    const q = parseParams(url);
+    const table = await loadTableOr400(ctx, q.table!, q.live ? 1000 : 0);
+    const def = buildDef(q, table, ctx.policies, userId);
+    const reqOffset = q.offset!;
+    const base: Record<string, string> = { vary: 'authorization' };
+
+    const currentShape = async (): Promise<Shape> => {
+      try {
+        return await ctx.service.getShape(def, table);
+      } catch (e) {
+        if (isPgError(e) && /^(42|22)/.test(e.code)) {
+          throw new InvalidRequest({ where: [`At location ${Number(e.position ?? 1) - 1}: ${e.message}`] });
+        }
+        throw e;
+      }
+    };
+    const refetch = async (): Promise<void> => {
+      const fresh = await currentShape();
+      send(res, 409, { ...base, [H.handle]: fresh.handle, 'cache-control': `${privacy}, max-age=60, must-revalidate` }, MUST_REFETCH, head);
+    };
+    const respond = (shape: Shape, status: number, msgs: string[], offset: Offset, opts: { live: boolean; upToDate: boolean; hasData: boolean; cache: string }) => {
+      const h: Record<string, string> = {
+        ...base, [H.handle]: shape.handle, [H.offset]: formatOffset(offset), [H.hasData]: String(opts.hasData),
+        'cache-control': opts.cache,
+      };
+      if (opts.upToDate) h[H.upToDate] = '';
+      if (opts.live) h[H.cursor] = nextCursor(Date.now(), ctx.longPollMs / 1000, q.cursor);
+      else h[H.schema] = schemaHeader(table, shape.selected);
+      let etag = `"${shape.handle}:${formatOffset(reqOffset)}:${formatOffset(offset)}`;
+      if (!opts.hasData) etag += `:${process.hrtime.bigint()}`;
+      h.etag = `${etag}"`;
+      if (req.headers['if-none-match'] === h.etag) return send(res, 304, h, null, true);
+      send(res, status, h, `[${msgs.join(',')}]`, head);
+    };
+
+    if (reqOffset === BEFORE_ALL) {
+      const shape = await currentShape();
+      shape.lastUsed = Date.now();
+      const chunk = shape.snapshotChunks[0];
+      const last = shape.snapshotChunks.length === 1;
+      return respond(shape, 200, chunk, { tx: 0, op: last ? 0 : 0 }, {
+        live: false, upToDate: false, hasData: true,
+        cache: `${privacy}, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746`,
+      });
+    }
+    if (q.now) {
+      const shape = await currentShape();
+      shape.lastUsed = Date.now();
+      return respond(shape, 200, [upToDate(ctx.service.log.head)], shape.lastOffset, {
+        live: false, upToDate: true, hasData: false, cache: `${privacy}, max-age=60, stale-while-revalidate=300`,
+      });
+    }
+
+    const shape = ctx.service.byHandleGet(q.handle!);
+    if (!shape || shape.retired || shape.key !== defKey(def) || shape.table.signature !== table.signature) {
+      if (shape && !shape.retired && shape.key === defKey(def)) shape.retire('schema change');
+      return await refetch();
+    }
+    shape.lastUsed = Date.now();
+    // Fell off the retained log (or the snapshot it continues from is no longer followed by a
+    // complete log): refetch.
+    if ((reqOffset.tx > 0 && reqOffset.tx < shape.trimmedTx) || (reqOffset.tx === 0 && shape.trimmedTx > shape.startTx)) {
+      return await refetch();
+    }
+    // Snapshot chunks 0_0 … 0_N.
+    if (reqOffset.tx === 0 && reqOffset.op !== Infinity && reqOffset.op + 1 < shape.snapshotChunks.length) {
+      const i = reqOffset.op + 1;
+      return respond(shape, 200, shape.snapshotChunks[i], { tx: 0, op: i }, {
+        live: false, upToDate: false, hasData: true, cache: `${privacy}, max-age=60, stale-while-revalidate=300`,
+      });
+    }
+
+    const liveCache = `${privacy}, max-age=5, stale-while-revalidate=5`;
+    const tailCache = `${privacy}, max-age=60, stale-while-revalidate=300`;
+    const outOfBounds = compareOffsets(reqOffset, shape.lastOffset) > 0;
+    const serveLog = (): boolean => {
+      const { items, complete } = shape.entriesAfter(reqOffset, ctx.service.chunkBytes);
+      if (items.length === 0) return false;
+      const msgs = items.map((e) => e.json);
+      const end = items[items.length - 1].offset;
+      if (complete) msgs.push(upToDate(Math.max(ctx.service.log.head, end.tx)));
+      respond(shape, 200, msgs, end, { live: q.live, upToDate: complete, hasData: true, cache: q.live ? liveCache : tailCache });
+      return true;
+    };
+    if (serveLog()) return;
+    const emptyOffset = reqOffset.tx === 0 ? shape.lastOffset : reqOffset;
+    if (!q.live && !outOfBounds) {
+      return respond(shape, 200, [upToDate(ctx.service.log.head)], emptyOffset, { live: false, upToDate: true, hasData: true, cache: tailCache });
+    }
+    // Hold the request until the shape's log grows, it is retired, time runs out or we shut down.
+    const timeout = outOfBounds ? ctx.longPollMs / 2 : ctx.longPollMs;
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const w = shape.waitForChange();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), Math.max(0, deadline - Date.now())); });
+      const closed = new Promise<'closing'>((r) => { void ctx.closing.then(() => r('closing')); });
+      const gone = new Promise<'gone'>((r) => { req.once('close', () => { if (!res.writableEnded) r('gone'); }); });
+      const why = await Promise.race([w.promise.then(() => 'change' as const), timedOut, closed, gone]);
+      clearTimeout(timer);
+      w.cancel();
+      if (why === 'gone') return;
+      shape.lastUsed = Date.now();
+      if (shape.retired) return await refetch();
+      if (why === 'change' && serveLog()) return;
+      if (why === 'change' && Date.now() < deadline) continue;
+      if (outOfBounds && why === 'timeout') {
+        return send(res, 400, { 'cache-control': 'no-store' }, JSON.stringify({ message: 'Invalid request', errors: { offset: ['out of bounds for this shape'] } }), head);
+      }
+      return respond(shape, 200, [upToDate(ctx.service.log.head)], emptyOffset, { live: q.live, upToDate: true, hasData: false, cache: liveCache });
+    }
+  } catch (e) {
+    if (e instanceof InvalidRequest) {
+      return send(res, 400, { 'cache-control': 'no-store', 'surrogate-control': 'no-store' }, JSON.stringify({ message: 'Invalid request', errors: e.errors }), head);
+    }
+    throw e;
+  }
+}
+
+interface Params {
+  table: string | null;
+  offset: Offset | null;
+  now: boolean;
+  handle: string | null;
+  live: boolean;
+  cursor: string | null;
+  where: string | null;
+  params: string[];
+  columns: string[] | null;
+  replica: 'default' | 'full';
+  log: 'full' | 'changes_only';
+}
+
+function parseParams(url: URL): Params {
+  const sp = url.searchParams;
+  const errors: Errors = {};
+  const add = (k: string, m: string) => { ((errors[k] ??= []) as string[]).push(m); };
+  const table = sp.get('table');
+  if (!table) add('table', "can't be blank");
+  const offsetRaw = sp.get('offset');
+  let offset: Offset | null = null;
+  let now = false;
+  if (offsetRaw === null || offsetRaw === '') add('offset', "can't be blank");
+  else if (offsetRaw === 'now') { now = true; offset = { tx: 0, op: Infinity }; }
+  else {
+    offset = parseOffset(offsetRaw);
+    if (!offset) add('offset', 'has invalid format');
+  }
+  const handle = sp.get('handle');
+  const live = sp.has('live') && sp.get('live') !== 'false';
+  const liveSse = (sp.has('live_sse') && sp.get('live_sse') !== 'false') || (sp.has('experimental_live_sse') && sp.get('experimental_live_sse') !== 'false');
+  if (offset && offset !== BEFORE_ALL && !now && !handle) add('handle', "can't be blank when offset != -1");
+  if (live && offset === BEFORE_ALL) add('live', "can't be true when offset == -1");
+  if (live && now) add('live', "can't be true when offset is 'now'");
+  if (liveSse && !live) add('live_sse', "can't be true unless live is also true");
+  else if (liveSse) add('live_sse', 'server-sent events are not supported by this server; use long-polling');
+  const replica = sp.get('replica') ?? 'default';
+  if (replica !== 'default' && replica !== 'full') add('replica', 'is invalid');
+  const log = sp.get('log') ?? 'full';
+  if (log !== 'full' && log !== 'changes_only') add('log', 'is invalid');
+  let columns: string[] | null = null;
+  const colRaw = sp.get('columns');
+  if (colRaw !== null) {
+    columns = parseColumnsParam(colRaw);
+    if (!columns) add('columns', 'Invalid columns list');
+  }
+  const where = sp.get('where');
+  let maxParam = 0;
+  if (where !== null) {
+    try { maxParam = checkWhere(where).maxParam; } catch (e) { if (e instanceof WhereError) add('where', e.message); else throw e; }
+  }
+  const pmap = new Map<number, string>();
+  for (const [k, v] of sp) {
+    const m = /^params\[(\d+)\]$/.exec(k);
+    if (m) pmap.set(Number(m[1]), v);
+    else if (k.startsWith('subset__')) ((errors.subset ??= {}) as Record<string, string[]>)[k.slice(8)] = ['subset snapshots are not supported by this server'];
+  }
+  const params: string[] = [];
+  for (let i = 1; i <= pmap.size; i++) {
+    if (!pmap.has(i)) { add('params', `parameters must be numbered 1..${pmap.size} without gaps`); break; }
+    params.push(pmap.get(i)!);
+  }
+  if (maxParam > params.length) add('params', `where clause uses $${maxParam} but only ${params.length} parameter(s) were given`);
+  if (Object.keys(errors).length) throw new InvalidRequest(errors);
+  return {
+    table, offset, now, handle: now || offset === BEFORE_ALL ? null : handle, live, cursor: sp.get('cursor'),
+    where: where && where.trim() ? where : null, params, columns, replica: replica as Params['replica'], log: log as Params['log'],
+  };
+}
+
+async function loadTableOr400(ctx: ShapeHttpContext, name: string, maxAgeMs: number): Promise<TableInfo> {
+  const t = parseTableName(name);
+  if (!t) throw new InvalidRequest({ table: [`Invalid table name ${JSON.stringify(name)}`] });
+  if (t.name.startsWith('electric_')) throw new InvalidRequest({ table: [`Table ${JSON.stringify(name)} is internal to the sync service`] });
+  try {
+    return await ctx.service.table(t.schema, t.name, maxAgeMs);
+  } catch (e) {
+    if (e instanceof TableNotFound) throw new InvalidRequest({ table: [e.message] });
+    throw e;
+  }
+}
+
+function buildDef(q: Params, table: TableInfo, policies: Policies, userId: string | null): ShapeDef {
+  const names = table.columns.map((c) => c.name);
+  const excluded = new Set(policyFor(policies, table.name).exclude ?? []);
+  let columns: string[] | null = null;
+  if (q.columns) {
+    const unknown = q.columns.filter((c) => !names.includes(c));
+    if (unknown.length) throw new InvalidRequest({ columns: [`The following columns are not found on the table: ${unknown.join(', ')}`] });
+    const hidden = q.columns.filter((c) => excluded.has(c));
+    if (hidden.length) throw new InvalidRequest({ columns: [`The following columns are excluded from sync: ${hidden.join(', ')}`] });
+    const missing = table.pk.filter((k) => !q.columns!.includes(k));
+    if (missing.length) throw new InvalidRequest({ columns: [`The list of columns must include all primary key columns, missing: ${missing.join(', ')}`] });
+    columns = names.filter((c) => q.columns!.includes(c));
+  } else if (excluded.size) {
+    columns = names.filter((c) => !excluded.has(c));
+  }
+  if (q.where && excluded.size) {
+    for (const c of excluded) {
+      if (new RegExp(`(^|[^A-Za-z0-9_$"])"?${c.replace(/[^A-Za-z0-9_]/g, '\\$&')}"?($|[^A-Za-z0-9_$"])`, 'i').test(q.where)) {
+        throw new InvalidRequest({ where: [`column ${c} is excluded from sync and cannot be filtered on`] });
+      }
+    }
+  }
+  const owned = userId !== null && isOwned(table);
+  return {
+    schema: table.schema, table: table.name, where: q.where, params: q.params, columns,
+    replica: q.replica, log: q.log, ownerColumn: owned ? OWNER_COLUMN : null, ownerValue: owned ? userId : null,
+  };
+}
+
+async function deleteShape(res: ServerResponse, url: URL, ctx: ShapeHttpContext, userId: string | null): Promise<void> {
+  const name = url.searchParams.get('table');
+  if (!name) throw new InvalidRequest({ table: ["can't be blank"] });
+  const t = await loadTableOr400(ctx, name, 0);
+  ctx.service.deleteShapes(t.schema, t.name, url.searchParams.get('handle') ?? undefined, userId);
+  res.writeHead(202, { 'cache-control': 'no-cache' });
+  res.end();
+}

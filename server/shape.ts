@@ -1,0 +1,302 @@
+// One shape: an immutable definition (table, where, params, columns, replica, log mode and the
+// caller's row restriction), its initial snapshot and its log of change messages.
+//
+// Snapshot consistency. The snapshot runs in a REPEATABLE READ READ ONLY transaction and records
+// `pg_current_snapshot()` (xmin, xmax, xip). `startTx` is the log head read *before* BEGIN: every
+// transaction up to it had committed before the snapshot, so it is already in the rows. After
+// that point each harvested transaction is replayed into the shape if and only if its xid is
+// not visible in the snapshot (xid ≥ xmax, or in xip). A transaction visible in the snapshot is
+// therefore never replayed twice, and one that was not visible is never lost, whatever order
+// the snapshot, the commits and the harvests happen in.
+import type { Queryable, Upstream } from './upstream.js';
+import type { Transaction, Change } from './capture.js';
+import { type TableInfo, qualified, quoteIdent } from './catalog.js';
+import { type Offset, compareOffsets, relationKey, rowKey, newHandle } from './protocol.js';
+
+export interface ShapeDef {
+  schema: string;
+  table: string;
+  where: string | null;
+  params: string[];              // $1..$n
+  columns: string[] | null;      // null = every column not excluded by policy
+  replica: 'default' | 'full';
+  log: 'full' | 'changes_only';
+  ownerColumn: string | null;    // restrict rows to ownerValue in this column
+  ownerValue: string | null;
+}
+
+export function defKey(d: ShapeDef): string {
+  return JSON.stringify([d.schema, d.table, d.where, d.params, d.columns, d.replica, d.log, d.ownerColumn, d.ownerValue]);
+}
+
+export interface Entry { offset: Offset; json: string }
+
+export class ShapeRetired extends Error {
+  constructor(readonly reason: string) { super(reason); }
+}
+
+type Row = Record<string, string | null>;
+
+export class Shape {
+  readonly handle: string;
+  readonly key: string;
+  readonly rel: string;
+  readonly selected: string[];
+  readonly pk: string[];             // key columns: the PK, or every column sorted by name
+  snapshotChunks: string[][] = [];   // JSON messages; the last chunk ends with snapshot-end
+  entries: Entry[] = [];
+  startTx = 0;
+  processedTx = 0;
+  /** Entries at or before this tx were dropped by log retention. */
+  trimmedTx = 0;
+  retired: string | null = null;
+  lastUsed = Date.now();
+  private xmin = 0n;
+  private xmax = 0n;
+  private xip = new Set<bigint>();
+  private waiters = new Set<() => void>();
+  private processing: Promise<void> = Promise.resolve();
+
+  constructor(readonly def: ShapeDef, readonly table: TableInfo) {
+    this.key = defKey(def);
+    this.handle = newHandle(this.key);
+    this.rel = relationKey(def.schema, def.table);
+    this.selected = def.columns ?? table.columns.map((c) => c.name);
+    this.pk = table.pk.length ? table.pk : table.columns.map((c) => c.name).sort();
+  }
+
+  /** Offset of the newest entry ever logged (0_inf while there is none); trimming keeps it. */
+  lastOffset: Offset = { tx: 0, op: Infinity };
+
+  /** Takes the initial snapshot. `head` is the change-log head read before this call. */
+  async takeSnapshot(db: Upstream, head: number, chunkBytes: number): Promise<void> {
+    this.startTx = head;
+    this.processedTx = head;
+    const t = this.table;
+    const cols = this.selected.map((c, i) => `${quoteIdent(c)}::text AS c${i}`).join(', ');
+    const { sql, params } = this.filterSql();
+    await db.transaction(async (tx) => {
+      await setDisplay(tx);
+      const [snap] = await tx.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
+      const [xmin, xmax, xip] = snap.s.split(':');
+      this.xmin = BigInt(xmin);
+      this.xmax = BigInt(xmax);
+      this.xip = new Set(xip ? xip.split(',').map((x) => BigInt(x)) : []);
+      const chunks: string[][] = [[]];
+      if (this.def.log === 'full') {
+        const rows = await tx.query<Record<string, string | null>>(
+          `SELECT ${cols} FROM ${qualified({ schema: t.schema, name: t.name })}${sql ? ` WHERE ${sql}` : ''}`, params);
+        let bytes = 0;
+        for (const r of rows) {
+          const row: Row = {};
+          this.selected.forEach((c, i) => { row[c] = r[`c${i}`] as string | null; });
+          const msg = JSON.stringify({ key: this.keyOf(row), value: row, headers: { operation: 'insert', relation: [t.schema, t.name] } });
+          if (bytes > 0 && bytes + msg.length > chunkBytes) { chunks.push([]); bytes = 0; }
+          chunks[chunks.length - 1].push(msg);
+          bytes += msg.length;
+        }
+      }
+      chunks[chunks.length - 1].push(JSON.stringify({
+        headers: { control: 'snapshot-end', xmin: String(this.xmin), xmax: String(this.xmax), xip_list: [...this.xip].map(String) },
+      }));
+      this.snapshotChunks = chunks;
+    }, { isolation: 'repeatable read', readOnly: true });
+  }
+
+  /** `(where) AND owner = $k` with its parameters, or an empty string for every row. */
+  filterSql(): { sql: string; params: string[] } {
+    const parts: string[] = [];
+    const params = [...this.def.params];
+    if (this.def.where) parts.push(`(${this.def.where})`);
+    if (this.def.ownerColumn) {
+      params.push(this.def.ownerValue ?? '');
+      parts.push(`${quoteIdent(this.def.ownerColumn)}::text = $${params.length}`);
+    }
+    return { sql: parts.join(' AND '), params };
+  }
+
+  private visibleInSnapshot(xid: bigint): boolean {
+    return xid < this.xmin || (xid < this.xmax && !this.xip.has(xid));
+  }
+
+  keyOf(row: Row): string {
+    return rowKey(this.rel, this.pk.map((c) => row[c] ?? null));
+  }
+
+  /** Queues processing of every logged transaction after processedTx. */
+  catchUp(db: Upstream, txs: () => Transaction[]): Promise<void> {
+    this.processing = this.processing.then(() => this.process(db, txs())).catch((e) => {
+      this.retire(`change processing failed: ${(e as Error).message}`);
+    });
+    return this.processing;
+  }
+
+  private async process(db: Upstream, all: Transaction[]): Promise<void> {
+    if (this.retired) return;
+    const relation = `${this.def.schema}.${this.def.table}`;
+    const txs = all.filter((t) => t.tx > this.processedTx);
+    if (txs.length === 0) return;
+    const mine: { t: Transaction; changes: Change[] }[] = [];
+    for (const t of txs) {
+      if (!t.relations.has(relation) || this.visibleInSnapshot(t.xid)) continue;
+      const changes = t.changes.filter((c) => c.relation === relation);
+      if (changes.some((c) => c.op === 'T')) return this.retire('truncate');
+      if (changes.some((c) => c.cols.join(',') !== this.table.columns.map((x) => x.name).join(','))) {
+        return this.retire('schema change');
+      }
+      mine.push({ t, changes });
+    }
+    const matches = await this.evaluate(db, mine.flatMap((m) => m.changes));
+    let added = false;
+    for (const { t, changes } of mine) {
+      const out: { op: number; msg: Record<string, unknown> }[] = [];
+      for (const c of changes) this.messagesFor(c, matches, out);
+      if (out.length === 0) continue;
+      out.forEach((o, i) => {
+        const headers = o.msg.headers as Record<string, unknown>;
+        headers.lsn = String(t.tx);
+        headers.op_position = o.op;
+        headers.txids = [t.xid32];
+        if (i === out.length - 1) headers.last = true;
+        this.lastOffset = { tx: t.tx, op: o.op };
+        this.entries.push({ offset: this.lastOffset, json: JSON.stringify(o.msg) });
+      });
+      added = true;
+    }
+    this.processedTx = txs[txs.length - 1].tx;
+    if (added) this.wake();
+  }
+
+  /** Which old/new row images pass the shape's filter; evaluated by Postgres for `where`. */
+  private async evaluate(db: Upstream, changes: Change[]): Promise<Map<Row, boolean>> {
+    const out = new Map<Row, boolean>();
+    const rows: Row[] = [];
+    for (const c of changes) for (const r of [c.old, c.new]) if (r) rows.push(r);
+    const ownerOk = (r: Row) => !this.def.ownerColumn || r[this.def.ownerColumn] === this.def.ownerValue;
+    if (!this.def.where) {
+      for (const r of rows) out.set(r, ownerOk(r));
+      return out;
+    }
+    const candidates = rows.filter(ownerOk);
+    for (const r of rows) out.set(r, false);
+    if (candidates.length === 0) return out;
+    const json = JSON.stringify(candidates.map((r) => this.typedForJson(r)));
+    const params = [...this.def.params, json];
+    const t = qualified({ schema: this.def.schema, name: this.def.table });
+    const res = await db.query<{ i: string }>(
+      `SELECT ordinality::text AS i FROM json_populate_recordset(null::${t}, $${params.length}::json) WITH ORDINALITY
+        WHERE (${this.def.where})`, params);
+    for (const { i } of res) out.set(candidates[Number(i) - 1], true);
+    return out;
+  }
+
+  /** json/jsonb values must be embedded as JSON, not as strings, for json_populate_recordset. */
+  private typedForJson(r: Row): Record<string, unknown> {
+    const o: Record<string, unknown> = { ...r };
+    for (const c of this.table.columns) {
+      const v = r[c.name];
+      if (c.isJson && typeof v === 'string') {
+        try { o[c.name] = JSON.parse(v); } catch { /* leave as text */ }
+      }
+    }
+    return o;
+  }
+
+  private pick(row: Row, cols: string[]): Row {
+    const o: Row = {};
+    for (const c of cols) o[c] = row[c] ?? null;
+    return o;
+  }
+
+  private messagesFor(c: Change, matches: Map<Row, boolean>, out: { op: number; msg: Record<string, unknown> }[]): void {
+    const relation = [this.def.schema, this.def.table];
+    const op = c.index * 2;
+    const full = this.def.replica === 'full';
+    const hdr = (operation: string, extra: Record<string, unknown> = {}) => ({ operation, relation, ...extra });
+    const insert = (row: Row, opPos: number, extra?: Record<string, unknown>) =>
+      out.push({ op: opPos, msg: { key: this.keyOf(row), value: this.pick(row, this.selected), headers: hdr('insert', extra) } });
+    const del = (row: Row, opPos: number, extra?: Record<string, unknown>) =>
+      out.push({ op: opPos, msg: { key: this.keyOf(row), value: this.pick(row, full ? this.selected : this.pk.filter((k) => this.selected.includes(k))), headers: hdr('delete', extra) } });
+    if (c.op === 'I') {
+      if (matches.get(c.new!)) insert(c.new!, op);
+    } else if (c.op === 'D') {
+      if (matches.get(c.old!)) del(c.old!, op);
+    } else if (c.op === 'U') {
+      const was = matches.get(c.old!) ?? false;
+      const is = matches.get(c.new!) ?? false;
+      if (was && is) {
+        const oldKey = this.keyOf(c.old!);
+        const newKey = this.keyOf(c.new!);
+        if (oldKey !== newKey) {
+          del(c.old!, op, { key_change_to: newKey });
+          insert(c.new!, op + 1, { key_change_from: oldKey });
+          return;
+        }
+        const changed = this.selected.filter((k) => c.old![k] !== c.new![k]);
+        if (changed.length === 0) return;
+        const value = full ? this.pick(c.new!, this.selected) : this.pick(c.new!, [...this.pk.filter((k) => !changed.includes(k)), ...changed]);
+        const msg: Record<string, unknown> = { key: newKey, value, headers: hdr('update') };
+        if (full) msg.old_value = this.pick(c.old!, changed);
+        out.push({ op, msg });
+      } else if (was) {
+        del(c.old!, op);
+      } else if (is) {
+        insert(c.new!, op);
+      }
+    }
+  }
+
+  /** Entries strictly after `after`, at most `maxBytes` (at least one). */
+  entriesAfter(after: Offset, maxBytes: number): { items: Entry[]; complete: boolean } {
+    let lo = 0, hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareOffsets(this.entries[mid].offset, after) <= 0) lo = mid + 1; else hi = mid;
+    }
+    const items: Entry[] = [];
+    let bytes = 0;
+    let i = lo;
+    for (; i < this.entries.length; i++) {
+      const e = this.entries[i];
+      if (items.length > 0 && bytes + e.json.length > maxBytes) break;
+      items.push(e);
+      bytes += e.json.length;
+    }
+    return { items, complete: i >= this.entries.length };
+  }
+
+  /** Drops entries of transactions at or before `tx` (log retention). */
+  trim(tx: number): void {
+    if (tx <= this.trimmedTx) return;
+    this.trimmedTx = tx;
+    let n = 0;
+    while (n < this.entries.length && this.entries[n].offset.tx <= tx) n++;
+    if (n) this.entries.splice(0, n);
+  }
+
+  retire(reason: string): void {
+    if (this.retired) return;
+    this.retired = reason;
+    this.wake();
+  }
+
+  /** Resolves when the log grows or the shape is retired; `cancel` stops waiting. */
+  waitForChange(): { promise: Promise<void>; cancel: () => void } {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => { resolve = r; });
+    this.waiters.add(resolve);
+    return { promise, cancel: () => { this.waiters.delete(resolve); resolve(); } };
+  }
+
+  wake(): void {
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const w of ws) w();
+  }
+}
+
+export async function setDisplay(tx: Queryable): Promise<void> {
+  await tx.query(`SELECT set_config('datestyle', 'ISO, DMY', true), set_config('timezone', 'UTC', true),
+    set_config('intervalstyle', 'iso_8601', true), set_config('extra_float_digits', '1', true),
+    set_config('bytea_output', 'hex', true)`);
+}

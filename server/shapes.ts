@@ -1,0 +1,177 @@
+// The shape registry and the harvest loop: keeps the change log fed (NOTIFY + a polling timer),
+// hands every new transaction to every live shape, enforces log retention and evicts idle shapes.
+import type { Upstream } from './upstream.js';
+import { ChangeLog, CHANNEL, INSTALL_SQL, captureTable, harvest, userTables } from './capture.js';
+import { type TableInfo, loadTable } from './catalog.js';
+import { Shape, type ShapeDef, defKey } from './shape.js';
+
+export interface ShapeServiceOptions {
+  /** Transactions kept in the change log; a client behind that gets 409. Default 10 000. */
+  logRetention?: number;
+  /** Polling interval of the harvester besides NOTIFY, ms. Default 500. */
+  pollMs?: number;
+  /** Max bytes of JSON per response chunk. Default 10 MiB. */
+  chunkBytes?: number;
+  /** Shapes nobody asked for in this long are dropped, ms. Default 10 min. */
+  shapeIdleMs?: number;
+  log?: (msg: string) => void;
+}
+
+export class ShapeService {
+  readonly log: ChangeLog;
+  readonly chunkBytes: number;
+  private readonly byHandle = new Map<string, Shape>();
+  private readonly current = new Map<string, Shape>();
+  private readonly creating = new Map<string, Promise<Shape>>();
+  private readonly captured = new Set<string>();
+  private harvesting: Promise<void> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private unlisten: (() => Promise<void>) | null = null;
+  private stopped = false;
+  lastError: Error | null = null;
+
+  constructor(readonly db: Upstream, readonly opts: ShapeServiceOptions = {}) {
+    this.log = new ChangeLog(opts.logRetention ?? 10000);
+    this.chunkBytes = opts.chunkBytes ?? 10 * 1024 * 1024;
+  }
+
+  async start(): Promise<void> {
+    await this.db.exec(INSTALL_SQL);
+    const [{ last_tx }] = await this.db.query<{ last_tx: string }>('SELECT last_tx::text FROM electric_meta');
+    this.log.head = Number(last_tx);
+    this.log.trimmedTx = this.log.head;
+    for (const t of await userTables(this.db)) await this.ensureCaptured(t.schema, t.name);
+    this.unlisten = await this.db.listen(CHANNEL, () => { void this.harvestNow(); });
+    const poll = this.opts.pollMs ?? 500;
+    this.timer = setInterval(() => { void this.harvestNow(); this.evictIdle(); }, poll);
+    this.timer.unref();
+    await this.harvestNow();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.unlisten) await this.unlisten().catch(() => {});
+    if (this.harvesting) await this.harvesting.catch(() => {});
+    for (const s of this.byHandle.values()) s.wake();
+  }
+
+  async ensureCaptured(schema: string, name: string): Promise<void> {
+    const k = `${schema}.${name}`;
+    if (this.captured.has(k)) return;
+    await captureTable(this.db, schema, name);
+    this.captured.add(k);
+  }
+
+  /** Harvests until no committed change is left; concurrent calls share the running one. */
+  harvestNow(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.harvesting) { this.again = true; return this.harvesting; }
+    this.harvesting = (async () => {
+      try {
+        do {
+          this.again = false;
+          const txs = await harvest(this.db);
+          if (txs.length === 0) continue;
+          this.log.append(txs);
+          await this.dispatch();
+        } while (this.again && !this.stopped);
+        this.lastError = null;
+      } catch (e) {
+        this.lastError = e as Error;
+        this.opts.log?.(`harvest failed: ${(e as Error).message}`);
+      } finally {
+        this.harvesting = null;
+      }
+    })();
+    return this.harvesting;
+  }
+
+  private async dispatch(): Promise<void> {
+    const shapes = [...this.byHandle.values()].filter((s) => !s.retired && s.snapshotChunks.length > 0);
+    await Promise.all(shapes.map((s) => s.catchUp(this.db, () => this.log.since(s.processedTx))));
+    for (const s of shapes) {
+      if (this.log.trimmedTx > s.trimmedTx) s.trim(this.log.trimmedTx);
+      if (s.retired) this.forget(s);
+      else if (s.trimmedTx > s.startTx && this.current.get(s.key) === s) this.current.delete(s.key);
+    }
+  }
+
+  private forget(s: Shape): void {
+    if (this.current.get(s.key) === s) this.current.delete(s.key);
+    this.opts.log?.(`shape ${s.handle} retired: ${s.retired}`);
+  }
+
+  byHandleGet(handle: string): Shape | undefined { return this.byHandle.get(handle); }
+
+  private readonly tableCache = new Map<string, { at: number; info: TableInfo }>();
+  /** Catalog info, fresh unless a copy younger than maxAgeMs is at hand. */
+  async table(schema: string, name: string, maxAgeMs = 0): Promise<TableInfo> {
+    const k = `${schema}.${name}`;
+    const hit = this.tableCache.get(k);
+    if (hit && Date.now() - hit.at <= maxAgeMs) return hit.info;
+    const info = await loadTable(this.db, schema, name);
+    this.tableCache.set(k, { at: Date.now(), info });
+    return info;
+  }
+
+  /** The current shape for a definition, created (with its snapshot) if needed. */
+  async getShape(def: ShapeDef, table: TableInfo): Promise<Shape> {
+    const key = defKey(def);
+    const cur = this.current.get(key);
+    if (cur && !cur.retired && cur.table.signature === table.signature) return cur;
+    if (cur) { cur.retire('schema change'); this.forget(cur); }
+    let p = this.creating.get(key);
+    if (!p) {
+      p = this.createShape(def, table).finally(() => this.creating.delete(key));
+      this.creating.set(key, p);
+    }
+    return p;
+  }
+
+  private async createShape(def: ShapeDef, table: TableInfo): Promise<Shape> {
+    await this.ensureCaptured(def.schema, def.table);
+    // Anything committed before the snapshot but not yet harvested is filtered by xid, so
+    // harvesting first is not needed for correctness; it just keeps the replay short.
+    await this.harvestNow();
+    const shape = new Shape(def, table);
+    await shape.takeSnapshot(this.db, this.log.head, this.chunkBytes);
+    if (this.log.trimmedTx > shape.startTx) {
+      // Retention dropped transactions this shape still needed while the snapshot ran.
+      throw new Error('change log retention too small: transactions were dropped during a snapshot');
+    }
+    this.byHandle.set(shape.handle, shape);
+    this.current.set(shape.key, shape);
+    await shape.catchUp(this.db, () => this.log.since(shape.processedTx));
+    return shape;
+  }
+
+  /** Forces a new handle for every shape of a table (DELETE /v1/shape). */
+  deleteShapes(schema: string, name: string, handle?: string, userId: string | null = null): number {
+    let n = 0;
+    for (const s of this.byHandle.values()) {
+      if (s.def.schema === schema && s.def.table === name && (!handle || s.handle === handle) && !s.retired
+          && (userId === null || s.def.ownerValue === userId || s.def.ownerColumn === null)) {
+        s.retire('deleted');
+        this.forget(s);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private evictIdle(): void {
+    const idle = this.opts.shapeIdleMs ?? 10 * 60 * 1000;
+    const now = Date.now();
+    for (const [h, s] of this.byHandle) {
+      if (now - s.lastUsed > idle || (s.retired && now - s.lastUsed > 60000)) {
+        if (!s.retired) s.retire('idle');
+        this.forget(s);
+        this.byHandle.delete(h);
+      }
+    }
+  }
+
+  get shapeCount(): number { return this.byHandle.size; }
+}
