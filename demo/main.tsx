@@ -1,6 +1,7 @@
 // Demo entry: gets a dev token for the demo user from the dev server (POST /v1/token), then
 // renders the app inside <ElectricProvider>; the engine runs in ./worker.js.
-// ?user=<id> picks the user, ?token=<jwt> uses a given token instead of asking the server.
+// ?user=<id> picks the user, ?token=<jwt> uses a given token instead of asking the server,
+// ?upload=<ms> sets the upload interval (default 5000, the seed's sync interval), ?debug=true.
 
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -10,6 +11,7 @@ import { App } from './app.js';
 const params = new URLSearchParams(location.search);
 const userId = params.get('user') || 'demo-user';
 const givenToken = params.get('token');
+const uploadIntervalMs = Number(params.get('upload')) || undefined;
 
 async function fetchToken(): Promise<string> {
   if (givenToken) return givenToken;
@@ -27,7 +29,7 @@ async function fetchToken(): Promise<string> {
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ElectricProvider url={location.origin} token={fetchToken} debug={params.get('debug') === 'true'}
-      workerUrl={new URL('./worker.js', import.meta.url).href}>
+      uploadIntervalMs={uploadIntervalMs} workerUrl={new URL('./worker.js', import.meta.url).href}>
       <App userId={userId} />
     </ElectricProvider>
   </StrictMode>,

@@ -1,0 +1,147 @@
+// The demo page end to end in headless Chromium: the real dev server (dist/server) over a
+// real PostgreSQL serves the page (staticDir) and the sync endpoints; the page runs the
+// engine in its worker. Tasks seeded in Postgres appear (hooks go loading → data), writes
+// made in the page reach Postgres, and with the network cut the offline banner counts the
+// pending changes, which all reach Postgres exactly once after reconnecting.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { startPostgres } from '../support/postgres.mjs';
+import { DEMO_DIR, eventually, launch, missingPrerequisite } from './harness.mjs';
+
+const skip = missingPrerequisite();
+const USER = 'demo-user';
+let pgServer;
+let sql;
+let server;
+let browser;
+let page;
+let context;
+const seeded = { tasks: [], envs: [] };
+
+async function rows(text, params = []) {
+  return (await sql.query(text, params)).rows;
+}
+
+before(async () => {
+  if (skip) return;
+  pgServer = await startPostgres();
+  const { createServer } = await import('../../dist/server/index.js');
+  server = await createServer({ databaseUrl: pgServer.url, staticDir: DEMO_DIR, log: () => {}, longPollMs: 5000 });
+  await server.listen(0);
+  sql = new pg.Client({ connectionString: pgServer.url });
+  await sql.connect();
+  const t = (title, status, user = USER, ago = 0) => {
+    const id = randomUUID();
+    if (user === USER) seeded.tasks.push(id);
+    return sql.query(
+      `INSERT INTO tasks (id, user_id, title, description, status, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, now() - ($6 || ' minutes')::interval, now())`,
+      [id, user, title, `seeded: ${title}`, status, String(ago)]);
+  };
+  await t('Design the schema', 'completed', USER, 30);
+  await t('Write the sync engine', 'in_progress', USER, 20);
+  await t('Ship the demo', 'pending', USER, 10);
+  await t('Somebody else\'s task', 'pending', 'other-user', 5);
+  for (const [name, active] of [['development', true], ['staging', false], ['production', false]]) {
+    const id = randomUUID();
+    seeded.envs.push(id);
+    await sql.query('INSERT INTO environments (id, user_id, name, is_active) VALUES ($1, $2, $3, $4)', [id, USER, name, active]);
+  }
+  browser = await launch();
+  context = browser.context;
+  page = await browser.page();
+  // Record what the task list shows over time, from the very first render.
+  await page.addInitScript(() => {
+    window.taskStates = [];
+    new MutationObserver(() => {
+      const el = document.querySelector('[data-testid="tasks"]');
+      const text = el ? (el.querySelector('h2')?.textContent ?? el.textContent.trim()) : null;
+      if (text && window.taskStates.at(-1) !== text) window.taskStates.push(text);
+    }).observe(document, { childList: true, subtree: true, characterData: true });
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await sql?.end();
+  await server?.close();
+  await pgServer?.stop();
+});
+
+test('the demo loads from the dev server; hooks go loading → data; only the user\'s tasks appear', { skip }, async () => {
+  await page.goto(`${server.url}/?upload=300`);
+  await page.waitForSelector('[data-testid="tasks"] h2:text("Tasks (3)")', { timeout: 20000 });
+  const states = await page.evaluate(() => window.taskStates);
+  assert.equal(states[0], 'Loading tasks...', `first state: ${JSON.stringify(states)}`);
+  assert.ok(!states.some((s) => /Tasks \((?!3\))/.test(s)), `never a partial or empty list: ${JSON.stringify(states)}`);
+  const stats = await page.textContent('[data-testid="tasks"] .stats');
+  assert.match(stats, /Pending: 1.*In Progress: 1.*Completed: 1/);
+  assert.equal(await page.locator('text=Somebody else').count(), 0);
+  await page.waitForSelector('[data-electric="connection"][data-state="connected"]', { timeout: 20000 });
+  assert.match(await page.textContent('[data-testid="environments"]'), /Active: development/);
+  assert.deepEqual(browser.errors, []);
+});
+
+test('a task created in the page shows at once and reaches PostgreSQL', { skip }, async () => {
+  const title = `Created in the browser ${Date.now()}`;
+  await page.fill('form.new-task input[name="title"]', title);
+  await page.click('form.new-task button[type="submit"]');
+  await page.waitForSelector(`.task-item h3:text("${title}")`, { timeout: 5000 });
+  const found = await eventually(async () => (await rows('SELECT user_id, status FROM tasks WHERE title = $1', [title]))[0],
+    20000, 'the new task in Postgres');
+  assert.deepEqual(found, { user_id: USER, status: 'pending' });
+});
+
+test('completing a task and activating an environment reach PostgreSQL (one active environment)', { skip }, async () => {
+  const item = page.locator('.task-item', { hasText: 'Ship the demo' });
+  await item.locator('button', { hasText: 'Complete' }).click();
+  await page.click('[data-testid="environments"] button:text("staging")');
+  await page.waitForSelector('[data-testid="environments"] p:text("Active: staging")', { timeout: 5000 });
+  await eventually(async () => (await rows("SELECT status FROM tasks WHERE title = 'Ship the demo'"))[0]?.status === 'completed',
+    20000, 'completed in Postgres');
+  await eventually(async () => {
+    const active = await rows('SELECT name FROM environments WHERE user_id = $1 AND is_active', [USER]);
+    return active.length === 1 && active[0].name === 'staging';
+  }, 20000, 'exactly staging active in Postgres');
+});
+
+test('offline: the banner counts pending changes; after reconnecting all reach PostgreSQL once', { skip }, async () => {
+  await context.setOffline(true);
+  await page.waitForSelector('[data-testid="offline-banner"]', { timeout: 10000 });
+  const titles = [`Offline one ${Date.now()}`, `Offline two ${Date.now()}`];
+  for (const title of titles) {
+    await page.fill('form.new-task input[name="title"]', title);
+    await page.click('form.new-task button[type="submit"]');
+    await page.waitForSelector(`.task-item h3:text("${title}")`, { timeout: 5000 });
+  }
+  await page.locator('.task-item', { hasText: titles[0] }).locator('button', { hasText: 'Complete' }).click();
+  await page.waitForSelector('[data-testid="offline-banner"]:has-text("(3 pending changes)")', { timeout: 10000 });
+  assert.equal((await rows('SELECT 1 FROM tasks WHERE title = ANY($1)', [titles])).length, 0, 'nothing uploaded while offline');
+
+  await context.setOffline(false);
+  await page.waitForSelector('[data-testid="offline-banner"]', { state: 'detached', timeout: 20000 });
+  const uploaded = await eventually(async () => {
+    const r = await rows('SELECT title, status FROM tasks WHERE title = ANY($1) ORDER BY title', [titles]);
+    return r.length === 2 && r.find((x) => x.title === titles[0]).status === 'completed' ? r : null;
+  }, 30000, 'offline writes in Postgres');
+  assert.deepEqual(uploaded.map((r) => r.status), ['completed', 'pending']);
+  await eventually(() => page.evaluate(() => !document.querySelector('[data-testid="offline-banner"]')), 5000, 'banner gone');
+  assert.equal((await rows('SELECT count(*)::int AS n FROM tasks WHERE title = ANY($1)', [titles]))[0].n, 2, 'exactly once');
+});
+
+test('"Run agent" writes an execution, an event and a memory entry in one transaction; they reach PostgreSQL', { skip }, async () => {
+  const item = page.locator('.task-item', { hasText: 'Write the sync engine' });
+  await item.locator('button', { hasText: 'Run agent' }).click();
+  await page.waitForSelector('[data-testid="executions"] .panel-row:has-text("Write the sync engine")', { timeout: 5000 });
+  await page.waitForSelector('[data-testid="events"] .panel-row', { timeout: 5000 });
+  await page.waitForSelector('[data-testid="memory"] .panel-row', { timeout: 5000 });
+  await eventually(async () => {
+    const [e] = await rows('SELECT count(*)::int AS n FROM agent_executions WHERE user_id = $1', [USER]);
+    const [o] = await rows('SELECT count(*)::int AS n FROM observability_events WHERE user_id = $1', [USER]);
+    const [m] = await rows('SELECT count(*)::int AS n FROM agent_memory WHERE user_id = $1', [USER]);
+    return e.n === 1 && o.n === 1 && m.n === 1;
+  }, 20000, 'execution, event and memory in Postgres');
+  assert.deepEqual(browser.errors, []);
+});
