@@ -4,7 +4,7 @@
 
 import { useState, type FormEvent, type ReactNode } from 'react';
 import {
-  ElectricConnectionStatus, ElectricMetrics, ElectricOfflineIndicator, ElectricSyncButton, useElectric,
+  ElectricConnectionStatus, ElectricMetrics, ElectricOfflineIndicator, ElectricSyncButton, useElectric, useElectricClient,
   useElectricEnvironments, useElectricTasks, useLiveQuery, useOfflineState, type Task,
 } from '../react/index.js';
 
@@ -184,6 +184,17 @@ function Storage() {
 }
 
 export function App({ userId }: { userId: string }) {
+  const { error } = useElectricClient();
+  if (error) {
+    return (
+      <div>
+        <Header userId={userId} />
+        <div className="offline-banner error" data-testid="open-error">
+          The local database could not be opened: {error.message}
+        </div>
+      </div>
+    );
+  }
   return (
     <div>
       <Header userId={userId} />

@@ -3,6 +3,7 @@
 
 export { ElectricProvider, type ElectricProviderProps } from './ElectricProvider.js';
 export { useElectric, useElectricStatus, type UseElectric } from './useElectric.js';
+export { useElectricClient } from './context.js';
 export { useLiveQuery, type LiveQueryResult } from './useLiveQuery.js';
 export { useElectricTasks, type UseElectricTasks } from './useElectricTasks.js';
 export { useElectricEnvironments, type UseElectricEnvironments } from './useElectricEnvironments.js';

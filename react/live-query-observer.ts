@@ -1,25 +1,75 @@
 // Live queries outside React (STYLE.md #5): one shared db.live subscription per database,
 // SQL and parameters, reference-counted by its observers; each result is structurally
 // shared with the previous one, and the last result is kept for a while after the last
-// observer leaves, so a remounted component shows local data at once instead of a flash
-// of empty content.
+// observer leaves, so a remounted component shows local data at once.
+//
+// Loading ends when the data is worth showing: at once for tables whose local copy already
+// holds synced data (a shape with a stored offset) or that are not synced at all; for a
+// table still doing its first sync, when its shape is up to date, or when the client is
+// offline or in error (then what is local is all there is). So a fresh page shows
+// "loading" and then the data, never an empty list in between.
 
+import { logicalTable } from '../js/live-query.js';
 import { replaceEqualDeep } from '../js/browser/share.js';
-import type { ElectricClient, Params, QueryState, Row, Unsubscribe } from './types.js';
+import type { ElectricClient, Params, QueryResult, QueryState, Row, Unsubscribe } from './types.js';
 
 /** How long an unobserved query keeps its live subscription (ms). */
 export const KEEP_ALIVE_MS = 5000;
 
 export const LOADING: QueryState<never> = Object.freeze({ data: undefined, loading: true, error: null });
 
+/** Tables whose local copy held synced data when first asked (a shape past its first offset). */
+function tablesWithLocalData(db: ElectricClient): Set<string> {
+  const out = new Set<string>();
+  for (const shape of db.status.shapes ?? []) {
+    if (shape.isUpToDate || (shape.offset !== undefined && shape.offset !== '' && shape.offset !== '-1')) {
+      out.add(logicalTable(shape.table));
+    }
+  }
+  return out;
+}
+
 class Entry {
   state: QueryState<Row[]> = LOADING;
   listeners = new Set<() => void>();
   private stop: Unsubscribe | undefined;
   private gcTimer: ReturnType<typeof setTimeout> | undefined;
+  private ready = false;
+  private held: QueryResult | undefined;
+  private stopStatus: Unsubscribe | undefined;
+  private readonly localData: Set<string>;
 
   constructor(private db: ElectricClient, private sql: string, private params: Params,
-    private drop: () => void) {}
+    private drop: () => void) {
+    this.localData = tablesWithLocalData(db);
+  }
+
+  /** Whether the tables this result read hold data worth showing (see the file comment). */
+  private isReady(tables: readonly string[]): boolean {
+    const s = this.db.status;
+    if (s.isOffline || s.error || s.connection === 'error') return true;
+    const read = new Set(tables.map(logicalTable));
+    for (const shape of s.shapes ?? []) {
+      const t = logicalTable(shape.table);
+      if (read.has(t) && !shape.isUpToDate && !this.localData.has(t)) return false;
+    }
+    return true;
+  }
+
+  private onResult(result: QueryResult): void {
+    if (!this.ready && !this.isReady(result.tables ?? [])) {
+      this.held = result;
+      this.stopStatus ??= this.db.onStatus(() => {
+        if (this.held && this.isReady(this.held.tables ?? [])) this.onResult(this.held);
+      });
+      return;
+    }
+    this.ready = true;
+    this.held = undefined;
+    this.stopStatus?.();
+    this.stopStatus = undefined;
+    this.set({ data: replaceEqualDeep(this.state.data, result.rows), loading: false, error: null });
+  }
 
   add(listener: () => void): Unsubscribe {
     if (this.gcTimer !== undefined) clearTimeout(this.gcTimer);
@@ -36,8 +86,7 @@ class Entry {
 
   private start(): void {
     try {
-      this.stop = this.db.live(this.sql, this.params,
-        (result) => this.set({ data: replaceEqualDeep(this.state.data, result.rows), loading: false, error: null }),
+      this.stop = this.db.live(this.sql, this.params, (result) => this.onResult(result),
         (err) => this.set({ ...this.state, loading: false, error: err }));
     } catch (err) {
       this.set({ ...this.state, loading: false, error: err instanceof Error ? err : new Error(String(err)) });
@@ -54,6 +103,8 @@ class Entry {
   dispose(): void {
     this.stop?.();
     this.stop = undefined;
+    this.stopStatus?.();
+    this.stopStatus = undefined;
     this.drop();
   }
 }
