@@ -6,15 +6,20 @@
 #include <string>
 
 #include "bench/raw_insert.h"
+#include "js_bytes.h"
 
 namespace {
 
 // `packedRows`: a Uint8Array in the format of wasm/bench/raw_insert.h.
 std::string BenchRawInsert(const std::string& db_name, const std::string& setup_sql,
                            const std::string& insert_sql, int column_count, int rows_per_txn,
-                           const std::string& packed_rows) {
+                           const emscripten::val& packed_rows) {
+  std::string bytes;
+  if (!electrolite::BytesFromJs(packed_rows, &bytes)) {
+    return "{\"ok\":false,\"code\":\"invalid_argument\",\"message\":\"packedRows must be a Uint8Array\"}";
+  }
   return electrolite::bench::RawInsert(db_name, setup_sql, insert_sql, column_count, rows_per_txn,
-                                       packed_rows);
+                                       bytes);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "engine.h"
 #include "host_env.h"
+#include "js_bytes.h"
 #include "vfs/host.h"
 
 namespace electrolite {
@@ -42,6 +43,11 @@ std::string NoEngine(int h) {
   return Status::InvalidArgument("no open engine with handle " + std::to_string(h)).ToJson();
 }
 
+std::string NotBytes(const char* what) {
+  return Status::InvalidArgument(std::string(what) + " must be a Uint8Array, ArrayBuffer or string")
+      .ToJson();
+}
+
 int64_t Ms(double now_ms) {
   vfs::SetNowMs(static_cast<int64_t>(now_ms));
   return static_cast<int64_t>(now_ms);
@@ -67,12 +73,15 @@ std::string Close(int h) {
 
 // ---- sans-IO loop ----
 
+// `body`: Uint8Array (or ArrayBuffer, or a string sent as UTF-8).
 std::string HandleResponse(int h, double now_ms, double request_id, int status,
-                           const std::string& headers_json, const std::string& body) {
+                           const std::string& headers_json, const val& body) {
   Engine* e = Find(h);
   if (e == nullptr) return NoEngine(h);
+  std::string bytes;
+  if (!BytesFromJs(body, &bytes)) return NotBytes("body");
   return e->HandleResponse(Ms(now_ms), static_cast<int64_t>(request_id), status, headers_json,
-                           body).ToJson();
+                           bytes).ToJson();
 }
 
 std::string HandleNetworkError(int h, double now_ms, double request_id, const std::string& msg) {

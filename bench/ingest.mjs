@@ -1,0 +1,176 @@
+// npm run bench:ingest — initial-sync ingest of a generated Electric shape log of
+// 100,000 `tasks` rows (responses of 1,000 messages) through the wasm engine on the
+// memory VFS, driven by its sans-IO loop exactly as the JS host drives it:
+// pollRequest → (recorded response) → handleResponse.
+//
+// Printed next to it, from the same wasm build and the same run: raw SQLite
+// prepared-insert rows/s of the same rows (benchRawInsert, bench-only export), and the
+// ratio (budget: ingest ≥ 50 % of raw). Then the native numbers when
+// build/native/bench/native/ingest_bench exists, and the wasm + glue size (budget
+// ≤ 400 KB gzipped).
+//
+// Env: ROWS=100000, PER_RESPONSE=1000, RUNS=3.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import {
+  TASKS_SCHEMA_SQL,
+  TASK_COLUMNS,
+  generateTasks,
+  packRows,
+  snapshotResponses,
+  sqliteValues,
+} from './lib/shape-log.mjs';
+
+const ROWS = Number(process.env.ROWS ?? 100000);
+const PER_RESPONSE = Number(process.env.PER_RESPONSE ?? 1000);
+const RUNS = Number(process.env.RUNS ?? 3);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const glue = join(root, 'dist/wasm/electrolite.mjs');
+const wasmFile = join(root, 'dist/wasm/electrolite.wasm');
+const loaderFile = join(root, 'dist/js/wasm-loader.js');
+const nativeBench = join(root, 'build/native/bench/native/ingest_bench');
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+for (const f of [glue, wasmFile, loaderFile]) {
+  if (!existsSync(f)) {
+    console.error(`missing ${f}: run \`npm run build\` first`);
+    process.exit(1);
+  }
+}
+
+function ok(json, what) {
+  const r = JSON.parse(json);
+  if (r.ok === false) throw new Error(`${what}: ${r.code}: ${r.message}`);
+  return r;
+}
+
+// ---------------------------------------------------------------- the shape log
+const tGen = performance.now();
+const rows = generateTasks(ROWS, { seed: 42 });
+const responses = snapshotResponses(rows, { perResponse: PER_RESPONSE });
+const encoder = new TextEncoder();
+// Bodies arrive from fetch as bytes: encode them once, outside the timed region.
+const bodies = responses.map((r) => encoder.encode(r.body));
+const headerJson = responses.map((r) => JSON.stringify(r.headers));
+const byOffset = new Map(responses.map((r, i) => [r.offset, i]));
+const logBytes = bodies.reduce((n, b) => n + b.length, 0);
+console.log(`shape log: ${fmt(ROWS)} tasks rows in ${responses.length} responses of ≤ ${fmt(PER_RESPONSE)} messages, ` +
+  `${(logBytes / 1e6).toFixed(1)} MB JSON (generated in ${fmt(performance.now() - tGen)} ms)`);
+
+const { loadEngineModule } = await import(loaderFile);
+const tLoad = performance.now();
+const m = await loadEngineModule();
+console.log(`module: instantiated in ${(performance.now() - tLoad).toFixed(1)} ms`);
+
+// ---------------------------------------------------------------- engine ingest
+let runId = 0;
+function ingestOnce() {
+  const now = Date.UTC(2026, 0, 10);
+  const opened = ok(m.open(JSON.stringify({
+    path: `bench-ingest-${++runId}.db`, baseUrl: 'http://electric.bench', clientId: 'bench',
+    nowMs: now, schemaSql: TASKS_SCHEMA_SQL, autoSubscribe: true,
+  })), 'open');
+  const h = opened.handle;
+  let answered = 0;
+  let upToDate = false;
+  const t0 = performance.now();
+  while (!upToDate) {
+    const text = m.pollRequest(h, now);
+    if (text === '') throw new Error(`engine issued no request after ${answered} responses`);
+    const req = JSON.parse(text);
+    if (req.ok === false) throw new Error(`pollRequest: ${req.message}`);
+    const url = new URL(req.url);
+    if (url.searchParams.get('live') === 'true') { upToDate = true; break; }
+    const i = byOffset.get(url.searchParams.get('offset'));
+    if (i === undefined) throw new Error(`no recorded response for ${req.url}`);
+    ok(m.handleResponse(h, now, req.id, 200, headerJson[i], bodies[i]), `handleResponse #${i}`);
+    answered++;
+    for (let ev = m.pollEvent(h); ev !== ''; ev = m.pollEvent(h)) {
+      const e = JSON.parse(ev);
+      if (e.type === 'error') throw new Error(`engine error event: ${e.code}: ${e.message}`);
+    }
+  }
+  const ms = performance.now() - t0;
+  const count = ok(m.query(h, 'SELECT count(*) FROM tasks', '[]'), 'count').rows[0][0];
+  ok(m.close(h), 'close');
+  if (Number(count) !== ROWS) throw new Error(`ingested ${count} rows, expected ${ROWS}`);
+  return { ms, rowsPerSec: (ROWS / ms) * 1000, answered };
+}
+
+// ---------------------------------------------------------------- raw inserts
+// The same rows, typed as the engine stores them, in a table of the same shape, with
+// one transaction per 1,000 rows like one per response.
+const packed = packRows(rows.map((r) => sqliteValues(r)));
+const rawTable = `CREATE TABLE tasks (${TASK_COLUMNS.map((c) => {
+  const type = c.type === 'int4' ? 'INTEGER' : 'TEXT';
+  return `${c.name} ${type}${c.pkIndex === 0 ? ' PRIMARY KEY' : ''}${c.notNull ? ' NOT NULL' : ''}`;
+}).join(', ')})`;
+const rawInsert = `INSERT INTO tasks VALUES (${TASK_COLUMNS.map(() => '?').join(', ')})`;
+function rawOnce() {
+  const t0 = performance.now();
+  const r = ok(m.benchRawInsert(`bench-raw-${++runId}.db`, rawTable, rawInsert, TASK_COLUMNS.length,
+    PER_RESPONSE, packed), 'benchRawInsert');
+  const ms = performance.now() - t0;
+  if (r.rows !== ROWS) throw new Error(`raw inserted ${r.rows} rows, expected ${ROWS}`);
+  return { ms, rowsPerSec: (ROWS / ms) * 1000 };
+}
+
+// Warm-up (JIT tiers, memory growth), then alternate so drift hits both equally.
+ingestOnce();
+rawOnce();
+const ingest = [];
+const raw = [];
+for (let i = 0; i < RUNS; i++) {
+  ingest.push(ingestOnce());
+  raw.push(rawOnce());
+}
+const ingestRate = median(ingest.map((r) => r.rowsPerSec));
+const rawRate = median(raw.map((r) => r.rowsPerSec));
+const ratio = ingestRate / rawRate;
+console.log('');
+console.log(`wasm engine ingest : ${fmt(ingestRate).padStart(9)} rows/s  (median of ${RUNS}; runs ${ingest.map((r) => fmt(r.ms)).join(', ')} ms; ${ingest[0].answered} responses)`);
+console.log(`wasm raw inserts   : ${fmt(rawRate).padStart(9)} rows/s  (median of ${RUNS}; runs ${raw.map((r) => fmt(r.ms)).join(', ')} ms)`);
+console.log(`ratio ingest / raw : ${(ratio * 100).toFixed(1)} %  (budget ≥ 50 %: ${ratio >= 0.5 ? 'met' : 'MISSED'})`);
+
+// ---------------------------------------------------------------- native
+if (existsSync(nativeBench)) {
+  // The native bench reads the same shape log: one JSON line per response.
+  const dir = mkdtempSync(join(tmpdir(), 'el-ingest-'));
+  const logFile = join(dir, 'shape-log.jsonl');
+  writeFileSync(logFile, responses.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  try {
+    const out = execFileSync(nativeBench, [logFile], { encoding: 'utf8', env: { ...process.env, ROWS: String(ROWS) } });
+    console.log('');
+    console.log('native (build/native/bench/native/ingest_bench):');
+    process.stdout.write(out.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n'));
+  } catch (err) {
+    console.log(`native bench failed: ${err.message}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+} else {
+  console.log(`\nnative: ${nativeBench} not built (cmake --build build/native)`);
+}
+
+// ---------------------------------------------------------------- size
+const wasmBytes = readFileSync(wasmFile);
+const glueBytes = readFileSync(glue);
+const loaderBytes = readFileSync(loaderFile);
+const gz = (b) => gzipSync(b, { level: 9 }).length;
+const total = gz(wasmBytes) + gz(glueBytes) + gz(loaderBytes);
+let opt = '';
+try {
+  const cache = readFileSync(join(root, 'build/wasm/CMakeCache.txt'), 'utf8');
+  opt = cache.match(/^EL_WASM_OPT:STRING=(.*)$/m)?.[1] ?? '';
+} catch { /* built elsewhere */ }
+console.log('');
+console.log(`size${opt ? ` (${opt})` : ''}: electrolite.wasm ${kb(wasmBytes.length)} (${kb(gz(wasmBytes))} gz), ` +
+  `electrolite.mjs ${kb(glueBytes.length)} (${kb(gz(glueBytes))} gz), wasm-loader.js ${kb(loaderBytes.length)} (${kb(gz(loaderBytes))} gz)`);
+console.log(`total gzipped: ${kb(total)}  (budget ≤ 400 KB: ${total <= 400 * 1024 ? 'met' : 'MISSED'})`);
