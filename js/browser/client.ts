@@ -4,6 +4,7 @@
 
 import type { Transaction } from '../client.js';
 import { ElectroliteError } from '../errors.js';
+import { LiveQuery } from '../live-query.js';
 import { shareRows } from '../structural-share.js';
 import type {
   ConflictEvent, ExecResult, Metrics, OpenOptions, Params, PendingMutation, QueryResult, Row,
@@ -199,6 +200,34 @@ export class BrowserElectrolite {
     };
     if (g.navigator?.onLine === false) offline();
     if (g.document?.visibilityState === 'hidden') visibility();
+  }
+
+  /**
+   * The observer behind live(), as in the Node client (getSnapshot/subscribe/ready/dispose):
+   * the worker pushes each new result and the observer re-reads the latest one.
+   */
+  liveQuery<R extends Row = Row>(sql: string, params: Params = []): LiveQuery<R> {
+    let current: QueryResult<R> | undefined;
+    let failure: ElectroliteError | undefined;
+    let first!: (r: QueryResult<R>) => void;
+    const firstResult = new Promise<QueryResult<R>>((resolve) => (first = resolve));
+    const run = async (): Promise<QueryResult<R>> => {
+      if (failure) throw failure;
+      return current ?? firstResult;
+    };
+    let stop: Unsubscribe = () => {};
+    const q = new LiveQuery<R>(run, () => stop());
+    stop = this.live<R>(sql, params, (result) => {
+      current = result;
+      failure = undefined;
+      first(result);
+      q.refresh();
+    }, (err) => {
+      failure = err;
+      if (!current) first(Promise.reject(err) as never);
+      q.refresh();
+    });
+    return q;
   }
 
   async close(): Promise<void> {

@@ -92,6 +92,27 @@ test('writes, queries and a live query whose unchanged rows keep identity across
   assert.equal(r.pending, 3);
 });
 
+test('liveQuery observer: ready, snapshot and subscribe like the Node client', { skip }, async () => {
+  const r = await page.evaluate(async () => {
+    const q = db.liveQuery('SELECT id FROM tasks WHERE title = ?', ['observed']);
+    await q.ready;
+    const empty = q.getSnapshot().rows.length;
+    let notified = 0;
+    q.subscribe(() => notified++);
+    await db.insert('tasks', { id: crypto.randomUUID(), user_id: 'u1', title: 'observed', status: 'pending', priority: 0 });
+    for (let i = 0; i < 200 && q.getSnapshot().rows.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const after = q.getSnapshot().rows.length;
+    q.dispose();
+    const bad = db.liveQuery('SELECT * FROM no_such_table', []);
+    await bad.ready;
+    return { empty, after, notified, badCode: bad.getError()?.code ?? null };
+  });
+  assert.equal(r.empty, 0);
+  assert.equal(r.after, 1);
+  assert.ok(r.notified >= 1);
+  assert.ok(r.badCode, 'a failing live query reports its error');
+});
+
 test('transactions: committed together, or rolled back when fn throws', { skip }, async () => {
   const r = await page.evaluate(async () => {
     const count = async () => Number((await db.query('SELECT count(*) AS n FROM environments', [])).rows[0].n);
