@@ -94,6 +94,15 @@ test('a task created in the page shows at once and reaches PostgreSQL', { skip }
   assert.deepEqual(found, { user_id: USER, status: 'pending' });
 });
 
+test('bad input from the page is refused with a clear error and writes nothing', { skip }, async () => {
+  const before = await page.evaluate(() => document.querySelectorAll('.task-item').length);
+  await page.fill('form.new-task input[name="title"]', '   ');
+  await page.click('form.new-task button[type="submit"]');
+  await page.waitForSelector('[data-testid="tasks"] .error:has-text("title must be a non-empty string")', { timeout: 5000 });
+  assert.equal(await page.evaluate(() => document.querySelectorAll('.task-item').length), before);
+  await page.fill('form.new-task input[name="title"]', '');
+});
+
 test('completing a task and activating an environment reach PostgreSQL (one active environment)', { skip }, async () => {
   const item = page.locator('.task-item', { hasText: 'Ship the demo' });
   await item.locator('button', { hasText: 'Complete' }).click();
