@@ -2,15 +2,19 @@
 // row triggers append every change to `electric_changes`, and a single harvester turns the
 // committed ones into an ordered, in-memory transaction log.
 //
-// Visibility horizon. The harvester runs `DELETE FROM electric_changes RETURNING …` in its own
-// transaction: MVCC lets it see (and take) only rows of transactions that had committed when
-// its statement started, so a transaction that started early but commits late is harvested
+// Visibility horizon. The harvester assigns tx offsets in its own transaction:
+// `SELECT … WHERE tx IS NULL` sees only rows of transactions that had committed when the
+// statement started (MVCC), so a transaction that started early but commits late is harvested
 // late and never skipped. Each harvest groups rows by transaction id and orders the groups by
 // their largest change id; two transactions that touched the same row are ordered by the row
 // lock, so the later one's changes get larger ids, which keeps the order consistent with
-// commit order wherever it matters. Every harvested transaction gets the next tx offset
-// (persisted in `electric_meta.last_tx`, so offsets never go back across restarts); its
-// changes get op positions 0, 2, 4, … (the odd slot is for the second half of a PK change).
+// commit order wherever it matters. Each group gets the next tx offset (`electric_meta.last_tx`,
+// so offsets never go back across restarts); its changes get op positions 0, 2, 4, … (the odd
+// slot is for the second half of a PK change). Assignment runs under a transaction-scoped
+// advisory lock, so several server processes can share one database: each one then reads the
+// assigned rows with `tx > (last seen)`, and since assignments commit one after another, what
+// a reader sees is always a gap-free prefix of the tx sequence. Old rows are pruned by
+// retention.
 //
 // Values: the trigger function runs with Electric's display settings (`SET` clauses on the
 // function) and stores `NEW::text`, the record's text output, with the column names; the
@@ -52,8 +56,12 @@ CREATE TABLE IF NOT EXISTS electric_changes (
   op "char" NOT NULL,
   cols text[],
   old_rec text,
-  new_rec text
+  new_rec text,
+  tx bigint
 );
+ALTER TABLE electric_changes ADD COLUMN IF NOT EXISTS tx bigint;
+CREATE INDEX IF NOT EXISTS electric_changes_unassigned ON electric_changes (id) WHERE tx IS NULL;
+CREATE INDEX IF NOT EXISTS electric_changes_tx ON electric_changes (tx) WHERE tx IS NOT NULL;
 CREATE TABLE IF NOT EXISTS electric_meta (
   id int PRIMARY KEY DEFAULT 1 CHECK (id = 1),
   last_tx bigint NOT NULL DEFAULT 0,
@@ -125,41 +133,70 @@ function toRow(cols: string[], rec: string | null): Record<string, string | null
   return row;
 }
 
-/** Takes every committed change out of electric_changes, as ordered transactions. */
-export async function harvest(db: Upstream): Promise<Transaction[]> {
+const ASSIGN_LOCK = 7234090113; // pg_advisory_xact_lock key of the tx-offset assigner
+
+/** Gives every committed, unassigned change its transaction's tx offset (see top of file). */
+export async function assign(db: Upstream): Promise<number> {
   return db.transaction(async (tx) => {
-    const raw = await tx.query<RawChange>(
-      `DELETE FROM electric_changes RETURNING id::text, xid::text, schema_name, table_name, op::text,
-         array_to_json(cols)::text AS cols, old_rec, new_rec`);
-    if (raw.length === 0) return [];
-    const groups = new Map<string, RawChange[]>();
+    const [{ locked }] = await tx.query<{ locked: string }>('SELECT pg_try_advisory_xact_lock($1)::text AS locked', [ASSIGN_LOCK]);
+    if (locked !== 'true' && locked !== 't') return 0;   // another process is assigning right now
+    const raw = await tx.query<{ id: string; xid: string }>(
+      'SELECT id::text, xid::text FROM electric_changes WHERE tx IS NULL');
+    if (raw.length === 0) return 0;
+    const groups = new Map<string, string[]>();
     for (const r of raw) {
       let g = groups.get(r.xid);
       if (!g) groups.set(r.xid, (g = []));
-      g.push(r);
+      g.push(r.id);
     }
-    const ordered = [...groups.values()].map((g) => {
-      g.sort((a, b) => cmpBig(a.id, b.id));
-      return g;
-    }).sort((a, b) => cmpBig(a[a.length - 1].id, b[b.length - 1].id));
+    const ordered = [...groups.values()].map((g) => g.sort(cmpBig)).sort((a, b) => cmpBig(a[a.length - 1], b[b.length - 1]));
     const [{ last_tx }] = await tx.query<{ last_tx: string }>(
       'UPDATE electric_meta SET last_tx = last_tx + $1 RETURNING last_tx::text', [ordered.length]);
     let next = Number(last_tx) - ordered.length + 1;
-    return ordered.map((g) => {
-      const xid = BigInt(g[0].xid);
-      const relations = new Set<string>();
-      const changes = g.map((r, index): Change => {
-        const cols: string[] = r.cols ? JSON.parse(r.cols) : [];
-        const relation = `${r.schema_name}.${r.table_name}`;
-        relations.add(relation);
-        return {
-          relation, schema: r.schema_name, table: r.table_name, op: r.op as Change['op'], cols,
-          old: toRow(cols, r.old_rec), new: toRow(cols, r.new_rec), index,
-        };
-      });
-      return { tx: next++, xid, xid32: Number(xid % 4294967296n), changes, relations };
-    });
+    const ids: string[] = [];
+    const txs: number[] = [];
+    for (const g of ordered) {
+      for (const id of g) { ids.push(id); txs.push(next); }
+      next++;
+    }
+    await tx.query(`UPDATE electric_changes c SET tx = v.tx FROM
+      (SELECT unnest($1::text[])::bigint AS id, unnest($2::text[])::bigint AS tx) v WHERE c.id = v.id`,
+    [pgArray(ids), pgArray(txs.map(String))]);
+    return ordered.length;
   });
+}
+
+function pgArray(xs: string[]): string { return `{${xs.join(',')}}`; }
+
+/** Reads the assigned transactions after `after`, in order. */
+export async function readAssigned(db: Upstream, after: number): Promise<Transaction[]> {
+  const raw = await db.query<RawChange & { tx: string }>(
+    `SELECT c.id::text AS id, c.xid::text AS xid, c.schema_name, c.table_name, c.op::text AS op,
+            array_to_json(c.cols)::text AS cols, c.old_rec, c.new_rec, c.tx::text AS tx
+       FROM electric_changes c WHERE c.tx > $1 ORDER BY c.tx, c.id`, [after]);
+  const out: Transaction[] = [];
+  let cur: Transaction | null = null;
+  for (const r of raw) {
+    const txn = Number(r.tx);
+    if (!cur || cur.tx !== txn) {
+      const xid = BigInt(r.xid);
+      cur = { tx: txn, xid, xid32: Number(xid % 4294967296n), changes: [], relations: new Set() };
+      out.push(cur);
+    }
+    const cols: string[] = r.cols ? JSON.parse(r.cols) : [];
+    const relation = `${r.schema_name}.${r.table_name}`;
+    cur.relations.add(relation);
+    cur.changes.push({
+      relation, schema: r.schema_name, table: r.table_name, op: r.op as Change['op'], cols,
+      old: toRow(cols, r.old_rec), new: toRow(cols, r.new_rec), index: cur.changes.length,
+    });
+  }
+  return out;
+}
+
+/** Deletes logged changes at or before tx `upTo` (log retention in the database). */
+export async function prune(db: Upstream, upTo: number): Promise<void> {
+  await db.query('DELETE FROM electric_changes WHERE tx <= $1', [upTo]);
 }
 
 function cmpBig(a: string, b: string): number {

@@ -1,7 +1,7 @@
 // The shape registry and the harvest loop: keeps the change log fed (NOTIFY + a polling timer),
 // hands every new transaction to every live shape, enforces log retention and evicts idle shapes.
 import type { Upstream } from './upstream.js';
-import { ChangeLog, CHANNEL, INSTALL_SQL, captureTable, harvest, userTables } from './capture.js';
+import { ChangeLog, CHANNEL, INSTALL_SQL, captureTable, assign, readAssigned, prune, userTables } from './capture.js';
 import { type TableInfo, loadTable } from './catalog.js';
 import { Shape, type ShapeDef, defKey } from './shape.js';
 
@@ -29,6 +29,7 @@ export class ShapeService {
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private stopped = false;
+  private lastPrune = 0;
   lastError: Error | null = null;
 
   constructor(readonly db: Upstream, readonly opts: ShapeServiceOptions = {}) {
@@ -72,10 +73,16 @@ export class ShapeService {
       try {
         do {
           this.again = false;
-          const txs = await harvest(this.db);
+          await assign(this.db);
+          const txs = await readAssigned(this.db, this.log.head);
           if (txs.length === 0) continue;
           this.log.append(txs);
           await this.dispatch();
+          const keep = this.opts.logRetention ?? 10000;
+          if (this.log.head - this.lastPrune >= Math.max(1, keep / 10)) {
+            this.lastPrune = this.log.head;
+            await prune(this.db, this.log.head - keep);
+          }
         } while (this.again && !this.stopped);
         this.lastError = null;
       } catch (e) {

@@ -15,6 +15,7 @@ import { mkdtempSync, rmSync, chmodSync, chownSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
+import pg from 'pg';
 
 const BIN = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
 const running = new Set();
@@ -52,20 +53,23 @@ function pgUid() {
   return [Number(out), Number(gid)];
 }
 
-function waitReady(port, timeoutMs) {
+// Ready = a real query succeeds (a TCP accept alone may still answer "starting up").
+async function waitReady(port, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const sock = net.connect(port, '127.0.0.1');
-      sock.once('connect', () => { sock.destroy(); resolve(); });
-      sock.once('error', () => {
-        sock.destroy();
-        if (Date.now() > deadline) reject(new Error(`postgres did not accept connections on ${port}`));
-        else setTimeout(attempt, 25);
-      });
-    };
-    attempt();
-  });
+  for (;;) {
+    const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.query('SELECT 1');
+      await c.end();
+      return;
+    } catch (e) {
+      await c.end().catch(() => {});
+      if (Date.now() > deadline) throw new Error(`postgres did not become ready on ${port}: ${e.message}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
 }
 
 /**
