@@ -1,10 +1,427 @@
+// Engine lifecycle, the app-facing API, events and status. The request loop
+// is in engine_sync.cc.
 #include "engine.h"
+
+#include <algorithm>
+
+#include "engine_impl.h"
+#include "json.h"
+#include "local_query.h"
+#include "table_decl.h"
 
 namespace electrolite {
 
-class Engine::Impl {};
+namespace {
+
+const char kNotImplemented[] =
+    "{\"ok\":false,\"code\":\"internal\",\"message\":\"not implemented yet\"}";
+
+uint64_t SeedFrom(const EngineOptions& o) {
+  uint64_t h = 1469598103934665603ULL ^ static_cast<uint64_t>(o.now_ms);
+  for (unsigned char c : o.client_id + o.path) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string OkWith(const std::string& field, const std::string& json_value) {
+  return "{\"ok\":true,\"" + field + "\":" + json_value + "}";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Impl
+
+Status Engine::Impl::Init() {
+  EL_RETURN_IF_ERROR(CreateBookkeeping(*store));
+  // Declarations: schemaSql, then policies, then `tables`.
+  std::vector<TableDecl> decls;
+  if (!options.schema_sql.empty()) {
+    Result<std::vector<TableDecl>> parsed = ParseCreateTables(options.schema_sql);
+    if (!parsed.ok()) return parsed.status();
+    decls = std::move(parsed).value();
+  }
+  EL_RETURN_IF_ERROR(ApplyPoliciesJson(options.policies_json, &decls));
+  EL_RETURN_IF_ERROR(ApplyTablesJson(options.tables_json, &decls));
+  // Columns learnt from the server in earlier sessions are kept.
+  std::map<std::string, TableDecl> stored;
+  {
+    EL_ASSIGN_OR_RETURN(Stmt stmt, store->Prepare("SELECT decl FROM _el_tables"));
+    for (;;) {
+      EL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      Result<TableDecl> d = TableDeclFromJson(stmt.ColumnText(0));
+      if (!d.ok()) return d.status();
+      stored[d->name] = std::move(d).value();
+    }
+  }
+  Txn txn(store.get());
+  EL_RETURN_IF_ERROR(txn.Begin());
+  for (TableDecl& d : decls) {
+    auto it = stored.find(d.name);
+    if (it != stored.end()) {
+      if (d.columns.empty()) {
+        d.columns = it->second.columns;
+        d.primary_key = it->second.primary_key;
+      } else {
+        for (const ColumnDecl& c : it->second.columns) {
+          if (d.FindColumn(c.name) == nullptr) {
+            ColumnDecl extra = c;
+            extra.pk_index = -1;
+            d.columns.push_back(extra);
+          }
+        }
+      }
+    }
+    auto table = std::make_unique<SyncedTable>(store.get(), d);
+    EL_RETURN_IF_ERROR(table->Materialize(view_builder).WithContext("table " + d.name));
+    tables[d.name] = std::move(table);
+  }
+  // Resume persisted shapes.
+  {
+    EL_ASSIGN_OR_RETURN(Stmt stmt, store->Prepare("SELECT id, definition FROM _el_shapes ORDER BY rowid"));
+    std::vector<std::pair<std::string, std::string>> rows;
+    for (;;) {
+      EL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      rows.emplace_back(std::string(stmt.ColumnText(0)), std::string(stmt.ColumnText(1)));
+    }
+    for (auto& r : rows) {
+      Result<ShapeDef> def = ShapeDef::FromJson(r.second);
+      if (!def.ok()) return Status::Corruption("stored shape " + r.first + ": " + def.status().message());
+      def->id = r.first;
+      if (FindTable(def->table) == nullptr) continue;  // table no longer declared
+      EL_ASSIGN_OR_RETURN(Shape * shape, AddShape(std::move(def).value(), /*persist=*/false));
+      EL_RETURN_IF_ERROR(shape->Load(*store));
+      // Resume with a non-live catch-up request.
+      shape->state().up_to_date = false;
+    }
+  }
+  if (options.auto_subscribe) {
+    for (auto& kv : tables) {
+      bool has = std::any_of(shapes.begin(), shapes.end(),
+                             [&](const auto& s) { return s->def().table == kv.first; });
+      if (has) continue;
+      ShapeDef def;
+      def.table = kv.first;
+      def.id = def.DefaultId();
+      EL_ASSIGN_OR_RETURN(Shape * shape, AddShape(std::move(def), /*persist=*/true));
+      (void)shape;
+    }
+  }
+  EL_RETURN_IF_ERROR(txn.Commit());
+  MaybeEmitStatus();
+  return Status::Ok();
+}
+
+SyncedTable* Engine::Impl::FindTable(const std::string& name) {
+  auto it = tables.find(name);
+  return it == tables.end() ? nullptr : it->second.get();
+}
+
+Shape* Engine::Impl::FindShape(const std::string& id) {
+  for (auto& s : shapes) {
+    if (s->def().id == id) return s.get();
+  }
+  return nullptr;
+}
+
+Result<Shape*> Engine::Impl::AddShape(ShapeDef def, bool persist) {
+  SyncedTable* table = FindTable(def.table);
+  if (table == nullptr) return Status::NotFound("table " + def.table + " is not declared");
+  for (const std::string& c : def.columns) {
+    if (table->materialized() && table->ColumnIndex(c) < 0) {
+      return Status::InvalidArgument("shape column " + c + " is not a column of " + def.table);
+    }
+  }
+  auto shape = std::make_unique<Shape>(std::move(def), table);
+  shape->RefreshColumns();
+  if (persist) EL_RETURN_IF_ERROR(shape->Save(*store));
+  Shape* p = shape.get();
+  shapes.push_back(std::move(shape));
+  return p;
+}
+
+void Engine::Impl::EmitTablesChanged(const std::set<std::string>& changed) {
+  if (changed.empty()) return;
+  std::string ev = "{\"type\":\"tables-changed\",\"tables\":[";
+  bool first = true;
+  for (const auto& t : changed) {
+    if (!first) ev += ',';
+    first = false;
+    AppendJsonString(&ev, t);
+  }
+  Emit(ev + "]}");
+}
+
+void Engine::Impl::EmitError(const Status& s, const std::string& shape_id) {
+  errors++;
+  last_error = s;
+  last_error_shape = shape_id;
+  std::string ev = "{\"type\":\"error\",\"code\":\"";
+  ev += s.code_name();
+  ev += "\",\"message\":";
+  AppendJsonString(&ev, s.message());
+  if (!shape_id.empty()) {
+    ev += ",\"shapeId\":";
+    AppendJsonString(&ev, shape_id);
+  }
+  Emit(ev + "}");
+  Log("error", s.ToString());
+}
+
+void Engine::Impl::Log(const char* level, const std::string& message) {
+  if (!options.debug) return;
+  std::string ev = "{\"type\":\"log\",\"level\":\"";
+  ev += level;
+  ev += "\",\"message\":";
+  AppendJsonString(&ev, message);
+  Emit(ev + "}");
+}
+
+std::string Engine::Impl::BuildStatusJson() const {
+  bool any_error = false, all_up = !shapes.empty(), any_connected = false, all_ok = true;
+  int64_t last_synced = -1;
+  for (const auto& s : shapes) {
+    if (s->phase == Shape::Phase::kError || s->phase == Shape::Phase::kAuth) any_error = true;
+    if (!s->state().up_to_date) all_up = false;
+    if (s->connected) any_connected = true;
+    if (s->attempted && !s->connected) all_ok = false;
+    last_synced = std::max(last_synced, s->state().last_synced_at);
+  }
+  const char* connection = !online || shapes.empty() ? "disconnected"
+                           : any_error              ? "error"
+                           : any_connected && all_ok ? "connected"
+                                                     : "connecting";
+  const char* sync = any_error ? "error" : all_up ? "idle" : "syncing";
+  std::string out = "{\"connection\":\"";
+  out += connection;
+  out += "\",\"sync\":\"";
+  out += sync;
+  out += "\",\"isUpToDate\":";
+  out += all_up ? "true" : "false";
+  out += ",\"lastSyncedAt\":";
+  out += last_synced >= 0 ? std::to_string(last_synced) : "null";
+  out += ",\"pendingChanges\":0,\"error\":";
+  if (any_error) {
+    const Shape* failed = nullptr;
+    for (const auto& s : shapes) {
+      if (failed == nullptr && (s->phase == Shape::Phase::kError || s->phase == Shape::Phase::kAuth)) failed = s.get();
+    }
+    out += "{\"code\":\"";
+    out += failed->error.code_name();
+    out += "\",\"message\":";
+    AppendJsonString(&out, failed->error.message());
+    out += ",\"shapeId\":";
+    AppendJsonString(&out, failed->def().id);
+    out += "}";
+  } else {
+    out += "null";
+  }
+  out += ",\"shapes\":[";
+  for (size_t i = 0; i < shapes.size(); i++) {
+    const Shape& s = *shapes[i];
+    if (i > 0) out += ',';
+    out += "{\"id\":";
+    AppendJsonString(&out, s.def().id);
+    out += ",\"table\":";
+    AppendJsonString(&out, s.def().table);
+    out += ",\"handle\":";
+    AppendJsonString(&out, s.state().handle);
+    out += ",\"offset\":";
+    AppendJsonString(&out, s.state().offset);
+    out += ",\"isUpToDate\":";
+    out += s.state().up_to_date ? "true" : "false";
+    out += "}";
+  }
+  return out + "]}";
+}
+
+void Engine::Impl::MaybeEmitStatus() {
+  std::string st = BuildStatusJson();
+  if (st == last_status_json) return;
+  last_status_json = st;
+  Emit("{\"type\":\"status\"," + st.substr(1));
+}
+
+// ---------------------------------------------------------------- Engine
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::Open(std::string_view options_json, Env* env) {
+  Result<EngineOptions> o = EngineOptions::FromJson(options_json);
+  if (!o.ok()) return o.status();
+  return Open(o.value(), env);
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Env* env) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (env == nullptr) {
+    impl->owned_env = std::make_unique<SeededEnv>(SeedFrom(options));
+    env = impl->owned_env.get();
+  }
+  impl->env = env;
+  Result<std::unique_ptr<Store>> store = Store::Open(options.path, options.vfs);
+  if (!store.ok()) return store.status();
+  impl->store = std::move(store).value();
+  Status s = impl->Init();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Status Engine::HandleResponse(int64_t now_ms, int64_t request_id, int status,
+                              const Headers& headers, std::string_view body) {
+  return impl_->OnResponse(now_ms, request_id, status, headers, body);
+}
+
+Status Engine::HandleResponse(int64_t now_ms, int64_t request_id, int status,
+                              std::string_view headers_json, std::string_view body) {
+  Json j = Json::parse(headers_json.begin(), headers_json.end(), nullptr, false);
+  if (j.is_discarded() || !(j.is_object() || j.is_null())) {
+    return Status::InvalidArgument("headers must be a JSON object");
+  }
+  Headers headers;
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      std::string name = it.key();
+      for (char& c : name) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      }
+      if (it.value().is_string()) headers.emplace_back(name, it.value().get<std::string>());
+      else if (!it.value().is_null()) headers.emplace_back(name, it.value().dump());
+    }
+  }
+  return HandleResponse(now_ms, request_id, status, headers, body);
+}
+
+void Engine::HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_view message) {
+  for (auto& s : impl_->shapes) {
+    if (s->phase == Shape::Phase::kInFlight && s->request_id == request_id) {
+      impl_->OnNetworkError(now_ms, s.get(), std::string(message));
+      return;
+    }
+  }
+}
+
+void Engine::HandleTimeout(int64_t now_ms) { impl_->OnTimeout(now_ms); }
+
+void Engine::SetOnline(bool online, int64_t now_ms) {
+  impl_->online = online;
+  if (online) {
+    // Coming back online retries at once instead of waiting out the backoff.
+    for (auto& s : impl_->shapes) {
+      if (s->phase == Shape::Phase::kWaiting) s->wait_until_ms = now_ms;
+    }
+  }
+  impl_->MaybeEmitStatus();
+}
+
+void Engine::SetToken(std::string_view token, int64_t now_ms) {
+  impl_->token = std::string(token);
+  for (auto& s : impl_->shapes) {
+    if (s->phase == Shape::Phase::kAuth) {
+      s->phase = Shape::Phase::kReady;  // resumes from the same offset
+      s->error = Status::Ok();
+    }
+  }
+  impl_->MaybeEmitStatus();
+}
+
+std::optional<Request> Engine::PollRequest(int64_t now_ms) { return impl_->NextRequest(now_ms); }
+
+std::string Engine::PollRequestJson(int64_t now_ms) {
+  std::optional<Request> r = PollRequest(now_ms);
+  return r ? r->ToJson() : std::string();
+}
+
+std::string Engine::RequestBody(int64_t request_id) { return std::string(); }
+
+int64_t Engine::PollTimeout() const { return impl_->NextDeadline(); }
+
+std::string Engine::PollEvent() {
+  if (impl_->events.empty()) return std::string();
+  std::string ev = std::move(impl_->events.front());
+  impl_->events.pop_front();
+  return ev;
+}
+
+std::string Engine::Subscribe(std::string_view shape_json, int64_t now_ms) {
+  Result<ShapeDef> def = ShapeDef::FromJson(shape_json);
+  if (!def.ok()) return def.status().ToJson();
+  if (def->id.empty()) def->id = def->DefaultId();
+  Shape* existing = impl_->FindShape(def->id);
+  if (existing != nullptr) {
+    if (existing->def().ToJson() != def->ToJson()) {
+      return Status::Conflict("shape id " + def->id + " is already used by another definition").ToJson();
+    }
+  } else {
+    std::string id = def->id;
+    Result<Shape*> added = impl_->AddShape(std::move(def).value(), /*persist=*/true);
+    if (!added.ok()) return added.status().ToJson();
+  }
+  std::string id_json;
+  AppendJsonString(&id_json, existing != nullptr ? existing->def().id : impl_->shapes.back()->def().id);
+  impl_->MaybeEmitStatus();
+  return OkWith("shapeId", id_json);
+}
+
+std::string Engine::Unsubscribe(std::string_view shape_id) {
+  auto& shapes = impl_->shapes;
+  auto it = std::find_if(shapes.begin(), shapes.end(),
+                         [&](const auto& s) { return s->def().id == shape_id; });
+  if (it == shapes.end()) return Status::NotFound("no shape " + std::string(shape_id)).ToJson();
+  Result<Stmt*> del = impl_->store->Cached("DELETE FROM _el_shapes WHERE id = ?1");
+  if (!del.ok()) return del.status().ToJson();
+  del.value()->BindText(1, shape_id);
+  Status s = del.value()->Run();
+  if (!s.ok()) return s.ToJson();
+  shapes.erase(it);  // a late response for its request is ignored
+  impl_->MaybeEmitStatus();
+  return Status::Ok().ToJson();
+}
+
+std::string Engine::StatusJson() const { return impl_->BuildStatusJson(); }
+
+std::string Engine::Query(std::string_view sql, std::string_view params_json) {
+  Result<QueryOutcome> q = RunStatement(*impl_->store, sql, params_json);
+  if (!q.ok()) return q.status().ToJson();
+  return QueryResultJson(q.value());
+}
+
+std::string Engine::Exec(std::string_view sql, std::string_view params_json) {
+  Result<QueryOutcome> q = RunStatement(*impl_->store, sql, params_json);
+  if (!q.ok()) return q.status().ToJson();
+  impl_->EmitTablesChanged(q->tables_written);
+  return ExecResultJson(q.value());
+}
+
+// Write path (issue 4): not implemented in the read-path engine yet.
+std::string Engine::Insert(std::string_view, std::string_view) { return kNotImplemented; }
+std::string Engine::Update(std::string_view, std::string_view, std::string_view) {
+  return kNotImplemented;
+}
+std::string Engine::Delete(std::string_view, std::string_view) { return kNotImplemented; }
+std::string Engine::Begin() { return kNotImplemented; }
+std::string Engine::Commit() { return kNotImplemented; }
+std::string Engine::Rollback() { return kNotImplemented; }
+std::string Engine::PendingMutations() { return kNotImplemented; }
+std::string Engine::DiscardMutation(std::string_view) { return kNotImplemented; }
+
+std::string Engine::Metrics(int64_t now_ms) {
+  const Impl& m = *impl_;
+  return "{\"ok\":true,\"rowsApplied\":" + std::to_string(m.rows_applied) +
+         ",\"bytesReceived\":" + std::to_string(m.bytes_received) +
+         ",\"responses\":" + std::to_string(m.responses) + ",\"errors\":" +
+         std::to_string(m.errors) + ",\"syncMs\":" + std::to_string(m.apply_ms_total) +
+         ",\"shapes\":" + std::to_string(m.shapes.size()) + "}";
+}
+
+Store& Engine::store() { return *impl_->store; }
+Env& Engine::env() { return *impl_->env; }
+void Engine::SetApplyObserver(ApplyObserver* observer) { impl_->observer = observer; }
+void Engine::EmitEvent(std::string event_json) { impl_->Emit(std::move(event_json)); }
 
 }  // namespace electrolite

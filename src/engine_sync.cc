@@ -1,0 +1,361 @@
+// The shape request loop: requests out, responses in, state transitions
+// (shape.h), each response applied in one SQLite transaction together with
+// the shape's new handle/offset/cursor/schema.
+#include <algorithm>
+
+#include "engine_impl.h"
+#include "message_decoder.h"
+#include "response_applier.h"
+
+namespace electrolite {
+
+namespace {
+
+constexpr int64_t kNonLiveTimeoutMs = 30000;
+constexpr int kMaxConsecutiveFailures = 50;
+
+std::string Excerpt(std::string_view body) {
+  std::string s(body.substr(0, 200));
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return s;
+}
+
+std::string XipJson(const std::vector<std::string>& xip) {
+  std::string out = "[";
+  for (size_t i = 0; i < xip.size(); i++) {
+    if (i > 0) out += ',';
+    AppendJsonString(&out, xip[i]);
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+void Engine::Impl::Fail(Shape* shape, const Status& s) {
+  shape->phase = Shape::Phase::kError;
+  shape->error = s;
+  EmitError(s, shape->def().id);
+}
+
+void Engine::Impl::Backoff(int64_t now_ms, Shape* shape, int64_t retry_after_ms) {
+  int64_t wait = shape->NextBackoffMs(*env, options.backoff, retry_after_ms);
+  shape->phase = Shape::Phase::kWaiting;
+  shape->wait_until_ms = now_ms + wait;
+  shape->connected = false;
+  Log("info", "shape " + shape->def().id + ": retry " + std::to_string(shape->retries()) +
+                  " in " + std::to_string(wait) + " ms");
+}
+
+Status Engine::Impl::MustRefetch(Shape* shape, const std::string& new_handle) {
+  ShapeState saved = shape->state();
+  shape->MarkMustRefetch(new_handle, *env);
+  Txn txn(store.get());
+  Status s = txn.Begin();
+  if (s.ok()) s = shape->table()->ClearStage();
+  if (s.ok()) s = shape->Save(*store);
+  if (s.ok()) s = txn.Commit();
+  if (!s.ok()) {
+    shape->state() = saved;
+    shape->RefreshColumns();
+    return s;
+  }
+  Log("info", "shape " + shape->def().id + ": must-refetch, new handle '" + new_handle + "'");
+  return Status::Ok();
+}
+
+Status Engine::Impl::OnResponse(int64_t now_ms, int64_t request_id, int status,
+                                const Headers& headers, std::string_view body) {
+  Shape* shape = nullptr;
+  for (auto& s : shapes) {
+    if (s->phase == Shape::Phase::kInFlight && s->request_id == request_id) shape = s.get();
+  }
+  if (shape == nullptr) {
+    return Status::NotFound("no request in flight with id " + std::to_string(request_id));
+  }
+  responses++;
+  bytes_received += static_cast<int64_t>(body.size());
+  shape->phase = Shape::Phase::kReady;
+  shape->request_id = -1;
+  shape->attempted = true;
+  Status result;
+  if (status == 200 || status == 204 || status == 304) {
+    result = OnSuccess(now_ms, shape, status, headers, body);
+  } else if (status == 409) {
+    shape->connected = true;
+    const std::string* h = FindHeader(headers, proto::kHandle);
+    if (h == nullptr) Log("warn", "409 without electric-handle: a proxy may strip headers");
+    result = MustRefetch(shape, h != nullptr ? *h : std::string());
+    if (!result.ok()) {
+      EmitError(result, shape->def().id);
+      Backoff(now_ms, shape, 0);
+    }
+  } else if (status == 401 || status == 403) {
+    shape->connected = true;
+    shape->phase = Shape::Phase::kAuth;
+    shape->error = Status::Auth("HTTP " + std::to_string(status) + ": " + Excerpt(body));
+    EmitError(shape->error, shape->def().id);
+  } else if (status == 429 || status >= 500) {
+    Log("warn", "shape " + shape->def().id + ": HTTP " + std::to_string(status));
+    Backoff(now_ms, shape, RetryAfterMs(headers, now_ms));
+  } else if (status >= 400) {
+    Code code = status == 400 ? Code::kInvalidArgument
+                : status == 404 ? Code::kNotFound
+                                : Code::kProtocol;
+    Fail(shape, Status(code, "HTTP " + std::to_string(status) + ": " + Excerpt(body)));
+  } else {
+    Fail(shape, Status::Protocol("unexpected HTTP status " + std::to_string(status)));
+  }
+  MaybeEmitStatus();
+  return result;
+}
+
+Status Engine::Impl::OnSuccess(int64_t now_ms, Shape* shape, int status, const Headers& headers,
+                               std::string_view body) {
+  shape->connected = true;
+  bool live = shape->request_live;
+  const std::string* handle = FindHeader(headers, proto::kHandle);
+  std::vector<const char*> missing;
+  if (FindHeader(headers, proto::kOffset) == nullptr) missing.push_back(proto::kOffset);
+  if (handle == nullptr) missing.push_back(proto::kHandle);
+  if (live && FindHeader(headers, proto::kCursor) == nullptr) missing.push_back(proto::kCursor);
+  if (!live && status == 200 && FindHeader(headers, proto::kSchema) == nullptr) {
+    missing.push_back(proto::kSchema);
+  }
+  if (!missing.empty()) {
+    std::string m = "missing required headers: ";
+    for (size_t i = 0; i < missing.size(); i++) m += (i > 0 ? ", " : "") + std::string(missing[i]);
+    Status s = Status::Protocol(m);
+    Fail(shape, s);  // fatal, never retried (protocol notes §2.2)
+    return s;
+  }
+  ShapeState& st = shape->state();
+  if (!st.expired_handle.empty() && *handle == st.expired_handle) {
+    // A cached response of the shape we were told to drop (§4.4).
+    shape->stale_retries++;
+    if (shape->stale_retries > proto::kMaxStaleRetries) {
+      Log("warn", "shape " + shape->def().id + ": stale responses persist, self-healing");
+      st.expired_handle.clear();
+      shape->stale_retries = 0;
+    }
+    uint64_t r = env->RandomU64();
+    shape->cache_buster = std::to_string(r % 1000000000000ULL);
+    Log("warn", "shape " + shape->def().id + ": discarded a stale cached response");
+    return Status::Ok();
+  }
+  Status s = ApplyBody(now_ms, shape, status, headers, body, live);
+  if (!s.ok()) {
+    EmitError(s, shape->def().id);
+    if (shape->retries() + 1 >= kMaxConsecutiveFailures) {
+      Fail(shape, s.WithContext("giving up after " + std::to_string(kMaxConsecutiveFailures) +
+                                " failed attempts"));
+    } else {
+      Backoff(now_ms, shape, 0);
+    }
+  }
+  return s;
+}
+
+Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const Headers& headers,
+                               std::string_view body, bool live) {
+  SyncedTable* table = shape->table();
+  ShapeState next = shape->state();
+  next.handle = *FindHeader(headers, proto::kHandle);
+  next.offset = *FindHeader(headers, proto::kOffset);
+  if (const std::string* c = FindHeader(headers, proto::kCursor)) next.cursor = *c;
+  const std::string* schema = status == 200 ? FindHeader(headers, proto::kSchema) : nullptr;
+  TableDecl decl_before = table->decl();
+  bool materialized_before = table->materialized();
+  bool ddl = false;
+
+  Txn txn(store.get());
+  EL_RETURN_IF_ERROR(txn.Begin());
+  auto undo = [&](const Status& s) {
+    txn.Rollback();
+    if (ddl) table->Restore(decl_before, materialized_before);
+    shape->RefreshColumns();
+    return s;
+  };
+  if (schema != nullptr) {
+    Result<std::vector<ColumnDecl>> cols = ParseSchemaHeader(*schema);
+    if (!cols.ok()) return undo(cols.status());
+    bool changed = false;
+    Status ms = table->MergeServerColumns(cols.value(), view_builder, &changed);
+    ddl = changed;
+    if (!ms.ok()) return undo(ms);
+    next.schema_json = *schema;
+  }
+  shape->RefreshColumns(next.schema_json);
+  if (next.refetching) {
+    Status es = table->EnsureStage();
+    if (!es.ok()) return undo(es);
+  }
+  ResponseApplier applier(shape, next.refetching);
+  MessageDecoder decoder(&applier);
+  Status s = status == 200 ? decoder.Feed(body) : Status::Ok();
+  if (s.ok()) s = decoder.Finish();
+  if (!s.ok()) return undo(s);
+  if (applier.must_refetch()) {
+    (void)undo(Status::Ok());
+    return MustRefetch(shape, std::string());
+  }
+  bool up_to_date = applier.up_to_date() || status == 204;
+  if (up_to_date) {
+    next.up_to_date = true;
+    next.last_synced_at = now_ms;
+  }
+  if (applier.snapshot_end()) {
+    next.snapshot_xmin = applier.xmin();
+    next.snapshot_xmax = applier.xmax();
+    next.snapshot_xip_json = XipJson(applier.xip());
+  }
+  if (!applier.last_lsn().empty()) next.last_lsn = applier.last_lsn();
+  bool swapped = false;
+  if (up_to_date && next.refetching) {
+    bool sole = true;
+    for (auto& other : shapes) {
+      if (other.get() != shape && other->def().table == shape->def().table) sole = false;
+    }
+    s = table->SwapStage(/*replace_all=*/sole);
+    if (!s.ok()) return undo(s);
+    next.refetching = false;
+    swapped = true;
+  }
+  if (!applier.txids().empty()) {
+    Result<Stmt*> ins =
+        store->Cached("INSERT OR IGNORE INTO _el_txids (shape_id, txid) VALUES (?1, ?2)");
+    if (!ins.ok()) return undo(ins.status());
+    for (int64_t t : applier.txids()) {
+      ins.value()->BindText(1, shape->def().id);
+      ins.value()->BindInt64(2, t);
+      s = ins.value()->Run();
+      if (!s.ok()) return undo(s);
+    }
+  }
+  if (observer != nullptr) {
+    if (!applier.txids().empty()) s = observer->OnTxidsApplied(*store, shape->def().id, applier.txids());
+    if (s.ok() && applier.snapshot_end()) {
+      s = observer->OnSnapshotEnd(*store, shape->def().id, applier.xmin(), applier.xmax(),
+                                  applier.xip());
+    }
+    if (!s.ok()) return undo(s);
+  }
+  s = shape->Save(*store, next);
+  if (s.ok()) s = txn.Commit();
+  if (!s.ok()) return undo(s);
+
+  // Committed: adopt the new state.
+  bool advanced = next.offset != shape->state().offset;
+  shape->state() = std::move(next);
+  shape->ResetBackoff();
+  shape->stale_retries = 0;
+  shape->cache_buster.clear();
+  shape->error = Status::Ok();
+  if (advanced || up_to_date) shape->ResetFastLoop();
+  rows_applied += applier.rows();
+  int64_t ms = now_ms - shape->request_sent_ms;
+  apply_ms_total += ms;
+  if (applier.rows() > 0 || swapped || ddl) EmitTablesChanged({shape->def().table});
+  std::string ev = "{\"type\":\"sync\",\"shapeId\":";
+  AppendJsonString(&ev, shape->def().id);
+  ev += ",\"table\":";
+  AppendJsonString(&ev, shape->def().table);
+  ev += ",\"rows\":" + std::to_string(applier.rows()) + ",\"bytes\":" +
+        std::to_string(body.size()) + ",\"ms\":" + std::to_string(ms) + "}";
+  Emit(std::move(ev));
+  Log("debug", "shape " + shape->def().id + ": applied " + std::to_string(applier.rows()) +
+                   " rows, offset " + shape->state().offset + (live ? " (live)" : ""));
+  return Status::Ok();
+}
+
+void Engine::Impl::OnNetworkError(int64_t now_ms, Shape* shape, const std::string& message) {
+  shape->phase = Shape::Phase::kReady;
+  shape->request_id = -1;
+  shape->attempted = true;
+  Log("warn", "shape " + shape->def().id + ": network error: " + message);
+  Backoff(now_ms, shape, 0);
+  MaybeEmitStatus();
+}
+
+std::optional<Request> Engine::Impl::NextRequest(int64_t now_ms) {
+  if (!online) return std::nullopt;
+  for (auto& owned : shapes) {
+    Shape* shape = owned.get();
+    if (shape->phase == Shape::Phase::kWaiting && shape->wait_until_ms <= now_ms) {
+      shape->phase = Shape::Phase::kReady;
+    }
+    if (shape->phase != Shape::Phase::kReady) continue;
+    bool live = shape->WantsLive();
+    if (!live && shape->RecordNonLiveRequest(shape->state().offset, now_ms)) {
+      int n = shape->fast_loop_detections();
+      if (n >= proto::kFastLoopMaxDetections) {
+        Fail(shape, Status::Protocol("stuck in a fast retry loop at offset " +
+                                     shape->state().offset));
+        MaybeEmitStatus();
+        continue;
+      }
+      if (n == 1) {
+        Log("warn", "shape " + shape->def().id +
+                        ": fast retry loop detected, clearing client-side caches");
+        shape->state().expired_handle.clear();
+        Status s = MustRefetch(shape, std::string());
+        if (!s.ok()) {
+          EmitError(s, shape->def().id);
+          Backoff(now_ms, shape, 0);
+          continue;
+        }
+      } else {
+        int64_t cap = std::min<int64_t>(5000, 100LL << n);
+        int64_t wait = static_cast<int64_t>(env->RandomUnit() * static_cast<double>(cap));
+        shape->phase = Shape::Phase::kWaiting;
+        shape->wait_until_ms = now_ms + wait;
+        Log("warn", "shape " + shape->def().id + ": fast retry loop, waiting " +
+                        std::to_string(wait) + " ms");
+        if (wait > 0) continue;
+        shape->phase = Shape::Phase::kReady;
+      }
+    }
+    Request req;
+    req.id = next_request_id++;
+    req.url = shape->BuildUrl(options.base_url, live);
+    if (!token.empty()) req.headers.emplace_back("authorization", "Bearer " + token);
+    req.live = live;
+    req.timeout_ms = live ? options.live_timeout_ms : kNonLiveTimeoutMs;
+    req.kind = "shape";
+    req.shape_id = shape->def().id;
+    shape->phase = Shape::Phase::kInFlight;
+    shape->request_id = req.id;
+    shape->request_sent_ms = now_ms;
+    shape->request_deadline_ms = now_ms + req.timeout_ms;
+    shape->request_live = live;
+    Log("debug", "GET " + req.url);
+    MaybeEmitStatus();
+    return req;
+  }
+  return std::nullopt;
+}
+
+void Engine::Impl::OnTimeout(int64_t now_ms) {
+  for (auto& s : shapes) {
+    if (s->phase == Shape::Phase::kInFlight && s->request_deadline_ms >= 0 &&
+        now_ms >= s->request_deadline_ms) {
+      OnNetworkError(now_ms, s.get(), "request timed out after " +
+                                          std::to_string(now_ms - s->request_sent_ms) + " ms");
+    }
+  }
+  MaybeEmitStatus();
+}
+
+int64_t Engine::Impl::NextDeadline() const {
+  int64_t best = -1;
+  for (const auto& s : shapes) {
+    int64_t t = -1;
+    if (s->phase == Shape::Phase::kWaiting) t = s->wait_until_ms;
+    if (s->phase == Shape::Phase::kInFlight) t = s->request_deadline_ms;
+    if (t >= 0 && (best < 0 || t < best)) best = t;
+  }
+  return best;
+}
+
+}  // namespace electrolite

@@ -1,0 +1,91 @@
+// JsonTokenizer: an incremental (push) JSON tokenizer for response bodies.
+//
+// Feed() accepts the body in arbitrary splits; tokens are delivered to a
+// Handler as they complete. Strings without escapes that lie inside one chunk
+// are handed out as views into that chunk (no copy); others are decoded into
+// an internal buffer. Every view is valid only during the callback.
+// Validates full JSON syntax (RFC 8259), limits nesting depth, and rejects
+// trailing non-whitespace after the top-level value.
+#ifndef ELECTROLITE_SRC_JSON_TOKENIZER_H_
+#define ELECTROLITE_SRC_JSON_TOKENIZER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "status.h"
+
+namespace electrolite {
+
+enum class JsonToken {
+  kBeginObject,
+  kEndObject,
+  kBeginArray,
+  kEndArray,
+  kKey,     // text = decoded key
+  kString,  // text = decoded string
+  kNumber,  // text = number literal as written
+  kTrue,
+  kFalse,
+  kNull,
+};
+
+class JsonHandler {
+ public:
+  virtual ~JsonHandler() = default;
+  // A non-ok Status stops tokenizing; Feed/Finish return it.
+  virtual Status OnToken(JsonToken token, std::string_view text) = 0;
+};
+
+class JsonTokenizer {
+ public:
+  static constexpr int kMaxDepth = 64;
+
+  // `handler` must outlive the tokenizer.
+  explicit JsonTokenizer(JsonHandler* handler) : handler_(handler) {}
+
+  Status Feed(std::string_view chunk);
+  // Ends the input. An empty input (only whitespace) is ok iff allow_empty.
+  Status Finish(bool allow_empty);
+  uint64_t bytes_consumed() const { return offset_; }
+  bool done() const { return state_ == State::kDone; }
+  bool empty_so_far() const { return state_ == State::kStart; }
+
+ private:
+  enum class State {
+    kStart,         // before the top-level value
+    kValue,         // expecting a value (after ':' or ',' in array)
+    kArrayFirst,    // after '[': value or ']'
+    kObjectFirst,   // after '{': key or '}'
+    kObjectKey,     // after ',' in object: key
+    kColon,         // after key
+    kAfterValue,    // ',' or closing bracket
+    kDone,          // top-level value complete
+  };
+  enum class Lex { kNone, kString, kNumber, kLiteral };
+
+  Status Error(std::string_view what) const;
+  Status ValueStarted();  // bookkeeping before a scalar or container
+  Status ValueEnded();
+  Status EmitString();
+  Status FinishNumber();
+  Status StringStep(const char* p, const char* end, size_t* used);
+
+  JsonHandler* handler_;
+  State state_ = State::kStart;
+  Lex lex_ = Lex::kNone;
+  bool string_is_key_ = false;
+  std::vector<char> stack_;  // '{' or '['
+  std::string buf_;          // partial token text
+  const char* literal_ = nullptr;  // "true", "false", "null"
+  size_t literal_pos_ = 0;
+  int escape_ = 0;             // 0 none, 1 after '\\', 2..5 = \u hex digits read + 2
+  uint32_t unicode_ = 0;
+  uint32_t high_surrogate_ = 0;
+  uint64_t offset_ = 0;        // bytes consumed before the current chunk + pos
+};
+
+}  // namespace electrolite
+
+#endif  // ELECTROLITE_SRC_JSON_TOKENIZER_H_

@@ -1,0 +1,296 @@
+#include "message_decoder.h"
+
+#include "pg_value.h"
+
+namespace electrolite {
+
+namespace {
+
+bool IsBegin(JsonToken t) { return t == JsonToken::kBeginObject || t == JsonToken::kBeginArray; }
+bool IsEnd(JsonToken t) { return t == JsonToken::kEndObject || t == JsonToken::kEndArray; }
+bool IsScalar(JsonToken t) { return !IsBegin(t) && !IsEnd(t) && t != JsonToken::kKey; }
+
+std::string_view ScalarText(JsonToken t, std::string_view text) {
+  if (t == JsonToken::kTrue) return "true";
+  if (t == JsonToken::kFalse) return "false";
+  return text;
+}
+
+}  // namespace
+
+MessageDecoder::MessageDecoder(MessageSink* sink) : sink_(sink), tokenizer_(this) {}
+
+Status MessageDecoder::Err(std::string_view what) const {
+  std::string m = "message ";
+  m += std::to_string(index_);
+  m += ": ";
+  m += what;
+  return Status::Protocol(std::move(m));
+}
+
+MessageDecoder::Span MessageDecoder::Keep(std::string_view text) {
+  Span s;
+  s.len = static_cast<uint32_t>(text.size());
+  if (text.data() >= chunk_begin_ && text.data() + text.size() <= chunk_end_) {
+    s.ptr = text.data();
+  } else {
+    s.in_arena = true;
+    s.off = arena_.size();
+    arena_.append(text.data(), text.size());
+  }
+  return s;
+}
+
+std::string_view MessageDecoder::View(const Span& s) const {
+  if (s.in_arena) return std::string_view(arena_.data() + s.off, s.len);
+  return std::string_view(s.ptr, s.len);
+}
+
+// Copies every chunk-backed span of the message in progress into arena_,
+// because the chunk is about to go away.
+void MessageDecoder::PinPending() {
+  auto pin = [this](Span* s) {
+    if (s->in_arena || s->ptr == nullptr) return;
+    s->in_arena = true;
+    s->off = arena_.size();
+    arena_.append(s->ptr, s->len);
+    s->ptr = nullptr;
+  };
+  for (Span* s : {&key_, &control_, &lsn_, &kct_, &kcf_, &xmin_, &xmax_, &glsn_, &operation_,
+                  &event_, &column_name_}) {
+    pin(s);
+  }
+  for (auto* cols : {&value_, &old_value_}) {
+    for (auto& c : *cols) {
+      pin(&c.name);
+      pin(&c.text);
+    }
+  }
+  for (auto& s : xip_) pin(&s);
+}
+
+void MessageDecoder::ResetMessage() {
+  arena_.clear();
+  key_ = control_ = lsn_ = kct_ = kcf_ = xmin_ = xmax_ = glsn_ = operation_ = event_ = Span();
+  column_name_ = Span();
+  has_key_ = has_control_ = has_event_ = has_value_ = last_ = false;
+  value_.clear();
+  old_value_.clear();
+  xip_.clear();
+  txids_.clear();
+  field_ = Field::kNone;
+}
+
+Status MessageDecoder::Feed(std::string_view chunk) {
+  chunk_begin_ = chunk.data();
+  chunk_end_ = chunk.data() + chunk.size();
+  Status s = tokenizer_.Feed(chunk);
+  if (s.ok() && in_message_) PinPending();
+  chunk_begin_ = chunk_end_ = nullptr;
+  return s;
+}
+
+Status MessageDecoder::Finish() { return tokenizer_.Finish(/*allow_empty=*/true); }
+
+Status MessageDecoder::OnToken(JsonToken token, std::string_view text) {
+  if (skip_depth_ > 0) {
+    if (IsBegin(token)) skip_depth_++;
+    if (IsEnd(token)) skip_depth_--;
+    return Status::Ok();
+  }
+  switch (depth_) {
+    case 0:
+      if (token != JsonToken::kBeginArray) {
+        return Status::Protocol("response body is not a JSON array");
+      }
+      depth_ = 1;
+      return Status::Ok();
+    case 1:
+      if (token == JsonToken::kEndArray) {
+        depth_ = 0;
+        return Status::Ok();
+      }
+      if (token != JsonToken::kBeginObject) return Err("not a JSON object");
+      ResetMessage();
+      in_message_ = true;
+      depth_ = 2;
+      return Status::Ok();
+    default:
+      return OnMessageToken(token, text);
+  }
+}
+
+Status MessageDecoder::OnMessageToken(JsonToken token, std::string_view text) {
+  if (depth_ == 2) {
+    if (token == JsonToken::kKey) {
+      field_ = text == "key"         ? Field::kKey
+               : text == "value"     ? Field::kValue
+               : text == "old_value" ? Field::kOldValue
+               : text == "headers"   ? Field::kHeaders
+                                     : Field::kNone;
+      return Status::Ok();
+    }
+    if (token == JsonToken::kEndObject) {
+      depth_ = 1;
+      in_message_ = false;
+      return Emit();
+    }
+    Field f = field_;
+    field_ = Field::kNone;
+    switch (f) {
+      case Field::kKey:
+        if (token != JsonToken::kString) return Err("key must be a string");
+        key_ = Keep(text);
+        has_key_ = true;
+        return Status::Ok();
+      case Field::kValue:
+      case Field::kOldValue:
+        if (token == JsonToken::kNull) return Status::Ok();
+        if (token != JsonToken::kBeginObject) {
+          return Err(f == Field::kValue ? "value must be an object" : "old_value must be an object");
+        }
+        if (f == Field::kValue) has_value_ = true;
+        field_ = f;
+        depth_ = 3;
+        return Status::Ok();
+      case Field::kHeaders:
+        if (token != JsonToken::kBeginObject) return Err("headers must be an object");
+        field_ = f;
+        depth_ = 3;
+        return Status::Ok();
+      case Field::kNone:
+        if (IsBegin(token)) skip_depth_ = 1;
+        return Status::Ok();
+    }
+  }
+  if (field_ == Field::kHeaders) return OnHeaderToken(token, text);
+  return OnColumnsToken(token, text, field_ == Field::kValue ? &value_ : &old_value_);
+}
+
+Status MessageDecoder::OnColumnsToken(JsonToken token, std::string_view text,
+                                      std::vector<ColSpan>* cols) {
+  if (token == JsonToken::kKey) {
+    column_name_ = Keep(text);
+    have_column_name_ = true;
+    return Status::Ok();
+  }
+  if (token == JsonToken::kEndObject) {
+    depth_ = 2;
+    field_ = Field::kNone;
+    return Status::Ok();
+  }
+  if (!IsScalar(token)) {
+    return Err("column \"" + std::string(View(column_name_)) + "\": value must be a string or null");
+  }
+  ColSpan c;
+  c.name = column_name_;
+  if (token == JsonToken::kNull) {
+    c.is_null = true;
+  } else {
+    c.text = Keep(ScalarText(token, text));
+  }
+  cols->push_back(c);
+  return Status::Ok();
+}
+
+Status MessageDecoder::OnHeaderToken(JsonToken token, std::string_view text) {
+  if (depth_ == 4) {  // inside txids / xip_list
+    if (token == JsonToken::kEndArray) {
+      depth_ = 3;
+      return Status::Ok();
+    }
+    if (token != JsonToken::kString && token != JsonToken::kNumber) {
+      return Err("headers." + header_key_ + " must hold numbers or strings");
+    }
+    if (header_key_ == "txids") {
+      int64_t v;
+      if (!ParseInt64(text, &v)) return Err("invalid txid '" + std::string(text.substr(0, 32)) + "'");
+      txids_.push_back(v);
+    } else {
+      xip_.push_back(Keep(text));
+    }
+    return Status::Ok();
+  }
+  if (token == JsonToken::kKey) {
+    header_key_.assign(text.data(), text.size());
+    return Status::Ok();
+  }
+  if (token == JsonToken::kEndObject) {
+    depth_ = 2;
+    field_ = Field::kNone;
+    return Status::Ok();
+  }
+  const std::string& k = header_key_;
+  if (token == JsonToken::kBeginArray && (k == "txids" || k == "xip_list")) {
+    depth_ = 4;
+    return Status::Ok();
+  }
+  if (IsBegin(token)) {
+    skip_depth_ = 1;  // relation, tags, ... are not needed
+    return Status::Ok();
+  }
+  bool textual = token == JsonToken::kString || token == JsonToken::kNumber;
+  if (k == "operation" || k == "control" || k == "event") {
+    if (token != JsonToken::kString) return Err("headers." + k + " must be a string");
+    Span s = Keep(text);
+    if (k == "operation") operation_ = s;
+    else if (k == "control") { control_ = s; has_control_ = true; }
+    else { event_ = s; has_event_ = true; }
+  } else if (k == "lsn" || k == "xmin" || k == "xmax" || k == "global_last_seen_lsn" ||
+             k == "key_change_to" || k == "key_change_from") {
+    if (!textual) return Err("headers." + k + " must be a string");
+    Span s = Keep(text);
+    if (k == "lsn") lsn_ = s;
+    else if (k == "xmin") xmin_ = s;
+    else if (k == "xmax") xmax_ = s;
+    else if (k == "global_last_seen_lsn") glsn_ = s;
+    else if (k == "key_change_to") kct_ = s;
+    else kcf_ = s;
+  } else if (k == "last") {
+    last_ = token == JsonToken::kTrue;
+  }
+  return Status::Ok();
+}
+
+Status MessageDecoder::Emit() {
+  ShapeMessage& m = out_;
+  m.value.clear();
+  m.old_value.clear();
+  m.xip_list.clear();
+  m.txids = txids_;
+  m.key = has_key_ ? View(key_) : std::string_view();
+  m.control = has_control_ ? View(control_) : std::string_view();
+  m.lsn = View(lsn_);
+  m.last = last_;
+  m.key_change_to = View(kct_);
+  m.key_change_from = View(kcf_);
+  m.xmin = View(xmin_);
+  m.xmax = View(xmax_);
+  m.global_last_seen_lsn = View(glsn_);
+  for (const Span& s : xip_) m.xip_list.push_back(View(s));
+  m.op = Operation::kNone;
+  m.has_value = has_value_;
+  if (has_key_) {
+    m.kind = ShapeMessage::Kind::kChange;
+    std::string_view op = View(operation_);
+    if (op == "insert") m.op = Operation::kInsert;
+    else if (op == "update") m.op = Operation::kUpdate;
+    else if (op == "delete") m.op = Operation::kDelete;
+    else if (op.empty()) return Err("change message without headers.operation");
+    else return Err("unknown operation '" + std::string(op.substr(0, 32)) + "'");
+    if (!has_value_) return Err("change message without value");
+    for (const ColSpan& c : value_) m.value.push_back({View(c.name), View(c.text), c.is_null});
+    for (const ColSpan& c : old_value_) {
+      m.old_value.push_back({View(c.name), View(c.text), c.is_null});
+    }
+  } else if (has_control_) {
+    m.kind = ShapeMessage::Kind::kControl;
+  } else {
+    m.kind = ShapeMessage::Kind::kOther;  // events and unknown messages are skipped
+  }
+  Status s = sink_->OnMessage(m, index_);
+  index_++;
+  return s;
+}
+
+}  // namespace electrolite

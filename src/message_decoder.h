@@ -1,0 +1,114 @@
+// MessageDecoder: the body of an Electric shape response (a JSON array of
+// change and control messages, protocol notes §2.3) decoded incrementally on
+// top of JsonTokenizer. Each complete message is handed to a MessageSink with
+// string views that stay valid only during the callback. Works on the body
+// fed in any split; the whole-body case is zero-copy for unescaped strings.
+#ifndef ELECTROLITE_SRC_MESSAGE_DECODER_H_
+#define ELECTROLITE_SRC_MESSAGE_DECODER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json_tokenizer.h"
+#include "status.h"
+
+namespace electrolite {
+
+enum class Operation : uint8_t { kNone, kInsert, kUpdate, kDelete };
+
+struct ColumnText {
+  std::string_view name;
+  std::string_view text;
+  bool is_null = false;
+};
+
+struct ShapeMessage {
+  enum class Kind : uint8_t { kChange, kControl, kOther };
+  Kind kind = Kind::kOther;
+  Operation op = Operation::kNone;
+  std::string_view key;
+  bool has_value = false;
+  std::vector<ColumnText> value;
+  std::vector<ColumnText> old_value;
+  std::string_view control;  // "up-to-date", "must-refetch", "snapshot-end", ...
+  std::string_view lsn;
+  std::vector<int64_t> txids;
+  bool last = false;
+  std::string_view key_change_to;
+  std::string_view key_change_from;
+  std::string_view xmin, xmax;
+  std::vector<std::string_view> xip_list;
+  std::string_view global_last_seen_lsn;
+};
+
+class MessageSink {
+ public:
+  virtual ~MessageSink() = default;
+  // `index` is the message's position in the array.
+  virtual Status OnMessage(const ShapeMessage& message, int64_t index) = 0;
+};
+
+class MessageDecoder : private JsonHandler {
+ public:
+  // `sink` must outlive the decoder.
+  explicit MessageDecoder(MessageSink* sink);
+
+  Status Feed(std::string_view chunk);
+  // An empty body counts as [] (protocol notes §2.3).
+  Status Finish();
+  int64_t messages() const { return index_; }
+
+ private:
+  // A string kept either in the current chunk (ptr) or in arena_ (offset).
+  struct Span {
+    const char* ptr = nullptr;
+    size_t off = 0;
+    uint32_t len = 0;
+    bool in_arena = false;
+  };
+  struct ColSpan {
+    Span name, text;
+    bool is_null = false;
+  };
+  enum class Field : uint8_t { kNone, kKey, kValue, kOldValue, kHeaders };
+
+  Status OnToken(JsonToken token, std::string_view text) override;
+  Status OnMessageToken(JsonToken token, std::string_view text);
+  Status OnHeaderToken(JsonToken token, std::string_view text);
+  Status OnColumnsToken(JsonToken token, std::string_view text, std::vector<ColSpan>* cols);
+  Span Keep(std::string_view text);
+  std::string_view View(const Span& s) const;
+  void PinPending();
+  void ResetMessage();
+  Status Emit();
+  Status Err(std::string_view what) const;
+
+  MessageSink* sink_;
+  JsonTokenizer tokenizer_;
+  const char* chunk_begin_ = nullptr;
+  const char* chunk_end_ = nullptr;
+  int depth_ = 0;       // container depth of the tokenizer
+  int skip_depth_ = 0;  // > 0 while skipping an ignored value
+  int64_t index_ = 0;   // messages completed
+  bool in_message_ = false;
+  Field field_ = Field::kNone;
+  std::string header_key_;
+  std::string column_name_pending_;
+  bool have_column_name_ = false;
+  Span column_name_;
+  // Message under construction.
+  std::string arena_;
+  Span key_, control_, lsn_, kct_, kcf_, xmin_, xmax_, glsn_, operation_, event_;
+  bool has_key_ = false, has_control_ = false, has_event_ = false, has_value_ = false;
+  bool last_ = false;
+  std::vector<ColSpan> value_, old_value_;
+  std::vector<Span> xip_;
+  std::vector<int64_t> txids_;
+  ShapeMessage out_;
+};
+
+}  // namespace electrolite
+
+#endif  // ELECTROLITE_SRC_MESSAGE_DECODER_H_

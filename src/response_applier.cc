@@ -1,0 +1,40 @@
+#include "response_applier.h"
+
+#include <algorithm>
+
+namespace electrolite {
+
+Status ResponseApplier::OnMessage(const ShapeMessage& m, int64_t index) {
+  if (must_refetch_) return Status::Ok();  // the rest of the batch is discarded
+  switch (m.kind) {
+    case ShapeMessage::Kind::kChange: {
+      Status s = shape_->table()->Apply(m, shape_->columns(), stage_);
+      if (!s.ok()) return s.WithContext("message " + std::to_string(index));
+      rows_++;
+      for (int64_t t : m.txids) {
+        if (txids_.empty() || txids_.back() != t) txids_.push_back(t);
+      }
+      if (!m.lsn.empty()) last_lsn_.assign(m.lsn.data(), m.lsn.size());
+      return Status::Ok();
+    }
+    case ShapeMessage::Kind::kControl:
+      if (m.control == proto::kUpToDate) {
+        up_to_date_ = true;
+        glsn_.assign(m.global_last_seen_lsn.data(), m.global_last_seen_lsn.size());
+      } else if (m.control == proto::kMustRefetch) {
+        must_refetch_ = true;
+      } else if (m.control == proto::kSnapshotEnd) {
+        snapshot_end_ = true;
+        xmin_.assign(m.xmin.data(), m.xmin.size());
+        xmax_.assign(m.xmax.data(), m.xmax.size());
+        xip_.clear();
+        for (auto x : m.xip_list) xip_.emplace_back(x);
+      }
+      return Status::Ok();  // unknown controls are skipped
+    case ShapeMessage::Kind::kOther:
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+}  // namespace electrolite

@@ -1,0 +1,51 @@
+// ResponseApplier: the MessageSink that applies one shape response's
+// messages to its table inside the caller's transaction, and collects what
+// the engine needs afterwards (control messages, txids, counts).
+#ifndef ELECTROLITE_SRC_RESPONSE_APPLIER_H_
+#define ELECTROLITE_SRC_RESPONSE_APPLIER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "message_decoder.h"
+#include "shape.h"
+#include "status.h"
+
+namespace electrolite {
+
+class ResponseApplier : public MessageSink {
+ public:
+  // `shape` must outlive the applier. Rows go to the stage table while the
+  // shape is re-fetching.
+  ResponseApplier(Shape* shape, bool stage) : shape_(shape), stage_(stage) {}
+
+  Status OnMessage(const ShapeMessage& m, int64_t index) override;
+
+  int64_t rows() const { return rows_; }
+  bool up_to_date() const { return up_to_date_; }
+  bool must_refetch() const { return must_refetch_; }
+  bool snapshot_end() const { return snapshot_end_; }
+  const std::string& xmin() const { return xmin_; }
+  const std::string& xmax() const { return xmax_; }
+  const std::vector<std::string>& xip() const { return xip_; }
+  const std::vector<int64_t>& txids() const { return txids_; }
+  const std::string& last_lsn() const { return last_lsn_; }
+  const std::string& global_last_seen_lsn() const { return glsn_; }
+
+ private:
+  Shape* shape_;
+  bool stage_;
+  int64_t rows_ = 0;
+  bool up_to_date_ = false;
+  bool must_refetch_ = false;
+  bool snapshot_end_ = false;
+  std::string xmin_, xmax_;
+  std::vector<std::string> xip_;
+  std::vector<int64_t> txids_;
+  std::string last_lsn_, glsn_;
+};
+
+}  // namespace electrolite
+
+#endif  // ELECTROLITE_SRC_RESPONSE_APPLIER_H_

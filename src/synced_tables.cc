@@ -1,0 +1,355 @@
+#include "synced_tables.h"
+
+#include <algorithm>
+
+namespace electrolite {
+
+namespace {
+
+void SetBit(uint64_t* lo, uint64_t* hi, int idx) {
+  if (idx < 64) *lo |= 1ULL << idx;
+  else *hi |= 1ULL << (idx - 64);
+}
+bool HasBit(uint64_t lo, uint64_t hi, int idx) {
+  return idx < 64 ? (lo >> idx) & 1 : (hi >> (idx - 64)) & 1;
+}
+
+std::string ColumnList(const TableDecl& d, const char* prefix = "") {
+  std::string out;
+  for (size_t i = 0; i < d.columns.size(); i++) {
+    if (i > 0) out += ", ";
+    out += prefix;
+    out += QuoteIdent(d.columns[i].name);
+  }
+  return out;
+}
+
+std::string PkList(const TableDecl& d) {
+  std::string out;
+  for (size_t i = 0; i < d.primary_key.size(); i++) {
+    if (i > 0) out += ", ";
+    out += QuoteIdent(d.primary_key[i]);
+  }
+  return out;
+}
+
+std::string CreateTableSql(const TableDecl& d, const std::string& name) {
+  std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(name) + " (";
+  for (const auto& c : d.columns) {
+    sql += QuoteIdent(c.name);
+    sql += ' ';
+    sql += SqliteTypeFor(c.cls, c.dims);
+    if (c.pk_index >= 0) sql += " NOT NULL";
+    sql += ", ";
+  }
+  sql += "PRIMARY KEY (" + PkList(d) + "))";
+  return sql;
+}
+
+}  // namespace
+
+Status CreateBookkeeping(Store& store) {
+  return store.Exec(
+      "CREATE TABLE IF NOT EXISTS _el_tables (name TEXT PRIMARY KEY, decl TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS _el_shapes (id TEXT PRIMARY KEY, table_name TEXT NOT NULL,"
+      " definition TEXT NOT NULL, handle TEXT, \"offset\" TEXT NOT NULL DEFAULT '-1',"
+      " cursor TEXT NOT NULL DEFAULT '', schema TEXT, up_to_date INTEGER NOT NULL DEFAULT 0,"
+      " refetching INTEGER NOT NULL DEFAULT 0, expired_handle TEXT, last_synced_at INTEGER,"
+      " snapshot_xmin TEXT, snapshot_xmax TEXT, snapshot_xip TEXT, last_lsn TEXT);"
+      "CREATE TABLE IF NOT EXISTS _el_txids (shape_id TEXT NOT NULL, txid INTEGER NOT NULL,"
+      " PRIMARY KEY (shape_id, txid)) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS _el_kv (key TEXT PRIMARY KEY, value TEXT);");
+}
+
+Status BuildPlainView(Store& store, const TableDecl& decl) {
+  std::string sql = "DROP VIEW IF EXISTS " + QuoteIdent(decl.name) + "; CREATE VIEW " +
+                    QuoteIdent(decl.name) + " AS SELECT " + ColumnList(decl) + " FROM " +
+                    QuoteIdent(decl.name + "__synced");
+  return store.Exec(sql);
+}
+
+int SyncedTable::ColumnIndex(std::string_view name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? -1 : it->second;
+}
+
+void SyncedTable::RebuildIndex() {
+  index_.clear();
+  pk_cols_.assign(decl_.primary_key.size(), -1);
+  for (size_t i = 0; i < decl_.columns.size(); i++) {
+    index_[decl_.columns[i].name] = static_cast<int>(i);
+    int pk = decl_.columns[i].pk_index;
+    if (pk >= 0 && pk < static_cast<int>(pk_cols_.size())) pk_cols_[pk] = static_cast<int>(i);
+  }
+  stmts_.clear();
+  hint_ = 0;
+}
+
+Status SyncedTable::SaveDecl() {
+  EL_ASSIGN_OR_RETURN(Stmt * stmt,
+                      store_->Cached("INSERT OR REPLACE INTO _el_tables (name, decl) VALUES (?1, ?2)"));
+  stmt->BindText(1, decl_.name);
+  std::string json = TableDeclToJson(decl_);
+  stmt->BindText(2, json);
+  return stmt->Run();
+}
+
+Status SyncedTable::Materialize(const ViewBuilder& view_builder) {
+  synced_name_ = decl_.name + "__synced";
+  RebuildIndex();
+  if (decl_.columns.empty()) return Status::Ok();  // waits for the server's schema
+  if (decl_.columns.size() > kMaxColumns) {
+    return Status::Schema("table " + decl_.name + " has more than 128 columns");
+  }
+  for (int pk : pk_cols_) {
+    if (pk < 0) return Status::Schema("table " + decl_.name + ": primary key column not declared");
+  }
+  EL_ASSIGN_OR_RETURN(bool existed, store_->TableExists(synced_name_));
+  EL_RETURN_IF_ERROR(store_->Exec(CreateTableSql(decl_, synced_name_)));
+  if (existed) {
+    // Columns declared since the table was created are added.
+    EL_ASSIGN_OR_RETURN(Stmt info, store_->Prepare("SELECT name FROM pragma_table_info(?1)"));
+    info.BindText(1, synced_name_);
+    std::vector<std::string> have;
+    for (;;) {
+      EL_ASSIGN_OR_RETURN(bool row, info.Step());
+      if (!row) break;
+      have.emplace_back(info.ColumnText(0));
+    }
+    for (const auto& c : decl_.columns) {
+      if (std::find(have.begin(), have.end(), c.name) != have.end()) continue;
+      EL_RETURN_IF_ERROR(store_->Exec("ALTER TABLE " + QuoteIdent(synced_name_) + " ADD COLUMN " +
+                                      QuoteIdent(c.name) + " " + SqliteTypeFor(c.cls, c.dims)));
+    }
+  }
+  EL_ASSIGN_OR_RETURN(bool view_exists, store_->TableExists(decl_.name));
+  if (!view_exists || existed) EL_RETURN_IF_ERROR(view_builder(*store_, decl_));
+  EL_RETURN_IF_ERROR(SaveDecl());
+  materialized_ = true;
+  return Status::Ok();
+}
+
+Status SyncedTable::MergeServerColumns(const std::vector<ColumnDecl>& server,
+                                       const ViewBuilder& builder, bool* changed) {
+  *changed = false;
+  if (decl_.columns.empty()) {
+    // Declared without columns: adopt the server's, PK from pk_index.
+    std::vector<std::pair<int, std::string>> pk;
+    for (const auto& c : server) {
+      if (c.pk_index >= 0) pk.emplace_back(c.pk_index, c.name);
+    }
+    std::sort(pk.begin(), pk.end());
+    if (decl_.primary_key.empty()) {
+      for (auto& p : pk) decl_.primary_key.push_back(p.second);
+    }
+    if (decl_.primary_key.empty()) {
+      return Status::Schema("table " + decl_.name + ": the server's schema has no primary key");
+    }
+    decl_.columns = server;
+    for (auto& c : decl_.columns) {
+      auto it = std::find(decl_.primary_key.begin(), decl_.primary_key.end(), c.name);
+      c.pk_index = it == decl_.primary_key.end()
+                       ? -1
+                       : static_cast<int>(it - decl_.primary_key.begin());
+    }
+    *changed = true;
+    return Materialize(builder);
+  }
+  std::vector<ColumnDecl> added;
+  for (const auto& c : server) {
+    if (ColumnIndex(c.name) >= 0) continue;
+    ColumnDecl nc = c;
+    nc.pk_index = -1;
+    nc.not_null = false;
+    added.push_back(nc);
+  }
+  if (added.empty()) return Status::Ok();
+  if (decl_.columns.size() + added.size() > kMaxColumns) {
+    return Status::Schema("table " + decl_.name + " would exceed 128 columns");
+  }
+  EL_ASSIGN_OR_RETURN(bool stage_exists, store_->TableExists(decl_.name + "__stage"));
+  for (const auto& c : added) {
+    std::string add = " ADD COLUMN " + QuoteIdent(c.name) + " " + SqliteTypeFor(c.cls, c.dims);
+    EL_RETURN_IF_ERROR(store_->Exec("ALTER TABLE " + QuoteIdent(synced_name_) + add));
+    if (stage_exists) {
+      EL_RETURN_IF_ERROR(store_->Exec("ALTER TABLE " + QuoteIdent(decl_.name + "__stage") + add));
+    }
+    decl_.columns.push_back(c);
+  }
+  RebuildIndex();
+  EL_RETURN_IF_ERROR(builder(*store_, decl_));
+  EL_RETURN_IF_ERROR(SaveDecl());
+  *changed = true;
+  return Status::Ok();
+}
+
+void SyncedTable::Restore(const TableDecl& decl, bool materialized) {
+  decl_ = decl;
+  materialized_ = materialized;
+  RebuildIndex();
+}
+
+std::string SyncedTable::TargetName(bool stage) const {
+  return stage ? decl_.name + "__stage" : synced_name_;
+}
+
+Result<Stmt*> SyncedTable::StatementFor(Operation op, bool stage, const StmtKey& key) {
+  auto it = stmts_.find(key);
+  if (it != stmts_.end()) return it->second.get();
+  std::string target = QuoteIdent(TargetName(stage));
+  std::string where;
+  for (size_t k = 0; k < pk_cols_.size(); k++) {
+    if (k > 0) where += " AND ";
+    int idx = pk_cols_[k];
+    where += QuoteIdent(decl_.columns[idx].name) + " = ?" + std::to_string(idx + 1);
+  }
+  std::string sql;
+  int n = static_cast<int>(decl_.columns.size());
+  if (op == Operation::kInsert) {
+    std::string cols, vals, sets;
+    for (int i = 0; i < n; i++) {
+      if (!HasBit(key.lo, key.hi, i)) continue;
+      const std::string q = QuoteIdent(decl_.columns[i].name);
+      if (!cols.empty()) {
+        cols += ", ";
+        vals += ", ";
+      }
+      cols += q;
+      vals += "?" + std::to_string(i + 1);
+      if (decl_.columns[i].pk_index < 0) {
+        if (!sets.empty()) sets += ", ";
+        sets += q + " = excluded." + q;
+      }
+    }
+    sql = "INSERT INTO " + target + " (" + cols + ") VALUES (" + vals + ") ON CONFLICT (" +
+          PkList(decl_) + ") DO " + (sets.empty() ? "NOTHING" : "UPDATE SET " + sets);
+  } else if (op == Operation::kUpdate) {
+    std::string sets;
+    for (int i = 0; i < n; i++) {
+      if (!HasBit(key.lo, key.hi, i) || decl_.columns[i].pk_index >= 0) continue;
+      if (!sets.empty()) sets += ", ";
+      sets += QuoteIdent(decl_.columns[i].name) + " = ?" + std::to_string(i + 1);
+    }
+    sql = "UPDATE " + target + " SET " + sets + " WHERE " + where;
+  } else {
+    sql = "DELETE FROM " + target + " WHERE " + where;
+  }
+  EL_ASSIGN_OR_RETURN(Stmt stmt, store_->Prepare(sql));
+  auto owned = std::make_unique<Stmt>(std::move(stmt));
+  Stmt* p = owned.get();
+  stmts_.emplace(key, std::move(owned));
+  return p;
+}
+
+Status SyncedTable::Apply(const ShapeMessage& m, const std::vector<ShapeColumn>& cols,
+                          bool stage) {
+  const int n = static_cast<int>(decl_.columns.size());
+  if (!materialized_) {
+    return Status::Schema("table " + decl_.name + " has no columns yet (no electric-schema seen)");
+  }
+  if (static_cast<int>(values_.size()) != n) {
+    values_.resize(n);
+    scratch_.resize(n);
+  }
+  present_.assign(n, 0);
+  uint64_t lo = 0, hi = 0;
+  for (const ColumnText& c : m.value) {
+    int idx;
+    if (hint_ < n && decl_.columns[hint_].name == c.name) {
+      idx = hint_;
+    } else {
+      idx = ColumnIndex(c.name);
+      if (idx < 0) {
+        return Status::Protocol("table " + decl_.name + ": unknown column \"" +
+                                std::string(c.name) + "\"");
+      }
+    }
+    hint_ = idx + 1;
+    present_[idx] = 1;
+    SetBit(&lo, &hi, idx);
+    const ShapeColumn& sc = cols[idx];
+    SqlValue& v = values_[idx];
+    if (c.is_null) {
+      if (sc.not_null) {
+        return Status::Protocol("Column \"" + std::string(c.name) + "\" does not allow NULL values");
+      }
+      v.kind = 0;
+      continue;
+    }
+    Status s = ConvertPgValue(sc.cls, sc.dims, c.text, &scratch_[idx], &v);
+    if (!s.ok()) return s.WithContext("column \"" + std::string(c.name) + "\"");
+  }
+  uint64_t pk_lo = 0, pk_hi = 0;
+  for (int idx : pk_cols_) {
+    if (!present_[idx] || values_[idx].kind == 0) {
+      return Status::Protocol("change message without primary key column \"" +
+                              decl_.columns[idx].name + "\"");
+    }
+    SetBit(&pk_lo, &pk_hi, idx);
+  }
+  Operation op = m.op;
+  if (op == Operation::kUpdate) {
+    bool all = true;
+    for (int i = 0; i < n && all; i++) all = present_[i] != 0;
+    if (all) op = Operation::kInsert;  // full row (replica=full): upsert
+    else if (lo == pk_lo && hi == pk_hi) return Status::Ok();  // nothing but the key
+  }
+  StmtKey key{static_cast<uint8_t>(op), static_cast<uint8_t>(stage ? 1 : 0),
+              op == Operation::kDelete ? pk_lo : lo, op == Operation::kDelete ? pk_hi : hi};
+  EL_ASSIGN_OR_RETURN(Stmt * stmt, StatementFor(op, stage, key));
+  for (int i = 0; i < n; i++) {
+    if (!HasBit(key.lo, key.hi, i)) continue;
+    const SqlValue& v = values_[i];
+    switch (v.kind) {
+      case 0: stmt->BindNull(i + 1); break;
+      case 1: stmt->BindInt64(i + 1, v.i); break;
+      case 2: stmt->BindDouble(i + 1, v.d); break;
+      default: stmt->BindText(i + 1, v.text, /*transient=*/false); break;
+    }
+  }
+  Status s = stmt->Run();
+  if (!s.ok()) return s.WithContext("apply to " + decl_.name);
+  rows_applied_++;
+  return Status::Ok();
+}
+
+Status SyncedTable::EnsureStage() {
+  if (!materialized_) return Status::Ok();
+  return store_->Exec(CreateTableSql(decl_, decl_.name + "__stage"));
+}
+
+Status SyncedTable::ClearStage() {
+  EL_ASSIGN_OR_RETURN(bool exists, store_->TableExists(decl_.name + "__stage"));
+  if (!exists) return Status::Ok();
+  return store_->Exec("DELETE FROM " + QuoteIdent(decl_.name + "__stage"));
+}
+
+Status SyncedTable::SwapStage(bool replace_all) {
+  EL_ASSIGN_OR_RETURN(bool exists, store_->TableExists(decl_.name + "__stage"));
+  if (!materialized_ || !exists) return Status::Ok();
+  std::string synced = QuoteIdent(synced_name_);
+  std::string stage = QuoteIdent(decl_.name + "__stage");
+  if (replace_all) {
+    std::string match;
+    for (size_t k = 0; k < decl_.primary_key.size(); k++) {
+      if (k > 0) match += " AND ";
+      std::string q = QuoteIdent(decl_.primary_key[k]);
+      match += "s." + q + " = " + synced + "." + q;
+    }
+    EL_RETURN_IF_ERROR(store_->Exec("DELETE FROM " + synced + " WHERE NOT EXISTS (SELECT 1 FROM " +
+                                    stage + " AS s WHERE " + match + ")"));
+  }
+  std::string sets;
+  for (const auto& c : decl_.columns) {
+    if (c.pk_index >= 0) continue;
+    if (!sets.empty()) sets += ", ";
+    sets += QuoteIdent(c.name) + " = excluded." + QuoteIdent(c.name);
+  }
+  EL_RETURN_IF_ERROR(store_->Exec("INSERT INTO " + synced + " (" + ColumnList(decl_) + ") SELECT " +
+                                  ColumnList(decl_) + " FROM " + stage + " WHERE true ON CONFLICT (" +
+                                  PkList(decl_) + ") DO " +
+                                  (sets.empty() ? "NOTHING" : "UPDATE SET " + sets)));
+  return store_->Exec("DELETE FROM " + stage);
+}
+
+}  // namespace electrolite

@@ -1,0 +1,55 @@
+// Table declarations: what the app says it syncs (docs/engine-api.md TableDecl).
+//
+// Sources, later ones overriding earlier: schemaSql (CREATE TABLE statements,
+// parsed by ParseCreateTables), the policies.json object, and the `tables`
+// option. A table declared without columns takes them from the server's
+// `electric-schema` header (ParseSchemaHeader).
+#ifndef ELECTROLITE_SRC_TABLE_DECL_H_
+#define ELECTROLITE_SRC_TABLE_DECL_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pg_value.h"
+#include "status.h"
+
+namespace electrolite {
+
+struct ColumnDecl {
+  std::string name;
+  std::string pg_type;  // canonical element type ("int4", "uuid", ...)
+  int dims = 0;         // array dimensions
+  bool not_null = false;
+  int pk_index = -1;  // position in the primary key, -1 = not part of it
+  TypeClass cls = TypeClass::kText;
+};
+
+struct TableDecl {
+  std::string name;
+  std::vector<ColumnDecl> columns;  // empty = take from the server
+  std::vector<std::string> primary_key;
+  std::string policy_json = "{}";  // the policies.json entry, verbatim JSON
+
+  const ColumnDecl* FindColumn(std::string_view column) const;
+};
+
+// Parses every CREATE TABLE in `sql` (comments, CHECK, DEFAULT, REFERENCES,
+// constraints and non-table statements are skipped). Errors name the table
+// and the token that could not be understood.
+Result<std::vector<TableDecl>> ParseCreateTables(std::string_view sql);
+
+// Parses an `electric-schema` header into columns in header order.
+Result<std::vector<ColumnDecl>> ParseSchemaHeader(std::string_view json);
+
+// Merges policies.json (object: table -> policy) and `tables` JSON into decls.
+Status ApplyPoliciesJson(std::string_view policies_json, std::vector<TableDecl>* decls);
+Status ApplyTablesJson(std::string_view tables_json, std::vector<TableDecl>* decls);
+
+// Serialises a declaration (columns with types) for _el_tables.
+std::string TableDeclToJson(const TableDecl& decl);
+Result<TableDecl> TableDeclFromJson(std::string_view json);
+
+}  // namespace electrolite
+
+#endif  // ELECTROLITE_SRC_TABLE_DECL_H_
