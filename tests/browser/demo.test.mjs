@@ -10,7 +10,7 @@ import pg from 'pg';
 import { startPostgres } from '../support/postgres.mjs';
 import { DEMO_DIR, eventually, launch, missingPrerequisite } from './harness.mjs';
 
-const skip = missingPrerequisite();
+const skip = missingPrerequisite() ?? false;
 const USER = 'demo-user';
 let pgServer;
 let sql;

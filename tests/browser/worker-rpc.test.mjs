@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Electrolite } from '../../dist/js/index.js';
 import { launch, missingPrerequisite, serveStatic } from './harness.mjs';
 
-const skip = missingPrerequisite();
+const skip = missingPrerequisite() ?? false;
 const OFFLINE_URL = 'http://127.0.0.1:9';
 let server;
 let browser;
