@@ -10,7 +10,6 @@ import pg from 'pg';
 import { startPostgres } from '../support/postgres.mjs';
 import { DEMO_DIR, eventually, launch, missingPrerequisite } from './harness.mjs';
 
-const skip = missingPrerequisite() ?? false;
 const USER = 'demo-user';
 let pgServer;
 let sql;
@@ -25,7 +24,8 @@ async function rows(text, params = []) {
 }
 
 before(async () => {
-  if (skip) return;
+  const missing = missingPrerequisite();
+  if (missing) throw new Error(`browser tests cannot run: ${missing}`);
   pgServer = await startPostgres();
   const { createServer } = await import('../../dist/server/index.js');
   server = await createServer({ databaseUrl: pgServer.url, staticDir: DEMO_DIR, log: () => {}, longPollMs: 5000 });
@@ -70,7 +70,7 @@ after(async () => {
   await pgServer?.stop();
 });
 
-test('the demo loads from the dev server; hooks go loading → data; only the user\'s tasks appear', { skip }, async () => {
+test('the demo loads from the dev server; hooks go loading → data; only the user\'s tasks appear', async () => {
   await page.goto(`${server.url}/?upload=300`);
   await page.waitForSelector('[data-testid="tasks"] h2:text("Tasks (3)")', { timeout: 20000 });
   const states = await page.evaluate(() => window.taskStates);
@@ -84,7 +84,7 @@ test('the demo loads from the dev server; hooks go loading → data; only the us
   assert.deepEqual(browser.errors, []);
 });
 
-test('a task created in the page shows at once and reaches PostgreSQL', { skip }, async () => {
+test('a task created in the page shows at once and reaches PostgreSQL', async () => {
   const title = `Created in the browser ${Date.now()}`;
   await page.fill('form.new-task input[name="title"]', title);
   await page.click('form.new-task button[type="submit"]');
@@ -94,7 +94,7 @@ test('a task created in the page shows at once and reaches PostgreSQL', { skip }
   assert.deepEqual(found, { user_id: USER, status: 'pending' });
 });
 
-test('bad input from the page is refused with a clear error and writes nothing', { skip }, async () => {
+test('bad input from the page is refused with a clear error and writes nothing', async () => {
   const before = await page.evaluate(() => document.querySelectorAll('.task-item').length);
   await page.fill('form.new-task input[name="title"]', '   ');
   await page.click('form.new-task button[type="submit"]');
@@ -103,7 +103,7 @@ test('bad input from the page is refused with a clear error and writes nothing',
   await page.fill('form.new-task input[name="title"]', '');
 });
 
-test('completing a task and activating an environment reach PostgreSQL (one active environment)', { skip }, async () => {
+test('completing a task and activating an environment reach PostgreSQL (one active environment)', async () => {
   const item = page.locator('.task-item', { hasText: 'Ship the demo' });
   await item.locator('button', { hasText: 'Complete' }).click();
   await page.click('[data-testid="environments"] button:text("staging")');
@@ -116,7 +116,7 @@ test('completing a task and activating an environment reach PostgreSQL (one acti
   }, 20000, 'exactly staging active in Postgres');
 });
 
-test('offline: the banner counts pending changes; after reconnecting all reach PostgreSQL once', { skip }, async () => {
+test('offline: the banner counts pending changes; after reconnecting all reach PostgreSQL once', async () => {
   await context.setOffline(true);
   await page.waitForSelector('[data-testid="offline-banner"]', { timeout: 10000 });
   const titles = [`Offline one ${Date.now()}`, `Offline two ${Date.now()}`];
@@ -140,7 +140,7 @@ test('offline: the banner counts pending changes; after reconnecting all reach P
   assert.equal((await rows('SELECT count(*)::int AS n FROM tasks WHERE title = ANY($1)', [titles]))[0].n, 2, 'exactly once');
 });
 
-test('"Run agent" writes an execution, an event and a memory entry in one transaction; they reach PostgreSQL', { skip }, async () => {
+test('"Run agent" writes an execution, an event and a memory entry in one transaction; they reach PostgreSQL', async () => {
   const item = page.locator('.task-item', { hasText: 'Write the sync engine' });
   await item.locator('button', { hasText: 'Run agent' }).click();
   await page.waitForSelector('[data-testid="executions"] .panel-row:has-text("Write the sync engine")', { timeout: 5000 });

@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { Electrolite } from '../../dist/js/index.js';
 import { launch, missingPrerequisite, serveStatic } from './harness.mjs';
 
-const skip = missingPrerequisite() ?? false;
 const OFFLINE_URL = 'http://127.0.0.1:9';
 let server;
 let browser;
 let page;
 
 before(async () => {
-  if (skip) return;
+  const missing = missingPrerequisite();
+  if (missing) throw new Error(`browser tests cannot run: ${missing}`);
   server = await serveStatic(undefined, { '/rpc.html': '<!doctype html><title>rpc</title>' });
   browser = await launch();
   page = await browser.page();
@@ -49,7 +49,7 @@ async function nodeCode(fn) {
   throw new Error('expected the Node client to fail too');
 }
 
-test('opens in a worker; status says memory; the token function runs on the main thread', { skip }, async () => {
+test('opens in a worker; status says memory; the token function runs on the main thread', async () => {
   const r = await page.evaluate(() => ({
     storage: db.status.storage, connection: db.status.connection, tokenCalls, inWorker: typeof window.Worker,
   }));
@@ -57,7 +57,7 @@ test('opens in a worker; status says memory; the token function runs on the main
   assert.ok(r.tokenCalls >= 1, 'the worker asked the page for a token');
 });
 
-test('writes, queries and a live query whose unchanged rows keep identity across postMessage', { skip }, async () => {
+test('writes, queries and a live query whose unchanged rows keep identity across postMessage', async () => {
   const r = await page.evaluate(async () => {
     const results = [];
     const stop = db.live('SELECT id, title, status FROM tasks WHERE user_id = ? ORDER BY title', ['u1'],
@@ -92,7 +92,7 @@ test('writes, queries and a live query whose unchanged rows keep identity across
   assert.equal(r.pending, 3);
 });
 
-test('liveQuery observer: ready, snapshot and subscribe like the Node client', { skip }, async () => {
+test('liveQuery observer: ready, snapshot and subscribe like the Node client', async () => {
   const r = await page.evaluate(async () => {
     const q = db.liveQuery('SELECT id FROM tasks WHERE title = ?', ['observed']);
     await q.ready;
@@ -113,7 +113,7 @@ test('liveQuery observer: ready, snapshot and subscribe like the Node client', {
   assert.ok(r.badCode, 'a failing live query reports its error');
 });
 
-test('transactions: committed together, or rolled back when fn throws', { skip }, async () => {
+test('transactions: committed together, or rolled back when fn throws', async () => {
   const r = await page.evaluate(async () => {
     const count = async () => Number((await db.query('SELECT count(*) AS n FROM environments', [])).rows[0].n);
     const before = await count();
@@ -141,7 +141,7 @@ test('transactions: committed together, or rolled back when fn throws', { skip }
   assert.equal(r.same, true, 'fn\'s own error reaches the caller');
 });
 
-test('errors cross as data and are rebuilt as ElectroliteError with the Node client\'s code', { skip }, async () => {
+test('errors cross as data and are rebuilt as ElectroliteError with the Node client\'s code', async () => {
   const sqlCode = await nodeCode((db) => db.query('SELECT * FROM no_such_table', []));
   const argCode = await nodeCode((db) => db.insert('', {}));
   const r = await page.evaluate(async () => {
@@ -165,7 +165,7 @@ test('errors cross as data and are rebuilt as ElectroliteError with the Node cli
   assert.deepEqual([r.clone.cls, r.clone.code], [true, 'invalid_argument'], 'uncloneable arguments fail clearly');
 });
 
-test('close: later calls reject with code closed', { skip }, async () => {
+test('close: later calls reject with code closed', async () => {
   const r = await page.evaluate(async () => {
     await db.close();
     try {
