@@ -84,6 +84,14 @@ test('the demo loads from the dev server; hooks go loading → data; only the us
   assert.deepEqual(browser.errors, []);
 });
 
+test('a task inserted in PostgreSQL appears in the open page without a reload', async () => {
+  const title = `From the server ${Date.now()}`;
+  await sql.query('INSERT INTO tasks (id, user_id, title, status) VALUES ($1, $2, $3, $4)', [randomUUID(), USER, title, 'pending']);
+  await page.waitForSelector(`.task-item h3:text("${title}")`, { timeout: 15000 });
+  await sql.query('DELETE FROM tasks WHERE title = $1', [title]);
+  await page.waitForSelector(`.task-item h3:text("${title}")`, { state: 'detached', timeout: 15000 });
+});
+
 test('a task created in the page shows at once and reaches PostgreSQL', async () => {
   const title = `Created in the browser ${Date.now()}`;
   await page.fill('form.new-task input[name="title"]', title);
