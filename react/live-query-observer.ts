@@ -42,6 +42,8 @@ class Entry {
   constructor(private db: ElectricClient, private sql: string, private params: Params,
     private drop: () => void) {
     this.localData = tablesWithLocalData(db);
+    // An observer created but never subscribed (a discarded render) must not stay cached.
+    this.gcTimer = setTimeout(() => this.dispose(), KEEP_ALIVE_MS);
   }
 
   /** Whether the tables this result read hold data worth showing (see the file comment). */
