@@ -18,6 +18,12 @@ export const KEEP_ALIVE_MS = 5000;
 
 export const LOADING: QueryState<never> = Object.freeze({ data: undefined, loading: true, error: null });
 
+/** In Node, a pending keep-alive must not hold the process open. */
+function unref<T>(timer: T): T {
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
+}
+
 /** Tables whose local copy held synced data when first asked (a shape past its first offset). */
 function tablesWithLocalData(db: ElectricClient): Set<string> {
   const out = new Set<string>();
@@ -43,7 +49,7 @@ class Entry {
     private drop: () => void) {
     this.localData = tablesWithLocalData(db);
     // An observer created but never subscribed (a discarded render) must not stay cached.
-    this.gcTimer = setTimeout(() => this.dispose(), KEEP_ALIVE_MS);
+    this.gcTimer = unref(setTimeout(() => this.dispose(), KEEP_ALIVE_MS));
   }
 
   /** Whether the tables this result read hold data worth showing (see the file comment). */
@@ -81,7 +87,7 @@ class Entry {
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) {
-        this.gcTimer = setTimeout(() => this.dispose(), KEEP_ALIVE_MS);
+        this.gcTimer = unref(setTimeout(() => this.dispose(), KEEP_ALIVE_MS));
       }
     };
   }
