@@ -165,6 +165,12 @@ Result<std::string> WritePath::Record(const WriteTable& t, std::string op, json 
   return e.id;
 }
 
+// Inside el_write() the statement that fired the trigger is still running:
+// SQLite allows no savepoint then, and the caller's transaction plus the
+// statement's own journal already make the write atomic.
+Status WritePath::BeginWrite(Txn* txn) { return in_sql_write_ ? Status::Ok() : txn->Begin(); }
+Status WritePath::CommitWrite(Txn* txn) { return in_sql_write_ ? Status::Ok() : txn->Commit(); }
+
 Result<std::string> WritePath::Insert(std::string_view table, const json& row, int64_t now_ms) {
   EL_ASSIGN_OR_RETURN(const WriteTable* t, Writable(table));
   if (!row.is_object()) return Status::InvalidArgument(t->name + ": row must be an object");
@@ -194,14 +200,14 @@ Result<std::string> WritePath::Insert(std::string_view table, const json& row, i
   }
   EL_ASSIGN_OR_RETURN(json key, KeyOf(*t, full));
   Txn txn(store_);
-  EL_RETURN_IF_ERROR(txn.Begin());
+  EL_RETURN_IF_ERROR(BeginWrite(&txn));
   EL_ASSIGN_OR_RETURN(std::optional<json> current, overlay_->ReadMerged(*t, key));
   if (current) {
     return Status::Conflict(t->name + " row " + Dump(key) + " already exists");
   }
   EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "insert", key, std::move(full), json::object(),
                                              now_ms));
-  EL_RETURN_IF_ERROR(txn.Commit());
+  EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
 }
 
@@ -226,7 +232,7 @@ Result<std::string> WritePath::Update(std::string_view table, const json& key_in
     normalized[c.name] = std::move(v);
   }
   Txn txn(store_);
-  EL_RETURN_IF_ERROR(txn.Begin());
+  EL_RETURN_IF_ERROR(BeginWrite(&txn));
   EL_ASSIGN_OR_RETURN(std::optional<json> current, overlay_->ReadMerged(*t, key));
   if (!current) return Status::NotFound(t->name + " row " + Dump(key) + " does not exist");
   json changed = json::object();
@@ -235,7 +241,7 @@ Result<std::string> WritePath::Update(std::string_view table, const json& key_in
       changed[it.key()] = it.value();
     }
   }
-  if (changed.empty()) return std::string();  // nothing changed: no mutation
+  if (changed.empty()) return std::string();  // nothing changed: no mutation (txn rolls back)
   const std::string& ts = t->policy.timestamp_column;
   if (t->policy.kind == PolicyKind::kLastWriteWins && !normalized.contains(ts) &&
       t->ColumnIndex(ts) >= 0) {
@@ -244,7 +250,7 @@ Result<std::string> WritePath::Update(std::string_view table, const json& key_in
   }
   EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "update", key, std::move(changed),
                                              std::move(*current), now_ms));
-  EL_RETURN_IF_ERROR(txn.Commit());
+  EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
 }
 
@@ -253,12 +259,12 @@ Result<std::string> WritePath::Delete(std::string_view table, const json& key_in
   EL_ASSIGN_OR_RETURN(const WriteTable* t, Writable(table));
   EL_ASSIGN_OR_RETURN(json key, NormalizeKey(*t, key_in));
   Txn txn(store_);
-  EL_RETURN_IF_ERROR(txn.Begin());
+  EL_RETURN_IF_ERROR(BeginWrite(&txn));
   EL_ASSIGN_OR_RETURN(std::optional<json> current, overlay_->ReadMerged(*t, key));
   if (!current) return Status::NotFound(t->name + " row " + Dump(key) + " does not exist");
   EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "delete", key, json::object(),
                                              std::move(*current), now_ms));
-  EL_RETURN_IF_ERROR(txn.Commit());
+  EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
 }
 
@@ -298,6 +304,22 @@ Status WritePath::SqlWriteImpl(int argc, sqlite3_value** argv) {
   const int n = static_cast<int>(t->columns.size());
   const int sets = op == "update" ? 2 : 1;
   if (argc != 2 + sets * n) return Status::Internal("el_write: column count mismatch");
+  if (store_->InTransaction() == false) {
+    return Status::Internal("el_write: SQL writes to synced tables must run inside a transaction");
+  }
+  in_sql_write_ = true;
+  Result<std::string> r = SqlWriteOp(*t, op, argv);
+  in_sql_write_ = false;
+  if (!r.ok()) return r.status();
+  if (!r.value().empty()) ++sql_mutations_;
+  return Status::Ok();
+}
+
+Result<std::string> WritePath::SqlWriteOp(const WriteTable& table_ref, const std::string& op,
+                                          sqlite3_value** argv) {
+  const WriteTable* t = &table_ref;
+  const std::string table = t->name;
+  const int n = static_cast<int>(t->columns.size());
   auto row_at = [&](int set) {
     json row = json::object();
     for (int i = 0; i < n; ++i) {
@@ -327,9 +349,7 @@ Status WritePath::SqlWriteImpl(int argc, sqlite3_value** argv) {
   } else {
     return Status::Internal("el_write: unknown op " + op);
   }
-  if (!r.ok()) return r.status();
-  if (!r.value().empty()) ++sql_mutations_;
-  return Status::Ok();
+  return r;
 }
 
 Result<json> WritePath::PendingMutations() {

@@ -42,6 +42,7 @@ struct sqlite3_value;
 namespace electrolite {
 
 class Store;
+class Txn;
 
 class WritePath {
  public:
@@ -134,6 +135,10 @@ class WritePath {
 
   static void SqlWrite(sqlite3_context* ctx, int argc, sqlite3_value** argv);
   Status SqlWriteImpl(int argc, sqlite3_value** argv);
+  Result<std::string> SqlWriteOp(const WriteTable& t, const std::string& op,
+                                 sqlite3_value** argv);
+  Status BeginWrite(Txn* txn);
+  Status CommitWrite(Txn* txn);
 
   Result<std::string> Record(const WriteTable& t, std::string op, nlohmann::json key,
                              nlohmann::json value, nlohmann::json base, int64_t now_ms);
@@ -160,6 +165,7 @@ class WritePath {
   int64_t sql_now_ms_ = 0;
   int64_t sql_mutations_ = 0;
   Status sql_error_;
+  bool in_sql_write_ = false;
 };
 
 }  // namespace electrolite
