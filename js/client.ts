@@ -86,8 +86,12 @@ export class Electrolite {
   private readonly liveQueries = new Set<LiveQuery<Row>>();
   private currentStatus: Status = INITIAL_STATUS;
   private txLock: Promise<void> | undefined;
-  private authRefreshUsed = false;
+  /** The current token came from a refresh after a 401 (so a second 401 is final). */
+  private tokenFromRefresh = false;
   private authRefreshing = false;
+  /** The last engine `error` event, shown in status until the shape next syncs. */
+  private lastError: { code: string; message: string; shapeId?: string } | null = null;
+  private rawStatus: Record<string, unknown> = {};
   private perfTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private readonly cleanups: Array<() => void> = [];
@@ -396,17 +400,28 @@ export class Electrolite {
         this.onConflictEvent(ev as unknown as ConflictEvent);
         return;
       case 'error':
-        if (ev.code === 'auth') void this.refreshToken();
+        this.lastError = { code: String(ev.code ?? 'internal'), message: String(ev.message ?? ''), shapeId: ev.shapeId as string | undefined };
+        this.applyStatus(this.rawStatus);
+        return;
+      case 'sync':
+        if (this.lastError && (this.lastError.shapeId === undefined || this.lastError.shapeId === ev.shapeId)) {
+          this.lastError = null;
+          this.applyStatus(this.rawStatus);
+        }
+        return;
+      case 'auth-rejected':
+        void this.refreshToken(ev.tokenWasAccepted === true);
         return;
       default:
         return;
     }
   }
 
+  /** The engine's status; an `error` event not yet followed by a sync shows as `error`. */
   private applyStatus(raw: Record<string, unknown>): void {
-    const next = normalizeStatus(raw, this.currentStatus);
-    if (next.error?.code === 'auth') void this.refreshToken();
-    else if (next.connection === 'connected' && !next.error) this.authRefreshUsed = false;
+    this.rawStatus = raw;
+    let next = normalizeStatus(raw, this.currentStatus);
+    if (!next.error && this.lastError) next = { ...next, error: { code: this.lastError.code, message: this.lastError.message } };
     if (sameStatus(next, this.currentStatus)) return;
     this.currentStatus = next;
     for (const cb of [...this.statusListeners]) {
@@ -420,15 +435,25 @@ export class Electrolite {
     }
   }
 
-  /** A 401 asks the token function once for a new token; the engine resumes from the same offset. */
-  private async refreshToken(): Promise<void> {
-    if (typeof this.tokenSource !== 'function' || this.authRefreshing || this.authRefreshUsed || this.closed) return;
+  /**
+   * A 401/403 with the current token asks the token function once for a new token; the
+   * engine then resumes from the same offset. If the refreshed token is refused too before
+   * it ever worked, the engine's auth error stays in the status.
+   */
+  private async refreshToken(tokenWasAccepted: boolean): Promise<void> {
+    if (typeof this.tokenSource !== 'function' || this.authRefreshing || this.closed) return;
+    if (this.tokenFromRefresh && !tokenWasAccepted) {
+      this.debugLog?.line('auth', 'the refreshed token was refused too; waiting for the app');
+      return;
+    }
     this.authRefreshing = true;
-    this.authRefreshUsed = true;
     try {
       const token = await resolveToken(this.tokenSource);
       this.debugLog?.line('auth', token ? 'token refreshed after an auth error' : 'token function returned no token');
-      if (token && !this.closed) await this.port.call('setToken', token);
+      if (token && !this.closed) {
+        this.tokenFromRefresh = true;
+        await this.port.call('setToken', token);
+      }
     } catch (err) {
       this.debugLog?.line('auth', `token function failed: ${(err as Error).message}`);
     } finally {

@@ -92,6 +92,9 @@ export class EngineHost {
   private lastRequestFailed = false;
   private readonly removeListeners: Array<() => void> = [];
   private readonly liveTimeoutMs: number;
+  /** The token last given to the engine, and whether a request carrying it has succeeded. */
+  private token: string | undefined;
+  private tokenAccepted = false;
 
   private constructor(m: EngineBindings, h: number, fetchFn: FetchFn, sink: (ev: EngineEvent) => void, liveTimeoutMs: number) {
     this.m = m;
@@ -107,7 +110,10 @@ export class EngineHost {
     const opened = unwrap<{ handle: number }>(m.open(json(config.engineOptions)), 'open');
     const live = Number(config.engineOptions.liveTimeoutMs);
     const host = new EngineHost(m, opened.handle, fetchFn, sink, live > 0 ? live : 45000);
-    if (config.token) m.setToken(opened.handle, config.token, Date.now());
+    if (config.token) {
+      host.token = config.token;
+      m.setToken(opened.handle, config.token, Date.now());
+    }
     host.watchNetwork();
     host.schedulePump();
     return host;
@@ -202,13 +208,33 @@ export class EngineHost {
     if (!this.inFlight.delete(req.id) || this.closed) return;
     const wasOffline = this.isOffline();
     this.lastRequestFailed = false;
+    const staleRejection = this.noteAuth(req, res.status);
     this.whenNoTx(() => {
       const result = this.m.handleResponse(this.h, Date.now(), req.id, res.status, json(res.headers), res.body);
       // A failed response is also reported by the engine as an `error` event; nothing more to do.
       void result;
+      // A 401 to a request sent with an older token: the engine now waits for a token, and
+      // the current one is newer than the one refused — hand it over again.
+      if (staleRejection && this.token !== undefined) this.m.setToken(this.h, this.token, Date.now());
     });
     if (wasOffline !== this.isOffline()) this.emitHostStatus();
     this.pump();
+  }
+
+  /**
+   * Reports a 401/403 to a request that carried the current token as an `auth-rejected`
+   * event (`tokenWasAccepted`: whether that token ever worked), so the client can ask its
+   * token function for a new one. Rejections of requests sent with an older token are
+   * stale: not reported; returns true for them.
+   */
+  private noteAuth(req: EngineRequest, status: number): boolean {
+    if (this.token === undefined) return false;
+    const rejected = status === 401 || status === 403;
+    const auth = req.headers['authorization'] ?? req.headers['Authorization'];
+    if (auth !== `Bearer ${this.token}`) return rejected;
+    if (status >= 200 && status < 400) this.tokenAccepted = true;
+    else if (rejected) this.emit({ type: 'auth-rejected', status, kind: req.kind, tokenWasAccepted: this.tokenAccepted });
+    return false;
   }
 
   private onFailure(req: EngineRequest, err: unknown): void {
@@ -284,6 +310,8 @@ export class EngineHost {
 
   setToken(token: string): void {
     this.check();
+    if (token !== this.token) this.tokenAccepted = false;
+    this.token = token;
     this.m.setToken(this.h, token, Date.now());
     this.schedulePump();
   }
