@@ -61,6 +61,7 @@ struct WriteHarness {
 
   Status Open(const std::string& path = ":memory:", const std::string& vfs = "",
               UploadOptions options = {}) {
+    Close();
     EL_ASSIGN_OR_RETURN(store, Store::Open(path, vfs));
     writes = std::make_unique<WritePath>(store.get(), &env);
     EL_RETURN_IF_ERROR(CreateBookkeeping(*store));
