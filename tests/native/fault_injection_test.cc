@@ -1,0 +1,240 @@
+// Fault injection at the storage seam (SQLite's test_vfs.c / leveldb's
+// fault_injection_test.cc): a VFS wrapping the default one fails the Nth
+// write or sync while the engine applies a shape response, for N = 1, 2, ...
+// Every run must succeed or fail cleanly; after reopening, the database
+// passes integrity_check and holds exactly the last committed batch and the
+// offset that goes with it.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "fake_electric.h"
+
+namespace electrolite {
+namespace testing {
+namespace {
+
+struct FaultState {
+  int write_countdown = 0;  // 0 = disarmed; fail when it reaches 0 from 1
+  int sync_countdown = 0;
+  bool fired = false;
+};
+FaultState g_fault;
+sqlite3_vfs* g_real = nullptr;
+sqlite3_vfs g_vfs;
+sqlite3_io_methods g_methods;
+
+struct FaultFile {
+  sqlite3_file base;
+  sqlite3_file* real;
+};
+
+sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<FaultFile*>(f)->real; }
+
+int FClose(sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); }
+int FRead(sqlite3_file* f, void* p, int n, sqlite3_int64 off) { return Real(f)->pMethods->xRead(Real(f), p, n, off); }
+int FWrite(sqlite3_file* f, const void* p, int n, sqlite3_int64 off) {
+  if (g_fault.write_countdown > 0 && --g_fault.write_countdown == 0) {
+    g_fault.fired = true;
+    return SQLITE_IOERR_WRITE;
+  }
+  return Real(f)->pMethods->xWrite(Real(f), p, n, off);
+}
+int FTruncate(sqlite3_file* f, sqlite3_int64 size) { return Real(f)->pMethods->xTruncate(Real(f), size); }
+int FSync(sqlite3_file* f, int flags) {
+  if (g_fault.sync_countdown > 0 && --g_fault.sync_countdown == 0) {
+    g_fault.fired = true;
+    return SQLITE_IOERR_FSYNC;
+  }
+  return Real(f)->pMethods->xSync(Real(f), flags);
+}
+int FFileSize(sqlite3_file* f, sqlite3_int64* size) { return Real(f)->pMethods->xFileSize(Real(f), size); }
+int FLock(sqlite3_file* f, int l) { return Real(f)->pMethods->xLock(Real(f), l); }
+int FUnlock(sqlite3_file* f, int l) { return Real(f)->pMethods->xUnlock(Real(f), l); }
+int FCheck(sqlite3_file* f, int* out) { return Real(f)->pMethods->xCheckReservedLock(Real(f), out); }
+int FControl(sqlite3_file* f, int op, void* arg) { return Real(f)->pMethods->xFileControl(Real(f), op, arg); }
+int FSector(sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); }
+int FDevice(sqlite3_file* f) { return Real(f)->pMethods->xDeviceCharacteristics(Real(f)); }
+
+int FOpen(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+  auto* f = reinterpret_cast<FaultFile*>(file);
+  f->real = reinterpret_cast<sqlite3_file*>(f + 1);
+  int rc = g_real->xOpen(g_real, name, f->real, flags, out_flags);
+  f->base.pMethods = rc == SQLITE_OK ? &g_methods : nullptr;
+  return rc;
+}
+int FDelete(sqlite3_vfs*, const char* name, int sync) { return g_real->xDelete(g_real, name, sync); }
+int FAccess(sqlite3_vfs*, const char* name, int flags, int* out) { return g_real->xAccess(g_real, name, flags, out); }
+int FFullPath(sqlite3_vfs*, const char* name, int n, char* out) { return g_real->xFullPathname(g_real, name, n, out); }
+
+void RegisterFaultVfs() {
+  if (g_real != nullptr) return;
+  g_real = sqlite3_vfs_find(nullptr);
+  g_vfs = *g_real;
+  g_vfs.zName = "faulty";
+  g_vfs.szOsFile = static_cast<int>(sizeof(FaultFile)) + g_real->szOsFile;
+  g_vfs.pNext = nullptr;
+  g_vfs.xOpen = FOpen;
+  g_vfs.xDelete = FDelete;
+  g_vfs.xAccess = FAccess;
+  g_vfs.xFullPathname = FFullPath;
+  g_methods = sqlite3_io_methods{1, FClose, FRead, FWrite, FTruncate, FSync, FFileSize, FLock,
+                                 FUnlock, FCheck, FControl, FSector, FDevice};
+  ASSERT_EQ(sqlite3_vfs_register(&g_vfs, 0), SQLITE_OK);
+}
+
+class SeqEnv : public Env {
+ public:
+  uint64_t RandomU64() override { return ++n * 0x9e3779b97f4a7c15ULL; }
+  uint64_t n = 0;
+};
+
+std::unique_ptr<Engine> Open(const std::string& path, const std::string& vfs, Env* env) {
+  json opts = {{"path", path}, {"vfs", vfs}, {"baseUrl", "http://e"}, {"schemaSql", std::string(kItemsSchemaSql)}};
+  auto r = Engine::Open(opts.dump(), env);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+json Q(Engine& e, const std::string& sql) {
+  json r = json::parse(e.Query(sql, ""));
+  EXPECT_TRUE(r["ok"].get<bool>()) << r.dump();
+  return r["rows"];
+}
+
+// One run: sync 3 rows, then apply a live batch of 5 more with the Nth
+// write (or sync) failing. Returns true if the fault fired.
+bool RunOnce(int n, bool fail_sync, const std::string& dir) {
+  std::string path = dir + "/db" + std::to_string(n) + (fail_sync ? "s" : "w") + ".sqlite";
+  SeqEnv env;
+  FakeElectric server("items", kItemsSchemaHeader);
+  for (int i = 1; i <= 3; i++) server.Insert(ItemRow(i, "before"));
+  std::string old_offset, new_offset;
+  bool fired = false;
+  bool applied = false;
+  {
+    auto engine = Open(path, "faulty", &env);
+    if (!engine) return false;
+    SyncPair pair(engine.get(), &server);
+    EXPECT_TRUE(pair.SyncUntilUpToDate());
+    old_offset = json::parse(engine->StatusJson())["shapes"][0]["offset"];
+    for (int i = 4; i <= 8; i++) server.Insert(ItemRow(i, std::string(300, 'x')));
+    g_fault = FaultState();
+    (fail_sync ? g_fault.sync_countdown : g_fault.write_countdown) = n;
+    pair.ReleaseHeld();  // applies the live batch (and may retry on failure)
+    fired = g_fault.fired;
+    g_fault = FaultState();
+    new_offset = json::parse(engine->StatusJson())["shapes"][0]["offset"];
+    applied = new_offset != old_offset;
+    if (fired) {
+      // A failed apply left the in-memory state where it was.
+      EXPECT_TRUE(!applied || Q(*engine, "SELECT count(*) FROM items")[0][0] == 8) << "n=" << n;
+    }
+  }
+  // Reopen without faults: consistent, and exactly one of the two states.
+  auto engine = Open(path, "", &env);
+  if (!engine) return fired;
+  EXPECT_EQ(Q(*engine, "PRAGMA integrity_check")[0][0], "ok") << "n=" << n;
+  int64_t rows = Q(*engine, "SELECT count(*) FROM items")[0][0];
+  std::string offset = Q(*engine, "SELECT \"offset\" FROM _el_shapes")[0][0];
+  if (rows == 3) {
+    EXPECT_EQ(offset, old_offset) << "n=" << n;
+  } else {
+    EXPECT_EQ(rows, 8) << "n=" << n;
+    EXPECT_NE(offset, old_offset) << "n=" << n;
+    EXPECT_EQ(Q(*engine, "SELECT count(*) FROM items WHERE title = 'before'")[0][0], 3);
+  }
+  engine.reset();
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  return fired;
+}
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/el_fault_XXXXXX";
+  char* d = mkdtemp(tmpl);
+  return d != nullptr ? d : "/tmp";
+}
+
+TEST(FaultInjectionTest, FailNthWriteDuringApply) {
+  RegisterFaultVfs();
+  std::string dir = TempDir();
+  int n = 1;
+  for (; n < 200; n++) {
+    if (!RunOnce(n, /*fail_sync=*/false, dir)) break;
+    if (HasFailure()) break;
+  }
+  std::printf("fault runs: failed write N = 1..%d, then a clean run\n", n - 1);
+  EXPECT_GT(n, 2) << "the batch should take several writes";
+  EXPECT_LT(n, 200);
+  rmdir(dir.c_str());
+}
+
+TEST(FaultInjectionTest, FailNthSyncDuringApply) {
+  RegisterFaultVfs();
+  std::string dir = TempDir();
+  int n = 1;
+  for (; n < 50; n++) {
+    if (!RunOnce(n, /*fail_sync=*/true, dir)) break;
+    if (HasFailure()) break;
+  }
+  std::printf("fault runs: failed sync N = 1..%d, then a clean run\n", n - 1);
+  EXPECT_GT(n, 1);
+  rmdir(dir.c_str());
+}
+
+// Restart resumes where it stopped: nothing skipped, nothing applied twice
+// (P-RESUME, C-CATCHUP).
+TEST(ResumeTest, P_RESUME_C_CATCHUP_ReopenContinuesFromStoredHandleAndOffset) {
+  std::string dir = TempDir();
+  std::string path = dir + "/resume.sqlite";
+  SeqEnv env;
+  FakeElectric server("items", kItemsSchemaHeader);
+  server.Insert(ItemRow(1, "a"));
+  std::string handle, offset;
+  {
+    auto engine = Open(path, "", &env);
+    SyncPair pair(engine.get(), &server);
+    ASSERT_TRUE(pair.SyncUntilUpToDate());
+    json st = json::parse(engine->StatusJson());
+    handle = st["shapes"][0]["handle"];
+    offset = st["shapes"][0]["offset"];
+  }
+  for (int i = 2; i <= 10; i++) server.Insert(ItemRow(i, "missed"));  // 9 while offline
+  size_t before = server.urls.size();
+  {
+    auto engine = Open(path, "", &env);
+    SyncPair pair(engine.get(), &server);
+    int64_t synced_rows = 0;
+    pair.after_response = [&] {};
+    ASSERT_TRUE(pair.SyncUntilUpToDate());
+    ParsedUrl first = ParseUrl(server.urls[before]);
+    EXPECT_EQ(first.query["handle"], handle);
+    EXPECT_EQ(first.query["offset"], offset);
+    EXPECT_EQ(first.query.count("live"), 0u);  // catch-up is non-live
+    for (const json& ev : pair.TakeEvents()) {
+      if (ev["type"] == "sync") synced_rows += ev["rows"].get<int64_t>();
+    }
+    EXPECT_EQ(synced_rows, 9);
+    EXPECT_EQ(Q(*engine, "SELECT count(*) FROM items")[0][0], 10);
+  }
+  {
+    // Third session: accumulates, never restarts from -1.
+    server.Insert(ItemRow(11, "later"));
+    before = server.urls.size();
+    auto engine = Open(path, "", &env);
+    SyncPair pair(engine.get(), &server);
+    ASSERT_TRUE(pair.SyncUntilUpToDate());
+    EXPECT_NE(ParseUrl(server.urls[before]).query["offset"], "-1");
+    EXPECT_EQ(Q(*engine, "SELECT count(*) FROM items")[0][0], 11);
+  }
+  for (const char* suffix : {"", "-journal"}) std::remove((path + suffix).c_str());
+  rmdir(dir.c_str());
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace electrolite
