@@ -60,7 +60,7 @@ struct WriteHarness {
   int64_t next_request_id = 1;
 
   Status Open(const std::string& path = ":memory:", const std::string& vfs = "",
-              UploadOptions options = {}) {
+              UploadOptions options = {}, const std::string& policies = "") {
     Close();
     EL_ASSIGN_OR_RETURN(store, Store::Open(path, vfs));
     writes = std::make_unique<WritePath>(store.get(), &env);
@@ -68,7 +68,7 @@ struct WriteHarness {
     EL_RETURN_IF_ERROR(writes->Init());
     const std::string sql = SchemaSql();
     EL_ASSIGN_OR_RETURN(std::vector<TableDecl> decls, ParseCreateTables(sql));
-    EL_RETURN_IF_ERROR(ApplyPoliciesJson(PoliciesJson(), &decls));
+    EL_RETURN_IF_ERROR(ApplyPoliciesJson(policies.empty() ? PoliciesJson() : policies, &decls));
     const SchemaDefaults defaults = ParseSchemaDefaults(sql);
     WritePath* w = writes.get();
     ViewBuilder builder = [w, defaults](Store&, const TableDecl& decl) -> Status {
