@@ -32,3 +32,10 @@ if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
   target_compile_options(el_zstd PRIVATE -w)
 endif()
 set_target_properties(el_zstd PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
+if(EL_FUZZ)
+  # The fuzz build (scripts/fuzz.sh) instruments our code, not SQLite/zstd.
+  foreach(t el_sqlite3 el_zstd)
+    target_compile_options(${t} PRIVATE -fno-sanitize=all -g0)
+  endforeach()
+endif()
