@@ -151,7 +151,13 @@ export class Electrolite {
       ));
     const db = new Electrolite(port, resolved, options);
     port.listen((ev) => db.onEvent(ev));
-    db.applyStatus(await port.call('status'));
+    try {
+      for (const table of Object.keys(options.resolvers ?? {})) await port.call('setResolver', table, true);
+      db.applyStatus(await port.call('status'));
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw ElectroliteError.from(err);
+    }
     db.startPerfLog();
     db.watchVisibility();
     return db;
@@ -409,6 +415,9 @@ export class Electrolite {
           this.applyStatus(this.rawStatus);
         }
         return;
+      case 'resolve':
+        void this.onResolveEvent(ev);
+        return;
       case 'auth-rejected':
         void this.refreshToken(ev.tokenWasAccepted === true);
         return;
@@ -462,10 +471,6 @@ export class Electrolite {
   }
 
   private onConflictEvent(c: ConflictEvent): void {
-    const resolver = this.resolvers[c.table];
-    if (resolver && c.policy === 'custom' && c.local && c.remote && (c.outcome === 'pending' || c.outcome === 'needs-resolution')) {
-      void this.applyResolver(resolver, c);
-    }
     for (const cb of [...this.conflictListeners]) {
       try {
         cb(c);
@@ -477,19 +482,23 @@ export class Electrolite {
     }
   }
 
-  /** Runs an app-supplied resolver and writes its answer as a new local change. */
-  private async applyResolver(resolver: ConflictResolver, c: ConflictEvent): Promise<void> {
+  /**
+   * A `resolve` event: the engine asks the app's resolver for the row to keep; the answer
+   * goes back to the engine, which writes it as a new change based on the server row.
+   */
+  private async onResolveEvent(ev: EngineEvent): Promise<void> {
+    const table = String(ev.table);
+    const resolver = this.resolvers[table];
+    const id = String(ev.id);
     try {
-      const chosen = resolver({ ...c.local! }, { ...c.remote! });
+      if (!resolver) throw new ElectroliteError('not_found', `no resolver registered for ${table}`);
+      const chosen = resolver({ ...(ev.local as Row) }, { ...(ev.remote as Row) });
       checkRow('resolver result', chosen);
-      const patch: Row = {};
-      for (const [k, v] of Object.entries(chosen)) {
-        if (!(k in c.key) && !Object.is(v, c.remote![k])) patch[k] = v;
-      }
-      if (Object.keys(patch).length > 0) await this.update(c.table, c.key, patch);
-      this.debugLog?.line('conflict', `custom resolver for ${c.table} kept ${Object.keys(patch).length ? 'local values' : 'the server row'}`);
+      await this.port.call('resolveConflict', id, chosen);
+      this.debugLog?.line('conflict', `custom resolver for ${table} resolved ${JSON.stringify(ev.key)}`);
     } catch (err) {
-      this.debugLog?.line('conflict', `custom resolver for ${c.table} failed: ${(err as Error).message}`);
+      this.debugLog?.line('conflict', `custom resolver for ${table} failed: ${(err as Error).message}`);
+      console.warn(`[electrolite] custom resolver for ${table} failed: ${(err as Error).message}`);
     }
   }
 

@@ -43,6 +43,8 @@ export interface EngineBindings {
   discardMutation(h: number, id: string): string;
   metrics(h: number, nowMs: number): string;
   syncNow?(h: number, nowMs: number): unknown;
+  setResolver?(h: number, table: string, registered: boolean): string;
+  resolveConflict?(h: number, resolveId: string, rowJson: string, nowMs: number): string;
 }
 
 /** An engine event (docs/engine-api.md "Events") plus `host-status` from the host. */
@@ -431,6 +433,25 @@ export class EngineHost {
     this.schedulePump();
   }
 
+  /** Registers (or drops) an app resolver for `table`: the engine then emits `resolve` events. */
+  setResolver(table: string, registered: boolean): void {
+    this.check();
+    if (typeof this.m.setResolver !== 'function') {
+      throw new ElectroliteError('internal', 'this engine build has no custom resolver support (setResolver)');
+    }
+    unwrap(this.m.setResolver(this.h, table, registered), 'setResolver');
+  }
+
+  /** Answers a `resolve` event with the row the app's resolver chose. */
+  resolveConflict(resolveId: string, row: Record<string, unknown>): void {
+    this.check();
+    if (typeof this.m.resolveConflict !== 'function') {
+      throw new ElectroliteError('internal', 'this engine build has no custom resolver support (resolveConflict)');
+    }
+    this.whenNoTx(() => unwrap(this.m.resolveConflict!(this.h, resolveId, json(row), Date.now()), 'resolveConflict'));
+    this.schedulePump();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -451,5 +472,5 @@ export type HostMethods = Pick<
   EngineHost,
   | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
   | 'delete' | 'begin' | 'commit' | 'rollback' | 'subscribe' | 'unsubscribe' | 'status' | 'metrics'
-  | 'pendingMutations' | 'discardMutation' | 'close'
+  | 'pendingMutations' | 'discardMutation' | 'setResolver' | 'resolveConflict' | 'close'
 >;
