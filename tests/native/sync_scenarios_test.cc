@@ -409,6 +409,49 @@ TEST_F(SyncScenarioTest, LiveTimeoutAnswersUpToDateAndCursorAdvances) {
   EXPECT_NE(cursors[1], cursors[2]);
 }
 
+TEST_F(SyncScenarioTest, LiveWatchdogAbandonsAndReissuesStuckRequest) {
+  ASSERT_TRUE(pair_->SyncUntilUpToDate());
+  // The harness holds one live request that never gets an answer.
+  int64_t deadline = engine_->PollTimeout();
+  ASSERT_GT(deadline, pair_->now);
+  EXPECT_EQ(deadline - pair_->now, 45000);
+  engine_->HandleTimeout(deadline);
+  // After the watchdog the request is treated as failed and retried later.
+  json st = json::parse(engine_->StatusJson());
+  EXPECT_EQ(st["connection"], "connecting");
+  int64_t retry_at = engine_->PollTimeout();
+  ASSERT_GE(retry_at, deadline);
+  std::optional<Request> again = engine_->PollRequest(retry_at);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->live);
+}
+
+TEST_F(SyncScenarioTest, C_204_DeprecatedNoContentMeansUpToDate) {
+  server_.Insert(ItemRow(1, "a"));
+  pair_->Pump(1);  // offset -1 snapshot
+  server_.overrides.push_back({204, {{"electric-handle", server_.handle()}, {"electric-offset", "0_inf"},
+                                     {"electric-schema", kItemsSchemaHeader}}, ""});
+  pair_->Pump(1);
+  json st = json::parse(engine_->StatusJson());
+  EXPECT_TRUE(st["isUpToDate"].get<bool>());
+  EXPECT_EQ(st["lastSyncedAt"].get<int64_t>(), pair_->now);
+  EXPECT_EQ(Count(*engine_), 1);
+}
+
+TEST_F(SyncScenarioTest, ChunkedSnapshotNeedsSeveralRequestsBeforeUpToDate) {
+  for (int i = 1; i <= 5; i++) server_.Insert(ItemRow(i, "r"));
+  server_.snapshot_chunk_rows = 2;
+  ASSERT_TRUE(pair_->SyncUntilUpToDate());
+  EXPECT_EQ(Count(*engine_), 5);
+  std::vector<std::string> offsets;
+  for (const auto& u : server_.urls) offsets.push_back(ParseUrl(u).query["offset"]);
+  ASSERT_GE(offsets.size(), 4u);
+  EXPECT_EQ(std::vector<std::string>(offsets.begin(), offsets.begin() + 4),
+            (std::vector<std::string>{"-1", "0_0", "0_1", "0_2"}));
+  json snap = Query(*engine_, "SELECT snapshot_xmin, snapshot_xmax, snapshot_xip FROM _el_shapes")["rows"][0];
+  EXPECT_EQ(snap, json::parse(R"(["690","700","[\"695\"]"])"));
+}
+
 TEST_F(SyncScenarioTest, DebugLogOnlyWhenEnabled) {
   ASSERT_TRUE(pair_->SyncUntilUpToDate());
   for (const json& ev : pair_->TakeEvents()) EXPECT_NE(ev["type"], "log");
