@@ -100,6 +100,8 @@ export async function captureTable(db: Upstream, schema: string, name: string): 
     `SELECT 1 FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = 'electric_capture_row'`, [t]);
   if (has.length) return;
   await db.transaction(async (tx) => {
+    // CREATE TRIGGER waits for transactions writing the table; don't queue everyone behind it.
+    await tx.query(`SET LOCAL lock_timeout = '5s'`);
     await tx.query(`DROP TRIGGER IF EXISTS electric_capture_row ON ${t}`);
     await tx.query(`DROP TRIGGER IF EXISTS electric_capture_stmt ON ${t}`);
     await tx.query(`CREATE TRIGGER electric_capture_row AFTER INSERT OR UPDATE OR DELETE ON ${t}

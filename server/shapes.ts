@@ -30,6 +30,11 @@ export class ShapeService {
   private unlisten: (() => Promise<void>) | null = null;
   private stopped = false;
   private lastPrune = 0;
+  private paused = false;
+
+  /** Holds back change delivery (operations and tests: widen the snapshot/harvest race). */
+  pause(): void { this.paused = true; }
+  resume(): Promise<void> { this.paused = false; return this.harvestNow(); }
   lastError: Error | null = null;
 
   constructor(readonly db: Upstream, readonly opts: ShapeServiceOptions = {}) {
@@ -67,7 +72,7 @@ export class ShapeService {
 
   /** Harvests until no committed change is left; concurrent calls share the running one. */
   harvestNow(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.stopped || this.paused) return Promise.resolve();
     if (this.harvesting) { this.again = true; return this.harvesting; }
     this.harvesting = (async () => {
       try {

@@ -16,10 +16,12 @@ export async function startStack(opts = {}) {
     databaseUrl, longPollMs: 1000, pollMs: 200, log: (l) => logs.push(l), ...opts.server,
   });
   const url = await server.listen(0);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 30 });
+  // Values formatted as the sync service formats them.
+  const pool = new pg.Pool({
+    connectionString: databaseUrl, max: 30,
+    options: '-c timezone=UTC -c datestyle=ISO,DMY -c extra_float_digits=1',
+  });
   pool.on('error', () => {});
-  // Values as the sync service formats them.
-  pool.on('connect', (c) => { c.query("SET timezone = 'UTC'; SET datestyle = 'ISO, DMY'; SET extra_float_digits = 1"); });
   return {
     url, server, pool, databaseUrl, logs,
     sql: async (q, p) => (await pool.query(q, p)).rows,
@@ -49,6 +51,9 @@ export class ShapeReader {
     this.base = base; this.params = params; this.headers = headers;
     this.rows = new Map(); this.offset = '-1'; this.handle = undefined; this.cursor = undefined;
     this.upToDate = false; this.refetches = 0; this.requests = 0; this.txids = new Set();
+    // Protocol violations a correct server never causes: an insert of a key we hold, an
+    // update or delete of a key we do not hold, an offset that does not move forward.
+    this.violations = [];
   }
   async step({ live = this.upToDate } = {}) {
     const p = { ...this.params, offset: this.offset, handle: this.handle };
@@ -69,6 +74,10 @@ export class ShapeReader {
       if (!('key' in m)) continue;
       for (const t of m.headers.txids ?? []) this.txids.add(t);
       const op = m.headers.operation;
+      const held = this.rows.has(m.key);
+      if ((op === 'insert' && held) || (op !== 'insert' && !held && this.params.log !== 'changes_only')) {
+        this.violations.push(`${op} of ${held ? 'held' : 'unknown'} key ${m.key} at ${m.headers.lsn}_${m.headers.op_position}`);
+      }
       if (op === 'insert') this.rows.set(m.key, { ...m.value });
       else if (op === 'update') this.rows.set(m.key, { ...this.rows.get(m.key), ...m.value });
       else if (op === 'delete') this.rows.delete(m.key);
