@@ -3,7 +3,7 @@
 // Importing this file touches no browser global; only open() creates the Worker.
 
 import type { Transaction } from '../client.js';
-import { ElectroliteError } from '../errors.js';
+import { ElectroliteError, type ErrorCode } from '../errors.js';
 import { LiveQuery } from '../live-query.js';
 import { shareRows } from '../structural-share.js';
 import type {
@@ -124,18 +124,27 @@ export class BrowserElectrolite {
   async setOnline(online: boolean): Promise<void> { await this.#call('setOnline', [online]); }
   async setVisible(visible: boolean): Promise<void> { await this.#call('setVisible', [visible]); }
 
-  /** Resolves with the first status (current or later) for which `pred` holds. */
-  waitForStatus(pred: (s: BrowserStatus) => boolean, timeoutMs = 30000): Promise<BrowserStatus> {
+  /**
+   * Resolves with the first status (current or later) for which `pred` holds; with
+   * `rejectOnError`, rejects on the first status that carries an error.
+   */
+  waitForStatus(pred: (s: BrowserStatus) => boolean, timeoutMs = 30000, rejectOnError = false): Promise<BrowserStatus> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
         reject(new ElectroliteError('timeout', `status condition not reached within ${timeoutMs} ms`));
       }, timeoutMs);
-      const check = (s: BrowserStatus) => {
-        if (!pred(s)) return;
+      const finish = (fn: () => void) => {
         off();
         clearTimeout(timer);
-        resolve(s);
+        fn();
+      };
+      const check = (s: BrowserStatus) => {
+        if (pred(s)) finish(() => resolve(s));
+        else if (rejectOnError && s.error) {
+          const e = s.error;
+          finish(() => reject(new ElectroliteError(e.code as ErrorCode, e.message)));
+        }
       };
       const off = this.onStatus(check);
       check(this.#status);
