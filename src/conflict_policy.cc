@@ -89,8 +89,8 @@ int Cmp(T a, T b) {
 }
 
 int CompareMutationIds(const Contender& local, const Contender& remote) {
-  // A server row with no known writer loses a tie; equal ids cannot conflict.
-  if (remote.mutation_id.empty()) return 1;
+  // R5: a server row with no known writer wins the tie.
+  if (remote.mutation_id.empty()) return -1;
   return Cmp(local.mutation_id, remote.mutation_id);
 }
 
@@ -253,8 +253,7 @@ Winner Decide(const TablePolicy& policy, const Contender& local, const Contender
     case PolicyKind::kServerWins:
       return Winner::kRemote;
     case PolicyKind::kCustom:
-      if (custom_resolvable) return Winner::kResolver;
-      [[fallthrough]];
+      return custom_resolvable ? Winner::kResolver : Winner::kRemote;
     case PolicyKind::kLastWriteWins: {
       const int c = CompareValues(Field(l, policy.timestamp_column),
                                   Field(r, policy.timestamp_column));

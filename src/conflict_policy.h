@@ -3,26 +3,29 @@
 // (server/) decides. Rows are JSON objects: column -> value (string, number,
 // bool or null), as the engine stores them.
 //
-// The rules, shared word for word with the server's policy file:
+// The rules are the write endpoint's (server/policy.ts "POLICY RULES", R0-R7);
+// the engine predicts its answer with them while a local edit is pending and
+// a server change arrives, and the endpoint's answer is final:
 //
-//  * A mutation conflicts when the server's current row no longer matches the
-//    `base` the client saw (for an update/delete), or the row already exists
-//    (for an insert). Without a conflict every writable policy applies it.
-//  * last-write-wins: compare the `timestamp` column (default updated_at) of
-//    the local row and the server row as instants; the later one wins. On a
-//    tie, or when neither side has a timestamp, the local mutation wins iff
-//    its mutation id is greater (byte-wise) than the server row's last
-//    mutation id; a server row with no known mutation id loses a tie.
-//  * server-wins: the server row always wins; the local mutation is rejected.
-//  * importance: compare `order` (default importance, last_accessed_at,
-//    updated_at) column by column: numbers numerically, timestamps as
-//    instants, anything else byte-wise, null lowest; the first column that
-//    differs decides. All equal: the mutation-id tie-break of
-//    last-write-wins.
-//  * custom: the app's resolver (local, remote) => row decides on the client;
-//    the resolved row is uploaded as a new write based on the server row.
-//    An unresolved mutation reaching the server is decided by
-//    last-write-wins.
+//  * Conflict (R3): an insert of an existing row; an update/delete whose
+//    `base` (the row the client saw) differs from the server row in any
+//    column. No conflict: applied.
+//  * last-write-wins (R4): compare the `timestamp` column (default
+//    updated_at; the engine stamps it on every local write, a delete sends
+//    its local time) as instants: later wins.
+//  * importance (R4): the server row overlaid with the local values vs the
+//    server row, compared on `order` (default importance, last_accessed_at,
+//    updated_at) lexicographically, NULL lowest; greater wins. A conflicting
+//    delete loses.
+//  * server-wins, and custom (R4): the server row wins. For custom the app's
+//    resolver (local, remote) => row merges on the client, which then writes
+//    the merged row with base = the server row it merged with.
+//  * Tie (R5): the incoming write wins iff its mutation id is greater than
+//    the id of the last mutation the endpoint applied to the row; with no
+//    recorded writer the server row wins. The engine never knows that id
+//    for a streamed row, so it predicts "server wins" on a tie.
+// Values compare by type: numbers numerically, timestamps as instants,
+// booleans false < true, other text byte-wise; NULL lowest.
 #ifndef ELECTROLITE_SRC_CONFLICT_POLICY_H_
 #define ELECTROLITE_SRC_CONFLICT_POLICY_H_
 
@@ -47,7 +50,7 @@ const char* PolicyName(PolicyKind kind);
 struct TablePolicy {
   PolicyKind kind = PolicyKind::kServerWins;
   bool writable = false;
-  std::string timestamp_column = "updated_at";  // last-write-wins
+  std::string timestamp_column = "updated_at";  // LWW order; stamped on every write (R1)
   std::vector<std::string> order;               // importance
 
   // Parses {"policy": ..., "writable": ..., "timestamp": ..., "order": [...]}.
@@ -63,9 +66,10 @@ struct Contender {
   std::string_view mutation_id;         // "" when unknown
 };
 
-// Decides a conflict between `local` and `remote` under `policy`. kResolver is
-// returned only for kCustom when `custom_resolvable` (a resolver is
-// registered); otherwise custom falls back to last-write-wins.
+// Decides a conflict between `local` (the local row: server row overlaid with
+// the local values) and `remote` under `policy`. kResolver is returned only for
+// kCustom when `custom_resolvable` (a resolver is registered); otherwise
+// custom is server-wins, as on the endpoint.
 Winner Decide(const TablePolicy& policy, const Contender& local, const Contender& remote,
               bool custom_resolvable = false);
 

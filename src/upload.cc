@@ -295,7 +295,16 @@ Status Uploader::ApplyResults(int64_t now_ms, const json& response) {
     const std::string status = st != r->end() && st->is_string() ? st->get<std::string>() : "";
     std::string reason;
     if (auto it = r->find("reason"); it != r->end() && it->is_string()) reason = it->get<std::string>();
-    if (status == "applied" || status == "duplicate") {
+    std::string original = "applied";
+    if (auto it = r->find("original"); it != r->end() && it->is_string()) {
+      original = it->get<std::string>();
+    }
+    if (status == "duplicate" && original == "rejected") {
+      // An earlier attempt was rejected (its answer was lost): roll back now.
+      EL_RETURN_IF_ERROR(writes_->Rejected(*e, reason.empty() ? "rejected" : reason, json(),
+                                           now_ms));
+      ++rejected_;
+    } else if (status == "applied" || status == "duplicate") {
       std::optional<int64_t> own = txid;
       if (auto it = r->find("txid"); it != r->end()) own = TxidOf(*it);
       if (!own) return Status::Protocol("upload response: applied mutation without a txid");

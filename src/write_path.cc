@@ -188,8 +188,7 @@ Result<std::string> WritePath::Insert(std::string_view table, const json& row, i
     } else if (c.default_value.kind == ColumnDefault::kValue) {
       EL_ASSIGN_OR_RETURN(v, NormalizeValue(*t, c, c.default_value.value));
     } else if (c.default_value.kind == ColumnDefault::kNow ||
-               (t->policy.kind == PolicyKind::kLastWriteWins &&
-                c.name == t->policy.timestamp_column)) {
+               c.name == t->policy.timestamp_column) {
       EL_ASSIGN_OR_RETURN(v, NormalizeValue(*t, c, IsoFromMs(now_ms)));
     } else if (c.default_value.kind == ColumnDefault::kUuid) {
       v = NewMutationId();
@@ -242,9 +241,10 @@ Result<std::string> WritePath::Update(std::string_view table, const json& key_in
     }
   }
   if (changed.empty()) return std::string();  // nothing changed: no mutation (txn rolls back)
+  // Stamp the policy's timestamp column as the endpoint does (R1), for
+  // every policy, so both sides compare the same values.
   const std::string& ts = t->policy.timestamp_column;
-  if (t->policy.kind == PolicyKind::kLastWriteWins && !normalized.contains(ts) &&
-      t->ColumnIndex(ts) >= 0) {
+  if (!normalized.contains(ts) && t->ColumnIndex(ts) >= 0) {
     EL_ASSIGN_OR_RETURN(changed[ts], NormalizeValue(*t, t->columns[t->ColumnIndex(ts)],
                                                     IsoFromMs(now_ms)));
   }
@@ -262,7 +262,14 @@ Result<std::string> WritePath::Delete(std::string_view table, const json& key_in
   EL_RETURN_IF_ERROR(BeginWrite(&txn));
   EL_ASSIGN_OR_RETURN(std::optional<json> current, overlay_->ReadMerged(*t, key));
   if (!current) return Status::NotFound(t->name + " row " + Dump(key) + " does not exist");
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "delete", key, json::object(),
+  // A last-write-wins delete competes at its local time (server R4).
+  json value = json::object();
+  const std::string& ts = t->policy.timestamp_column;
+  if (t->policy.kind == PolicyKind::kLastWriteWins && t->ColumnIndex(ts) >= 0) {
+    EL_ASSIGN_OR_RETURN(value[ts], NormalizeValue(*t, t->columns[t->ColumnIndex(ts)],
+                                                  IsoFromMs(now_ms)));
+  }
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "delete", key, std::move(value),
                                              std::move(*current), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;

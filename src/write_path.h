@@ -146,6 +146,9 @@ class WritePath {
   Result<const WriteTable*> Writable(std::string_view table);
   std::string NewMutationId();
   Status MatchSeenTxid(const OutboxEntry& e, bool* matched);
+  // Drops an acked mutation whose values the synced row already holds (a
+  // `duplicate` answer carries no txid of the original write).
+  Status DropIfConverged(const WriteTable& t, const OutboxEntry& e, bool* dropped);
   Status DecideConcurrent(const WriteTable& t, const nlohmann::json& key, int64_t now_ms);
   Status RecordConflict(const WriteTable& t, const nlohmann::json& key, std::string_view outcome,
                         const nlohmann::json& local, const nlohmann::json& remote,

@@ -354,9 +354,51 @@ Result<json> NormalizeValue(const WriteTable& t, const WriteColumn& c, const jso
   }
 }
 
+namespace {
+
+// Postgres array input text of a JSON array: {1,2}, {"a b",NULL}, {{1},{2}}.
+void AppendPgArray(const json& v, std::string* out) {
+  if (v.is_array()) {
+    out->push_back('{');
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      AppendPgArray(v[i], out);
+    }
+    out->push_back('}');
+  } else if (v.is_null()) {
+    out->append("NULL");
+  } else if (v.is_string()) {
+    out->push_back('"');
+    for (char ch : v.get_ref<const std::string&>()) {
+      if (ch == '"' || ch == '\\') out->push_back('\\');
+      out->push_back(ch);
+    }
+    out->push_back('"');
+  } else if (v.is_boolean()) {
+    out->append(v.get<bool>() ? "t" : "f");
+  } else if (v.is_number()) {
+    out->append(v.dump());
+  } else {
+    std::string text = Dump(v);  // a composite/json element: quoted text
+    AppendPgArray(json(text), out);
+  }
+}
+
+}  // namespace
+
 json ToWire(const WriteColumn& c, const json& v) {
   if (v.is_null()) return v;
-  if (c.dims > 0 || c.cls == TypeClass::kJson) {
+  if (c.dims > 0 && v.is_string()) {
+    // The mirror keeps arrays as JSON text; the endpoint takes Postgres text.
+    json parsed = json::parse(v.get_ref<const std::string&>(), nullptr, false);
+    if (parsed.is_array()) {
+      std::string out;
+      AppendPgArray(parsed, &out);
+      return json(out);
+    }
+    return v;
+  }
+  if (c.cls == TypeClass::kJson) {
     if (v.is_string()) {
       json parsed = json::parse(v.get_ref<const std::string&>(), nullptr, false);
       if (!parsed.is_discarded()) return parsed;

@@ -95,6 +95,26 @@ Status WritePath::MatchSeenTxid(const OutboxEntry& e, bool* matched) {
   return Status::Ok();
 }
 
+Status WritePath::DropIfConverged(const WriteTable& t, const OutboxEntry& e, bool* dropped) {
+  *dropped = false;
+  EL_ASSIGN_OR_RETURN(std::optional<json> synced, overlay_->ReadSynced(t, e.key));
+  bool converged;
+  if (e.op == "delete") {
+    converged = !synced.has_value();
+  } else {
+    converged = synced.has_value();
+    for (auto it = e.value.begin(); converged && it != e.value.end(); ++it) {
+      if (CompareValues(it.value(), (*synced)[it.key()]) != 0) converged = false;
+    }
+  }
+  if (!converged) return Status::Ok();
+  EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
+  EL_RETURN_IF_ERROR(overlay_->Rebuild(t, e.key, /*local_write=*/false));
+  changed_tables_.insert(t.name);
+  *dropped = true;
+  return Status::Ok();
+}
+
 Status WritePath::Acked(const OutboxEntry& e, int64_t txid) {
   EL_RETURN_IF_ERROR(outbox_->MarkAcked(e.id, txid));
   OutboxEntry acked = e;
@@ -111,6 +131,9 @@ Status WritePath::Acked(const OutboxEntry& e, int64_t txid) {
     changed_tables_.insert(t->name);
     return Status::Ok();
   }
+  bool dropped = false;
+  EL_RETURN_IF_ERROR(DropIfConverged(*t, acked, &dropped));
+  if (dropped) return Status::Ok();
   // The server's answer is final: an applied write shows even where the
   // policy had let a concurrent server version through.
   EL_ASSIGN_OR_RETURN(std::optional<OverlayRow> ov, overlay_->Read(*t, e.key));
@@ -194,9 +217,13 @@ Status WritePath::OnChangesApplied(std::string_view table, const std::vector<int
     EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> entries, outbox_->ForKey(t->name, key));
     bool removed = false;
     for (const OutboxEntry& e : entries) {
-      if (e.status == "acked" && e.txid && here.count(*e.txid) != 0) {
+      if (e.status != "acked") continue;
+      if (e.txid && here.count(*e.txid) != 0) {
         EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
         removed = true;
+      } else {
+        bool dropped = false;
+        EL_RETURN_IF_ERROR(DropIfConverged(*t, e, &dropped));
       }
     }
     if (removed) {

@@ -89,7 +89,7 @@ TEST_F(ConflictConcurrentTest, LastWriteWinsRemoteNewerYieldsAtOnceAndServerReje
   ExpectSettled();
 }
 
-TEST_F(ConflictConcurrentTest, LastWriteWinsTieIsDecidedTheSameOnBothSides) {
+TEST_F(ConflictConcurrentTest, LastWriteWinsTieWithAnUnknownWriterGoesToTheServer) {
   Seed("tasks", Task("v0", "2023-01-01T00:00:00Z"));
   // The app sets the timestamp itself; the server change has the same instant
   // in another spelling.
@@ -97,10 +97,38 @@ TEST_F(ConflictConcurrentTest, LastWriteWinsTieIsDecidedTheSameOnBothSides) {
                                {{"title", "mine"}, {"updated_at", "2023-05-05T05:05:05Z"}}, kT0)
                   .ok());
   ConcurrentServerChange("tasks", Task("theirs", "2023-05-05 07:05:05+02"));
-  // A server row with no known writer loses the tie (client and endpoint alike).
-  EXPECT_EQ(h.Row("tasks", kTask1)["title"], "mine");
+  // R5: no recorded writer, the server row wins; the client predicts the same.
+  EXPECT_EQ(h.Row("tasks", kTask1)["title"], "theirs");
+  EXPECT_EQ(Conflicts()[0]["outcome"], "remote");
   Settle(kT0 + 100);
+  EXPECT_EQ(server.rows["tasks"][kTask1]["title"], "theirs");
+  EXPECT_EQ(h.Row("tasks", kTask1)["title"], "theirs");
+  auto c = Conflicts();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0]["outcome"], "rejected");
+  EXPECT_EQ(c[0]["reason"], "stale");
+  ExpectSettled();
+}
+
+TEST_F(ConflictConcurrentTest, LastWriteWinsTieWithAKnownWriterGoesToTheGreaterMutationId) {
+  Seed("tasks", Task("v0", "2023-01-01T00:00:00Z"));
+  ASSERT_TRUE(h.writes->Update("tasks", {{"id", kTask1}},
+                               {{"title", "mine"}, {"updated_at", "2023-05-05T05:05:05Z"}}, kT0)
+                  .ok());
+  // Another client's write through the endpoint, same instant, smaller id.
+  server.ServerWrite("tasks", Task("theirs", "2023-05-05T05:05:05Z"),
+                     "00000000-0000-4000-8000-000000000000");
+  ASSERT_TRUE(DeliverChanges(&h, &server, &cursor, kT0 + 50).ok());
+  EXPECT_EQ(h.Row("tasks", kTask1)["title"], "theirs");  // predicted: server wins the tie
+  h.uploader->NoteWrites();
+  std::optional<Request> r = h.Poll(kT0 + 100);
+  ASSERT_TRUE(r);
+  auto [code, body] = server.Handle(*r, *h.uploader->Body(r->id));
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0 + 100, r->id, code, {}, body).ok());
+  // The endpoint knew the writer and applied ours: its answer is final.
   EXPECT_EQ(server.rows["tasks"][kTask1]["title"], "mine");
+  EXPECT_EQ(h.Row("tasks", kTask1)["title"], "mine");
+  ASSERT_TRUE(DeliverChanges(&h, &server, &cursor, kT0 + 200).ok());
   EXPECT_EQ(h.Row("tasks", kTask1)["title"], "mine");
   ExpectSettled();
 }
@@ -202,11 +230,13 @@ TEST_F(ImportanceTest, EqualImportanceAndAccessThenUpdatedAt) {
             "theirs");
 }
 
-TEST_F(ImportanceTest, FullTieGoesToTheMutationIdRule) {
+TEST_F(ImportanceTest, FullTieGoesToTheServerWithoutAKnownWriter) {
+  // Same importance and access time, and the server row's updated_at equals
+  // the local stamp (kT0): the tuples tie (R5).
   EXPECT_EQ(Race({{"content", "mine"}},
-                 Memory(5, "2023-01-01T00:00:00Z", "2023-01-01T00:00:00Z", "theirs")),
-            "mine");
-  EXPECT_EQ(server.rows["agent_memory"][kMem1]["content"], "mine");
+                 Memory(5, "2023-01-01T00:00:00Z", "2023-11-14T22:13:20.000Z", "theirs")),
+            "theirs");
+  EXPECT_EQ(server.rows["agent_memory"][kMem1]["content"], "theirs");
 }
 
 TEST_F(ConflictConcurrentTest, CustomResolverDecidesThroughAResolveEvent) {

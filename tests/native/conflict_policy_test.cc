@@ -80,8 +80,8 @@ TEST(ConflictPolicyTest, LastWriteWinsTieBrokenByMutationId) {
   json b = {{"updated_at", "2024-01-01T00:00:00Z"}};  // the same instant
   EXPECT_EQ(DecideFor(p, a, "bbbb", b, "aaaa"), Winner::kLocal);
   EXPECT_EQ(DecideFor(p, a, "aaaa", b, "bbbb"), Winner::kRemote);
-  // A server row with no known writer loses the tie, on both sides alike.
-  EXPECT_EQ(DecideFor(p, a, "aaaa", b, ""), Winner::kLocal);
+  // R5: a server row with no known writer wins the tie.
+  EXPECT_EQ(DecideFor(p, a, "zzzz", b, ""), Winner::kRemote);
   // Neither side has a timestamp: the tie-break decides too.
   EXPECT_EQ(DecideFor(p, json::object(), "b", json::object(), "a"), Winner::kLocal);
 }
@@ -121,13 +121,13 @@ TEST(ConflictPolicyTest, ImportanceThenLastAccessedThenUpdated) {
   EXPECT_EQ(DecideFor(p, base, "a", base, "b"), Winner::kRemote);
 }
 
-TEST(ConflictPolicyTest, CustomAsksTheResolverOrFallsBackToLastWriteWins) {
+TEST(ConflictPolicyTest, CustomAsksTheResolverOrIsServerWins) {
   TablePolicy p = Policy(R"({"policy":"custom","writable":true})");
   json older = {{"updated_at", "2024-01-01T00:00:00Z"}};
   json newer = {{"updated_at", "2024-01-02T00:00:00Z"}};
   EXPECT_EQ(Decide(p, Contender{&older, "a"}, Contender{&newer, ""}, true), Winner::kResolver);
   EXPECT_EQ(Decide(p, Contender{&older, "a"}, Contender{&newer, ""}, false), Winner::kRemote);
-  EXPECT_EQ(Decide(p, Contender{&newer, "a"}, Contender{&older, ""}, false), Winner::kLocal);
+  EXPECT_EQ(Decide(p, Contender{&newer, "a"}, Contender{&older, ""}, false), Winner::kRemote);
 }
 
 TEST(ConflictPolicyTest, BaseMatchesIsTypeTolerant) {

@@ -294,8 +294,10 @@ TEST_F(OutboxUploadTest, EchoBeforeTheAckIsMatchedWhenTheAckArrives) {
 TEST_F(OutboxUploadTest, WriteVisibleInASnapshotIsMatchedBySnapshotEnd) {
   InsertTask(1, kT0);
   ASSERT_TRUE(RoundTrip(kT0).has_value());  // txid 700
-  // A refetched snapshot already contains the row (xmin > 700).
+  // A refetched snapshot (xmin > 700) contains the row, already changed again
+  // by someone else after our write, so values alone do not match it.
   json row = server.rows["tasks"][TaskId(1)];
+  row["title"] = "changed later";
   ASSERT_TRUE(h.ApplyServerRows("tasks", {row}, {}, kT0 + 1).ok());
   EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox"), 1);
   // Epoch 1, snapshot taken before our write (2^32 + 600): 700 widens to
@@ -307,7 +309,66 @@ TEST_F(OutboxUploadTest, WriteVisibleInASnapshotIsMatchedBySnapshotEnd) {
   EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox"), 1);
   ASSERT_TRUE(h.writes->OnSnapshotEnd("tasks", "701", "705", {}).ok());
   EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox"), 0);
-  EXPECT_EQ(h.Count("SELECT count(*) FROM tasks"), 1);
+  EXPECT_EQ(h.Count("SELECT count(*) FROM tasks__overlay"), 0);
+  EXPECT_EQ(h.Row("tasks", TaskId(1))["title"], "changed later");
+}
+
+TEST_F(OutboxUploadTest, DuplicateOfARejectedMutationRollsBack) {
+  json exec = {{"id", kTask1},        {"user_id", "u1"},     {"agent_type", "coder"},
+               {"status", "running"}, {"started_at", "2023-01-01T00:00:00Z"},
+               {"updated_at", "2023-01-01T00:00:00Z"}};
+  server.rows["agent_executions"][kTask1] = exec;
+  ASSERT_TRUE(h.ApplyServerRows("agent_executions", {exec}, {}, kT0).ok());
+  ASSERT_TRUE(h.writes->Update("agent_executions", {{"id", kTask1}}, {{"status", "failed"}}, kT0)
+                  .ok());
+  h.uploader->NoteWrites();
+  server.rows["agent_executions"][kTask1]["status"] = "completed";
+  std::optional<Request> r = h.Poll(kT0);
+  ASSERT_TRUE(r);
+  server.Handle(*r, *h.uploader->Body(r->id));  // rejected; the answer is lost
+  h.uploader->HandleNetworkError(kT0 + 1, r->id, "timeout");
+  ASSERT_TRUE(RoundTrip(kT0 + 60000).has_value());  // duplicate, original: rejected
+  EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox"), 0);
+  EXPECT_EQ(h.Row("agent_executions", kTask1)["status"], "running");
+}
+
+TEST_F(OutboxUploadTest, DuplicateWithoutItsTxidIsMatchedByTheSyncedValues) {
+  SeedTask(1, "old");
+  ASSERT_TRUE(h.writes->Update("tasks", {{"id", TaskId(1)}}, {{"title", "new"}}, kT0).ok());
+  h.uploader->NoteWrites();
+  std::optional<Request> r = h.Poll(kT0);
+  ASSERT_TRUE(r);
+  server.Handle(*r, *h.uploader->Body(r->id));  // applied; the answer is lost
+  h.uploader->HandleNetworkError(kT0 + 1, r->id, "timeout");
+  ASSERT_TRUE(RoundTrip(kT0 + 60000).has_value());  // duplicate, with the retry's txid
+  EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox WHERE status = 'acked'"), 1);
+  EXPECT_EQ(h.Row("tasks", TaskId(1))["title"], "new");
+  // The original transaction streams in: the row holds our values, so the
+  // acknowledged overlay goes in the same transaction.
+  ASSERT_TRUE(DeliverChanges(&h, &server, &stream_cursor, kT0 + 60001).ok());
+  EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox"), 0);
+  EXPECT_EQ(h.Count("SELECT count(*) FROM tasks__overlay"), 0);
+  EXPECT_EQ(h.Row("tasks", TaskId(1))["title"], "new");
+}
+
+TEST_F(OutboxUploadTest, ArraysAndJsonGoOutAsPostgresText) {
+  WriteTable t;
+  t.name = "x";
+  WriteColumn arr;
+  arr.name = "tags";
+  arr.cls = TypeClass::kText;
+  arr.dims = 1;
+  EXPECT_EQ(ToWire(arr, json(R"(["a b","q\"x",null])")), R"({"a b","q\"x",NULL})");
+  WriteColumn ints = arr;
+  ints.cls = TypeClass::kInteger;
+  ints.dims = 2;
+  EXPECT_EQ(ToWire(ints, json("[[1,2],[3,4]]")), "{{1,2},{3,4}}");
+  Result<json> bad = NormalizeValue(t, arr, json("not an array"));
+  EXPECT_EQ(bad.status().code(), Code::kSchema);
+  WriteColumn j;
+  j.name = "config";
+  j.cls = TypeClass::kJson;
+  EXPECT_EQ(ToWire(j, json(R"({"a":[1,2]})")), json::parse(R"({"a":[1,2]})"));
 }
 
 TEST_F(OutboxUploadTest, SnapshotVisibilityWidensXids) {
@@ -351,7 +412,7 @@ TEST_F(OutboxUploadTest, RejectionRollsBackAndRecordsTheConflict) {
   EXPECT_EQ(conflict["outcome"], "rejected");
   EXPECT_EQ(conflict["local"]["status"], "cancelled");
   EXPECT_EQ(conflict["remote"]["status"], "completed");
-  EXPECT_EQ(conflict["reason"], "conflict: server-wins");
+  EXPECT_EQ(conflict["reason"], "conflict");
   json metrics = *h.writes->Metrics();
   ASSERT_EQ(metrics["conflicts"].size(), 1u);
   EXPECT_EQ(metrics["conflicts"][0],

@@ -212,6 +212,8 @@ class FakeWriteServer {
   std::map<std::string, int> applied_count;                 // id -> times applied
   std::vector<Change> changes;                              // stream, in commit order
   std::vector<size_t> batch_sizes;
+  std::map<std::string, std::map<std::string, std::string>> last_writer;  // table -> id -> mutation
+  std::string now_text = "2023-11-14T22:13:20Z";  // the endpoint's now() (R1)
   int64_t next_txid = 700;
 
   // Answers one request: (status, body). Sets *compressed when the body was zstd.
@@ -238,10 +240,8 @@ class FakeWriteServer {
       const std::string id = m["id"];
       seen_ids.push_back(id);
       auto done = results_.find(id);
-      if (done != results_.end()) {
-        json r = done->second;
-        if (r["status"] == "applied") r["status"] = "duplicate";
-        results.push_back(r);
+      if (done != results_.end()) {  // R7: never applied twice, no txid of its own
+        results.push_back({{"id", id}, {"status", "duplicate"}, {"original", done->second["status"]}});
         continue;
       }
       json r = Apply(m, txid);
@@ -251,9 +251,11 @@ class FakeWriteServer {
     return {200, json{{"txid", std::to_string(txid)}, {"results", results}}.dump()};
   }
 
-  // A server-side change by someone else (another client).
-  void ServerWrite(const std::string& table, const json& row) {
+  // A server-side change by someone else (another client; `writer`: its
+  // mutation id when it came through the endpoint).
+  void ServerWrite(const std::string& table, const json& row, const std::string& writer = "") {
     const int64_t txid = next_txid++;
+    if (!writer.empty()) last_writer[table][row["id"].get<std::string>()] = writer;
     json& cur = rows[table][row["id"].get<std::string>()];
     if (cur.is_null()) cur = json::object();
     for (auto it = row.begin(); it != row.end(); ++it) cur[it.key()] = it.value();
@@ -261,54 +263,73 @@ class FakeWriteServer {
   }
 
  private:
+  // server/policy.ts R1-R7, in memory.
   json Apply(const json& m, int64_t txid) {
     const std::string id = m["id"], table = m["table"], op = m["op"];
     const WriteTable* t = h_->writes->Find(table);
-    json r = {{"id", id}, {"txid", std::to_string(txid)}};
-    if (t == nullptr || !t->policy.writable) {
+    json r = {{"id", id}};
+    auto reject = [&](const char* reason, const json* cur) {
       r["status"] = "rejected";
-      r["reason"] = "table is not writable";
+      r["reason"] = reason;
+      r["row"] = cur ? *cur : json();
       return r;
-    }
+    };
     const std::string key = m["key"]["id"];
     auto& table_rows = rows[table];
     auto it = table_rows.find(key);
-    const json* current = it == table_rows.end() ? nullptr : &it->second;
-    json incoming = current ? *current : json::object();
-    if (op != "delete") {
-      for (auto v = m["value"].begin(); v != m["value"].end(); ++v) incoming[v.key()] = v.value();
-    }
-    for (auto k = m["key"].begin(); k != m["key"].end(); ++k) incoming[k.key()] = k.value();
-    bool conflict = false;
-    if (op == "insert") {
-      conflict = current != nullptr;
-    } else {
-      if (current == nullptr) {
-        r["status"] = "rejected";
-        r["reason"] = "row does not exist";
-        return r;
+    const json* cur = it == table_rows.end() ? nullptr : &it->second;
+    if (t == nullptr || !t->policy.writable) return reject("read_only", cur);
+    const std::string ts = t->policy.timestamp_column;
+    json value = m["value"];
+    if (op != "delete" && t->ColumnIndex(ts) >= 0 && !value.contains(ts)) value[ts] = now_text;
+    auto win = [&]() {
+      if (op == "delete") {
+        table_rows.erase(key);
+        changes.push_back({table, "delete", m["key"], txid});
+      } else {
+        json row = cur ? *cur : json::object();
+        for (auto v = value.begin(); v != value.end(); ++v) row[v.key()] = v.value();
+        for (auto k = m["key"].begin(); k != m["key"].end(); ++k) row[k.key()] = k.value();
+        table_rows[key] = row;
+        changes.push_back({table, cur ? "update" : "insert", row, txid});
       }
-      conflict = !BaseMatches(m["base"], current);
+      ++applied_count[id];
+      last_writer[table][key] = id;
+      r["status"] = "applied";
+      return r;
+    };
+    auto tie = [&]() {
+      auto w = last_writer[table].find(key);
+      if (w != last_writer[table].end() && id > w->second) return win();
+      return reject("stale", cur);
+    };
+    if (cur == nullptr) {
+      if (op == "insert" || op == "delete") return win();
+      return reject("not_found", nullptr);
     }
-    if (conflict) {
-      const Winner w = Decide(t->policy, Contender{&incoming, id}, Contender{current, ""});
-      if (w != Winner::kLocal) {
-        r["status"] = "rejected";
-        r["reason"] = std::string("conflict: ") + PolicyName(t->policy.kind);
-        r["row"] = *current;
-        return r;
+    const bool conflict = op == "insert" || !m.contains("base") || m["base"].empty() ||
+                          !BaseMatches(m["base"], cur);
+    if (!conflict) return win();
+    if (t->policy.kind == PolicyKind::kLastWriteWins && t->ColumnIndex(ts) >= 0) {
+      json t_in = op == "delete" ? (value.contains(ts) ? value[ts] : json(now_text)) : value[ts];
+      const int c = CompareValues(t_in, (*cur)[ts]);
+      if (c > 0) return win();
+      if (c < 0) return reject("stale", cur);
+      return tie();
+    }
+    if (t->policy.kind == PolicyKind::kImportance) {
+      if (op == "delete") return reject("conflict", cur);
+      json candidate = *cur;
+      for (auto v = value.begin(); v != value.end(); ++v) candidate[v.key()] = v.value();
+      for (const std::string& c : t->policy.order) {
+        const int d = CompareValues(candidate.contains(c) ? candidate[c] : json(),
+                                    cur->contains(c) ? (*cur)[c] : json());
+        if (d > 0) return win();
+        if (d < 0) return reject("lower_importance", cur);
       }
+      return tie();
     }
-    if (op == "delete") {
-      table_rows.erase(key);
-      changes.push_back({table, "delete", m["key"], txid});
-    } else {
-      table_rows[key] = incoming;
-      changes.push_back({table, op, incoming, txid});
-    }
-    ++applied_count[id];
-    r["status"] = "applied";
-    return r;
+    return reject("conflict", cur);
   }
 
   const WriteHarness* h_;
