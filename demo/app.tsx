@@ -53,7 +53,7 @@ function NewTaskForm({ onCreate }: { onCreate: (title: string, description: stri
 function useRunAgent(userId: string) {
   const { db } = useElectric();
   return async (task: Task) => {
-    if (!db) return;
+    if (!db) throw new Error('the database is not open yet');
     const now = new Date().toISOString();
     const executionId = crypto.randomUUID();
     await db.transaction(async (tx) => {
@@ -76,9 +76,19 @@ function useRunAgent(userId: string) {
   };
 }
 
+/** Runs a button's write and keeps its failure message for display (nothing is unhandled). */
+function useAction(): [string | null, (p: Promise<unknown>) => void] {
+  const [failure, setFailure] = useState<string | null>(null);
+  const act = (p: Promise<unknown>) => {
+    p.then(() => setFailure(null), (err: unknown) => setFailure(err instanceof Error ? err.message : String(err)));
+  };
+  return [failure, act];
+}
+
 function TaskList({ userId }: { userId: string }) {
   const { tasks, loading, error, createTask, updateTask, deleteTask, taskStats } = useElectricTasks(userId);
   const runAgent = useRunAgent(userId);
+  const [failure, act] = useAction();
   if (loading) return <section data-testid="tasks"><div>Loading tasks...</div></section>;
   if (error) return <section data-testid="tasks"><div className="error">Error: {error.message}</div></section>;
   return (
@@ -90,6 +100,7 @@ function TaskList({ userId }: { userId: string }) {
         <span>Completed: {taskStats.completed}</span>
       </div>
       <NewTaskForm onCreate={(title, description) => createTask({ title, description: description || null })} />
+      {failure && <p className="error" data-testid="action-error">{failure}</p>}
       {tasks.length === 0 && <p className="empty">No tasks yet: add one above.</p>}
       {tasks.map((task) => (
         <div key={task.id} className="task-item" data-task-id={task.id}>
@@ -98,13 +109,13 @@ function TaskList({ userId }: { userId: string }) {
           <div className="actions">
             <span className={`status ${task.status}`}>{task.status}</span>
             {task.status === 'pending' && (
-              <button onClick={() => updateTask(task.id, { status: 'in_progress' })}>Start</button>
+              <button onClick={() => act(updateTask(task.id, { status: 'in_progress' }))}>Start</button>
             )}
-            <button onClick={() => updateTask(task.id, { status: 'completed' })} disabled={task.status === 'completed'}>
+            <button onClick={() => act(updateTask(task.id, { status: 'completed' }))} disabled={task.status === 'completed'}>
               Complete
             </button>
-            <button onClick={() => runAgent(task)}>Run agent</button>
-            <button onClick={() => deleteTask(task.id)} aria-label={`Delete ${task.title}`}>Delete</button>
+            <button onClick={() => act(runAgent(task))}>Run agent</button>
+            <button onClick={() => act(deleteTask(task.id))} aria-label={`Delete ${task.title}`}>Delete</button>
           </div>
         </div>
       ))}
@@ -116,14 +127,15 @@ function EnvironmentSelector({ userId }: { userId: string }) {
   const { environments, activeEnvironment, loading, error, activateEnvironment, createEnvironment } =
     useElectricEnvironments(userId);
   const [name, setName] = useState('');
+  const [failure, act] = useAction();
   if (loading) return <section><div>Loading environments...</div></section>;
   return (
     <section data-testid="environments">
       <h3>Environments</h3>
-      {error && <p className="error">{error.message}</p>}
+      {(error || failure) && <p className="error">{error?.message ?? failure}</p>}
       <div className="envs">
         {environments.map((env) => (
-          <button key={env.id} onClick={() => activateEnvironment(env.id)} className={env.isActive ? 'active' : ''}>
+          <button key={env.id} onClick={() => act(activateEnvironment(env.id))} className={env.isActive ? 'active' : ''}>
             {env.name}
           </button>
         ))}
@@ -132,7 +144,7 @@ function EnvironmentSelector({ userId }: { userId: string }) {
       <p>Active: {activeEnvironment?.name ?? '—'}</p>
       <form className="new-task" onSubmit={(e) => {
         e.preventDefault();
-        if (name.trim()) void createEnvironment({ name }).then(() => setName(''));
+        if (name.trim()) act(createEnvironment({ name }).then(() => setName('')));
       }}>
         <input placeholder="New environment" value={name} onChange={(e) => setName(e.target.value)} />
         <button type="submit">Add</button>
