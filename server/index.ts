@@ -11,7 +11,7 @@ import { type Policies, validatePolicies } from './policy.js';
 import { createChangesHandler } from './changes.js';
 import { ShapeService } from './shapes.js';
 import { INSTALL_SQL, userTables } from './capture.js';
-import { handleShape } from './shape-http.js';
+import { handleShape, Closing } from './shape-http.js';
 import { EXPOSED_HEADERS, SERVER_NAME } from './protocol.js';
 import { serveStatic } from './static.js';
 
@@ -96,8 +96,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
   });
   await service.start();
   const changes = createChangesHandler({ db, policies, auth });
-  let signalClosing!: () => void;
-  const closing = new Promise<void>((r) => { signalClosing = r; });
+  const closing = new Closing();
   const ctx = { service, auth, policies, longPollMs: opts.longPollMs ?? 20000, closing };
   let inflight = 0;
   let drained: (() => void) | null = null;
@@ -172,7 +171,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
     close() {
       if (closed) return closed;
       closed = (async () => {
-        signalClosing();
+        closing.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections?.();
         if (inflight > 0) {

@@ -18,8 +18,24 @@ export interface ShapeHttpContext {
   auth: Auth;
   policies: Policies;
   longPollMs: number;
-  /** Resolves when the server starts shutting down: held long-polls answer at once. */
-  closing: Promise<void>;
+  /** Shutdown signal: held long-polls answer at once. */
+  closing: Closing;
+}
+
+export class Closing {
+  closed = false;
+  private readonly waiters = new Set<() => void>();
+  /** Calls `fn` once when closing starts (at once if it has); returns the unsubscribe. */
+  on(fn: () => void): () => void {
+    if (this.closed) { fn(); return () => {}; }
+    this.waiters.add(fn);
+    return () => { this.waiters.delete(fn); };
+  }
+  close(): void {
+    this.closed = true;
+    for (const w of [...this.waiters]) w();
+    this.waiters.clear();
+  }
 }
 
 type Errors = Record<string, string[] | Record<string, string[]>>;
@@ -143,11 +159,15 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
       const w = shape.waitForChange();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), Math.max(0, deadline - Date.now())); });
-      const closed = new Promise<'closing'>((r) => { void ctx.closing.then(() => r('closing')); });
-      const gone = new Promise<'gone'>((r) => { req.once('close', () => { if (!res.writableEnded) r('gone'); }); });
+      let offClose = () => {};
+      const closed = new Promise<'closing'>((r) => { offClose = ctx.closing.on(() => r('closing')); });
+      let onGone = () => {};
+      const gone = new Promise<'gone'>((r) => { onGone = () => { if (!res.writableEnded) r('gone'); }; res.once('close', onGone); });
       const why = await Promise.race([w.promise.then(() => 'change' as const), timedOut, closed, gone]);
       clearTimeout(timer);
       w.cancel();
+      offClose();
+      res.off('close', onGone);
       if (why === 'gone') return;
       shape.lastUsed = Date.now();
       if (shape.retired) return await refetch();
