@@ -299,6 +299,7 @@ std::optional<Request> Engine::Impl::NextRequest(int64_t now_ms) {
         Log("warn", "shape " + shape->def().id +
                         ": fast retry loop detected, clearing client-side caches");
         shape->state().expired_handle.clear();
+        shape->state().handle.clear();  // nothing is remembered as expired
         Status s = MustRefetch(shape, std::string());
         if (!s.ok()) {
           EmitError(s, shape->def().id);

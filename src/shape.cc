@@ -211,7 +211,8 @@ void Shape::RefreshColumns(const std::string& schema_json) {
 }
 
 void Shape::MarkMustRefetch(const std::string& new_handle, Env& env) {
-  if (!state_.handle.empty()) state_.expired_handle = state_.handle;
+  // A 409 that names the handle we already hold does not expire it.
+  if (!state_.handle.empty() && state_.handle != new_handle) state_.expired_handle = state_.handle;
   state_.handle = new_handle;
   state_.offset = "-1";
   state_.cursor.clear();
