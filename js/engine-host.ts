@@ -212,7 +212,9 @@ export class EngineHost {
     this.lastRequestFailed = false;
     const staleRejection = this.noteAuth(req, res.status);
     this.whenNoTx(() => {
+      const t0 = performance.now();
       const result = this.m.handleResponse(this.h, Date.now(), req.id, res.status, json(res.headers), res.body);
+      this.counters.engineMs += performance.now() - t0;
       // A failed response is also reported by the engine as an `error` event; nothing more to do.
       void result;
       // A 401 to a request sent with an older token: the engine now waits for a token, and

@@ -100,10 +100,12 @@ export interface TransportCounters {
   bytesIn: number;
   bytesOut: number;
   watchdogAborts: number;
+  /** Time spent inside the engine's handleResponse (decode + apply), ms. */
+  engineMs: number;
 }
 
 export function newCounters(): TransportCounters {
-  return { requests: 0, failedRequests: 0, bytesIn: 0, bytesOut: 0, watchdogAborts: 0 };
+  return { requests: 0, failedRequests: 0, bytesIn: 0, bytesOut: 0, watchdogAborts: 0, engineMs: 0 };
 }
 
 export function headersToObject(headers: Headers): Record<string, string> {

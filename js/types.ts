@@ -146,6 +146,9 @@ export type Metrics = Record<string, unknown> & {
     bytesIn: number;
     bytesOut: number;
     watchdogAborts: number;
+    /** Time spent in the engine applying responses (decode + SQLite), ms. */
+    engineMs: number;
+    inFlight: number;
   };
 };
 
