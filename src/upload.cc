@@ -92,8 +92,16 @@ const std::string* Uploader::Body(int64_t request_id) const {
   return Owns(request_id) ? &in_flight_->body : nullptr;
 }
 
+void Uploader::HandleTimeout(int64_t now_ms) {
+  if (in_flight_ && now_ms >= in_flight_->deadline_ms) {
+    HandleNetworkError(now_ms, in_flight_->id,
+                       "upload timed out after " + std::to_string(options_.timeout_ms) + " ms");
+  }
+}
+
 int64_t Uploader::NextDeadline() const {
-  if (!online_ || auth_blocked_ || in_flight_ || pending_hint_ == 0) return -1;
+  if (in_flight_) return in_flight_->deadline_ms;
+  if (!online_ || auth_blocked_ || pending_hint_ == 0) return -1;
   int64_t at = retry_at_ms_;
   if (pending_hint_ < options_.batch_size) at = std::max(at, last_send_ms_ + options_.interval_ms);
   return std::max<int64_t>(at, 0);
@@ -164,6 +172,7 @@ Result<std::optional<Request>> Uploader::Poll(int64_t now_ms, int64_t request_id
   compressed_bytes_ += static_cast<int64_t>(b.body.size());
   pending_hint_ = std::max<int64_t>(0, pending_hint_ - static_cast<int64_t>(b.ids.size()));
   last_send_ms_ = now_ms;
+  b.deadline_ms = now_ms + options_.timeout_ms;
   in_flight_ = std::move(b);
   return std::optional<Request>(std::move(r));
 }

@@ -68,8 +68,12 @@ class Uploader {
   [[nodiscard]] Status HandleResponse(int64_t now_ms, int64_t request_id, int status,
                                       const Headers& headers, std::string_view body);
   void HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_view message);
+  // Gives up on an in-flight request past its timeout (treated as a network
+  // error: retried with the same ids).
+  void HandleTimeout(int64_t now_ms);
 
-  // Absolute ms when Poll may next produce a request; -1 = nothing to wait for.
+  // Absolute ms of the next deadline (a batch due, a request timing out);
+  // -1 = nothing to wait for.
   int64_t NextDeadline() const;
   bool in_flight() const { return in_flight_.has_value(); }
   bool auth_blocked() const { return auth_blocked_; }
@@ -82,6 +86,7 @@ class Uploader {
     std::vector<std::string> ids;
     std::string body;
     size_t raw_bytes = 0;
+    int64_t deadline_ms = 0;
   };
 
   Status ApplyResults(int64_t now_ms, const nlohmann::json& response);

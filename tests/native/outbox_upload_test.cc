@@ -212,6 +212,23 @@ TEST_F(OutboxUploadTest, ServerErrorsBackOffWithRetryAfterAsFloor) {
   EXPECT_EQ(h.uploader->Metrics()["retries"], 1);
 }
 
+TEST_F(OutboxUploadTest, AnUnansweredUploadTimesOutAndIsRetried) {
+  InsertTask(1, kT0);
+  std::optional<Request> r = h.Poll(kT0);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->timeout_ms, 30000);
+  EXPECT_EQ(h.uploader->NextDeadline(), kT0 + 30000);
+  h.uploader->HandleTimeout(kT0 + 29999);
+  EXPECT_TRUE(h.uploader->in_flight());
+  h.uploader->HandleTimeout(kT0 + 30000);
+  EXPECT_FALSE(h.uploader->in_flight());
+  EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox WHERE status = 'pending'"), 1);
+  // A late answer to the abandoned request is not ours any more.
+  EXPECT_FALSE(h.uploader->Owns(r->id));
+  EXPECT_TRUE(RoundTrip(kT0 + 120000).has_value());
+  EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox WHERE status = 'acked'"), 1);
+}
+
 TEST_F(OutboxUploadTest, AuthErrorStopsUploadsUntilANewToken) {
   h.uploader->SetToken("old");
   InsertTask(1, kT0);
