@@ -87,3 +87,60 @@ test('an added shape with a where clause syncs, and dropping it stops it', async
     await db.close();
   }
 });
+
+test('debug logging: connection events, each sync with shape/rows/bytes/ms, periodic performance line', async () => {
+  const lines = [];
+  const db = await Electrolite.open({ url: stack.url, token: stack.token('alice'), debug: true, logger: (l) => lines.push(l), perfLogIntervalMs: 200 });
+  try {
+    await db.waitForStatus((s) => s.isUpToDate && s.shapes.every((x) => x.isUpToDate), 60000);
+    await eventually(() => lines.some((l) => l.includes('perf:')), 5000, 'a perf line');
+    assert.ok(lines.some((l) => /^\[electrolite\] connection: .*-> connected/.test(l)), 'connection event');
+    const sync = lines.find((l) => l.includes('sync: shape=tasks'));
+    assert.match(sync, /sync: shape=tasks table=tasks rows=\d+ bytes=[\d.]+(B|KB|MB) ms=\d+/);
+    assert.match(lines.find((l) => l.includes('perf:')), /requests=\d+ failed=\d+ in=[\d.]+(B|KB|MB) out=/);
+  } finally {
+    await db.close();
+  }
+  // Quiet by default: no logger calls at all.
+  const quiet = [];
+  const db2 = await Electrolite.open({ url: stack.url, token: stack.token('alice'), logger: (l) => quiet.push(l) });
+  await db2.waitForStatus((s) => s.isUpToDate, 60000);
+  await db2.close();
+  assert.deepEqual(quiet, []);
+});
+
+test('a hidden page pauses the shape stream; on return the client catches up', async () => {
+  const db = await Electrolite.open({ url: stack.url, token: stack.token('alice') });
+  try {
+    await db.waitForStatus((s) => s.isUpToDate && s.shapes.every((x) => x.isUpToDate), 60000);
+    const before = Number((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n);
+    await db.setVisible(false);
+    await new Promise((r) => setTimeout(r, 200)); // requests already on the wire reach the proxy
+    const mark = stack.proxy.log.length;
+    await stack.sql(`insert into tasks (id, user_id, title) values ($1, 'alice', 'while hidden')`, [randomUUID()]);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.deepEqual(stack.proxy.log.slice(mark).filter((r) => r.url.startsWith('/v1/shape')).map((r) => r.url), [], 'no shape requests while hidden');
+    assert.equal(Number((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n), before);
+    await db.setVisible(true);
+    await eventually(async () => Number((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n) === before + 1, 30000, 'catch-up after return');
+  } finally {
+    await db.close();
+  }
+});
+
+test('offline from the platform (navigator.onLine events): no requests, status offline, resumes online', async () => {
+  const db = await Electrolite.open({ url: stack.url, token: stack.token('alice') });
+  try {
+    await db.waitForStatus((s) => s.isUpToDate && s.shapes.every((x) => x.isUpToDate), 60000);
+    await db.setOnline(false);
+    assert.equal(db.status.isOffline, true);
+    await new Promise((r) => setTimeout(r, 200)); // requests already on the wire reach the proxy
+    const mark = stack.proxy.log.length;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(stack.proxy.log.slice(mark).map((r) => r.url), [], 'no requests while offline');
+    await db.setOnline(true);
+    await db.waitForStatus((s) => !s.isOffline && s.connection === 'connected', 30000);
+  } finally {
+    await db.close();
+  }
+});
