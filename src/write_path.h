@@ -96,12 +96,16 @@ class WritePath {
                                 const nlohmann::json& server_row, int64_t now_ms);
 
   // ---- shape applies (inside the apply transaction) ----
-  // After a response's change messages for `table` were applied; `txids`:
-  // the 32-bit xids in their headers.
+  // After each applied shape response of `table` (also one without changes);
+  // `txids`: the 32-bit xids in its change headers. `refetching`: the table's
+  // new rows still wait in T__stage, so acknowledged writes are not dropped
+  // on a snapshot's word until the swap.
   [[nodiscard]] Status OnChangesApplied(std::string_view table, const std::vector<int64_t>& txids,
-                                        int64_t now_ms);
+                                        int64_t now_ms, bool refetching = false);
+  // A snapshot-end (xid8 values as decimal strings); before OnChangesApplied.
   [[nodiscard]] Status OnSnapshotEnd(std::string_view table, std::string_view xmin,
-                                     std::string_view xmax, const std::vector<std::string>& xip);
+                                     std::string_view xmax, const std::vector<std::string>& xip,
+                                     bool refetching = false);
 
   // Whether a 32-bit xid is visible in a snapshot given as xid8 values
   // (widened relative to xmax, protocol notes §4.5).

@@ -157,7 +157,8 @@ Status WritePath::Rejected(const OutboxEntry& e, std::string_view reason, const 
 }
 
 Status WritePath::OnSnapshotEnd(std::string_view table, std::string_view xmin,
-                                std::string_view xmax, const std::vector<std::string>& xip) {
+                                std::string_view xmax, const std::vector<std::string>& xip,
+                                bool refetching) {
   const WriteTable* t = Find(table);
   if (t == nullptr) return Status::Ok();
   uint64_t lo = 0, hi = 0;
@@ -190,6 +191,7 @@ Status WritePath::OnSnapshotEnd(std::string_view table, std::string_view xmin,
   s = prune->Run();
   prune->Reset();
   EL_RETURN_IF_ERROR(s);
+  if (refetching) return Status::Ok();  // matched once the stage is swapped in
   // Writes that committed before the snapshot will never arrive as changes.
   EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> acked, outbox_->Acked(table, std::nullopt));
   for (const OutboxEntry& e : acked) {
@@ -206,7 +208,7 @@ Status WritePath::OnSnapshotEnd(std::string_view table, std::string_view xmin,
 }
 
 Status WritePath::OnChangesApplied(std::string_view table, const std::vector<int64_t>& txids,
-                                   int64_t now_ms) {
+                                   int64_t now_ms, bool refetching) {
   const WriteTable* t = Find(table);
   if (t == nullptr) return Status::Ok();
   std::set<int64_t> here(txids.begin(), txids.end());
@@ -233,9 +235,11 @@ Status WritePath::OnChangesApplied(std::string_view table, const std::vector<int
     EL_RETURN_IF_ERROR(DecideConcurrent(*t, key, now_ms));
   }
   // 2. Acknowledged writes whose transaction was streamed in an earlier
-  //    response without touching their row (no-op, outside the shape).
+  //    response without touching their row (no-op, outside the shape), or
+  //    that a snapshot already holds.
   EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> acked, outbox_->Acked(table, std::nullopt));
   for (const OutboxEntry& e : acked) {
+    if (refetching) break;
     if (!e.txid || here.count(*e.txid) != 0) continue;
     bool matched = false;
     EL_RETURN_IF_ERROR(MatchSeenTxid(e, &matched));
