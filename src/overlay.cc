@@ -146,6 +146,9 @@ Status Overlay::Rebuild(const WriteTable& t, const json& key, bool local_write) 
     }
   }
   for (auto it = key.begin(); it != key.end(); ++it) values[it.key()] = it.value();
+  // The synced row this overlay row was last reconciled with.
+  EL_ASSIGN_OR_RETURN(std::optional<json> synced, ReadSynced(t, key));
+  const std::string seen = synced ? Dump(*synced) : "null";
   std::string cols, params;
   int n = 0;
   for (const WriteColumn& c : t.columns) {
@@ -155,9 +158,9 @@ Status Overlay::Rebuild(const WriteTable& t, const json& key, bool local_write) 
   }
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
       "INSERT OR REPLACE INTO " + QuoteIdent(t.OverlayName()) + " (" + cols +
-      "\"_el_op\", \"_el_write_id\", \"_el_yield\", \"_el_dirty\") VALUES (" + params + "?" +
+      "\"_el_op\", \"_el_write_id\", \"_el_yield\", \"_el_seen\") VALUES (" + params + "?" +
       std::to_string(n + 1) + ", ?" + std::to_string(n + 2) + ", ?" + std::to_string(n + 3) +
-      ", 0)"));
+      ", ?" + std::to_string(n + 4) + ")"));
   int i = 0;
   for (const WriteColumn& c : t.columns) {
     auto it = values.find(c.name);
@@ -168,6 +171,7 @@ Status Overlay::Rebuild(const WriteTable& t, const json& key, bool local_write) 
   st->BindText(++i, op);
   st->BindText(++i, entries.back().id);
   st->BindInt64(++i, yield ? 1 : 0);
+  st->BindText(++i, seen);
   Status s = st->Run();
   st->Reset();
   return s;
@@ -179,10 +183,11 @@ Result<std::vector<json>> Overlay::TakeDirty(const WriteTable& t) {
     if (!cols.empty()) cols += ", ";
     cols += QuoteIdent(k);
   }
-  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached("SELECT " + cols + " FROM " +
-                                                QuoteIdent(t.OverlayName()) +
-                                                " WHERE \"_el_dirty\" = 1"));
-  std::vector<json> keys;
+  // Overlay rows are the app's pending edits: few, so each is compared with
+  // its synced row instead of tracking every synced write.
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached("SELECT " + cols + ", \"_el_seen\" FROM " +
+                                                QuoteIdent(t.OverlayName())));
+  std::vector<std::pair<json, std::string>> rows;
   for (;;) {
     Result<bool> r = st->Step();
     if (!r.ok()) {
@@ -192,14 +197,27 @@ Result<std::vector<json>> Overlay::TakeDirty(const WriteTable& t) {
     if (!r.value()) break;
     json key = json::object();
     for (size_t i = 0; i < t.primary_key.size(); ++i) key[t.primary_key[i]] = ColumnJson(*st, i);
-    keys.push_back(std::move(key));
+    const size_t seen_col = t.primary_key.size();
+    rows.emplace_back(std::move(key),
+                      st->ColumnIsNull(seen_col) ? "" : std::string(st->ColumnText(seen_col)));
   }
   st->Reset();
-  if (!keys.empty()) {
-    EL_RETURN_IF_ERROR(store_->Exec("UPDATE " + QuoteIdent(t.OverlayName()) +
-                                    " SET \"_el_dirty\" = 0 WHERE \"_el_dirty\" = 1"));
+  std::vector<json> dirty;
+  for (auto& [key, seen] : rows) {
+    EL_ASSIGN_OR_RETURN(std::optional<json> synced, ReadSynced(t, key));
+    const std::string now = synced ? Dump(*synced) : "null";
+    if (now == seen) continue;
+    EL_ASSIGN_OR_RETURN(Stmt * up, store_->Cached("UPDATE " + QuoteIdent(t.OverlayName()) +
+                                                  " SET \"_el_seen\" = ?1 WHERE " +
+                                                  PkWhere(t, 2)));
+    up->BindText(1, now);
+    BindKey(t, up, key, 2);
+    Status s = up->Run();
+    up->Reset();
+    EL_RETURN_IF_ERROR(s);
+    dirty.push_back(std::move(key));
   }
-  return keys;
+  return dirty;
 }
 
 Status Overlay::SetYield(const WriteTable& t, const json& key, bool yield) {

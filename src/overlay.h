@@ -5,7 +5,8 @@
 // op (insert/update/delete), the latest local values, a flag per changed
 // column, the write id (mutation id of the latest write), `_el_yield` (the
 // conflict policy let a concurrent server change show through) and
-// `_el_dirty` (the synced row changed under it; set by triggers on T__synced).
+// `_el_seen` (the synced row it was last reconciled with, to notice a server
+// change under it).
 // Rebuild() recomputes it from the outbox, so a rejected or discarded
 // mutation rolls back exactly its own columns.
 #ifndef ELECTROLITE_SRC_OVERLAY_H_
@@ -56,7 +57,8 @@ class Overlay {
   [[nodiscard]] Result<std::optional<OverlayRow>> Read(const WriteTable& t,
                                                        const nlohmann::json& key);
 
-  // Keys of overlay rows flagged dirty; the flags are cleared.
+  // Keys of overlay rows whose synced row changed since they were last
+  // reconciled (written or decided); they count as reconciled afterwards.
   [[nodiscard]] Result<std::vector<nlohmann::json>> TakeDirty(const WriteTable& t);
   [[nodiscard]] Status SetYield(const WriteTable& t, const nlohmann::json& key, bool yield);
 

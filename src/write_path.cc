@@ -82,6 +82,10 @@ Status WritePath::DeclareTable(WriteTable table) {
         EL_RETURN_IF_ERROR(store_->Exec("ALTER TABLE " + overlay + " ADD COLUMN " +
                                         QuoteIdent(c.name)));
       }
+      if (have.count("_el_seen") == 0) {
+        have.insert("_el_seen");
+        EL_RETURN_IF_ERROR(store_->Exec("ALTER TABLE " + overlay + " ADD COLUMN \"_el_seen\" TEXT"));
+      }
       if (have.count("_el_c_" + c.name) == 0) {
         EL_RETURN_IF_ERROR(store_->Exec("ALTER TABLE " + overlay + " ADD COLUMN " +
                                         QuoteIdent("_el_c_" + c.name) +

@@ -462,7 +462,7 @@ std::string WriteTable::OverlayDdl() const {
   std::string ddl;
   ddl += "CREATE TABLE IF NOT EXISTS " + o + " (" + cols +
          "\"_el_op\" TEXT NOT NULL, \"_el_write_id\" TEXT NOT NULL, "
-         "\"_el_yield\" INTEGER NOT NULL DEFAULT 0, \"_el_dirty\" INTEGER NOT NULL DEFAULT 0, " +
+         "\"_el_yield\" INTEGER NOT NULL DEFAULT 0, \"_el_seen\" TEXT, " +
          flags + "PRIMARY KEY (" + pk_list + "));\n";
   ddl += "DROP VIEW IF EXISTS " + v + ";\n";
   ddl += "CREATE VIEW " + v + " AS SELECT " + merged + " FROM " + s + " AS s LEFT JOIN " + o +
@@ -479,22 +479,11 @@ std::string WriteTable::OverlayDdl() const {
          " BEGIN SELECT el_write(" + lit + ", 'update'" + news + olds + "); END;\n";
   ddl += "CREATE TRIGGER " + trig("_del") + " INSTEAD OF DELETE ON " + v +
          " BEGIN SELECT el_write(" + lit + ", 'delete'" + olds + "); END;\n";
-  // Flag overlay rows whose synced row changed (a server change under a
-  // pending local edit); the write path resolves them inside the same apply.
-  std::string where_new, where_old;
-  for (const std::string& k : primary_key) {
-    if (!where_new.empty()) where_new += " AND ";
-    if (!where_old.empty()) where_old += " AND ";
-    where_new += QuoteIdent(k) + " = NEW." + QuoteIdent(k);
-    where_old += QuoteIdent(k) + " = OLD." + QuoteIdent(k);
-  }
-  const char* kEvents[3] = {"INSERT", "UPDATE", "DELETE"};
-  const char* kSuffix[3] = {"_si", "_su", "_sd"};
-  for (int i = 0; i < 3; ++i) {
-    ddl += "DROP TRIGGER IF EXISTS " + trig(kSuffix[i]) + ";\n";
-    ddl += "CREATE TRIGGER " + trig(kSuffix[i]) + " AFTER " + kEvents[i] + " ON " + s +
-           " BEGIN UPDATE " + o + " SET \"_el_dirty\" = 1 WHERE " +
-           (i == 2 ? where_old : where_new) + "; END;\n";
+  // Earlier builds flagged changes with triggers on T__synced; the write path
+  // now compares each overlay row's `_el_seen` copy instead (no per-row cost
+  // on ingest).
+  for (const char* suffix : {"_si", "_su", "_sd"}) {
+    ddl += "DROP TRIGGER IF EXISTS " + trig(suffix) + ";\n";
   }
   return ddl;
 }
