@@ -11,6 +11,14 @@
 //
 // The persisted part (handle, offset, cursor, schema, ...) lives in
 // `_el_shapes` and is written in the same transaction as the rows.
+//
+// Re-fetch staging: after a 409/must-refetch, snapshot and catch-up rows go to
+// `T__stage` (committed per response, so a restart resumes mid-snapshot);
+// the response carrying `up-to-date` swaps them into `T__synced` in its own
+// transaction. When the shape is the only one on its table, rows absent from
+// the new snapshot are deleted; with several shapes on one table the swap only
+// upserts (rows another shape owns are never dropped; rows that left this
+// shape linger until a delete arrives).
 #ifndef ELECTROLITE_SRC_SHAPE_H_
 #define ELECTROLITE_SRC_SHAPE_H_
 
