@@ -175,10 +175,12 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections?.();
         if (inflight > 0) {
+          let t: NodeJS.Timeout | undefined;
           await Promise.race([
             new Promise<void>((r) => { drained = r; }),
-            new Promise<void>((r) => setTimeout(r, 10000).unref()),
+            new Promise<void>((r) => { t = setTimeout(r, 10000); }),
           ]);
+          clearTimeout(t);
         }
         server.closeAllConnections?.();
         await stopped;

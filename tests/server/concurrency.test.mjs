@@ -7,6 +7,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ShapeStream, Shape } from '@electric-sql/client';
 import { startStack, ShapeReader, sleep, until } from '../support/server.mjs';
+import { unrefLongTimers } from '../support/server.mjs';
+
+unrefLongTimers();
 
 let s;
 before(async () => {
@@ -63,7 +66,7 @@ test('concurrent writers committing out of start order: every client converges t
   const controllers = [];
   const addOfficial = () => {
     const c = new AbortController(); controllers.push(c);
-    official.push(new Shape(new ShapeStream({ url: `${s.url}/v1/shape`, params: { table: 'conc' }, signal: c.signal,
+    official.push(new Shape(new ShapeStream({ url: `${s.url}/v1/shape`, params: { table: 'conc' }, signal: c.signal, liveRequestTimeoutMs: 4000,
       parser: { int4: (v) => v } })));
   };
   addOfficial();

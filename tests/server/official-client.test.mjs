@@ -5,6 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ShapeStream, Shape } from '@electric-sql/client';
 import { startStack, until, uid } from '../support/server.mjs';
+import { unrefLongTimers } from '../support/server.mjs';
+
+unrefLongTimers();
 
 let s;
 const controllers = [];
@@ -16,7 +19,10 @@ after(async () => { for (const c of controllers) c.abort(); await s?.stop(); });
 const id = (v) => v;
 const asText = { int2: id, int4: id, int8: id, float4: id, float8: id, bool: id, json: id, jsonb: id };
 const opts = (extra = {}) => ({
-  url: `${s.url}/v1/shape`, params: { table: 'tasks', where: `user_id = 'oc'` }, parser: asText, ...extra,
+  url: `${s.url}/v1/shape`, params: { table: 'tasks', where: `user_id = 'oc'` }, parser: asText,
+  // The client's live-request watchdog (45 s by default) only has to exceed the server's
+  // long-poll time (1 s here).
+  liveRequestTimeoutMs: 4000, ...extra,
 });
 const dbRows = async () => {
   const rows = await s.sql(`SELECT id::text, user_id, title, description, status, priority::text, environment_id::text,

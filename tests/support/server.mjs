@@ -117,3 +117,18 @@ export function uid() {
   const hex = (n.toString(16) + Math.random().toString(16).slice(2)).padEnd(32, '0').slice(0, 32);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
+
+/**
+ * @electric-sql/client's UpToDateTracker schedules a 60 s localStorage-save timer that is not
+ * unref'd, which keeps a Node test process alive for a minute after its last test. Call this
+ * in test files that use the official client: timers of 30 s or more no longer hold the
+ * process open (they still fire if it is running anyway).
+ */
+export function unrefLongTimers() {
+  const orig = globalThis.setTimeout;
+  globalThis.setTimeout = function (fn, ms, ...args) {
+    const t = orig(fn, ms, ...args);
+    if (ms >= 30000 && t && typeof t.unref === 'function') t.unref();
+    return t;
+  };
+}
