@@ -1,9 +1,12 @@
-// The observers under electrolite/react, without React, on the real client and wasm engine
-// (local data only: autoSubscribe off, no server): live-query observer states and sharing,
-// the tasks and environments operations behind the seed's hooks, status/metrics observers,
-// and the provider's open/close store.
-import { test } from 'node:test';
+// The observers under electrolite/react, without React, on the real client and wasm engine:
+// synced from the dev server over a real PostgreSQL (loading until the first sync is up to
+// date, then the rows, never an empty list in between; server changes; row identity; per-user
+// data), offline behaviour, status/metrics observers, the provider's open/close store, and —
+// once the engine has local writes — the tasks and environments operations behind the
+// seed's hooks (those tests say why they are skipped while it has none).
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { Electrolite } from '../../dist/js/index.js';
 import {
   ElectricClientStore, LiveQueryObserver, MetricsObserver, StatusObserver, taskStats,
@@ -11,9 +14,26 @@ import {
 import * as tasks from '../../dist/react/tasks.js';
 import * as envs from '../../dist/react/environments.js';
 import { eventually } from './client-harness.mjs';
+import { OFFLINE_URL, localWritesMissing, startStack } from './react-support.mjs';
 
-const OFFLINE_URL = 'http://127.0.0.1:9';
 const open = (extra = {}) => Electrolite.open({ url: OFFLINE_URL, autoSubscribe: false, uploadIntervalMs: 3600000, ...extra });
+const noWrites = (await localWritesMissing()) ?? false;
+
+let stack;
+before(async () => {
+  stack = await startStack();
+});
+after(async () => {
+  await stack?.stop();
+});
+
+async function seedTask(user, title, status = 'pending', minutesAgo = 0) {
+  const id = randomUUID();
+  await stack.sql.query(
+    `INSERT INTO tasks (id, user_id, title, status, created_at) VALUES ($1, $2, $3, $4, now() - ($5 || ' minutes')::interval)`,
+    [id, user, title, status, String(minutesAgo)]);
+  return id;
+}
 
 /** Subscribes like useSyncExternalStore and records every distinct snapshot. */
 function watch(observer) {
@@ -25,7 +45,99 @@ function watch(observer) {
   return { seen, stop, last: () => seen.at(-1) };
 }
 
-test('live query observer: loading → data, stable snapshots, shared rows, one live query per key', async () => {
+test('synced: loading until the first sync is up to date, then the rows; server changes keep unchanged rows', async () => {
+  const user = `u-${randomUUID()}`;
+  const ids = [await seedTask(user, 'oldest', 'completed', 30), await seedTask(user, 'middle', 'in_progress', 20),
+    await seedTask(user, 'newest', 'pending', 10)];
+  await seedTask(`other-${user}`, 'not mine');
+  const db = await Electrolite.open({ url: stack.url, token: stack.token(user) });
+  try {
+    const o = new LiveQueryObserver(db, tasks.TASKS_SQL, [user]);
+    assert.equal(o.getSnapshot().loading, true);
+    const w = watch(o);
+    await eventually(() => !w.last().loading, 15000, 'first sync');
+    const loaded = w.seen.filter((s) => !s.loading);
+    assert.equal(loaded[0].data.length, 3, `the first data shown is the synced list, not an empty one: ${JSON.stringify(w.seen)}`);
+    assert.deepEqual(loaded[0].data.map((r) => r.id), [...ids].reverse(), 'newest first, only this user\'s rows');
+    const map = tasks.mapTasks();
+    const list = map(w.last().data);
+    assert.equal(list[0].userId, user, 'camelCase as the seed reads it');
+    assert.deepEqual(taskStats(list), { total: 3, pending: 1, inProgress: 1, completed: 1 });
+
+    // A second observer of the same query shares the entry.
+    assert.equal(new LiveQueryObserver(db, tasks.TASKS_SQL, [user]).getSnapshot(), o.getSnapshot());
+
+    const before = w.last().data;
+    await stack.sql.query("UPDATE tasks SET status = 'completed', updated_at = now() WHERE id = $1", [ids[2]]);
+    await eventually(() => w.last().data[0].status === 'completed', 15000, 'server update');
+    const after = w.last().data;
+    assert.notEqual(after[0], before[0]);
+    assert.equal(after[1], before[1], 'unchanged rows keep their identity');
+    assert.equal(after[2], before[2]);
+    assert.deepEqual(taskStats(map(after)), { total: 3, pending: 0, inProgress: 1, completed: 2 });
+
+    await stack.sql.query('DELETE FROM tasks WHERE id = $1', [ids[0]]);
+    await eventually(() => w.last().data.length === 2, 15000, 'server delete');
+    w.stop();
+  } finally {
+    await db.close();
+  }
+});
+
+test('synced: environments map to isActive booleans and parsed config; a remount shows them at once', async () => {
+  const user = `u-${randomUUID()}`;
+  await stack.sql.query(`INSERT INTO environments (id, user_id, name, is_active, config) VALUES
+    ($1, $3, 'dev', true, '{"region":"eu"}'), ($2, $3, 'prod', false, '{}')`, [randomUUID(), randomUUID(), user]);
+  const db = await Electrolite.open({ url: stack.url, token: stack.token(user) });
+  try {
+    const first = watch(new LiveQueryObserver(db, envs.ENVIRONMENTS_SQL, [user]));
+    await eventually(() => !first.last().loading, 15000, 'first sync');
+    const list = envs.mapEnvironments()(first.last().data);
+    assert.deepEqual(list.map((e) => [e.name, e.isActive]), [['dev', true], ['prod', false]]);
+    assert.deepEqual(list[0].config, { region: 'eu' });
+    assert.equal(envs.activeOf(list).name, 'dev');
+    first.stop();
+    const again = new LiveQueryObserver(db, envs.ENVIRONMENTS_SQL, [user]);
+    assert.equal(again.getSnapshot().loading, false, 'no loading state on remount');
+    assert.equal(again.getSnapshot().data.length, 2);
+  } finally {
+    await db.close();
+  }
+});
+
+test('offline before the first sync: loading ends with what is local instead of hanging', async () => {
+  const db = await Electrolite.open({ url: OFFLINE_URL, backoff: { initialMs: 50, maxMs: 200 } });
+  try {
+    const o = new LiveQueryObserver(db, tasks.TASKS_SQL, ['nobody']);
+    const w = watch(o);
+    await eventually(() => !w.last().loading, 15000, 'loading to end when offline');
+    assert.deepEqual(w.last().data, []);
+    assert.equal(db.status.isOffline, true);
+    w.stop();
+  } finally {
+    await db.close();
+  }
+});
+
+test('status and metrics observers on a syncing client: stable snapshots, up to date, metrics from the engine', async () => {
+  const db = await Electrolite.open({ url: stack.url, token: stack.token(`u-${randomUUID()}`) });
+  try {
+    const so = new StatusObserver(db);
+    const stopStatus = so.subscribe(() => {});
+    assert.equal(so.getSnapshot(), so.getSnapshot());
+    await eventually(() => so.getSnapshot().isUpToDate && so.getSnapshot().connection === 'connected', 15000, 'up to date');
+    stopStatus();
+    const mo = new MetricsObserver(db, 50);
+    const stop = mo.subscribe(() => {});
+    await eventually(() => mo.getSnapshot().metrics, 5000, 'metrics');
+    assert.ok(mo.getSnapshot().metrics.transport.requests > 0);
+    stop();
+  } finally {
+    await db.close();
+  }
+});
+
+test('local writes: live query observer: loading → data, stable snapshots, shared rows, one live query per key', { skip: noWrites }, async () => {
   const db = await open();
   try {
     const o1 = new LiveQueryObserver(db, tasks.TASKS_SQL, ['u1']);
@@ -63,7 +175,7 @@ test('live query observer: loading → data, stable snapshots, shared rows, one 
   }
 });
 
-test('live query observer: a remount within the keep-alive sees local data at once (no loading flash)', async () => {
+test('local writes: live query observer: a remount within the keep-alive sees local data at once (no loading flash)', { skip: noWrites }, async () => {
   const db = await open();
   try {
     await tasks.createTask(db, 'u1', { title: 'kept' });
@@ -91,7 +203,7 @@ test('live query observer: bad SQL ends loading with the engine error', async ()
   }
 });
 
-test('tasks: create/update/delete through the engine, stats, and bad input rejected with nothing written', async () => {
+test('local writes: tasks: create/update/delete through the engine, stats, and bad input rejected with nothing written', { skip: noWrites }, async () => {
   const db = await open();
   try {
     const w = watch(new LiveQueryObserver(db, tasks.TASKS_SQL, ['u1']));
@@ -129,7 +241,7 @@ test('tasks: create/update/delete through the engine, stats, and bad input rejec
   }
 });
 
-test('environments: activating one deactivates the others in one transaction; unknown id changes nothing', async () => {
+test('local writes: environments: activating one deactivates the others in one transaction; unknown id changes nothing', { skip: noWrites }, async () => {
   const db = await open();
   try {
     const w = watch(new LiveQueryObserver(db, envs.ENVIRONMENTS_SQL, ['u1']));
@@ -156,28 +268,6 @@ test('environments: activating one deactivates the others in one transaction; un
     assert.equal((await db.pendingMutations()).length, before, 'the failed activation was rolled back');
     assert.equal(envs.activeOf(map(w.last().data)).id, prod);
     w.stop();
-  } finally {
-    await db.close();
-  }
-});
-
-test('status and metrics observers: stable snapshots; metrics polled from the engine', async () => {
-  const db = await open();
-  try {
-    const so = new StatusObserver(db);
-    const stopStatus = so.subscribe(() => {});
-    const s1 = so.getSnapshot();
-    assert.equal(so.getSnapshot(), s1);
-    assert.equal(typeof s1.pendingChanges, 'number');
-    await tasks.createTask(db, 'u1', { title: 'count me' });
-    await eventually(() => so.getSnapshot().pendingChanges === 1, 5000, 'pending change in status');
-    stopStatus();
-
-    const mo = new MetricsObserver(db, 50);
-    const stop = mo.subscribe(() => {});
-    await eventually(() => mo.getSnapshot().metrics, 5000, 'metrics');
-    assert.equal(typeof mo.getSnapshot().metrics.transport.requests, 'number');
-    stop();
   } finally {
     await db.close();
   }
