@@ -76,3 +76,24 @@ test('excluded columns never leave the server: shapes, columns param, where, wri
     assert.ok(!('description' in body.results[0].row));
   } finally { await srv.close(); }
 });
+
+test('staticDir: files served at /, no path traversal, API paths unaffected', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'electrolite-static-'));
+  writeFileSync(join(dir, 'index.html'), '<h1>demo</h1>');
+  writeFileSync(join(dir, 'app.js'), 'export {}');
+  const srv = await createServer({ databaseUrl: cluster.url, staticDir: dir, log: () => {} });
+  const url = await srv.listen(0);
+  try {
+    const home = await fetch(`${url}/`);
+    assert.equal(home.status, 200);
+    assert.match(home.headers.get('content-type'), /text\/html/);
+    assert.equal(await home.text(), '<h1>demo</h1>');
+    assert.match((await fetch(`${url}/app.js`)).headers.get('content-type'), /javascript/);
+    assert.equal((await fetch(`${url}/..%2f..%2fetc%2fpasswd`)).status, 404);
+    assert.equal((await fetch(`${url}/nope.html`)).status, 404);
+    assert.equal((await fetch(`${url}/v1/health`)).status, 200);
+  } finally { await srv.close(); rmSync(dir, { recursive: true, force: true }); }
+});
