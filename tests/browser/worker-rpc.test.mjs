@@ -6,6 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Electrolite } from '../../dist/js/index.js';
 import { launch, missingPrerequisite, serveStatic } from './harness.mjs';
+import { localWritesMissing } from '../node/react-support.mjs';
+
+const noWrites = (await localWritesMissing()) ?? false;
 
 const OFFLINE_URL = 'http://127.0.0.1:9';
 let server;
@@ -57,7 +60,42 @@ test('opens in a worker; status says memory; the token function runs on the main
   assert.ok(r.tokenCalls >= 1, 'the worker asked the page for a token');
 });
 
-test('writes, queries and a live query whose unchanged rows keep identity across postMessage', async () => {
+test('exec, query and a live query whose unchanged rows keep identity across postMessage', async () => {
+  const r = await page.evaluate(async () => {
+    await db.exec('CREATE TABLE scratch (id INTEGER PRIMARY KEY, v TEXT)', []);
+    const results = [];
+    const stop = db.live('SELECT id, v FROM scratch ORDER BY id', [], (res) => results.push(res));
+    const wait = async (pred) => {
+      for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+      return pred();
+    };
+    await wait(() => results.length === 1);
+    const ins = await db.exec('INSERT INTO scratch (v) VALUES (?), (?)', ['a', 'b']);
+    await wait(() => results.at(-1).rows.length === 2);
+    const two = results.at(-1);
+    await db.exec('UPDATE scratch SET v = ? WHERE id = 2', ['B']);
+    await wait(() => results.at(-1).rows[1].v === 'B');
+    const last = results.at(-1);
+    const q = await db.query('SELECT count(*) AS n FROM scratch', []);
+    const o = db.liveQuery('SELECT v FROM scratch WHERE v = ?', ['c']);
+    await o.ready;
+    const empty = o.getSnapshot().rows.length;
+    let notified = 0;
+    o.subscribe(() => notified++);
+    await db.exec('INSERT INTO scratch (v) VALUES (?)', ['c']);
+    await wait(() => o.getSnapshot().rows.length === 1);
+    const observed = o.getSnapshot().rows.length;
+    o.dispose();
+    stop();
+    return {
+      changes: ins.changes, first: results[0].rows.length, n: Number(q.rows[0].n),
+      keptIdentity: last.rows[0] === two.rows[0], changed: last.rows[1] !== two.rows[1], empty, observed, notified,
+    };
+  });
+  assert.deepEqual(r, { changes: 2, first: 0, n: 2, keptIdentity: true, changed: true, empty: 0, observed: 1, notified: 1 });
+});
+
+test('local writes: insert/update on a synced table, live results and the outbox across the worker', { skip: noWrites }, async () => {
   const r = await page.evaluate(async () => {
     const results = [];
     const stop = db.live('SELECT id, title, status FROM tasks WHERE user_id = ? ORDER BY title', ['u1'],
@@ -92,7 +130,7 @@ test('writes, queries and a live query whose unchanged rows keep identity across
   assert.equal(r.pending, 3);
 });
 
-test('liveQuery observer: ready, snapshot and subscribe like the Node client', async () => {
+test('local writes: liveQuery observer on a synced table, and a failing one reports its error', { skip: noWrites }, async () => {
   const r = await page.evaluate(async () => {
     const q = db.liveQuery('SELECT id FROM tasks WHERE title = ?', ['observed']);
     await q.ready;
@@ -113,7 +151,7 @@ test('liveQuery observer: ready, snapshot and subscribe like the Node client', a
   assert.ok(r.badCode, 'a failing live query reports its error');
 });
 
-test('transactions: committed together, or rolled back when fn throws', async () => {
+test('local writes: transactions committed together, or rolled back when fn throws', { skip: noWrites }, async () => {
   const r = await page.evaluate(async () => {
     const count = async () => Number((await db.query('SELECT count(*) AS n FROM environments', [])).rows[0].n);
     const before = await count();
