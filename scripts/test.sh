@@ -7,4 +7,4 @@ bash scripts/build.sh
 bash scripts/check-sans-io.sh
 ctest --test-dir build/native --output-on-failure -j2
 [ -f scripts/fuzz.sh ] && bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
-node --test --test-concurrency=1 tests/node/ tests/server/
+node --test --test-concurrency=1 tests/node/ tests/server/ tests/browser/
