@@ -14,7 +14,7 @@ import {
   type Policies, type Mutation, type MutationResult, type TextRow, applyMutation, policyFor, validatePolicies,
   isOwned, OWNER_COLUMN,
 } from './policy.js';
-import { setDisplay } from './shape.js';
+import { DISPLAY_SET } from './shape.js';
 
 export interface ChangesHandlerOptions {
   /** A connection string, a pg.Pool, a PGlite instance or an Upstream. */
@@ -114,8 +114,9 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
   }
 
   async function run(tx: Queryable, mutations: Mutation[], clientId: string | null, infos: Map<string, TableInfo>, userId: string | null) {
-    await setDisplay(tx);
-    const [{ txid }] = await tx.query<{ txid: string }>('SELECT pg_current_xact_id()::xid::text AS txid');
+    // Electric's display settings (row values come back exactly as the shape stream shows them)
+    // and the transaction id, in one round trip.
+    const [{ txid }] = await tx.query<{ txid: string }>(`SELECT pg_current_xact_id()::xid::text AS txid, ${DISPLAY_SET}`);
     const results: MutationResult[] = [];
     for (const m of mutations) {
       const t = infos.get(m.table)!;

@@ -295,8 +295,11 @@ export class Shape {
   }
 }
 
-export async function setDisplay(tx: Queryable): Promise<void> {
-  await tx.query(`SELECT set_config('datestyle', 'ISO, DMY', true), set_config('timezone', 'UTC', true),
+/** Select-list items that set Electric's display settings for the current transaction. */
+export const DISPLAY_SET = `set_config('datestyle', 'ISO, DMY', true), set_config('timezone', 'UTC', true),
     set_config('intervalstyle', 'iso_8601', true), set_config('extra_float_digits', '1', true),
-    set_config('bytea_output', 'hex', true)`);
+    set_config('bytea_output', 'hex', true)`;
+
+export async function setDisplay(tx: Queryable): Promise<void> {
+  await tx.query(`SELECT ${DISPLAY_SET}`);
 }
