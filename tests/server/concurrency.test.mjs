@@ -142,3 +142,31 @@ test('snapshot consistency: committed-but-unharvested changes are not replayed, 
     }
   } finally { await s.server.service.resume(); }
 });
+
+test('a transaction that started first but commits last is delivered after, not skipped', async () => {
+  await s.sql(`CREATE TABLE oorder (id int PRIMARY KEY, v text)`);
+  await s.server.service.ensureCaptured('public', 'oorder');
+  const reader = await new ShapeReader(s.url, { table: 'oorder' }).sync();
+  const seen = [];
+  const origStep = reader.step.bind(reader);
+  reader.step = async (o) => { const r = await origStep(o); for (const m of r.body ?? []) if ('key' in m) seen.push(m); return r; };
+  const early = await s.pool.connect();
+  const late = await s.pool.connect();
+  try {
+    await early.query('BEGIN');
+    await early.query(`INSERT INTO oorder VALUES (1, 'started first')`);
+    await late.query('BEGIN');
+    await late.query(`INSERT INTO oorder VALUES (2, 'started second')`);
+    await late.query('COMMIT');
+    await until(async () => { await reader.step({ live: true }); return reader.byId()['2'] || null; }, 10000, 'the second transaction');
+    assert.equal(reader.byId()['1'], undefined);
+    await early.query('COMMIT');
+    await until(async () => { await reader.step({ live: true }); return reader.byId()['1'] || null; }, 10000, 'the first transaction');
+  } finally { early.release(); late.release(); }
+  const [m2, m1] = seen;
+  assert.equal(m2.value.id, '2');
+  assert.equal(m1.value.id, '1');
+  assert.ok(Number(m1.headers.lsn) > Number(m2.headers.lsn), 'committed later → later offset');
+  assert.ok(m1.headers.txids[0] < m2.headers.txids[0], 'although its xid is older');
+  assert.deepEqual(reader.violations, []);
+});

@@ -224,6 +224,15 @@ test('S-304: If-None-Match revalidates', async () => {
   const r = await get({ table: 'items', offset: '-1' });
   const r2 = await get({ table: 'items', offset: '-1' }, { 'if-none-match': r.headers.get('etag') });
   assert.equal(r2.status, 304);
+  // HEAD: the same headers, no body.
+  const h = await shapeRequest(s.url, { table: 'items', offset: '-1' }, {}, 'HEAD');
+  assert.equal(h.status, 200);
+  assert.equal(h.body, null);
+  assert.equal(h.headers.get('electric-handle'), r.headers.get('electric-handle'));
+  assert.ok(h.headers.get('electric-schema'));
+  const post = await fetch(`${s.url}/v1/shape?table=items&offset=-1`, { method: 'POST' });
+  assert.equal(post.status, 405);
+  assert.equal((await fetch(`${s.url}/v2/nothing`)).status, 404);
 });
 
 test('S-TRUNC and schema change → 409, then a fresh handle syncs normally', async () => {
