@@ -43,6 +43,8 @@ export interface ServerOptions {
   /** Policies object or path to a policies.json (default: the demo policies). */
   policies?: Policies | string;
   longPollMs?: number;
+  /** How long one SSE (`live_sse`) response stays open; default 60 000 ms. */
+  sseTimeoutMs?: number;
   logRetention?: number;
   pollMs?: number;
   chunkBytes?: number;
@@ -97,7 +99,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
   await service.start();
   const changes = createChangesHandler({ db, policies, auth });
   const closing = new Closing();
-  const ctx = { service, auth, policies, longPollMs: opts.longPollMs ?? 20000, closing };
+  const ctx = { service, auth, policies, longPollMs: opts.longPollMs ?? 20000, sseTimeoutMs: opts.sseTimeoutMs, closing };
   let inflight = 0;
   let drained: (() => void) | null = null;
 

@@ -18,6 +18,8 @@ export interface ShapeHttpContext {
   auth: Auth;
   policies: Policies;
   longPollMs: number;
+  /** How long one SSE response stays open (Electric: 60 s). */
+  sseTimeoutMs?: number;
   /** Shutdown signal: held long-polls answer at once. */
   closing: Closing;
 }
@@ -135,6 +137,8 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
       });
     }
 
+    if (q.sse) return await serveSse(req, res, shape, reqOffset, ctx, q, { ...base, 'cache-control': `${privacy}, max-age=59` }, head);
+
     const liveCache = `${privacy}, max-age=5, stale-while-revalidate=5`;
     const tailCache = `${privacy}, max-age=60, stale-while-revalidate=300`;
     const outOfBounds = compareOffsets(reqOffset, shape.lastOffset) > 0;
@@ -186,12 +190,60 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
   }
 }
 
+/**
+ * `live=true&live_sse=true` (§3.3): one `text/event-stream` response that stays open for
+ * sseTimeoutMs, sending `data: <message>` events and, after each batch, an up-to-date whose
+ * `global_last_seen_lsn` is the batch's last tx (the TS client resumes from `${lsn}_0`).
+ */
+async function serveSse(req: IncomingMessage, res: ServerResponse, shape: Shape, from: Offset, ctx: ShapeHttpContext,
+  q: Params, headers: Record<string, string>, head: boolean): Promise<void> {
+  res.writeHead(200, {
+    ...headers, 'content-type': 'text/event-stream', connection: 'keep-alive', 'x-accel-buffering': 'no',
+    [H.handle]: shape.handle, [H.offset]: formatOffset(from), [H.cursor]: nextCursor(Date.now(), ctx.longPollMs / 1000, q.cursor),
+  });
+  if (head) return void res.end();
+  res.flushHeaders();
+  const deadline = Date.now() + (ctx.sseTimeoutMs ?? 60000);
+  let offset = from;
+  let gone = false;
+  const left = new Promise<'gone'>((r) => { res.once('close', () => { gone = true; r('gone'); }); });
+  try {
+    while (!gone && !shape.retired && !ctx.closing.closed && Date.now() < deadline) {
+      const { items, complete } = shape.entriesAfter(offset, ctx.service.chunkBytes);
+      if (items.length) {
+        let out = '';
+        for (const e of items) out += `data: ${e.json}\n\n`;
+        offset = items[items.length - 1].offset;
+        if (complete) out += `data: ${upToDate(offset.tx)}\n\n`;
+        res.write(out);
+        shape.lastUsed = Date.now();
+        continue;
+      }
+      const w = shape.waitForChange();
+      let timer: NodeJS.Timeout | undefined;
+      const wait = Math.min(21000, deadline - Date.now());
+      const idle = new Promise<'idle'>((r) => { timer = setTimeout(() => r('idle'), Math.max(0, wait)); });
+      let offClose = () => {};
+      const closed = new Promise<'closing'>((r) => { offClose = ctx.closing.on(() => r('closing')); });
+      const why = await Promise.race([w.promise.then(() => 'change' as const), idle, closed, left]);
+      clearTimeout(timer);
+      w.cancel();
+      offClose();
+      if (why === 'idle' && Date.now() < deadline && !gone) res.write(': keep-alive\n\n');
+    }
+  } finally {
+    if (!res.writableEnded) res.end();
+  }
+  void req;
+}
+
 interface Params {
   table: string | null;
   offset: Offset | null;
   now: boolean;
   handle: string | null;
   live: boolean;
+  sse: boolean;
   cursor: string | null;
   where: string | null;
   params: string[];
@@ -222,7 +274,6 @@ function parseParams(url: URL): Params {
   if (live && offset === BEFORE_ALL) add('live', "can't be true when offset == -1");
   if (live && now) add('live', "can't be true when offset is 'now'");
   if (liveSse && !live) add('live_sse', "can't be true unless live is also true");
-  else if (liveSse) add('live_sse', 'server-sent events are not supported by this server; use long-polling');
   const replica = sp.get('replica') ?? 'default';
   if (replica !== 'default' && replica !== 'full') add('replica', 'is invalid');
   const log = sp.get('log') ?? 'full';
@@ -252,7 +303,7 @@ function parseParams(url: URL): Params {
   if (maxParam > params.length) add('params', `where clause uses $${maxParam} but only ${params.length} parameter(s) were given`);
   if (Object.keys(errors).length) throw new InvalidRequest(errors);
   return {
-    table, offset, now, handle: now || offset === BEFORE_ALL ? null : handle, live, cursor: sp.get('cursor'),
+    table, offset, now, handle: now || offset === BEFORE_ALL ? null : handle, live, sse: live && liveSse, cursor: sp.get('cursor'),
     where: where && where.trim() ? where : null, params, columns, replica: replica as Params['replica'], log: log as Params['log'],
   };
 }
