@@ -199,12 +199,29 @@ export class BrowserElectrolite {
     const online = () => quiet(this.setOnline(true));
     const offline = () => quiet(this.setOnline(false));
     const visibility = () => quiet(this.setVisible(g.document?.visibilityState !== 'hidden'));
+    // Leaving the page: pause the shape stream at once (its long-polls hold the browser's six
+    // HTTP/1.1 connections per host and would stall the next page's requests for a whole poll),
+    // resume if the navigation was cancelled, and stop the worker when the page goes away.
+    const beforeunload = () => {
+      quiet(this.setVisible(false));
+      setTimeout(() => quiet(this.setVisible(g.document?.visibilityState !== 'hidden')), 1000);
+    };
+    const pagehide = (e: Event) => {
+      if ((e as Event & { persisted?: boolean }).persisted) return;
+      this.#closed = true;
+      this.#worker.terminate();
+      this.#fail(new ElectroliteError('closed', 'the page was unloaded'));
+    };
     g.addEventListener?.('online', online);
     g.addEventListener?.('offline', offline);
+    g.addEventListener?.('pagehide', pagehide as () => void);
+    g.addEventListener?.('beforeunload', beforeunload);
     g.document?.addEventListener('visibilitychange', visibility);
     this.#unwatch = () => {
       g.removeEventListener?.('online', online);
       g.removeEventListener?.('offline', offline);
+      g.removeEventListener?.('pagehide', pagehide as () => void);
+      g.removeEventListener?.('beforeunload', beforeunload);
       g.document?.removeEventListener('visibilitychange', visibility);
     };
     if (g.navigator?.onLine === false) offline();
