@@ -32,9 +32,9 @@ import type {
 export interface Transaction {
   query<R extends Row = Row>(sql: string, params?: Params): Promise<QueryResult<R>>;
   exec(sql: string, params?: Params): Promise<ExecResult>;
-  insert(table: string, row: Row): Promise<string>;
-  update(table: string, key: Row, patch: Row): Promise<string>;
-  delete(table: string, key: Row): Promise<string>;
+  insert(table: string, row: Row): Promise<string | null>;
+  update(table: string, key: Row, patch: Row): Promise<string | null>;
+  delete(table: string, key: Row): Promise<string | null>;
 }
 
 export interface AdvancedOpenOptions {
@@ -247,14 +247,14 @@ export class Electrolite {
     return this.port.call('exec', sql, p);
   }
 
-  async insert(table: string, row: Row): Promise<string> {
+  async insert(table: string, row: Row): Promise<string | null> {
     const t = checkTable(table);
     const r = checkRow('row', row);
     await this.idle();
     return this.port.call('insert', t, r);
   }
 
-  async update(table: string, key: Row, patch: Row): Promise<string> {
+  async update(table: string, key: Row, patch: Row): Promise<string | null> {
     const t = checkTable(table);
     const k = checkRow('key', key);
     const p = checkRow('patch', patch);
@@ -262,7 +262,7 @@ export class Electrolite {
     return this.port.call('update', t, k, p);
   }
 
-  async delete(table: string, key: Row): Promise<string> {
+  async delete(table: string, key: Row): Promise<string | null> {
     const t = checkTable(table);
     const k = checkRow('key', key);
     await this.idle();

@@ -344,23 +344,26 @@ export class EngineHost {
     return { changes: r.changes ?? 0, tables: r.tables ?? [] };
   }
 
-  insert(table: string, row: Record<string, unknown>): string {
+  /** The mutation id, or null when the write changed nothing. */
+  insert(table: string, row: Record<string, unknown>): string | null {
+    this.check();
     return this.mutation('insert', this.m.insert(this.h, table, json(row)));
   }
 
-  update(table: string, key: Record<string, unknown>, patch: Record<string, unknown>): string {
+  update(table: string, key: Record<string, unknown>, patch: Record<string, unknown>): string | null {
+    this.check();
     return this.mutation('update', this.m.update(this.h, table, json(key), json(patch)));
   }
 
-  delete(table: string, key: Record<string, unknown>): string {
+  delete(table: string, key: Record<string, unknown>): string | null {
+    this.check();
     return this.mutation('delete', this.m.delete(this.h, table, json(key)));
   }
 
-  private mutation(what: string, result: string): string {
-    this.check();
-    const r = unwrap<{ mutationId?: string }>(result, what);
+  private mutation(what: string, result: string): string | null {
+    const r = unwrap<{ mutationId?: string | null }>(result, what);
     this.schedulePump();
-    return r.mutationId ?? '';
+    return r.mutationId ?? null;
   }
 
   begin(): void {
