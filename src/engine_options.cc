@@ -33,6 +33,15 @@ Result<EngineOptions> EngineOptions::FromJson(std::string_view text) {
   o.compress_threshold = static_cast<int>(JsonInt(j, "compressThreshold", o.compress_threshold));
   o.live_timeout_ms = JsonInt(j, "liveTimeoutMs", o.live_timeout_ms);
   o.debug = JsonBool(j, "debug", false);
+  o.user_id = JsonStr(j, "userId");
+  o.user_column = JsonStr(j, "userColumn", o.user_column);
+  o.prefetch_grace_ms = JsonInt(j, "prefetchGraceMs", o.prefetch_grace_ms);
+  o.retention_interval_ms = JsonInt(j, "retentionIntervalMs", o.retention_interval_ms);
+  o.retention_batch = static_cast<int>(JsonInt(j, "retentionBatch", o.retention_batch));
+  if (o.prefetch_grace_ms < 0 || o.retention_interval_ms <= 0 || o.retention_batch <= 0) {
+    return Status::InvalidArgument(
+        "options: prefetchGraceMs must be >= 0, retentionIntervalMs and retentionBatch positive");
+  }
   auto b = j.find("backoff");
   if (b != j.end() && b->is_object()) {
     o.backoff.initial_ms = JsonInt(*b, "initialMs", o.backoff.initial_ms);

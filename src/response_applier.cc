@@ -4,10 +4,25 @@
 
 namespace electrolite {
 
+bool ResponseApplier::IsForeign(const ShapeMessage& m) const {
+  for (const ColumnText& c : m.value) {
+    if (c.name == *user_column_) return c.is_null || c.text != *user_;
+  }
+  return false;  // the column is not in the message (an update of other columns)
+}
+
 Status ResponseApplier::OnMessage(const ShapeMessage& m, int64_t index) {
   if (must_refetch_) return Status::Ok();  // the rest of the batch is discarded
   switch (m.kind) {
     case ShapeMessage::Kind::kChange: {
+      if (user_ != nullptr && m.op != Operation::kDelete && IsForeign(m)) {
+        ShapeMessage gone = m;  // drop it (and any local copy of its key)
+        gone.op = Operation::kDelete;
+        Status s = shape_->table()->Apply(gone, shape_->columns(), stage_);
+        if (!s.ok()) return s.WithContext("message " + std::to_string(index));
+        foreign_rows_++;
+        return Status::Ok();
+      }
       Status s = shape_->table()->Apply(m, shape_->columns(), stage_);
       if (!s.ok()) return s.WithContext("message " + std::to_string(index));
       rows_++;

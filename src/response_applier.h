@@ -22,6 +22,15 @@ class ResponseApplier : public MessageSink {
 
   Status OnMessage(const ShapeMessage& m, int64_t index) override;
 
+  // Security: an insert/update whose `column` is present and not `user`
+  // is applied as a delete of its key (the row never lands, or leaves) and
+  // counted in foreign_rows(). Both must outlive the applier.
+  void SetUserFilter(const std::string* column, const std::string* user) {
+    user_column_ = column;
+    user_ = user;
+  }
+  int64_t foreign_rows() const { return foreign_rows_; }
+
   int64_t rows() const { return rows_; }
   bool up_to_date() const { return up_to_date_; }
   bool must_refetch() const { return must_refetch_; }
@@ -34,9 +43,13 @@ class ResponseApplier : public MessageSink {
   const std::string& global_last_seen_lsn() const { return glsn_; }
 
  private:
+  bool IsForeign(const ShapeMessage& m) const;
   Shape* shape_;
   bool stage_;
   int64_t rows_ = 0;
+  const std::string* user_column_ = nullptr;
+  const std::string* user_ = nullptr;
+  int64_t foreign_rows_ = 0;
   bool up_to_date_ = false;
   bool must_refetch_ = false;
   bool snapshot_end_ = false;
