@@ -31,6 +31,8 @@ before(async () => {
   if (missing) throw new Error(`browser tests cannot run: ${missing}`);
   pgServer = await startPostgres();
   const { createServer } = await import('../../dist/server/index.js');
+  // 5 s long-polls: the seven shapes' polls exceed Chrome's six HTTP/1.1 connections per host, so
+  // one shape (and any upload) waits for a poll to return; a short hold keeps that wait short.
   server = await createServer({ databaseUrl: pgServer.url, staticDir: DEMO_DIR, log: () => {}, longPollMs: 5000 });
   await server.listen(0);
   sql = new pg.Client({ connectionString: pgServer.url });
@@ -85,6 +87,16 @@ test('the demo loads from the dev server; hooks go loading → data; only the us
   await page.waitForSelector('[data-electric="connection"][data-state="connected"]', { timeout: 20000 });
   assert.match(await page.textContent('[data-testid="environments"]'), /Active: development/);
   assert.deepEqual(browser.errors, []);
+});
+
+test('regression: a reload is not stalled behind the old page\'s long-polls (Chrome allows 6 connections per host)', async () => {
+  await page.waitForSelector('[data-electric="connection"][data-state="connected"]', { timeout: 20000 });
+  await page.waitForTimeout(500); // every shape is now in a 5 s long-poll
+  const started = Date.now();
+  await page.reload();
+  await page.waitForSelector('[data-testid="tasks"] h2:text("Tasks (3)")', { timeout: 20000 });
+  const ms = Date.now() - started;
+  assert.ok(ms < 3000, `reload → tasks took ${ms} ms (a stalled reload waits ~4.5 s for an old poll)`);
 });
 
 test('a task inserted in PostgreSQL appears in the open page without a reload', async () => {
