@@ -104,12 +104,16 @@ export class BrowserElectrolite {
   exec(sql: string, params: Params = []): Promise<ExecResult> {
     return this.#call('exec', [sql, params]) as Promise<ExecResult>;
   }
-  /** Local insert (row + outbox entry); resolves with the mutation id. */
-  insert(table: string, row: Row): Promise<string> { return this.#call('insert', [table, row]) as Promise<string>; }
-  update(table: string, key: Row, patch: Row): Promise<string> {
-    return this.#call('update', [table, key, patch]) as Promise<string>;
+  /** Local insert (row + outbox entry); resolves with the mutation id (null: nothing changed). */
+  insert(table: string, row: Row): Promise<string | null> {
+    return this.#call('insert', [table, row]) as Promise<string | null>;
   }
-  delete(table: string, key: Row): Promise<string> { return this.#call('delete', [table, key]) as Promise<string>; }
+  update(table: string, key: Row, patch: Row): Promise<string | null> {
+    return this.#call('update', [table, key, patch]) as Promise<string | null>;
+  }
+  delete(table: string, key: Row): Promise<string | null> {
+    return this.#call('delete', [table, key]) as Promise<string | null>;
+  }
   pendingMutations(): Promise<PendingMutation[]> {
     return this.#call('pendingMutations', []) as Promise<PendingMutation[]>;
   }
