@@ -1,6 +1,7 @@
 // Change capture that works on PostgreSQL and on PGlite (which has no logical replication):
-// row triggers append every change to `electric_changes`, and a single harvester turns the
-// committed ones into an ordered, in-memory transaction log.
+// triggers append every change to `electric_changes` (inserts and deletes once per statement
+// from transition tables, updates per row), and a harvester turns the committed ones into an
+// ordered, in-memory transaction log.
 //
 // Visibility horizon. The harvester assigns tx offsets in its own transaction:
 // `SELECT … WHERE tx IS NULL` sees only rows of transactions that had committed when the
@@ -19,7 +20,7 @@
 // Values: the trigger function runs with Electric's display settings (`SET` clauses on the
 // function) and stores `NEW::text`, the record's text output, with the column names; the
 // harvester parses it back into one text value per column (record.ts).
-import type { Upstream } from './upstream.js';
+import { type Upstream, isPgError } from './upstream.js';
 import { parseRecord } from './record.js';
 import { quoteIdent, qualified } from './catalog.js';
 
@@ -83,6 +84,27 @@ BEGIN
   END IF;
   RETURN NULL;
 END $fn$;
+-- Bulk path: inserts and deletes are captured once per statement from the transition table
+-- (one INSERT … SELECT instead of one trigger call per row); updates stay row-level since
+-- they need old and new images paired.
+CREATE OR REPLACE FUNCTION electric_capture_ins() RETURNS trigger LANGUAGE plpgsql
+  ${DISPLAY_SETTINGS} AS $fn$
+DECLARE c text[] := ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = TG_RELID AND attnum > 0 AND NOT attisdropped ORDER BY attnum);
+BEGIN
+  INSERT INTO electric_changes (schema_name, table_name, op, cols, new_rec)
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', c, n::text FROM electric_new n;
+  PERFORM pg_notify('${CHANNEL}', '');
+  RETURN NULL;
+END $fn$;
+CREATE OR REPLACE FUNCTION electric_capture_del() RETURNS trigger LANGUAGE plpgsql
+  ${DISPLAY_SETTINGS} AS $fn$
+DECLARE c text[] := ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = TG_RELID AND attnum > 0 AND NOT attisdropped ORDER BY attnum);
+BEGIN
+  INSERT INTO electric_changes (schema_name, table_name, op, cols, old_rec)
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', c, o::text FROM electric_old o;
+  PERFORM pg_notify('${CHANNEL}', '');
+  RETURN NULL;
+END $fn$;
 CREATE OR REPLACE FUNCTION electric_capture_stmt() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
@@ -93,22 +115,43 @@ BEGIN
 END $fn$;
 `;
 
-/** Installs the capture triggers on one table (idempotent). */
+/**
+ * Installs the capture triggers on one table (idempotent). Where transition tables are not
+ * allowed (e.g. a table with inheritance children) every operation is captured row by row.
+ */
 export async function captureTable(db: Upstream, schema: string, name: string): Promise<void> {
   const t = qualified({ schema, name });
   const has = await db.query(
-    `SELECT 1 FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = 'electric_capture_row'`, [t]);
+    `SELECT 1 FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname IN ('electric_capture_ins', 'electric_capture_all')`, [t]);
   if (has.length) return;
-  await db.transaction(async (tx) => {
+  const install = (bulk: boolean) => db.transaction(async (tx) => {
     // CREATE TRIGGER waits for transactions writing the table; don't queue everyone behind it.
     await tx.query(`SET LOCAL lock_timeout = '5s'`);
-    await tx.query(`DROP TRIGGER IF EXISTS electric_capture_row ON ${t}`);
-    await tx.query(`DROP TRIGGER IF EXISTS electric_capture_stmt ON ${t}`);
-    await tx.query(`CREATE TRIGGER electric_capture_row AFTER INSERT OR UPDATE OR DELETE ON ${t}
-      FOR EACH ROW EXECUTE FUNCTION electric_capture_row()`);
-    await tx.query(`CREATE TRIGGER electric_capture_stmt AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${t}
-      FOR EACH STATEMENT EXECUTE FUNCTION electric_capture_stmt()`);
+    for (const trg of ['electric_capture_row', 'electric_capture_stmt', 'electric_capture_ins', 'electric_capture_del', 'electric_capture_all']) {
+      await tx.query(`DROP TRIGGER IF EXISTS ${trg} ON ${t}`);
+    }
+    if (bulk) {
+      await tx.query(`CREATE TRIGGER electric_capture_ins AFTER INSERT ON ${t}
+        REFERENCING NEW TABLE AS electric_new FOR EACH STATEMENT EXECUTE FUNCTION electric_capture_ins()`);
+      await tx.query(`CREATE TRIGGER electric_capture_del AFTER DELETE ON ${t}
+        REFERENCING OLD TABLE AS electric_old FOR EACH STATEMENT EXECUTE FUNCTION electric_capture_del()`);
+      await tx.query(`CREATE TRIGGER electric_capture_row AFTER UPDATE ON ${t}
+        FOR EACH ROW EXECUTE FUNCTION electric_capture_row()`);
+      await tx.query(`CREATE TRIGGER electric_capture_stmt AFTER UPDATE OR TRUNCATE ON ${t}
+        FOR EACH STATEMENT EXECUTE FUNCTION electric_capture_stmt()`);
+    } else {
+      await tx.query(`CREATE TRIGGER electric_capture_all AFTER INSERT OR UPDATE OR DELETE ON ${t}
+        FOR EACH ROW EXECUTE FUNCTION electric_capture_row()`);
+      await tx.query(`CREATE TRIGGER electric_capture_stmt AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${t}
+        FOR EACH STATEMENT EXECUTE FUNCTION electric_capture_stmt()`);
+    }
   });
+  try {
+    await install(true);
+  } catch (e) {
+    if (!isPgError(e) || e.code !== '0A000') throw e;   // feature_not_supported: no transition tables here
+    await install(false);
+  }
 }
 
 /** Every ordinary table of the user's schemas (not ours, not the system's). */
@@ -177,6 +220,7 @@ export async function readAssigned(db: Upstream, after: number): Promise<Transac
             array_to_json(c.cols)::text AS cols, c.old_rec, c.new_rec, c.tx::text AS tx
        FROM electric_changes c WHERE c.tx > $1 ORDER BY c.tx, c.id`, [after]);
   const out: Transaction[] = [];
+  const colsCache = new Map<string, string[]>();
   let cur: Transaction | null = null;
   for (const r of raw) {
     const txn = Number(r.tx);
@@ -185,7 +229,8 @@ export async function readAssigned(db: Upstream, after: number): Promise<Transac
       cur = { tx: txn, xid, xid32: Number(xid % 4294967296n), changes: [], relations: new Set() };
       out.push(cur);
     }
-    const cols: string[] = r.cols ? JSON.parse(r.cols) : [];
+    let cols = colsCache.get(r.cols ?? '');
+    if (!cols) { cols = r.cols ? JSON.parse(r.cols) as string[] : []; colsCache.set(r.cols ?? '', cols); }
     const relation = `${r.schema_name}.${r.table_name}`;
     cur.relations.add(relation);
     cur.changes.push({

@@ -11,35 +11,29 @@ export function parseRecord(text: string): (string | null)[] {
   const end = text.length - 1;
   let i = 1;
   for (;;) {
-    if (i === end || text[i] === ',') {
+    if (i === end || text.charCodeAt(i) === 44 /* , */) {
       out.push(null);
-    } else {
+    } else if (text.charCodeAt(i) === 34 /* " */) {
+      // Quoted: copy runs between escapes with slice (record_out never mixes quoted and bare parts).
       let v = '';
-      while (i < end && text[i] !== ',') {
-        const c = text[i];
-        if (c === '"') {
-          i++;
-          for (;;) {
-            if (i >= end) throw new Error('unterminated quote in record literal');
-            const q = text[i];
-            if (q === '\\') { v += text[i + 1]; i += 2; continue; }
-            if (q === '"') {
-              if (text[i + 1] === '"') { v += '"'; i += 2; continue; }
-              i++;
-              break;
-            }
-            v += q;
-            i++;
-          }
-        } else if (c === '\\') {
-          v += text[i + 1];
-          i += 2;
-        } else {
-          v += c;
-          i++;
-        }
+      let from = i + 1;
+      for (;;) {
+        const q = text.indexOf('"', from);
+        const b = text.indexOf('\\', from);
+        if (q < 0 || q >= end + 1) throw new Error('unterminated quote in record literal');
+        if (b >= 0 && b < q) { v += text.slice(from, b) + text[b + 1]; from = b + 2; continue; }
+        v += text.slice(from, q);
+        if (text.charCodeAt(q + 1) === 34) { v += '"'; from = q + 2; continue; }
+        i = q + 1;
+        break;
       }
+      if (i > end) throw new Error('unterminated quote in record literal');
       out.push(v);
+    } else {
+      let j = text.indexOf(',', i);
+      if (j < 0 || j > end) j = end;
+      out.push(text.slice(i, j));
+      i = j;
     }
     if (i >= end) break;
     i++; // the comma
