@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include "fake_electric.h"
+#include "content_coding.h"
 #include "snapshot_export.h"
+
+#include <zstd.h>
 
 namespace electrolite {
 namespace testing {
@@ -165,6 +168,23 @@ TEST_F(SnapshotTest, RefusedImportLeavesAFileDatabaseUntouched) {
   EXPECT_EQ(Rows(*r, "PRAGMA integrity_check")[0][0], "ok");
   r.reset();
   std::remove(path.c_str());
+}
+
+TEST(ContentCodingTest, ZstdDecompressWholeTruncatedForeignAndBounded) {
+  std::string body;
+  for (int i = 0; i < 20000; i++) body += "{\"headers\":{\"operation\":\"insert\"}},";
+  std::string z(ZSTD_compressBound(body.size()), '\0');
+  z.resize(ZSTD_compress(&z[0], z.size(), body.data(), body.size(), 3));
+  Result<std::string> d = ZstdDecompress(z);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d.value(), body);
+  // Two concatenated frames decode to both.
+  d = ZstdDecompress(z + z);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->size(), 2 * body.size());
+  EXPECT_EQ(ZstdDecompress(z.substr(0, z.size() / 2)).status().code(), Code::kCorruption);
+  EXPECT_EQ(ZstdDecompress("[{\"a\":1}]").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ZstdDecompress(z, 1000).status().code(), Code::kStorageFull);
 }
 
 TEST(SnapshotUnitTest, Crc32MatchesZlib) {

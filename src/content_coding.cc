@@ -1,0 +1,52 @@
+#include "content_coding.h"
+
+#include <zstd.h>
+
+namespace electrolite {
+
+Result<std::string> ZstdDecompress(std::string_view data, size_t max_bytes) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(data.data());
+  if (data.size() < 4 || p[0] != 0x28 || p[1] != 0xB5 || p[2] != 0x2F || p[3] != 0xFD) {
+    return Status::InvalidArgument("body is not zstd-compressed data");
+  }
+  ZSTD_DStream* ds = ZSTD_createDStream();
+  if (ds == nullptr) return Status::Internal("zstd: out of memory");
+  std::string out;
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  char buf[64 * 1024];
+  size_t last = 0;
+  while (in.pos < in.size) {
+    ZSTD_outBuffer o{buf, sizeof(buf), 0};
+    last = ZSTD_decompressStream(ds, &o, &in);
+    if (ZSTD_isError(last)) {
+      ZSTD_freeDStream(ds);
+      return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(last));
+    }
+    out.append(buf, o.pos);
+    if (out.size() > max_bytes) {
+      ZSTD_freeDStream(ds);
+      return Status::StorageFull("decoded body exceeds " + std::to_string(max_bytes) + " bytes");
+    }
+    if (o.pos == 0 && last != 0 && in.pos == in.size) break;
+  }
+  // Flush what the decoder still holds.
+  while (last != 0) {
+    ZSTD_outBuffer o{buf, sizeof(buf), 0};
+    last = ZSTD_decompressStream(ds, &o, &in);
+    if (ZSTD_isError(last)) {
+      ZSTD_freeDStream(ds);
+      return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(last));
+    }
+    out.append(buf, o.pos);
+    if (out.size() > max_bytes) {
+      ZSTD_freeDStream(ds);
+      return Status::StorageFull("decoded body exceeds " + std::to_string(max_bytes) + " bytes");
+    }
+    if (o.pos == 0) break;  // needs more input: truncated
+  }
+  ZSTD_freeDStream(ds);
+  if (last != 0) return Status::Corruption("zstd: truncated frame");
+  return out;
+}
+
+}  // namespace electrolite
