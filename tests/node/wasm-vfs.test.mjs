@@ -81,11 +81,11 @@ test('a transaction larger than the page cache rolls back through the journal', 
   const before = one(m, h, 'SELECT sum(length(payload)) FROM blobs');
   assert.equal(before, 2_000_000);
 
-  ok(m.exec(h, 'BEGIN', '[]'), 'begin');
+  ok(m.begin(h), 'begin');
   ok(m.exec(h, 'UPDATE blobs SET payload = zeroblob(3000)', '[]'), 'update'); // spills dirty pages
   ok(m.exec(h, 'DELETE FROM blobs WHERE id % 2 = 0', '[]'), 'delete');
   assert.equal(one(m, h, 'SELECT count(*) FROM blobs'), 1000);
-  ok(m.exec(h, 'ROLLBACK', '[]'), 'rollback');
+  ok(m.rollback(h), 'rollback');
 
   assert.equal(one(m, h, 'SELECT count(*) FROM blobs'), 2000);
   assert.equal(one(m, h, 'SELECT sum(length(payload)) FROM blobs'), before);
