@@ -7,14 +7,12 @@
 #include "engine_impl.h"
 #include "json.h"
 #include "local_query.h"
+#include "snapshot_export.h"
 #include "table_decl.h"
 
 namespace electrolite {
 
 namespace {
-
-const char kNotImplemented[] =
-    "{\"ok\":false,\"code\":\"internal\",\"message\":\"not implemented yet\"}";
 
 uint64_t SeedFrom(const EngineOptions& o) {
   uint64_t h = 1469598103934665603ULL ^ static_cast<uint64_t>(o.now_ms);
@@ -35,6 +33,7 @@ std::string OkWith(const std::string& field, const std::string& json_value) {
 
 Status Engine::Impl::Init() {
   EL_RETURN_IF_ERROR(CreateBookkeeping(*store));
+  EL_RETURN_IF_ERROR(InitWrites());
   // Declarations: schemaSql, then policies, then `tables`.
   std::vector<TableDecl> decls;
   if (!options.schema_sql.empty()) {
@@ -111,6 +110,8 @@ Status Engine::Impl::Init() {
     }
   }
   EL_RETURN_IF_ERROR(txn.Commit());
+  EL_RETURN_IF_ERROR(StartUploads());
+  EL_RETURN_IF_ERROR(InitExtras());
   MaybeEmitStatus();
   return Status::Ok();
 }
@@ -130,6 +131,7 @@ Shape* Engine::Impl::FindShape(const std::string& id) {
 Result<Shape*> Engine::Impl::AddShape(ShapeDef def, bool persist) {
   SyncedTable* table = FindTable(def.table);
   if (table == nullptr) return Status::NotFound("table " + def.table + " is not declared");
+  EL_RETURN_IF_ERROR(ApplyExcludedColumns(table->decl(), &def));
   for (const std::string& c : def.columns) {
     if (table->materialized() && table->ColumnIndex(c) < 0) {
       return Status::InvalidArgument("shape column " + c + " is not a column of " + def.table);
@@ -203,7 +205,12 @@ std::string Engine::Impl::BuildStatusJson() const {
   out += all_up ? "true" : "false";
   out += ",\"lastSyncedAt\":";
   out += last_synced >= 0 ? std::to_string(last_synced) : "null";
-  out += ",\"pendingChanges\":0,\"error\":";
+  int64_t pending = 0;
+  if (writes) {
+    Result<int64_t> n = writes->PendingCount();
+    if (n.ok()) pending = n.value();
+  }
+  out += ",\"pendingChanges\":" + std::to_string(pending) + ",\"error\":";
   if (any_error) {
     const Shape* failed = nullptr;
     for (const auto& s : shapes) {
@@ -215,6 +222,11 @@ std::string Engine::Impl::BuildStatusJson() const {
     AppendJsonString(&out, failed->error.message());
     out += ",\"shapeId\":";
     AppendJsonString(&out, failed->def().id);
+    out += "}";
+  } else if (uploader && uploader->auth_blocked()) {
+    // Uploads stopped on a 401/403 until SetToken brings new credentials.
+    out += "{\"code\":\"auth\",\"message\":";
+    AppendJsonString(&out, uploader->last_error());
     out += "}";
   } else {
     out += "null";
@@ -259,6 +271,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(std::string_view options_json, Env*
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Env* env) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  impl->last_now_ms = options.now_ms;
   if (env == nullptr) {
     impl->owned_env = std::make_unique<SeededEnv>(SeedFrom(options));
     env = impl->owned_env.get();
@@ -267,6 +280,13 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Env* 
   Result<std::unique_ptr<Store>> store = Store::Open(options.path, options.vfs);
   if (!store.ok()) return store.status();
   impl->store = std::move(store).value();
+  if (!options.import_snapshot.empty()) {  // Electrolite.open({ import })
+    Result<uint64_t> fp = DeclaredFingerprint(options);
+    if (!fp.ok()) return fp.status();
+    Status imported = ImportSnapshot(*impl->store, options.import_snapshot, fp.value());
+    if (!imported.ok()) return imported.WithContext("import");
+    impl->options.import_snapshot.clear();
+  }
   Status s = impl->Init();
   if (!s.ok()) return s;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
@@ -274,7 +294,15 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Env* 
 
 Status Engine::HandleResponse(int64_t now_ms, int64_t request_id, int status,
                               const Headers& headers, std::string_view body) {
-  return impl_->OnResponse(now_ms, request_id, status, headers, body);
+  impl_->Now(now_ms);
+  if (impl_->uploader->Owns(request_id)) {
+    Status s = impl_->uploader->HandleResponse(now_ms, request_id, status, headers, body);
+    impl_->FlushWrites(true);  // its own transaction dropped what it rolled back
+    return s;
+  }
+  Status s = impl_->OnResponse(now_ms, request_id, status, headers, body);
+  impl_->FlushWrites(s.ok());
+  return s;
 }
 
 Status Engine::HandleResponse(int64_t now_ms, int64_t request_id, int status,
@@ -298,6 +326,12 @@ Status Engine::HandleResponse(int64_t now_ms, int64_t request_id, int status,
 }
 
 void Engine::HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_view message) {
+  impl_->Now(now_ms);
+  if (impl_->uploader->Owns(request_id)) {
+    impl_->uploader->HandleNetworkError(now_ms, request_id, message);
+    impl_->FlushWrites(true);
+    return;
+  }
   for (auto& s : impl_->shapes) {
     if (s->phase == Shape::Phase::kInFlight && s->request_id == request_id) {
       impl_->OnNetworkError(now_ms, s.get(), std::string(message));
@@ -306,10 +340,17 @@ void Engine::HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_
   }
 }
 
-void Engine::HandleTimeout(int64_t now_ms) { impl_->OnTimeout(now_ms); }
+void Engine::HandleTimeout(int64_t now_ms) {
+  impl_->Now(now_ms);
+  impl_->uploader->HandleTimeout(now_ms);
+  impl_->FlushWrites(true);
+  impl_->OnTimeout(now_ms);
+}
 
 void Engine::SetOnline(bool online, int64_t now_ms) {
+  impl_->Now(now_ms);
   impl_->online = online;
+  impl_->uploader->SetOnline(online, now_ms);
   if (online) {
     // Coming back online retries at once instead of waiting out the backoff.
     for (auto& s : impl_->shapes) {
@@ -320,7 +361,9 @@ void Engine::SetOnline(bool online, int64_t now_ms) {
 }
 
 void Engine::SetToken(std::string_view token, int64_t now_ms) {
+  impl_->Now(now_ms);
   impl_->token = std::string(token);
+  impl_->uploader->SetToken(token);
   for (auto& s : impl_->shapes) {
     if (s->phase == Shape::Phase::kAuth) {
       s->phase = Shape::Phase::kReady;  // resumes from the same offset
@@ -330,16 +373,39 @@ void Engine::SetToken(std::string_view token, int64_t now_ms) {
   impl_->MaybeEmitStatus();
 }
 
-std::optional<Request> Engine::PollRequest(int64_t now_ms) { return impl_->NextRequest(now_ms); }
+std::optional<Request> Engine::PollRequest(int64_t now_ms) {
+  impl_->Now(now_ms);
+  if (impl_->online) {
+    // Uploads first: local writes are what the user is waiting on.
+    Result<std::optional<Request>> up = impl_->uploader->Poll(now_ms, impl_->next_request_id);
+    if (!up.ok()) {
+      impl_->EmitError(up.status(), std::string());
+    } else if (up.value()) {
+      impl_->next_request_id++;
+      impl_->Log("debug", "POST " + up.value()->url);
+      return up.value();
+    }
+  }
+  return impl_->NextRequest(now_ms);
+}
 
 std::string Engine::PollRequestJson(int64_t now_ms) {
   std::optional<Request> r = PollRequest(now_ms);
   return r ? r->ToJson() : std::string();
 }
 
-std::string Engine::RequestBody(int64_t request_id) { return std::string(); }
+std::string Engine::RequestBody(int64_t request_id) {
+  const std::string* body = impl_->uploader->Body(request_id);
+  return body != nullptr ? *body : std::string();
+}
 
-int64_t Engine::PollTimeout() const { return impl_->NextDeadline(); }
+int64_t Engine::PollTimeout() const {
+  int64_t shapes = impl_->NextDeadline();
+  int64_t upload = impl_->online ? impl_->uploader->NextDeadline() : -1;
+  if (shapes < 0) return upload;
+  if (upload < 0) return shapes;
+  return std::min(shapes, upload);
+}
 
 std::string Engine::PollEvent() {
   if (impl_->events.empty()) return std::string();
@@ -391,32 +457,21 @@ std::string Engine::Query(std::string_view sql, std::string_view params_json) {
   return QueryResultJson(q.value());
 }
 
-std::string Engine::Exec(std::string_view sql, std::string_view params_json) {
-  Result<QueryOutcome> q = RunStatement(*impl_->store, sql, params_json);
-  if (!q.ok()) return q.status().ToJson();
-  impl_->EmitTablesChanged(q->tables_written);
-  return ExecResultJson(q.value());
-}
-
-// Write path (issue 4): not implemented in the read-path engine yet.
-std::string Engine::Insert(std::string_view, std::string_view) { return kNotImplemented; }
-std::string Engine::Update(std::string_view, std::string_view, std::string_view) {
-  return kNotImplemented;
-}
-std::string Engine::Delete(std::string_view, std::string_view) { return kNotImplemented; }
-std::string Engine::Begin() { return kNotImplemented; }
-std::string Engine::Commit() { return kNotImplemented; }
-std::string Engine::Rollback() { return kNotImplemented; }
-std::string Engine::PendingMutations() { return kNotImplemented; }
-std::string Engine::DiscardMutation(std::string_view) { return kNotImplemented; }
+// Exec and the write API are in engine_write.cc.
 
 std::string Engine::Metrics(int64_t now_ms) {
+  impl_->Now(now_ms);
   const Impl& m = *impl_;
+  // Conflicts by table/policy/outcome and the outbox by status.
+  Result<nlohmann::json> wm = m.writes->Metrics();
+  const std::string writes_json = wm.ok() ? Dump(wm.value()) : "null";
   return "{\"ok\":true,\"rowsApplied\":" + std::to_string(m.rows_applied) +
          ",\"bytesReceived\":" + std::to_string(m.bytes_received) +
          ",\"responses\":" + std::to_string(m.responses) + ",\"errors\":" +
          std::to_string(m.errors) + ",\"syncMs\":" + std::to_string(m.apply_ms_total) +
-         ",\"shapes\":" + std::to_string(m.shapes.size()) + "}";
+         ",\"shapes\":" + std::to_string(m.shapes.size()) + ",\"writes\":" + writes_json +
+         ",\"upload\":" + Dump(m.uploader->Metrics()) +
+         m.ExtrasMetricsJson(now_ms) + "}";
 }
 
 Store& Engine::store() { return *impl_->store; }

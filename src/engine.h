@@ -51,6 +51,13 @@ struct EngineOptions {
   int64_t live_timeout_ms = 45000;  // client watchdog for live long-polls
   BackoffOptions backoff;
   bool debug = false;
+  // Issue 7: security, prefetching, retention, snapshots.
+  std::string user_id;                // rows whose user_column differs are dropped ("" = off)
+  std::string user_column = "user_id";
+  int64_t prefetch_grace_ms = 30000;  // released children stay this long
+  int64_t retention_interval_ms = 60000;
+  int retention_batch = 200;
+  std::string import_snapshot;        // not from JSON: a db.export() image to restore at open
 
   static Result<EngineOptions> FromJson(std::string_view json);
 };
@@ -73,11 +80,14 @@ struct Request {
 // Hook the write path (issue 4) installs to learn, inside the apply
 // transaction of a shape response, which txids became visible. It may write
 // to the database through `store`; a non-ok Status rolls the whole response
-// back (and the response is retried later).
+// back (and the response is retried later). Both are called after the
+// response's rows and the shape's new state are written: OnSnapshotEnd when
+// the response had one, then OnTxidsApplied for every applied response.
 class ApplyObserver {
  public:
   virtual ~ApplyObserver() = default;
-  // `txids`: 32-bit xids from change headers applied in this response.
+  // `txids`: 32-bit xids from change headers applied in this response (may
+  // be empty).
   virtual Status OnTxidsApplied(Store& store, std::string_view shape_id,
                                 const std::vector<int64_t>& txids) = 0;
   // A snapshot-end (xid8 values as decimal strings) applied in this response.
@@ -127,19 +137,41 @@ class Engine {
   // ---- local data ----
   // {ok, columns, rows, tables}.
   std::string Query(std::string_view sql, std::string_view params_json);
-  // {ok, changes, tables}.
-  std::string Exec(std::string_view sql, std::string_view params_json);
-  // Write path (issue 4): {ok, mutationId}.
-  std::string Insert(std::string_view table, std::string_view row_json);
+  // {ok, changes, tables}. Writes to synced tables go through the overlay +
+  // outbox (engine_write.cc). `now_ms` < 0: the latest time the engine saw.
+  std::string Exec(std::string_view sql, std::string_view params_json, int64_t now_ms = -1);
+  // Write path (issue 4): {ok, mutationId} (mutationId null: nothing changed).
+  std::string Insert(std::string_view table, std::string_view row_json, int64_t now_ms = -1);
   std::string Update(std::string_view table, std::string_view key_json,
-                     std::string_view patch_json);
-  std::string Delete(std::string_view table, std::string_view key_json);
+                     std::string_view patch_json, int64_t now_ms = -1);
+  std::string Delete(std::string_view table, std::string_view key_json, int64_t now_ms = -1);
   std::string Begin();
   std::string Commit();
   std::string Rollback();
+  // {ok, mutations: [{id, table, op, key, value, base, localMs, status, reason?, txid?}]}.
   std::string PendingMutations();
   std::string DiscardMutation(std::string_view mutation_id);
+  // Custom conflict policy: with a resolver registered for `table`, a server
+  // change under a pending local edit emits `resolve {id, table, key, local,
+  // remote}`, answered by ResolveConflict(id, resolvedRow).
+  std::string SetResolver(std::string_view table, bool registered);
+  std::string ResolveConflict(std::string_view resolve_id, std::string_view row_json,
+                              int64_t now_ms = -1);
   std::string Metrics(int64_t now_ms);
+
+  // ---- prefetching, snapshots, sign-out (engine_extras.cc) ----
+  // Subscribes the child shapes of parent row `key_json` (a JSON string or
+  // number, or {"id": ...}) as policies.json `prefetch_children` declares:
+  // {ok, shapeIds, covered} (covered: child tables another shape syncs whole).
+  std::string Prefetch(std::string_view table, std::string_view key_json, int64_t now_ms);
+  // Ends one Prefetch; after the grace period the child shapes are dropped
+  // together with their rows (unless another shape syncs the table).
+  std::string Release(std::string_view table, std::string_view key_json, int64_t now_ms);
+  // A zstd-compressed snapshot of the local database (snapshot_export.h).
+  Result<std::string> Export();
+  // Sign-out: drops every table (synced rows, overlay, outbox, shapes) and
+  // vacuums the file. The engine syncs nothing afterwards; close it.
+  std::string Clear();
 
   // ---- seams for other engine parts (write path, tests) ----
   Store& store();

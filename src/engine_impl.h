@@ -12,11 +12,24 @@
 #include <vector>
 
 #include "engine.h"
+#include "prefetch.h"
+#include "retention.h"
 #include "shape.h"
 #include "store.h"
 #include "synced_tables.h"
+#include "upload.h"
+#include "write_path.h"
 
 namespace electrolite {
+
+class ResponseApplier;
+
+// Fingerprint of the tables `options` declares (snapshot_export.h).
+Result<uint64_t> DeclaredFingerprint(const EngineOptions& options);
+// policies.json `exclude: [...]`: a shape of `decl` without `columns` asks
+// for every declared column but those; naming an excluded (or a key) column
+// is an error. Tables declared without columns rely on the server alone.
+Status ApplyExcludedColumns(const TableDecl& decl, ShapeDef* def);
 
 class Engine::Impl {
  public:
@@ -45,6 +58,30 @@ class Engine::Impl {
   int64_t errors = 0;
   int64_t apply_ms_total = 0;
 
+  // ---- engine_extras.cc: retention, prefetching, snapshots, security, metrics ----
+  std::unique_ptr<Retention> retention;
+  std::unique_ptr<Prefetcher> prefetcher;
+  uint64_t schema_fingerprint = 0;
+  bool cleared = false;
+  int64_t opened_ms = 0;
+  int64_t connected_since_ms = -1;
+  std::deque<int64_t> sync_times;  // applied responses in the last minute
+  int64_t syncs_total = 0;
+  int64_t last_sync_duration_ms = 0;
+  int64_t last_sync_at_ms = -1;
+  int64_t foreign_rows_dropped = 0;
+  std::map<std::string, int64_t> foreign_by_table;
+  int64_t prefetch_rows_dropped = 0;
+  Status InitExtras();
+  void RefreshRetentionTables();
+  void ExtrasOnApplied(Shape* shape, int64_t now_ms, int64_t ms, const ResponseApplier& applier);
+  void ExtrasOnDisconnected();
+  void ExtrasOnTimeout(int64_t now_ms);
+  int64_t ExtrasDeadline() const;
+  Status DropPrefetchShape(const Prefetcher::Child& c, std::set<std::string>* changed);
+  // ",\"name\":value,..." metric fields.
+  std::string ExtrasMetricsJson(int64_t now_ms) const;
+
   // ---- engine.cc ----
   Status Init();
   SyncedTable* FindTable(const std::string& name);
@@ -56,6 +93,20 @@ class Engine::Impl {
   void Log(const char* level, const std::string& message);
   std::string BuildStatusJson() const;
   void MaybeEmitStatus();
+
+  // ---- write path (engine_write.cc) ----
+  std::unique_ptr<WritePath> writes;
+  std::unique_ptr<Uploader> uploader;
+  std::unique_ptr<ApplyObserver> write_observer;
+  int64_t last_now_ms = 0;  // the latest now_ms any call brought
+  // Before the tables are materialised: overlay-aware view builder, observer.
+  Status InitWrites();
+  // After Init's transaction: counts what waits in the outbox.
+  Status StartUploads();
+  // Records `now_ms` (>= 0) and returns it, or the latest time seen.
+  int64_t Now(int64_t now_ms);
+  // Emits the write path's buffered events (or drops them: rolled back).
+  void FlushWrites(bool committed);
 
   // ---- engine_sync.cc ----
   Status OnResponse(int64_t now_ms, int64_t request_id, int status, const Headers& headers,

@@ -44,6 +44,7 @@ void Engine::Impl::Backoff(int64_t now_ms, Shape* shape, int64_t retry_after_ms)
   shape->phase = Shape::Phase::kWaiting;
   shape->wait_until_ms = now_ms + wait;
   shape->connected = false;
+  ExtrasOnDisconnected();
   Log("info", "shape " + shape->def().id + ": retry " + std::to_string(shape->retries()) +
                   " in " + std::to_string(wait) + " ms");
 }
@@ -192,6 +193,7 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
     if (!es.ok()) return undo(es);
   }
   ResponseApplier applier(shape, next.refetching);
+  if (!options.user_id.empty()) applier.SetUserFilter(&options.user_column, &options.user_id);
   MessageDecoder decoder(&applier);
   Status s = status == 200 ? decoder.Feed(body) : Status::Ok();
   if (s.ok()) s = decoder.Finish();
@@ -233,15 +235,17 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
       if (!s.ok()) return undo(s);
     }
   }
-  if (observer != nullptr) {
-    if (!applier.txids().empty()) s = observer->OnTxidsApplied(*store, shape->def().id, applier.txids());
-    if (s.ok() && applier.snapshot_end()) {
+  s = shape->Save(*store, next);
+  // The write path matches txids and reconciles its overlay in this same
+  // transaction, after the rows and the shape's new state (refetching flag
+  // included) are written.
+  if (s.ok() && observer != nullptr) {
+    if (applier.snapshot_end()) {
       s = observer->OnSnapshotEnd(*store, shape->def().id, applier.xmin(), applier.xmax(),
                                   applier.xip());
     }
-    if (!s.ok()) return undo(s);
+    if (s.ok()) s = observer->OnTxidsApplied(*store, shape->def().id, applier.txids());
   }
-  s = shape->Save(*store, next);
   if (s.ok()) s = txn.Commit();
   if (!s.ok()) return undo(s);
 
@@ -256,6 +260,7 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   rows_applied += applier.rows();
   int64_t ms = now_ms - shape->request_sent_ms;
   apply_ms_total += ms;
+  ExtrasOnApplied(shape, now_ms, ms, applier);
   if (applier.rows() > 0 || swapped || ddl) EmitTablesChanged({shape->def().table});
   std::string ev = "{\"type\":\"sync\",\"shapeId\":";
   AppendJsonString(&ev, shape->def().id);
@@ -345,6 +350,7 @@ void Engine::Impl::OnTimeout(int64_t now_ms) {
                                           std::to_string(now_ms - s->request_sent_ms) + " ms");
     }
   }
+  ExtrasOnTimeout(now_ms);
   MaybeEmitStatus();
 }
 
@@ -356,6 +362,8 @@ int64_t Engine::Impl::NextDeadline() const {
     if (s->phase == Shape::Phase::kInFlight) t = s->request_deadline_ms;
     if (t >= 0 && (best < 0 || t < best)) best = t;
   }
+  int64_t extras = ExtrasDeadline();  // retention batches, prefetch grace periods
+  if (extras >= 0 && (best < 0 || extras < best)) best = extras;
   return best;
 }
 

@@ -33,7 +33,7 @@ json OutboxEntry::ToJson() const {
 Status Outbox::Init() {
   EL_RETURN_IF_ERROR(store_->Exec(
       "CREATE TABLE IF NOT EXISTS _el_outbox ("
-      " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+      " seq INTEGER PRIMARY KEY,"
       " id TEXT NOT NULL UNIQUE,"
       " tbl TEXT NOT NULL,"
       " op TEXT NOT NULL CHECK (op IN ('insert','update','delete')),"

@@ -45,7 +45,7 @@ Status WritePath::Init() {
   EL_RETURN_IF_ERROR(outbox_->Init());
   EL_RETURN_IF_ERROR(store_->Exec(
       "CREATE TABLE IF NOT EXISTS _el_conflicts ("
-      " seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL,"
+      " seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
       " mutation_id TEXT, tbl TEXT NOT NULL, key TEXT NOT NULL, policy TEXT NOT NULL,"
       " outcome TEXT NOT NULL, local TEXT, remote TEXT, reason TEXT);"
       "CREATE TABLE IF NOT EXISTS _el_conflict_stats ("

@@ -52,13 +52,13 @@ TEST(LocalQueryTest, RowsParamsTablesAndBigInts) {
   EXPECT_TRUE(saw);
 }
 
-TEST(LocalQueryTest, WritePathCallsSayNotImplementedYet) {
+TEST(LocalQueryTest, WritesToATableNotDeclaredWritableAreReadOnlyErrors) {
   SeqEnv env;
   auto e = Engine::Open(json{{"schemaSql", std::string(kItemsSchemaSql)}}.dump(), &env);
   ASSERT_TRUE(e.ok());
-  json r = json::parse(e.value()->Insert("items", R"({"id":1})"));
+  json r = json::parse(e.value()->Insert("items", R"({"id":1,"title":"t"})"));
   EXPECT_FALSE(r["ok"].get<bool>());
-  EXPECT_EQ(r["code"], "internal");
+  EXPECT_EQ(r["code"], "read_only");  // no policies.json entry: not writable
 }
 
 TEST(LocalQueryTest, BadOptionsAndDeclarationsAreClearErrors) {

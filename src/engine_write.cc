@@ -1,0 +1,245 @@
+// The engine's write path (issue 4): the app-facing write API and the glue
+// between Engine::Impl and WritePath/Uploader (local writes, upload requests,
+// txid matching inside the shape apply transaction).
+#include <algorithm>
+
+#include "engine_impl.h"
+#include "json.h"
+#include "local_query.h"
+
+namespace electrolite {
+
+namespace {
+
+using nlohmann::json;
+
+// Called inside the shape apply transaction, after the response's rows and
+// the shape's new state are written (engine_sync.cc ApplyBody).
+class WriteApplyObserver : public ApplyObserver {
+ public:
+  explicit WriteApplyObserver(Engine::Impl* impl) : impl_(impl) {}
+
+  Status OnTxidsApplied(Store& store, std::string_view shape_id,
+                        const std::vector<int64_t>& txids) override {
+    std::string table;
+    bool refetching = false;
+    EL_RETURN_IF_ERROR(Lookup(store, shape_id, &table, &refetching));
+    if (table.empty()) return Status::Ok();
+    return impl_->writes->OnChangesApplied(table, txids, impl_->last_now_ms, refetching);
+  }
+
+  Status OnSnapshotEnd(Store& store, std::string_view shape_id, std::string_view xmin,
+                       std::string_view xmax, const std::vector<std::string>& xip) override {
+    std::string table;
+    bool refetching = false;
+    EL_RETURN_IF_ERROR(Lookup(store, shape_id, &table, &refetching));
+    if (table.empty()) return Status::Ok();
+    return impl_->writes->OnSnapshotEnd(table, xmin, xmax, xip, refetching);
+  }
+
+ private:
+  // The shape's table, and whether any shape of that table is still
+  // re-fetching (its rows wait in T__stage: matching must wait for the swap).
+  Status Lookup(Store& store, std::string_view shape_id, std::string* table, bool* refetching) {
+    Shape* shape = impl_->FindShape(std::string(shape_id));
+    if (shape == nullptr) return Status::Ok();
+    *table = shape->def().table;
+    EL_ASSIGN_OR_RETURN(Stmt * st, store.Cached(
+        "SELECT count(*) FROM _el_shapes WHERE table_name = ?1 AND refetching <> 0"));
+    st->BindText(1, *table);
+    Result<bool> row = st->Step();
+    *refetching = row.ok() && row.value() && st->ColumnInt64(0) > 0;
+    st->Reset();
+    return row.ok() ? Status::Ok() : row.status();
+  }
+
+  Engine::Impl* impl_;
+};
+
+std::string MutationResult(const Result<std::string>& r) {
+  if (!r.ok()) return r.status().ToJson();
+  std::string out = "{\"ok\":true,\"mutationId\":";
+  if (r.value().empty()) {
+    out += "null";
+  } else {
+    AppendJsonString(&out, r.value());
+  }
+  return out + "}";
+}
+
+Result<json> ParseObject(std::string_view text, const char* what) {
+  json j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::InvalidArgument(std::string(what) + " must be a JSON object");
+  }
+  return j;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Impl
+
+Status Engine::Impl::InitWrites() {
+  writes = std::make_unique<WritePath>(store.get(), env);
+  EL_RETURN_IF_ERROR(writes->Init());
+  const SchemaDefaults defaults = ParseSchemaDefaults(options.schema_sql);
+  WritePath* w = writes.get();
+  // Every materialised table gets its overlay, merged view and triggers.
+  view_builder = [w, defaults](Store& s, const TableDecl& decl) -> Status {
+    Result<WriteTable> t = WriteTable::FromDecl(decl, defaults);
+    if (!t.ok()) {
+      // Not writable locally (e.g. no primary key): the plain read view.
+      return BuildPlainView(s, decl);
+    }
+    return w->DeclareTable(std::move(t).value());
+  };
+  UploadOptions o;
+  o.base_url = options.base_url;
+  o.client_id = options.client_id;
+  o.batch_size = options.batch_size;
+  o.interval_ms = options.upload_interval_ms;
+  o.compress_threshold = options.compress_threshold;
+  o.backoff = options.backoff;
+  uploader = std::make_unique<Uploader>(store.get(), writes.get(), env, o);
+  write_observer = std::make_unique<WriteApplyObserver>(this);
+  if (observer == nullptr) observer = write_observer.get();
+  return Status::Ok();
+}
+
+Status Engine::Impl::StartUploads() {
+  EL_RETURN_IF_ERROR(uploader->Init());
+  uploader->SetToken(token);
+  return Status::Ok();
+}
+
+int64_t Engine::Impl::Now(int64_t now_ms) {
+  if (now_ms >= 0) last_now_ms = std::max(last_now_ms, now_ms);
+  return now_ms >= 0 ? now_ms : last_now_ms;
+}
+
+void Engine::Impl::FlushWrites(bool committed) {
+  if (!committed) {
+    writes->DropEvents();
+    (void)writes->TakeChangedTables();
+    return;
+  }
+  for (std::string& ev : writes->TakeEvents()) Emit(std::move(ev));
+  EmitTablesChanged(writes->TakeChangedTables());
+  if (writes->TakeNewWrites() > 0) uploader->NoteWrites();
+  MaybeEmitStatus();
+}
+
+// ---------------------------------------------------------------- Engine
+
+std::string Engine::Insert(std::string_view table, std::string_view row_json, int64_t now_ms) {
+  Result<json> row = ParseObject(row_json, "row");
+  if (!row.ok()) return row.status().ToJson();
+  Result<std::string> r = impl_->writes->Insert(table, row.value(), impl_->Now(now_ms));
+  impl_->FlushWrites(r.ok());
+  return MutationResult(r);
+}
+
+std::string Engine::Update(std::string_view table, std::string_view key_json,
+                           std::string_view patch_json, int64_t now_ms) {
+  Result<json> key = ParseObject(key_json, "key");
+  if (!key.ok()) return key.status().ToJson();
+  Result<json> patch = ParseObject(patch_json, "patch");
+  if (!patch.ok()) return patch.status().ToJson();
+  Result<std::string> r =
+      impl_->writes->Update(table, key.value(), patch.value(), impl_->Now(now_ms));
+  impl_->FlushWrites(r.ok());
+  return MutationResult(r);
+}
+
+std::string Engine::Delete(std::string_view table, std::string_view key_json, int64_t now_ms) {
+  Result<json> key = ParseObject(key_json, "key");
+  if (!key.ok()) return key.status().ToJson();
+  Result<std::string> r = impl_->writes->Delete(table, key.value(), impl_->Now(now_ms));
+  impl_->FlushWrites(r.ok());
+  return MutationResult(r);
+}
+
+std::string Engine::Exec(std::string_view sql, std::string_view params_json, int64_t now_ms) {
+  Store& store = *impl_->store;
+  // One transaction (a savepoint inside the app's) per statement: writes to
+  // synced views go through their triggers into overlay + outbox.
+  Txn txn(&store);
+  Status s = txn.Begin();
+  if (!s.ok()) return s.ToJson();
+  impl_->writes->BeginSql(impl_->Now(now_ms));
+  Result<QueryOutcome> q = RunStatement(store, sql, params_json);
+  int64_t mutations = 0;
+  s = impl_->writes->EndSql(q.ok() ? Status::Ok() : q.status(), &mutations);
+  if (s.ok()) s = txn.Commit();
+  if (!s.ok()) {
+    txn.Rollback();
+    impl_->FlushWrites(false);
+    return s.ToJson();
+  }
+  if (mutations > 0) q->changes = mutations;
+  impl_->EmitTablesChanged(q->tables_written);
+  impl_->FlushWrites(true);
+  return ExecResultJson(q.value());
+}
+
+std::string Engine::Begin() {
+  if (impl_->store->InTransaction()) {
+    return Status::InvalidArgument("a transaction is already open").ToJson();
+  }
+  return impl_->store->Exec("BEGIN IMMEDIATE").ToJson();
+}
+
+std::string Engine::Commit() {
+  if (!impl_->store->InTransaction()) return Status::InvalidArgument("no open transaction").ToJson();
+  Status s = impl_->store->Exec("COMMIT");
+  if (!s.ok()) {
+    (void)impl_->store->Exec("ROLLBACK");
+    impl_->FlushWrites(false);
+    return s.ToJson();
+  }
+  impl_->FlushWrites(true);
+  return s.ToJson();
+}
+
+std::string Engine::Rollback() {
+  if (!impl_->store->InTransaction()) return Status::InvalidArgument("no open transaction").ToJson();
+  Status s = impl_->store->Exec("ROLLBACK");
+  // The views may have shown the rolled-back writes to live queries.
+  std::set<std::string> touched = impl_->writes->TakeChangedTables();
+  impl_->writes->DropEvents();
+  impl_->EmitTablesChanged(touched);
+  impl_->uploader->NoteWrites();
+  impl_->MaybeEmitStatus();
+  return s.ToJson();
+}
+
+std::string Engine::PendingMutations() {
+  Result<json> list = impl_->writes->PendingMutations();
+  if (!list.ok()) return list.status().ToJson();
+  return Dump(json{{"ok", true}, {"mutations", list.value()}});
+}
+
+std::string Engine::DiscardMutation(std::string_view mutation_id) {
+  Status s = impl_->writes->DiscardMutation(mutation_id);
+  impl_->FlushWrites(s.ok());
+  return s.ToJson();
+}
+
+std::string Engine::SetResolver(std::string_view table, bool registered) {
+  if (impl_->writes->Find(table) == nullptr) {
+    return Status::NotFound("no synced table named \"" + std::string(table) + "\"").ToJson();
+  }
+  impl_->writes->SetResolver(table, registered);
+  return Status::Ok().ToJson();
+}
+
+std::string Engine::ResolveConflict(std::string_view resolve_id, std::string_view row_json,
+                                    int64_t now_ms) {
+  Result<json> row = ParseObject(row_json, "row");
+  if (!row.ok()) return row.status().ToJson();
+  Status s = impl_->writes->ResolveConflict(resolve_id, row.value(), impl_->Now(now_ms));
+  impl_->FlushWrites(s.ok());
+  return s.ToJson();
+}
+
+}  // namespace electrolite
