@@ -158,6 +158,21 @@ TEST_F(PrefetchTest, ForeignUserRowsAreDroppedAndReported) {
   EXPECT_EQ(m["security"]["byTable"]["runs"], 2);
 }
 
+TEST_F(PrefetchTest, ExcludedColumnsAreNeverRequested) {
+  json policies = {{"tasks", {{"policy", "server-wins"}, {"writable", true}}},
+                   {"runs", {{"policy", "server-wins"}, {"writable", true}, {"exclude", {"note"}}}}};
+  Open({{"policies", policies}});
+  json r = json::parse(engine_->Subscribe(R"({"table":"runs"})", kT0));
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  std::optional<Request> req = engine_->PollRequest(kT0);
+  ASSERT_TRUE(req.has_value());
+  ParsedUrl url = ParseUrl(req->url);
+  EXPECT_EQ(url.query["columns"], "\"id\",\"user_id\",\"task_id\"");
+  json bad = json::parse(engine_->Subscribe(R"({"table":"runs","columns":["id","note"],"id":"x"})", kT0));
+  EXPECT_EQ(bad["code"], "invalid_argument");
+  EXPECT_NE(bad["message"].get<std::string>().find("excluded"), std::string::npos);
+}
+
 TEST_F(PrefetchTest, MetricsAndClear) {
   server_.Insert(RunRow(1, "t1"));
   Open();
