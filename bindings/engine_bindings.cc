@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "content_coding.h"
 #include "engine.h"
 #include "host_env.h"
 #include "js_bytes.h"
@@ -55,16 +56,21 @@ int64_t Ms(double now_ms) {
 
 // ---- lifecycle ----
 
+// Registers an opened engine: {"ok":true,"handle":h}.
+std::string Adopt(std::unique_ptr<Engine> engine) {
+  static int next_handle = 1;
+  int h = next_handle++;
+  Engines()[h] = std::move(engine);
+  return "{\"ok\":true,\"handle\":" + std::to_string(h) + "}";
+}
+
 std::string Open(const std::string& options_json) {
   Result<EngineOptions> options = EngineOptions::FromJson(options_json);
   if (!options.ok()) return options.status().ToJson();
   vfs::SetNowMs(options->now_ms);
   Result<std::unique_ptr<Engine>> engine = Engine::Open(*options, &TheEnv());
   if (!engine.ok()) return engine.status().ToJson();
-  static int next_handle = 1;
-  int h = next_handle++;
-  Engines()[h] = std::move(engine).value();
-  return "{\"ok\":true,\"handle\":" + std::to_string(h) + "}";
+  return Adopt(std::move(engine).value());
 }
 
 std::string Close(int h) {
@@ -212,6 +218,54 @@ std::string Metrics(int h, double now_ms) {
   return e == nullptr ? NoEngine(h) : e->Metrics(Ms(now_ms));
 }
 
+// ---- issue 7: prefetching, snapshots, sign-out ----
+
+std::string Prefetch(int h, const std::string& table, const std::string& key_json, double now_ms) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Prefetch(table, key_json, Ms(now_ms));
+}
+
+std::string Release(int h, const std::string& table, const std::string& key_json, double now_ms) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Release(table, key_json, Ms(now_ms));
+}
+
+// A Uint8Array (a copy), or the error JSON string.
+val ExportSnapshot(int h) {
+  Engine* e = Find(h);
+  if (e == nullptr) return val(NoEngine(h));
+  Result<std::string> snap = e->Export();
+  if (!snap.ok()) return val(snap.status().ToJson());
+  return val::global("Uint8Array")
+      .new_(emscripten::typed_memory_view(snap->size(), reinterpret_cast<const uint8_t*>(snap->data())));
+}
+
+// Open() restoring a db.export() image first.
+std::string OpenImport(const std::string& options_json, const val& snapshot) {
+  Result<EngineOptions> options = EngineOptions::FromJson(options_json);
+  if (!options.ok()) return options.status().ToJson();
+  if (!BytesFromJs(snapshot, &options->import_snapshot)) return NotBytes("import");
+  vfs::SetNowMs(options->now_ms);
+  Result<std::unique_ptr<Engine>> engine = Engine::Open(*options, &TheEnv());
+  if (!engine.ok()) return engine.status().ToJson();
+  return Adopt(std::move(engine).value());
+}
+
+// Node's fetch leaves zstd bodies encoded: Uint8Array (decoded) or error JSON.
+val ZstdDecompressJs(const val& body) {
+  std::string bytes;
+  if (!BytesFromJs(body, &bytes)) return val(NotBytes("body"));
+  Result<std::string> out = ZstdDecompress(bytes);
+  if (!out.ok()) return val(out.status().ToJson());
+  return val::global("Uint8Array")
+      .new_(emscripten::typed_memory_view(out->size(), reinterpret_cast<const uint8_t*>(out->data())));
+}
+
+std::string Clear(int h) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Clear();
+}
+
 }  // namespace
 }  // namespace electrolite
 
@@ -242,4 +296,10 @@ EMSCRIPTEN_BINDINGS(electrolite_engine) {
   emscripten::function("pendingMutations", &PendingMutations);
   emscripten::function("discardMutation", &DiscardMutation);
   emscripten::function("metrics", &Metrics);
+  emscripten::function("prefetch", &Prefetch);
+  emscripten::function("release", &Release);
+  emscripten::function("exportSnapshot", &ExportSnapshot);
+  emscripten::function("openImport", &OpenImport);
+  emscripten::function("clear", &Clear);
+  emscripten::function("zstdDecompress", &ZstdDecompressJs);
 }

@@ -62,6 +62,9 @@ export class DebugLog {
       case 'error':
         this.line('error', `${str(ev.code)}: ${str(ev.message)}${ev.shapeId ? ` shape=${str(ev.shapeId)}` : ''}`);
         return;
+      case 'security':
+        this.line('security', `table=${str(ev.table)} dropped=${ev.dropped} (${str(ev.reason)})`);
+        return;
       case 'log':
         this.line(`engine ${str(ev.level)}`, str(ev.message));
         return;

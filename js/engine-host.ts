@@ -45,6 +45,13 @@ export interface EngineBindings {
   syncNow?(h: number, nowMs: number): unknown;
   setResolver?(h: number, table: string, registered: boolean): string;
   resolveConflict?(h: number, resolveId: string, rowJson: string, nowMs: number): string;
+  // Issue 7 (src/engine_extras.cc).
+  prefetch?(h: number, table: string, keyJson: string, nowMs: number): string;
+  release?(h: number, table: string, keyJson: string, nowMs: number): string;
+  exportSnapshot?(h: number): Uint8Array | string;
+  openImport?(optionsJson: string, snapshot: Uint8Array): string;
+  clear?(h: number): string;
+  zstdDecompress?(body: Uint8Array): Uint8Array | string;
 }
 
 /** An engine event (docs/engine-api.md "Events") plus `host-status` from the host. */
@@ -59,6 +66,8 @@ export interface HostConfig {
   /** Initial bearer token (a token *function* stays on the client side). */
   token?: string;
   fetch?: FetchFn;
+  /** A db.export() snapshot restored before the engine starts. */
+  importSnapshot?: Uint8Array;
 }
 
 export interface RawQueryResult {
@@ -109,7 +118,9 @@ export class EngineHost {
   /** Opens the engine on an instantiated module and starts the loop. */
   static start(m: EngineBindings, config: HostConfig, sink: (ev: EngineEvent) => void): EngineHost {
     const fetchFn = config.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
-    const opened = unwrap<{ handle: number }>(m.open(json(config.engineOptions)), 'open');
+    const opened = config.importSnapshot
+      ? unwrap<{ handle: number }>(EngineHost.need(m.openImport, 'openImport')(json(config.engineOptions), config.importSnapshot), 'import')
+      : unwrap<{ handle: number }>(m.open(json(config.engineOptions)), 'open');
     const live = Number(config.engineOptions.liveTimeoutMs);
     const host = new EngineHost(m, opened.handle, fetchFn, sink, live > 0 ? live : 45000);
     if (config.token) {
@@ -200,7 +211,7 @@ export class EngineHost {
     const bodyCopy = req.hasBody ? new Uint8Array(this.m.requestBody(this.h, req.id)) : undefined;
     // The engine sets each request's timeout; a request without one still gets a watchdog.
     const timed = req.timeoutMs > 0 ? req : { ...req, timeoutMs: req.live ? this.liveTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS };
-    performRequest(this.fetchFn, timed, bodyCopy, ctl.signal, this.counters).then(
+    performRequest(this.fetchFn, timed, bodyCopy, ctl.signal, this.counters, this.zstd).then(
       (res) => this.onResponse(req, res),
       (err: unknown) => this.onFailure(req, err),
     );
@@ -457,6 +468,57 @@ export class EngineHost {
     this.schedulePump();
   }
 
+  // ---- issue 7: prefetching, snapshots, sign-out ----
+
+  /** The engine's zstd for response bodies fetch left encoded (Node 20). */
+  private readonly zstd = (body: Uint8Array): Uint8Array => {
+    const r = EngineHost.need(this.m.zstdDecompress, 'zstdDecompress').call(this.m, body);
+    if (typeof r === 'string') unwrap(r, 'content-encoding zstd');
+    return new Uint8Array(r as Uint8Array);
+  };
+
+  private static need<F>(fn: F | undefined, name: string): F {
+    if (typeof fn !== 'function') throw new ElectroliteError('internal', `this engine build has no ${name}`);
+    return fn;
+  }
+
+  /** Subscribes the child shapes of a parent row (policies' prefetch_children). */
+  prefetch(table: string, key: unknown): { shapeIds: string[]; covered: string[] } {
+    this.check();
+    const fn = EngineHost.need(this.m.prefetch, 'prefetch');
+    const r = unwrap<{ shapeIds: string[]; covered: string[] }>(fn.call(this.m, this.h, table, json(key), Date.now()), 'prefetch');
+    this.schedulePump();
+    return { shapeIds: r.shapeIds ?? [], covered: r.covered ?? [] };
+  }
+
+  /** Ends one prefetch; the children go after the grace period. */
+  release(table: string, key: unknown): void {
+    this.check();
+    const fn = EngineHost.need(this.m.release, 'release');
+    unwrap(fn.call(this.m, this.h, table, json(key), Date.now()), 'release');
+    this.schedulePump();
+  }
+
+  /** A zstd-compressed snapshot of the local database (a copy). */
+  exportSnapshot(): Uint8Array {
+    this.check();
+    const r = EngineHost.need(this.m.exportSnapshot, 'exportSnapshot').call(this.m, this.h);
+    if (typeof r === 'string') {
+      unwrap(r, 'export');
+      throw new ElectroliteError('internal', 'export returned no snapshot');
+    }
+    return new Uint8Array(r);
+  }
+
+  /** Sign-out: drops every local table, then closes. */
+  clear(): void {
+    this.check();
+    for (const { ctl } of this.inFlight.values()) ctl.abort();
+    this.inFlight.clear();
+    unwrap(EngineHost.need(this.m.clear, 'clear').call(this.m, this.h), 'clear');
+    this.close();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -478,4 +540,5 @@ export type HostMethods = Pick<
   | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
   | 'delete' | 'begin' | 'commit' | 'rollback' | 'subscribe' | 'unsubscribe' | 'status' | 'metrics'
   | 'pendingMutations' | 'discardMutation' | 'setResolver' | 'resolveConflict' | 'close'
+  | 'prefetch' | 'release' | 'exportSnapshot' | 'clear'
 >;

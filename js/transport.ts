@@ -3,6 +3,8 @@
 // protocol decisions (retries, backoff, offsets are the engine's); network behaviour is a
 // stack of small fetch decorators (STYLE.md #6).
 
+import { decodeBody, type ZstdDecoder } from './content-decoding.js';
+
 export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
 
 /** A request as the engine emits it. */
@@ -98,6 +100,8 @@ export interface TransportCounters {
   requests: number;
   failedRequests: number;
   bytesIn: number;
+  /** Response bytes as they crossed the wire (compressed when the server compressed). */
+  bytesInWire: number;
   bytesOut: number;
   watchdogAborts: number;
   /** Time spent inside the engine's handleResponse (decode + apply), ms. */
@@ -105,7 +109,7 @@ export interface TransportCounters {
 }
 
 export function newCounters(): TransportCounters {
-  return { requests: 0, failedRequests: 0, bytesIn: 0, bytesOut: 0, watchdogAborts: 0, engineMs: 0 };
+  return { requests: 0, failedRequests: 0, bytesIn: 0, bytesInWire: 0, bytesOut: 0, watchdogAborts: 0, engineMs: 0 };
 }
 
 export function headersToObject(headers: Headers): Record<string, string> {
@@ -126,6 +130,7 @@ export async function performRequest(
   body: Uint8Array | undefined,
   signal: AbortSignal,
   counters: TransportCounters,
+  zstd?: ZstdDecoder,
 ): Promise<HostResponse> {
   const timeoutMs = req.timeoutMs > 0 ? req.timeoutMs : 0;
   const stack = withFailureKinds(withWatchdog(fetchFn, timeoutMs, () => counters.watchdogAborts++));
@@ -138,9 +143,17 @@ export async function performRequest(
       body: body && body.byteLength > 0 ? (body as unknown as BodyInit) : undefined,
       signal,
     });
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    counters.bytesIn += bytes.byteLength;
-    return { status: res.status, headers: headersToObject(res.headers), body: bytes };
+    const raw = new Uint8Array(await res.arrayBuffer());
+    const headers = headersToObject(res.headers);
+    let decoded;
+    try {
+      decoded = decodeBody(headers, raw, zstd);
+    } catch (err) {
+      throw new RequestFailure('network', `${req.method} ${req.url}: ${(err as Error).message}`);
+    }
+    counters.bytesIn += decoded.body.byteLength;
+    counters.bytesInWire += decoded.wireBytes;
+    return { status: res.status, headers, body: decoded.body };
   } catch (err) {
     counters.failedRequests++;
     throw err;

@@ -69,6 +69,18 @@ export interface OpenOptions {
   resolvers?: Record<string, ConflictResolver>;
   /** The fetch implementation (default globalThis.fetch). */
   fetch?: typeof fetch;
+  /** A `db.export()` snapshot to restore before syncing (resumes from its offsets). */
+  import?: Uint8Array | ArrayBuffer;
+  /** The signed-in user (default: the token's JWT `sub`): synced rows of other users are dropped and reported. */
+  userId?: string;
+  /** The column holding the owning user (default `user_id`). */
+  userColumn?: string;
+  /** How long released prefetched children stay local (default 30000 ms). */
+  prefetchGraceMs?: number;
+  /** How often retention checks for expired rows (default 60000 ms). */
+  retentionIntervalMs?: number;
+  /** Rows pruned per retention transaction (default 200). */
+  retentionBatch?: number;
 }
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'error';
@@ -144,6 +156,8 @@ export type Metrics = Record<string, unknown> & {
     requests: number;
     failedRequests: number;
     bytesIn: number;
+    /** Response bytes on the wire (compressed size when the server compressed). */
+    bytesInWire: number;
     bytesOut: number;
     watchdogAborts: number;
     /** Time spent in the engine applying responses (decode + SQLite), ms. */
