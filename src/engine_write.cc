@@ -2,6 +2,7 @@
 // between Engine::Impl and WritePath/Uploader (local writes, upload requests,
 // txid matching inside the shape apply transaction).
 #include <algorithm>
+#include <cctype>
 
 #include "engine_impl.h"
 #include "json.h"
@@ -67,6 +68,18 @@ std::string MutationResult(const Result<std::string>& r) {
   return out + "}";
 }
 
+// BEGIN/COMMIT/ROLLBACK/END/SAVEPOINT/RELEASE: run as-is, never wrapped.
+bool IsTransactionControl(std::string_view sql) {
+  size_t i = 0;
+  while (i < sql.size() && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r')) ++i;
+  std::string word;
+  while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]))) {
+    word += static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i++])));
+  }
+  return word == "begin" || word == "commit" || word == "end" || word == "rollback" ||
+         word == "savepoint" || word == "release";
+}
+
 Result<json> ParseObject(std::string_view text, const char* what) {
   json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
@@ -123,7 +136,10 @@ void Engine::Impl::FlushWrites(bool committed) {
     (void)writes->TakeChangedTables();
     return;
   }
-  for (std::string& ev : writes->TakeEvents()) Emit(std::move(ev));
+  for (std::string& ev : writes->TakeEvents()) {
+    if (options.debug && ev.rfind("{\"type\":\"conflict\"", 0) == 0) Log("info", ev);
+    Emit(std::move(ev));
+  }
   EmitTablesChanged(writes->TakeChangedTables());
   if (writes->TakeNewWrites() > 0) uploader->NoteWrites();
   MaybeEmitStatus();
@@ -161,6 +177,12 @@ std::string Engine::Delete(std::string_view table, std::string_view key_json, in
 
 std::string Engine::Exec(std::string_view sql, std::string_view params_json, int64_t now_ms) {
   Store& store = *impl_->store;
+  if (IsTransactionControl(sql)) {
+    Result<QueryOutcome> q = RunStatement(store, sql, params_json);
+    if (!q.ok()) return q.status().ToJson();
+    impl_->uploader->NoteWrites();
+    return ExecResultJson(q.value());
+  }
   // One transaction (a savepoint inside the app's) per statement: writes to
   // synced views go through their triggers into overlay + outbox.
   Txn txn(&store);
@@ -204,6 +226,12 @@ std::string Engine::Commit() {
 std::string Engine::Rollback() {
   if (!impl_->store->InTransaction()) return Status::InvalidArgument("no open transaction").ToJson();
   Status s = impl_->store->Exec("ROLLBACK");
+  // An upload answer handled inside the transaction was rolled back too:
+  // whatever is not in flight now goes again (same ids; deduplicated).
+  if (!impl_->uploader->in_flight()) {
+    (void)impl_->store->Exec(
+        "UPDATE _el_outbox SET status = 'pending' WHERE status = 'in_flight'");
+  }
   // The views may have shown the rolled-back writes to live queries.
   std::set<std::string> touched = impl_->writes->TakeChangedTables();
   impl_->writes->DropEvents();

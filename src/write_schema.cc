@@ -452,8 +452,14 @@ std::string WriteTable::OverlayDdl() const {
     cols += q + ", ";
     flags += flag + " INTEGER NOT NULL DEFAULT 0, ";
     if (!merged.empty()) merged += ", ";
-    merged += "CASE WHEN o." + flag + " = 1 AND o.\"_el_yield\" = 0 THEN o." + q + " ELSE s." +
-              q + " END AS " + q;
+    if (IsPrimaryKey(c.name)) {
+      // Never changed by the overlay (o.pk = s.pk): plain, so WHERE pk = ?
+      // on the view uses T__synced's primary key.
+      merged += "s." + q + " AS " + q;
+    } else {
+      merged += "CASE WHEN o." + flag + " = 1 AND o.\"_el_yield\" = 0 THEN o." + q + " ELSE s." +
+                q + " END AS " + q;
+    }
     if (!overlay_cols.empty()) overlay_cols += ", ";
     overlay_cols += "o." + q;
     news += ", NEW." + q;

@@ -223,6 +223,15 @@ TEST_F(WriteEngineTest, TransactionsCommitOrRollBackOverlayAndOutboxTogether) {
   EXPECT_EQ(uploads.size(), 1u);
 }
 
+TEST_F(WriteEngineTest, ExecCanOpenAndCloseATransaction) {
+  ASSERT_TRUE(Exec("BEGIN")["ok"].get<bool>());
+  json r = Exec("UPDATE items SET title = 'in tx' WHERE id = 2");
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  ASSERT_TRUE(Exec("COMMIT")["ok"].get<bool>());
+  EXPECT_EQ(Title(2), "in tx");
+  EXPECT_EQ(Pending().size(), 1u);
+}
+
 TEST_F(WriteEngineTest, AuthErrorShowsInStatusUntilSetToken) {
   hold_uploads = true;
   ASSERT_TRUE(json::parse(engine->Insert("items", R"({"id":3,"title":"x"})"))["ok"].get<bool>());
