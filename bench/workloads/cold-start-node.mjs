@@ -1,0 +1,88 @@
+// Workload `cold-start-node`: a fresh Node process, in-memory database; time from before
+// the library's import to the first query result (import + wasm compile/instantiate + open +
+// schema + one SELECT). Each run is a new process, so nothing is cached in V8 or in the loader.
+//
+//   electrolite      Electrolite.open (default schema: the seed's 7 tables) + SELECT count(*) FROM tasks
+//   pglite           PGlite.create() + the tasks DDL + SELECT count(*) FROM tasks
+//   sqlite-wasm-raw  sqlite3InitModule() + new oo1.DB(':memory:') + the DDL + SELECT
+//   better-sqlite3   require + new Database(':memory:') + the DDL + SELECT
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { ROOT, QUICK, done, emit, emitMissing, log, requireBuilt } from './common.mjs';
+import { TASKS_SCHEMA_SQL } from '../lib/shape-log.mjs';
+import { rawSchema } from '../lib/engine-ingest.mjs';
+
+const CHILD = process.argv[2];
+
+async function child(subject) {
+  const t0 = performance.now();
+  let n;
+  if (subject === 'electrolite') {
+    const { Electrolite } = await import(pathToFileURL(join(ROOT, 'dist/js/index.js')).href);
+    const db = await Electrolite.open({ url: 'http://127.0.0.1:9', autoSubscribe: false });
+    n = (await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n;
+    const ms = performance.now() - t0;
+    await db.close();
+    return ms;
+  }
+  if (subject === 'pglite') {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const pg = await PGlite.create();
+    await pg.exec(TASKS_SCHEMA_SQL);
+    n = (await pg.query('select count(*)::int as n from tasks')).rows[0].n;
+    const ms = performance.now() - t0;
+    await pg.close();
+    return ms;
+  }
+  if (subject === 'sqlite-wasm-raw') {
+    const { default: init } = await import('@sqlite.org/sqlite-wasm');
+    const sqlite3 = await init();
+    const db = new sqlite3.oo1.DB(':memory:');
+    db.exec(rawSchema().table);
+    n = db.selectValue('SELECT count(*) FROM tasks');
+    return performance.now() - t0;
+  }
+  if (subject === 'better-sqlite3') {
+    const { createRequire } = await import('node:module');
+    const Database = createRequire(import.meta.url)('better-sqlite3');
+    const db = new Database(':memory:');
+    db.exec(rawSchema().table);
+    n = db.prepare('SELECT count(*) AS n FROM tasks').get().n;
+    return performance.now() - t0;
+  }
+  throw new Error(`unknown subject ${subject} (${n})`);
+}
+
+if (CHILD) {
+  const ms = await child(CHILD);
+  process.stdout.write(`${JSON.stringify({ ms })}\n`);
+  process.exit(0);
+}
+
+requireBuilt('dist/js/index.js', 'dist/wasm/electrolite.wasm');
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 3 : 7));
+const self = fileURLToPath(import.meta.url);
+const notes = {
+  electrolite: 'Electrolite.open (wasm instantiate + open + default schema of 7 tables) + first SELECT; budget ≤ 30 ms',
+  pglite: 'PGlite.create (in memory) + CREATE TABLE + first SELECT',
+  'sqlite-wasm-raw': '@sqlite.org/sqlite-wasm init + open :memory: + CREATE TABLE + first SELECT',
+  'better-sqlite3': 'native: require + open :memory: + CREATE TABLE + first SELECT',
+};
+for (const subject of Object.keys(notes)) {
+  try {
+    const values = [];
+    // Interleaving runs of subjects would be fairer against drift, but each run is a fresh
+    // process anyway; one unrecorded run first warms the OS file cache.
+    for (let i = -1; i < RUNS; i++) {
+      const out = execFileSync(process.execPath, [self, subject], { cwd: ROOT, encoding: 'utf8', timeout: 120000 });
+      const { ms } = JSON.parse(out.trim().split('\n').pop());
+      if (i >= 0) values.push(ms);
+    }
+    emit({ workload: 'cold-start-node', subject, values, unit: 'ms', note: `fresh process per run; ${notes[subject]}` });
+  } catch (err) {
+    log(`cold-start-node ${subject}: ${err.message}`);
+    emitMissing({ workload: 'cold-start-node', subject, reason: err.message.split('\n')[0] });
+  }
+}
+done();
