@@ -36,8 +36,13 @@ File* FileOf(sqlite3_file* f) { return reinterpret_cast<RawFile*>(f)->file.get()
 Storage* StorageOf(sqlite3_vfs* vfs) { return static_cast<RawVfs*>(vfs->pAppData)->storage; }
 
 // Maps a failed operation to its SQLite code: SQLITE_FULL for quota/memory,
-// else the operation-specific I/O error.
-int ErrorCode(IoCode code, int io_error) { return code == IoCode::kFull ? SQLITE_FULL : io_error; }
+// SQLITE_CORRUPT for bytes that fail authentication (encrypted storage), else the
+// operation-specific I/O error.
+int ErrorCode(IoCode code, int io_error) {
+  if (code == IoCode::kFull) return SQLITE_FULL;
+  if (code == IoCode::kCorrupt) return SQLITE_CORRUPT;
+  return io_error;
+}
 
 // ---- sqlite3_io_methods (version 1) ----
 
@@ -148,6 +153,7 @@ int RawOpen(sqlite3_vfs* vfs, const char* z_name, sqlite3_file* f, int flags, in
   std::unique_ptr<File> file;
   IoCode code = raw_vfs->storage->Open(name, create, &file);
   if (code == IoCode::kFull) return SQLITE_FULL;
+  if (code == IoCode::kCorrupt) return SQLITE_CORRUPT;
   if (code != IoCode::kOk || !file) return SQLITE_CANTOPEN;
   RawFile* raw = new (f) RawFile{};
   raw->storage = raw_vfs->storage;

@@ -31,6 +31,7 @@ enum class IoCode {
   kIoError,    // the backend failed; see LastError()
   kFull,       // out of memory or quota (SQLITE_FULL)
   kCantOpen,   // the file exists but cannot be opened in this mode
+  kCorrupt,    // the bytes fail authentication (tampered, or another encryption key)
 };
 
 // A read-only view of bytes owned by the caller.
