@@ -70,8 +70,17 @@ export function decodeBody(headers: Record<string, string>, body: Uint8Array, zs
       if (!isZlibStream(out)) break;
       out = need(enc).inflateSync(out, { maxOutputLength: MAX_DECODED });
     } else if (enc === 'br') {
-      if (looksDecoded(out)) break;
-      out = need(enc).brotliDecompressSync(out, { maxOutputLength: MAX_DECODED });
+      // Brotli has no magic bytes (a stream may even start with "["): try it; a body fetch
+      // already decoded fails at once and is kept when it looks like JSON.
+      let br: Uint8Array | undefined;
+      try {
+        br = need(enc).brotliDecompressSync(out, { maxOutputLength: MAX_DECODED });
+      } catch (err) {
+        if (looksDecoded(out)) break;
+        throw new ContentDecodingError(`content-encoding br: ${(err as Error).message}`);
+      }
+      if (!looksDecoded(br) && looksDecoded(out)) break;
+      out = br;
     } else {
       if (looksDecoded(out)) break;
       throw new ContentDecodingError(`content-encoding ${enc} is not supported`);
