@@ -7,6 +7,7 @@ import { DebugLog } from './debug-log.js';
 import { loadDefaultSchema } from './default-schema.js';
 import type { EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
+import { checkImport, checkKey, extraEngineOptions, shapesUpToDate } from './extras.js';
 import { createInProcessPort, type HostPort, type ModuleLoader } from './host-port.js';
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
@@ -143,10 +144,12 @@ export class Electrolite {
       debug: resolved.debug,
     };
     if (options.tables) engineOptions.tables = options.tables;
+    Object.assign(engineOptions, extraEngineOptions(options, token));
+    const importSnapshot = checkImport(options.import);
     const port =
       advanced.port ??
       (await createInProcessPort(
-        { engineOptions, token, fetch: options.fetch as never },
+        { engineOptions, token, fetch: options.fetch as never, importSnapshot },
         advanced.loadModule,
       ));
     const db = new Electrolite(port, resolved, options);
@@ -291,7 +294,10 @@ export class Electrolite {
       delete: async (table, key) => (guard(), this.port.call('delete', checkTable(table), checkRow('key', key))),
     };
     try {
+      await prev;
+      this.checkOpen();
       await this.port.call('begin');
+      active = true;
       let result: T;
       try {
         result = await fn(tx);
@@ -371,6 +377,63 @@ export class Electrolite {
 
   async setOnline(online: boolean): Promise<void> {
     await this.port.call('setNetworkOnline', online);
+  }
+
+  // ---- prefetching, snapshots, sign-out (issue 7) ----
+
+  /**
+   * Syncs the rows related to one parent row now, as the declarations' `prefetch_children`
+   * say (a task's agent executions, ...). Resolves once they are local (or after
+   * `timeoutMs`, rejecting) with the function that releases them; released children are
+   * dropped after the grace period (`prefetchGraceMs`) unless prefetched again.
+   */
+  async prefetch(table: string, key: unknown, timeoutMs = 30000): Promise<() => Promise<void>> {
+    const t = checkTable(table);
+    const k = checkKey(key);
+    this.checkOpen();
+    const { shapeIds } = await this.port.call('prefetch', t, k);
+    let released = false;
+    const release = async () => {
+      if (released || this.closed) return;
+      released = true;
+      await this.port.call('release', t, k);
+    };
+    if (shapeIds.length > 0) {
+      try {
+        await this.waitForStatus((s) => shapesUpToDate(s, shapeIds), timeoutMs, true);
+      } catch (err) {
+        await release().catch(() => undefined);
+        throw err;
+      }
+    }
+    return release;
+  }
+
+  /** Ends one prefetch of `table` row `key` (same as calling the function prefetch returned). */
+  async release(table: string, key: unknown): Promise<void> {
+    this.checkOpen();
+    await this.port.call('release', checkTable(table), checkKey(key));
+  }
+
+  /**
+   * A zstd-compressed snapshot of the local database (synced rows, pending writes, shape
+   * offsets) for `Electrolite.open({ import })`.
+   */
+  async export(): Promise<Uint8Array> {
+    await this.idle();
+    return this.port.call('exportSnapshot');
+  }
+
+  /** Sign-out: removes the local database (rows, pending writes, shapes) and closes. */
+  async clear(): Promise<void> {
+    await this.idle();
+    if (this.perfTimer !== undefined) clearInterval(this.perfTimer);
+    for (const fn of this.cleanups.splice(0)) fn();
+    for (const q of [...this.liveQueries]) q.dispose();
+    this.closed = true;
+    this.statusListeners.clear();
+    this.conflictListeners.clear();
+    await this.port.call('clear');
   }
 
   async close(): Promise<void> {
