@@ -294,10 +294,7 @@ export class Electrolite {
       delete: async (table, key) => (guard(), this.port.call('delete', checkTable(table), checkRow('key', key))),
     };
     try {
-      await prev;
-      this.checkOpen();
       await this.port.call('begin');
-      active = true;
       let result: T;
       try {
         result = await fn(tx);
