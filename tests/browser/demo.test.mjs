@@ -9,9 +9,6 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { startPostgres } from '../support/postgres.mjs';
 import { DEMO_DIR, eventually, launch, missingPrerequisite } from './harness.mjs';
-import { localWritesMissing } from '../node/react-support.mjs';
-
-const noWrites = (await localWritesMissing()) ?? false;
 
 const USER = 'demo-user';
 let pgServer;
@@ -122,7 +119,7 @@ test('cutting the network shows the offline banner and indicator; reconnecting h
   await page.waitForSelector(`.task-item h3:text("${title}")`, { state: 'detached', timeout: 15000 });
 });
 
-test('a task created in the page shows at once and reaches PostgreSQL', { skip: noWrites }, async () => {
+test('a task created in the page shows at once and reaches PostgreSQL', async () => {
   const title = `Created in the browser ${Date.now()}`;
   await page.fill('form.new-task input[name="title"]', title);
   await page.click('form.new-task button[type="submit"]');
@@ -141,7 +138,7 @@ test('bad input from the page is refused with a clear error and writes nothing',
   await page.fill('form.new-task input[name="title"]', '');
 });
 
-test('completing a task and activating an environment reach PostgreSQL (one active environment)', { skip: noWrites }, async () => {
+test('completing a task and activating an environment reach PostgreSQL (one active environment)', async () => {
   const item = page.locator('.task-item', { hasText: 'Ship the demo' });
   await item.locator('button', { hasText: 'Complete' }).click();
   await page.click('[data-testid="environments"] button:text("staging")');
@@ -154,7 +151,7 @@ test('completing a task and activating an environment reach PostgreSQL (one acti
   }, 20000, 'exactly staging active in Postgres');
 });
 
-test('offline: the banner counts pending changes; after reconnecting all reach PostgreSQL once', { skip: noWrites }, async () => {
+test('offline: the banner counts pending changes; after reconnecting all reach PostgreSQL once', async () => {
   await context.setOffline(true);
   await page.waitForSelector('[data-testid="offline-banner"]', { timeout: 10000 });
   const titles = [`Offline one ${Date.now()}`, `Offline two ${Date.now()}`];
@@ -178,7 +175,7 @@ test('offline: the banner counts pending changes; after reconnecting all reach P
   assert.equal((await rows('SELECT count(*)::int AS n FROM tasks WHERE title = ANY($1)', [titles]))[0].n, 2, 'exactly once');
 });
 
-test('"Run agent" writes an execution, an event and a memory entry in one transaction; they reach PostgreSQL', { skip: noWrites }, async () => {
+test('"Run agent" writes an execution, an event and a memory entry in one transaction; they reach PostgreSQL', async () => {
   const item = page.locator('.task-item', { hasText: 'Write the sync engine' });
   await item.locator('button', { hasText: 'Run agent' }).click();
   await page.waitForSelector('[data-testid="executions"] .panel-row:has-text("Write the sync engine")', { timeout: 5000 });

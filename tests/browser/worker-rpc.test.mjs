@@ -6,9 +6,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Electrolite } from '../../dist/js/index.js';
 import { launch, missingPrerequisite, serveStatic } from './harness.mjs';
-import { localWritesMissing } from '../node/react-support.mjs';
-
-const noWrites = (await localWritesMissing()) ?? false;
 
 const OFFLINE_URL = 'http://127.0.0.1:9';
 let server;
@@ -95,7 +92,7 @@ test('exec, query and a live query whose unchanged rows keep identity across pos
   assert.deepEqual(r, { changes: 2, first: 0, n: 2, keptIdentity: true, changed: true, empty: 0, observed: 1, notified: 1 });
 });
 
-test('local writes: insert/update on a synced table, live results and the outbox across the worker', { skip: noWrites }, async () => {
+test('insert/update on a synced table, live results and the outbox across the worker', async () => {
   const r = await page.evaluate(async () => {
     const results = [];
     const stop = db.live('SELECT id, title, status FROM tasks WHERE user_id = ? ORDER BY title', ['u1'],
@@ -130,7 +127,7 @@ test('local writes: insert/update on a synced table, live results and the outbox
   assert.equal(r.pending, 3);
 });
 
-test('local writes: liveQuery observer on a synced table, and a failing one reports its error', { skip: noWrites }, async () => {
+test('liveQuery observer on a synced table, and a failing one reports its error', async () => {
   const r = await page.evaluate(async () => {
     const q = db.liveQuery('SELECT id FROM tasks WHERE title = ?', ['observed']);
     await q.ready;
@@ -151,7 +148,7 @@ test('local writes: liveQuery observer on a synced table, and a failing one repo
   assert.ok(r.badCode, 'a failing live query reports its error');
 });
 
-test('local writes: transactions committed together, or rolled back when fn throws', { skip: noWrites }, async () => {
+test('transactions committed together, or rolled back when fn throws', async () => {
   const r = await page.evaluate(async () => {
     const count = async () => Number((await db.query('SELECT count(*) AS n FROM environments', [])).rows[0].n);
     const before = await count();

@@ -1,9 +1,8 @@
 // The observers under electrolite/react, without React, on the real client and wasm engine:
 // synced from the dev server over a real PostgreSQL (loading until the first sync is up to
 // date, then the rows, never an empty list in between; server changes; row identity; per-user
-// data), offline behaviour, status/metrics observers, the provider's open/close store, and —
-// once the engine has local writes — the tasks and environments operations behind the
-// seed's hooks (those tests say why they are skipped while it has none).
+// data), offline behaviour, status/metrics observers, the provider's open/close store, and
+// the tasks and environments operations behind the seed's hooks (local writes).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -14,10 +13,9 @@ import {
 import * as tasks from '../../dist/react/tasks.js';
 import * as envs from '../../dist/react/environments.js';
 import { eventually } from './client-harness.mjs';
-import { OFFLINE_URL, localWritesMissing, startStack } from './react-support.mjs';
+import { OFFLINE_URL, startStack } from './react-support.mjs';
 
 const open = (extra = {}) => Electrolite.open({ url: OFFLINE_URL, autoSubscribe: false, uploadIntervalMs: 3600000, ...extra });
-const noWrites = (await localWritesMissing()) ?? false;
 
 let stack;
 before(async () => {
@@ -137,7 +135,7 @@ test('status and metrics observers on a syncing client: stable snapshots, up to 
   }
 });
 
-test('local writes: live query observer: loading → data, stable snapshots, shared rows, one live query per key', { skip: noWrites }, async () => {
+test('live query observer: loading → data, stable snapshots, shared rows, one live query per key', async () => {
   const db = await open();
   try {
     const o1 = new LiveQueryObserver(db, tasks.TASKS_SQL, ['u1']);
@@ -175,7 +173,7 @@ test('local writes: live query observer: loading → data, stable snapshots, sha
   }
 });
 
-test('local writes: live query observer: a remount within the keep-alive sees local data at once (no loading flash)', { skip: noWrites }, async () => {
+test('live query observer: a remount within the keep-alive sees local data at once (no loading flash)', async () => {
   const db = await open();
   try {
     await tasks.createTask(db, 'u1', { title: 'kept' });
@@ -203,7 +201,7 @@ test('live query observer: bad SQL ends loading with the engine error', async ()
   }
 });
 
-test('local writes: tasks: create/update/delete through the engine, stats, and bad input rejected with nothing written', { skip: noWrites }, async () => {
+test('tasks: create/update/delete through the engine, stats, and bad input rejected with nothing written', async () => {
   const db = await open();
   try {
     const w = watch(new LiveQueryObserver(db, tasks.TASKS_SQL, ['u1']));
@@ -241,7 +239,7 @@ test('local writes: tasks: create/update/delete through the engine, stats, and b
   }
 });
 
-test('local writes: environments: activating one deactivates the others in one transaction; unknown id changes nothing', { skip: noWrites }, async () => {
+test('environments: activating one deactivates the others in one transaction; unknown id changes nothing', async () => {
   const db = await open();
   try {
     const w = watch(new LiveQueryObserver(db, envs.ENVIRONMENTS_SQL, ['u1']));
