@@ -86,7 +86,9 @@ export class Electrolite {
   private readonly conflictListeners = new Set<(c: ConflictEvent) => void>();
   private readonly liveQueries = new Set<LiveQuery<Row>>();
   private currentStatus: Status = INITIAL_STATUS;
-  private txLock: Promise<void> | undefined;
+  /** Transactions run one at a time; other calls wait while one is open or queued. */
+  private txTail: Promise<void> = Promise.resolve();
+  private txPending = 0;
   /** The current token came from a refresh after a 401 (so a second 401 is final). */
   private tokenFromRefresh = false;
   private authRefreshing = false;
@@ -278,10 +280,14 @@ export class Electrolite {
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', 'transaction: expected a function');
-    await this.idle();
+    this.checkOpen();
+    // Take the lock synchronously, so a call made right after transaction() waits for it.
+    this.txPending++;
+    const prev = this.txTail;
     let release!: () => void;
-    this.txLock = new Promise((r) => (release = r));
-    let active = true;
+    const mine = new Promise<void>((r) => (release = r));
+    this.txTail = prev.then(() => mine);
+    let active = false;
     const guard = () => {
       if (!active) throw new ElectroliteError('invalid_argument', 'transaction: used after it ended');
     };
@@ -294,7 +300,10 @@ export class Electrolite {
       delete: async (table, key) => (guard(), this.port.call('delete', checkTable(table), checkRow('key', key))),
     };
     try {
+      await prev;
+      this.checkOpen();
       await this.port.call('begin');
+      active = true;
       let result: T;
       try {
         result = await fn(tx);
@@ -304,19 +313,24 @@ export class Electrolite {
         throw err;
       }
       active = false;
-      await this.port.call('commit');
+      try {
+        await this.port.call('commit');
+      } catch (err) {
+        await this.port.call('rollback').catch(() => undefined);
+        throw err;
+      }
       return result;
     } finally {
       active = false;
-      this.txLock = undefined;
+      this.txPending--;
       release();
     }
   }
 
-  /** Waits while a transaction holds the database. */
+  /** Waits while a transaction holds (or is queued for) the database. */
   private async idle(): Promise<void> {
     this.checkOpen();
-    while (this.txLock) await this.txLock;
+    while (this.txPending > 0) await this.txTail;
   }
 
   // ---- live queries ----
