@@ -280,6 +280,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Env* 
   Result<std::unique_ptr<Store>> store = Store::Open(options.path, options.vfs);
   if (!store.ok()) return store.status();
   impl->store = std::move(store).value();
+  if (!options.synchronous.empty()) EL_RETURN_IF_ERROR(impl->store->ApplyDurability(options.synchronous));
   if (!options.import_snapshot.empty()) {  // Electrolite.open({ import })
     Result<uint64_t> fp = DeclaredFingerprint(options);
     if (!fp.ok()) return fp.status();

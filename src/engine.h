@@ -38,6 +38,10 @@ struct BackoffOptions {
 struct EngineOptions {
   std::string path = ":memory:";
   std::string vfs;  // "" = SQLite's default VFS
+  // Persistent storage's durability (docs/engine-api.md "Durability"): "" = leave SQLite's
+  // defaults (memory databases); "full" or "normal" = exclusive locking, WAL, this
+  // `synchronous` level, bounded WAL, temp files in memory.
+  std::string synchronous;
   std::string base_url = "http://127.0.0.1:5133";
   std::string client_id;
   int64_t now_ms = 0;

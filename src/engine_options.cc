@@ -13,6 +13,10 @@ Result<EngineOptions> EngineOptions::FromJson(std::string_view text) {
   o.path = JsonStr(j, "path", o.path);
   if (o.path.empty()) o.path = ":memory:";
   o.vfs = JsonStr(j, "vfs");
+  o.synchronous = JsonStr(j, "synchronous");
+  if (!o.synchronous.empty() && o.synchronous != "full" && o.synchronous != "normal") {
+    return Status::InvalidArgument("options.synchronous: expected \"full\" or \"normal\"");
+  }
   o.base_url = JsonStr(j, "baseUrl", o.base_url);
   o.client_id = JsonStr(j, "clientId");
   o.now_ms = JsonInt(j, "nowMs", 0);

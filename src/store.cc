@@ -110,6 +110,20 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const std::s
   return store;
 }
 
+Status Store::ApplyDurability(const std::string& synchronous) {
+  std::string sync = synchronous == "normal" ? "NORMAL" : "FULL";
+  EL_RETURN_IF_ERROR(Exec("PRAGMA locking_mode=EXCLUSIVE"));
+  EL_ASSIGN_OR_RETURN(Stmt stmt, Prepare("PRAGMA journal_mode=WAL"));
+  EL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  std::string mode = row ? std::string(stmt.ColumnText(0)) : std::string();
+  if (mode != "wal" && mode != "memory") {
+    return Status::Io("storage: could not switch to WAL (journal_mode is " + mode + ")");
+  }
+  return Exec("PRAGMA synchronous=" + sync +
+              "; PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=1048576;"
+              " PRAGMA temp_store=MEMORY");
+}
+
 Store::~Store() {
   cache_.clear();
   if (db_ != nullptr) sqlite3_close(db_);

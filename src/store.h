@@ -65,6 +65,12 @@ class Store {
  public:
   // vfs: "" = default. path ":memory:" = in-memory.
   static Result<std::unique_ptr<Store>> Open(const std::string& path, const std::string& vfs);
+
+  // Durable file storage, set before the first access (the wasm VFSes have no shared
+  // memory, so WAL needs exclusive locking): locking_mode=EXCLUSIVE, journal_mode=WAL,
+  // synchronous=`synchronous` ("full" or "normal"), WAL bounded (auto-checkpoint every
+  // 1000 pages, truncated back to 1 MB after a checkpoint), temp files in memory.
+  [[nodiscard]] Status ApplyDurability(const std::string& synchronous);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
