@@ -8,10 +8,11 @@ import { loadDefaultSchema } from './default-schema.js';
 import type { EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
 import { checkImport, checkKey, extraEngineOptions, shapesUpToDate } from './extras.js';
-import { createInProcessPort, type HostPort, type ModuleLoader } from './host-port.js';
+import { createInProcessPort, defaultModuleLoader, type HostPort, type ModuleLoader } from './host-port.js';
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
+import { prepareStorage, type PreparedStorage } from './storage-open.js';
 import { toObjects } from './structural-share.js';
 import type {
   ConflictEvent,
@@ -98,6 +99,8 @@ export class Electrolite {
   private perfTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private readonly cleanups: Array<() => void> = [];
+  /** The database file's backend (Node `{ storage: { path } }`), released after the engine closes. */
+  private storageHandle: PreparedStorage | undefined;
 
   private constructor(port: HostPort, options: ResolvedOptions, opened: OpenOptions) {
     this.port = port;
@@ -148,13 +151,27 @@ export class Electrolite {
     if (options.tables) engineOptions.tables = options.tables;
     Object.assign(engineOptions, extraEngineOptions(options, token));
     const importSnapshot = checkImport(options.import);
-    const port =
-      advanced.port ??
-      (await createInProcessPort(
-        { engineOptions, token, fetch: options.fetch as never, importSnapshot },
-        advanced.loadModule,
-      ));
+    // `{ storage: { path } }`: a real file through Node's fs (storage-open.ts).
+    const storage = advanced.port
+      ? undefined
+      : await prepareStorage(
+          { file: resolved.storageFile, name: resolved.storage, vfs: resolved.vfs,
+            encryptionKey: options.encryptionKey, synchronous: resolved.synchronous },
+          advanced.loadModule ?? defaultModuleLoader, engineOptions);
+    let port: HostPort;
+    try {
+      port =
+        advanced.port ??
+        (await createInProcessPort(
+          { engineOptions, token, fetch: options.fetch as never, importSnapshot },
+          storage!.load,
+        ));
+    } catch (err) {
+      storage?.release(false);
+      throw err;
+    }
     const db = new Electrolite(port, resolved, options);
+    db.storageHandle = storage;
     port.listen((ev) => db.onEvent(ev));
     try {
       for (const table of Object.keys(options.resolvers ?? {})) await port.call('setResolver', table, true);
@@ -444,7 +461,11 @@ export class Electrolite {
     this.closed = true;
     this.statusListeners.clear();
     this.conflictListeners.clear();
-    await this.port.call('clear');
+    try {
+      await this.port.call('clear');
+    } finally {
+      this.storageHandle?.release(true);
+    }
   }
 
   async close(): Promise<void> {
@@ -455,7 +476,11 @@ export class Electrolite {
     for (const q of [...this.liveQueries]) q.dispose();
     this.statusListeners.clear();
     this.conflictListeners.clear();
-    await this.port.call('close');
+    try {
+      await this.port.call('close');
+    } finally {
+      this.storageHandle?.release(false);
+    }
   }
 
   private checkOpen(): void {

@@ -54,6 +54,9 @@ export interface ResolvedOptions {
   token: TokenSource | undefined;
   debug: boolean;
   storage: string;
+  /** The database file for `{ storage: { path } }` (as given), else undefined. */
+  storageFile: string | undefined;
+  synchronous: 'full' | 'normal';
   vfs: string;
   autoSubscribe: boolean;
   batchSize: number;
@@ -100,9 +103,23 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
   let debug = options.debug;
   if (debug === undefined) debug = parseBool(readEnv('ELECTRIC_DEBUG')) ?? false;
 
-  const storage = options.storage ?? ':memory:';
-  if (typeof storage !== 'string' || storage === '') {
-    throw new ElectroliteError('invalid_argument', 'storage: expected ":memory:" or a file name');
+  const rawStorage = options.storage ?? ':memory:';
+  let storage: string;
+  let storageFile: string | undefined;
+  if (typeof rawStorage === 'object' && rawStorage !== null) {
+    const path = (rawStorage as { path?: unknown }).path;
+    if (typeof path !== 'string' || path === '' || path === ':memory:') {
+      throw new ElectroliteError('invalid_argument', 'storage.path: expected a file path');
+    }
+    storage = storageFile = path;
+  } else if (typeof rawStorage !== 'string' || rawStorage === '') {
+    throw new ElectroliteError('invalid_argument', 'storage: expected ":memory:", a database name or { path }');
+  } else {
+    storage = rawStorage;
+  }
+  const synchronous = options.synchronous ?? 'full';
+  if (synchronous !== 'full' && synchronous !== 'normal') {
+    throw new ElectroliteError('invalid_argument', `synchronous: expected 'full' or 'normal', got ${JSON.stringify(synchronous)}`);
   }
   const b = options.backoff ?? {};
   const backoff = {
@@ -125,6 +142,8 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     token,
     debug: debug === true,
     storage,
+    storageFile,
+    synchronous,
     vfs: options.vfs ?? '',
     autoSubscribe: options.autoSubscribe ?? true,
     batchSize: positiveInt('batchSize', options.batchSize, 100),

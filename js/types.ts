@@ -41,8 +41,15 @@ export interface OpenOptions {
   schemaSql?: string;
   /** Conflict policies (policies.json shape); default: the package's policies. */
   policies?: Record<string, unknown>;
-  /** ':memory:' (default) or a database file name (needs a file-backed VFS). */
-  storage?: string;
+  /**
+   * ':memory:' (default); a database name (in the browser: an OPFS database; in Node: a
+   * name in the module's memory VFS); or `{ path }`: a file on disk through Node's fs.
+   */
+  storage?: string | { path: string };
+  /** Encrypts the stored database (32 bytes, or a passphrase): docs/encryption.md. */
+  encryptionKey?: Uint8Array | string;
+  /** 'full' (default: each commit survives power loss) or 'normal' (survives a crash of the app). */
+  synchronous?: 'full' | 'normal';
   /** Name of a registered SQLite VFS ('' = the module's default). */
   vfs?: string;
   /** Debug logging; falls back to ELECTRIC_DEBUG. */

@@ -1,0 +1,70 @@
+// What Electrolite.open does for `storage`, `encryptionKey` and `synchronous` (docs/client-api.md
+// "Storage"): a `{ path }` database is a real file through Node's fs (node-fs-storage.ts); a
+// string stays in the module's memory VFS. Runs before the engine opens; release() runs
+// after it closed.
+
+import { ElectroliteError } from './errors.js';
+import type { ModuleLoader } from './host-port.js';
+import { isNode } from './wasm-loader.js';
+import { attachStorage, resolveEncryptionKey, type StorageKind } from './storage.js';
+import type { EngineBindings } from './engine-host.js';
+
+export interface PreparedStorage {
+  kind: StorageKind;
+  /** Loads the module with the storage attached (and sets the engine options' `vfs`). */
+  load: ModuleLoader;
+  /** After the engine closed: closes the files, drops the lock, and with `removeFiles` deletes them. */
+  release(removeFiles: boolean): void;
+}
+
+export interface StorageRequest {
+  /** The database file (absolute or relative to the working directory), or undefined: memory. */
+  file: string | undefined;
+  /** The database name for a memory database (':memory:' or a name in the module's memory VFS). */
+  name: string;
+  vfs: string;
+  encryptionKey: unknown;
+  synchronous: 'full' | 'normal';
+}
+
+/** Sets `engineOptions.path`, `.vfs` and `.synchronous` for the request. */
+export async function prepareStorage(
+  req: StorageRequest,
+  load: ModuleLoader,
+  engineOptions: Record<string, unknown>,
+): Promise<PreparedStorage> {
+  if (req.file === undefined) {
+    if (req.encryptionKey !== undefined) {
+      throw new ElectroliteError('invalid_argument', 'encryptionKey: only a file database ({ storage: { path } }) is encrypted');
+    }
+    Object.assign(engineOptions, { path: req.name, vfs: req.vfs });
+    return { kind: 'memory', load, release() {} };
+  }
+  if (!isNode()) {
+    throw new ElectroliteError('invalid_argument', 'storage.path: file databases need Node (in the browser, use BrowserElectrolite with a storage name: OPFS)');
+  }
+  const pathName = 'node:path';
+  const nodePath = (await import(/* @vite-ignore */ /* webpackIgnore: true */ pathName)) as typeof import('node:path');
+  const file = nodePath.resolve(req.file);
+  const key = await resolveEncryptionKey(req.encryptionKey, nodePath.basename(file));
+  const { NodeFsStorage } = await import('./node-fs-storage.js');
+  const backend = await NodeFsStorage.open(file);
+  Object.assign(engineOptions, { path: file, synchronous: req.synchronous });
+  return {
+    kind: 'fs',
+    load: async () => {
+      const module = await load();
+      try {
+        engineOptions.vfs = attachStorage(module, backend, file, key);
+      } catch (err) {
+        backend.release();
+        throw err;
+      }
+      return module as EngineBindings;
+    },
+    release(removeFiles) {
+      backend.release();
+      if (removeFiles) backend.removeFiles();
+    },
+  };
+}
