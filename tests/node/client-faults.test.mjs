@@ -112,14 +112,19 @@ test('an expired token at open: the token function is asked once more and sync p
 test('a token that expires mid-stream is refreshed once and sync resumes from the same offset', async () => {
   await addTasks('midstream', 10, 'a ');
   let calls = 0;
-  // The server allows 5 s of clock skew: exp 3 s ago means the first token works for ~2 s.
-  const token = () => (++calls === 1 ? stack.token('midstream', { expiresInSec: -3 }) : stack.token('midstream'));
+  let firstValidUntil = 0;
+  // The server allows 5 s of clock skew: exp 1 s ago means the first token works for ~4 s.
+  const token = () => {
+    if (++calls > 1) return stack.token('midstream');
+    firstValidUntil = Date.now() + 4000;
+    return stack.token('midstream', { expiresInSec: -1 });
+  };
   const db = await Electrolite.open({ url: stack.proxy.url, token, backoff: { initialMs: 100, maxMs: 1000 } });
   try {
     await upToDate(db);
-    assert.equal(calls, 1);
+    assert.equal(calls, 1, 'synced with the first token');
     const seen = stack.proxy.log.length;
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, Math.max(0, firstValidUntil - Date.now()) + 1200));
     stack.proxy.dropConnections(); // the held long-polls end; the next requests carry the expired token
     await addTasks('midstream', 4, 'b ');
     await eventually(async () => (await count(db)) === 14, 30000, 'rows after the token expired');
