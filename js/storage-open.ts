@@ -38,7 +38,9 @@ export async function prepareStorage(
       throw new ElectroliteError('invalid_argument', 'encryptionKey: only a file database ({ storage: { path } }) is encrypted');
     }
     Object.assign(engineOptions, { path: req.name, vfs: req.vfs });
-    return { kind: 'memory', load, release() {} };
+    // A VFS attached by attachStorage (the browser worker's OPFS pool) is durable storage.
+    if (/^(opfs|fs)-\d+$/.test(req.vfs)) engineOptions.synchronous = req.synchronous;
+    return { kind: req.vfs.startsWith('opfs-') ? 'opfs' : 'memory', load, release() {} };
   }
   if (!isNode()) {
     throw new ElectroliteError('invalid_argument', 'storage.path: file databases need Node (in the browser, use BrowserElectrolite with a storage name: OPFS)');
