@@ -228,8 +228,17 @@ int CompareValues(const json& a, const json& b) {
   if (a.is_string() && b.is_string()) {
     const std::string& sa = a.get_ref<const std::string&>();
     const std::string& sb = b.get_ref<const std::string&>();
+    if (sa == sb) return 0;
     auto ta = ParseTimestampMicros(sa), tb = ParseTimestampMicros(sb);
     if (ta && tb) return Cmp(*ta, *tb);
+    // json/jsonb text: {"a": 1} (Postgres) equals {"a":1} (local).
+    if (!sa.empty() && !sb.empty() && (sa[0] == '{' || sa[0] == '[') && sa[0] == sb[0]) {
+      json ja = json::parse(sa, nullptr, false), jb = json::parse(sb, nullptr, false);
+      if (!ja.is_discarded() && !jb.is_discarded()) {
+        if (ja == jb) return 0;
+        return Cmp(ja.dump(), jb.dump());
+      }
+    }
     return Cmp<std::string_view>(sa, sb);
   }
   // Mixed or structured values (json columns): compare their canonical text.

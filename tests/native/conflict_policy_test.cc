@@ -64,6 +64,8 @@ TEST(ConflictPolicyTest, ValuesCompareByType) {
   EXPECT_EQ(CompareValues(json("t"), json(true)), 0);
   EXPECT_LT(CompareValues(json("2024-01-01 23:00:00-01"), json("2024-01-02T00:30:00Z")), 0);
   EXPECT_LT(CompareValues(json("abc"), json("abd")), 0);
+  EXPECT_EQ(CompareValues(json(R"({"b": [1, 2], "a": 1})"), json(R"({"a":1,"b":[1,2]})")), 0);
+  EXPECT_NE(CompareValues(json(R"({"a": 1})"), json(R"({"a":2})")), 0);
 }
 
 TEST(ConflictPolicyTest, LastWriteWinsNewerTimestampWins) {
