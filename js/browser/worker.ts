@@ -4,13 +4,16 @@
 // ErrorData. A token function, a logger and custom resolvers stay usable: tokens are asked
 // of the main thread, log lines are posted back, resolvers are imported from a module URL.
 //
-// Storage: the OPFS VFS (wasm/) does not exist yet, so the database lives in memory here and
-// every status says `storage: 'memory'`.
+// Storage: a named database lives in OPFS (opfs-storage.ts: Web Lock, access-handle pool,
+// host-storage VFS in wasm/), optionally encrypted; where OPFS is unavailable it runs in
+// memory. Every status says which (`storage: 'opfs' | 'memory'`, and `storageReason`).
 
 import { Electrolite, type Transaction } from '../client.js';
 import { ElectroliteError } from '../errors.js';
 import type { EngineBindings } from '../engine-host.js';
 import { loadEngineModule } from '../wasm-loader.js';
+import { openBrowserStorage, type BrowserStorage } from './opfs-storage.js';
+import { limitLivePolls } from './connection-limit.js';
 import type { ConflictResolver, OpenOptions, Status, Unsubscribe } from '../types.js';
 import { CALL_METHODS, toErrorData, type CallMethod, type FromWorker, type ToWorker, type WorkerOpenOptions } from './protocol.js';
 
@@ -21,17 +24,19 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 const post = (msg: FromWorker) => scope.postMessage(msg);
 
-const STORAGE = 'memory' as const;
 const ROLLBACK = Symbol('rollback');
 
 let db: Electrolite | undefined;
+let storage: BrowserStorage | undefined;
 let opening: Promise<unknown> | undefined;
 const lives = new Map<number, Unsubscribe>();
 const txs = new Map<number, { tx: Transaction; finish: (commit: boolean) => void; done: Promise<void> }>();
 const tokenWaiters = new Map<number, { resolve: (t: string) => void; reject: (e: Error) => void }>();
 let nextId = 1;
 
-const withStorage = (s: Status) => ({ ...s, storage: STORAGE });
+const withStorage = (s: Status) => ({
+  ...s, storage: storage?.kind ?? 'memory', ...(storage?.reason ? { storageReason: storage.reason } : {}),
+});
 
 /** The app's token function, run on the main thread ('' = no token). */
 function askToken(): Promise<string> {
@@ -45,10 +50,18 @@ function askToken(): Promise<string> {
 async function open(req: WorkerOpenOptions): Promise<unknown> {
   if (db || opening) throw new ElectroliteError('invalid_argument', 'open: this worker already hosts a database');
   const options = { ...req.options } as OpenOptions;
-  if (options.storage !== undefined && options.storage !== ':memory:' && options.debug) {
-    console.warn(`[electrolite] storage ${JSON.stringify(options.storage)}: no OPFS storage yet, using memory`);
-  }
-  options.storage = ':memory:';
+  // The engine module comes from ../wasm/electrolite.mjs relative to this script (the demo
+  // build copies dist/wasm there), loaded statically so bundlers keep it in this file.
+  const module = (await loadEngineModule()) as unknown as EngineBindings;
+  const raw = options.storage as string | { path?: string } | undefined;
+  const name = typeof raw === 'object' && raw !== null ? String(raw.path ?? ':memory:') : (raw ?? ':memory:');
+  storage = await openBrowserStorage(module, name, options.encryptionKey);
+  if (storage.reason) console.warn(`[electrolite] storage ${JSON.stringify(name)}: ${storage.reason}; running in memory`);
+  options.storage = storage.kind === 'opfs' ? name : ':memory:';
+  options.vfs = storage.vfs;
+  delete options.encryptionKey; // applied by the VFS
+  // Keep connections free for uploads on HTTP/1.1 (connection-limit.ts).
+  options.fetch = limitLivePolls((input, init) => fetch(input, init)) as typeof fetch;
   if (req.tokenFunction) options.token = askToken;
   if (req.forwardLogs) options.logger = (line: string) => post({ t: 'log', line });
   if (req.resolversModule) {
@@ -59,9 +72,13 @@ async function open(req: WorkerOpenOptions): Promise<unknown> {
     }
     options.resolvers = resolvers;
   }
-  // The engine module comes from ../wasm/electrolite.mjs relative to this script (the demo
-  // build copies dist/wasm there), loaded statically so bundlers keep it in this file.
-  db = await Electrolite.open(options, { loadModule: async () => (await loadEngineModule()) as unknown as EngineBindings });
+  try {
+    db = await Electrolite.open(options, { loadModule: async () => module });
+  } catch (err) {
+    storage.release();
+    storage = undefined;
+    throw err;
+  }
   db.onStatus((s) => post({ t: 'status', status: withStorage(s) }));
   db.onConflict((event) => post({ t: 'conflict', event }));
   return withStorage(db.status);
@@ -116,6 +133,7 @@ async function call(method: string, args: unknown[], txId: number | undefined): 
       const d = db;
       db = undefined;
       await d?.close();
+      storage?.release();
       return undefined;
     }
   }
