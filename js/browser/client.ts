@@ -16,9 +16,10 @@ import {
 } from './protocol.js';
 import { replaceEqualDeep } from './share.js';
 
-/** Where the data lives: OPFS once the wasm/ VFS exists; until then, memory (said, not hidden). */
+/** Where the data lives: OPFS, or memory where OPFS is unavailable (said, not hidden). */
 export type StorageKind = 'opfs' | 'memory';
-export type BrowserStatus = Status & { storage: StorageKind };
+/** `storageReason`: why a named database runs in memory (no OPFS, open in another tab). */
+export type BrowserStatus = Status & { storage: StorageKind; storageReason?: string };
 
 export interface BrowserOpenOptions extends Omit<OpenOptions, 'fetch' | 'resolvers'> {
   /** URL of the worker script (default: worker.js next to this module). */

@@ -1,0 +1,221 @@
+// OPFS persistence in headless Chromium (js/browser/opfs-pool.ts + the host-storage VFS):
+// data and pending writes survive a reload, a browser relaunch on the same profile and a
+// SIGKILL of the whole browser mid-write (integrity_check ok); quota exhaustion is
+// `storage_full` with nothing lost; a context without OPFS runs in memory and says so.
+//
+// Chromium is started here (not through launchPersistentContext) so the test owns its
+// process group and can SIGKILL it; playwright attaches over CDP.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, DEMO_DIR, missingPrerequisite, serveStatic, eventually } from './harness.mjs';
+
+const ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+  '--host-resolver-rules=MAP insecure.test 127.0.0.1', '--remote-debugging-port=0'];
+
+const notes = {
+  name: 'notes',
+  columns: [{ name: 'id', type: 'text', notNull: true }, { name: 'body', type: 'text' }],
+  primaryKey: ['id'],
+  policy: { policy: 'last-write-wins', writable: true },
+};
+const OPEN = { url: 'http://127.0.0.1:9', autoSubscribe: false, uploadIntervalMs: 3_600_000, tables: [notes] };
+
+let server;
+const profiles = [];
+const running = new Set();
+
+before(async () => {
+  const missing = missingPrerequisite();
+  if (missing) throw new Error(`browser tests cannot run: ${missing}`);
+  server = await serveStatic(DEMO_DIR, { '/storage.html': '<!doctype html><title>storage</title>' });
+});
+
+after(async () => {
+  for (const b of running) await b.kill();
+  await server?.close();
+  for (const p of profiles) rmSync(p, { recursive: true, force: true });
+});
+
+function newProfile() {
+  const p = mkdtempSync(join(tmpdir(), 'electrolite-opfs-'));
+  profiles.push(p);
+  return p;
+}
+
+/** Starts Chromium on `profile` in its own process group and attaches playwright. */
+async function start(profile) {
+  const child = spawn(CHROMIUM, [...ARGS, `--user-data-dir=${profile}`, 'about:blank'], {
+    detached: true, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const ws = await new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`Chromium did not start: ${err}`)), 30000);
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`Chromium exited ${code}: ${err}`)));
+  });
+  const browser = await chromium.connectOverCDP(ws);
+  const context = browser.contexts()[0];
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const handle = {
+    context, page, errors,
+    /** SIGKILL of the whole browser (every process in its group). */
+    async kill() {
+      running.delete(handle);
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await browser.close().catch(() => undefined);
+    },
+    async close() {
+      running.delete(handle);
+      await browser.close().catch(() => undefined); // disconnects
+      await new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', resolve);
+        process.kill(-child.pid, 'SIGTERM');
+      });
+    },
+  };
+  running.add(handle);
+  return handle;
+}
+
+async function openDb(page, origin = server.url, extra = {}) {
+  await page.goto(`${origin}/storage.html`);
+  return page.evaluate(async (opts) => {
+    const mod = await import('/electrolite.js');
+    window.db = await mod.BrowserElectrolite.open(opts);
+    return { storage: db.status.storage, reason: db.status.storageReason ?? null };
+  }, { ...OPEN, storage: 'notes.db', ...extra });
+}
+
+async function facts(page) {
+  return page.evaluate(async () => ({
+    rows: (await db.query('SELECT count(*) AS n FROM notes', [])).rows[0].n,
+    pending: (await db.pendingMutations()).length,
+    integrity: (await db.query('PRAGMA integrity_check', [])).rows[0].integrity_check,
+    journal: (await db.query('PRAGMA journal_mode', [])).rows[0].journal_mode,
+    synchronous: (await db.query('PRAGMA synchronous', [])).rows[0].synchronous,
+  }));
+}
+
+test('data and pending writes survive a reload and a browser relaunch; status says opfs', async () => {
+  const profile = newProfile();
+  let b = await start(profile);
+  assert.deepEqual(await openDb(b.page), { storage: 'opfs', reason: null });
+  await b.page.evaluate(async () => {
+    for (let i = 0; i < 200; i++) await db.insert('notes', { id: `n${i}`, body: `note ${i}` });
+  });
+  let f = await facts(b.page);
+  assert.deepEqual(f, { rows: 200, pending: 200, integrity: 'ok', journal: 'wal', synchronous: 2 });
+
+  await b.page.reload();
+  assert.equal((await openDb(b.page)).storage, 'opfs');
+  f = await facts(b.page);
+  assert.equal(f.rows, 200);
+  assert.equal(f.pending, 200);
+  await b.close();
+
+  b = await start(profile);
+  try {
+    assert.equal((await openDb(b.page)).storage, 'opfs');
+    f = await facts(b.page);
+    assert.deepEqual([f.rows, f.pending, f.integrity], [200, 200, 'ok']);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test('SIGKILL of the whole browser mid-write: every acknowledged write and its outbox entry survive', async () => {
+  const profile = newProfile();
+  let b = await start(profile);
+  await openDb(b.page);
+  await b.page.evaluate(() => {
+    window.committed = 0;
+    (async () => {
+      for (let i = 0; ; i++) {
+        await db.insert('notes', { id: `k${i}`, body: 'x'.repeat(300 + (i % 100)) });
+        window.committed = i + 1;
+      }
+    })();
+  });
+  const seen = await eventually(async () => {
+    const n = await b.page.evaluate(() => window.committed);
+    return n >= 300 ? n : 0;
+  }, 30000, '300 committed writes');
+  await b.kill();
+
+  b = await start(profile);
+  try {
+    assert.equal((await openDb(b.page)).storage, 'opfs', 'the killed browser released its handles');
+    const f = await facts(b.page);
+    assert.ok(f.rows >= seen, `${f.rows} rows after the crash, ${seen} were acknowledged`);
+    assert.equal(f.pending, f.rows, 'one outbox entry per row');
+    assert.equal(f.integrity, 'ok');
+  } finally {
+    await b.close();
+  }
+});
+
+test('quota exhaustion is storage_full, committed rows are intact, and writes resume with room', async () => {
+  const b = await start(newProfile());
+  try {
+    await openDb(b.page, server.url, { storage: 'quota.db' });
+    await b.page.evaluate(async () => {
+      for (let i = 0; i < 20; i++) await db.insert('notes', { id: `kept${i}`, body: 'kept' });
+    });
+    const cdp = await b.context.newCDPSession(b.page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url, quotaSize: 2 * 1024 * 1024 });
+    const r = await b.page.evaluate(async () => {
+      try {
+        for (let i = 0; i < 5000; i++) await db.insert('notes', { id: `big${i}`, body: 'y'.repeat(8000) });
+        return { code: 'none' };
+      } catch (err) {
+        return { code: err.code, message: err.message, name: err.name };
+      }
+    });
+    assert.equal(r.code, 'storage_full', JSON.stringify(r));
+    assert.equal(r.name, 'ElectroliteError');
+    const kept = await b.page.evaluate(async () =>
+      (await db.query("SELECT count(*) AS n FROM notes WHERE body = 'kept'", [])).rows[0].n);
+    assert.equal(kept, 20);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url });
+    await b.page.evaluate(() => db.insert('notes', { id: 'after', body: 'room again' }));
+    const f = await facts(b.page);
+    assert.equal(f.integrity, 'ok');
+  } finally {
+    await b.close();
+  }
+});
+
+test('without OPFS (an insecure origin) the database runs in memory and the status says so', async () => {
+  const b = await start(newProfile());
+  try {
+    const origin = server.url.replace('127.0.0.1', 'insecure.test');
+    const r = await openDb(b.page, origin);
+    assert.equal(r.storage, 'memory');
+    assert.match(r.reason, /OPFS is not available/);
+    await b.page.evaluate(() => db.insert('notes', { id: 'm1', body: 'in memory' }));
+    assert.equal((await facts(b.page)).rows, 1);
+  } finally {
+    await b.close();
+  }
+});
