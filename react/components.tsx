@@ -82,14 +82,49 @@ export function metricRows(metrics: Record<string, unknown>, prefix = ''): Array
   return out;
 }
 
-export function ElectricMetrics({ className }: { className?: string }): ReactNode {
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function bytes(n: number | undefined): string {
+  if (n === undefined) return '—';
+  if (n < 1024) return `${n} B`;
+  return n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function duration(ms: number | undefined): string {
+  if (ms === undefined) return '—';
+  const s = Math.floor(ms / 1000);
+  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** The seed's metrics: uptime, sync frequency, pending changes, conflict stats, data transfer. */
+export function summarizeMetrics(m: Record<string, unknown>, pendingChanges: number): Array<[string, string]> {
+  const transport = (m.transport ?? {}) as Record<string, unknown>;
+  const writes = (m.writes ?? {}) as { conflicts?: Array<{ table?: string; outcome?: string; count?: number }> };
+  const conflicts = Array.isArray(writes.conflicts) ? writes.conflicts : [];
+  const total = conflicts.reduce((n, c) => n + (num(c.count) ?? 0), 0);
+  const byTable = conflicts.map((c) => `${c.table}: ${c.count} ${c.outcome}`).join(', ');
+  return [
+    ['Connection uptime', duration(num(m.connectionUptimeMs))],
+    ['Syncs per minute', format(num(m.syncsPerMinute) ?? null)],
+    ['Pending changes', String(pendingChanges)],
+    ['Conflicts resolved', total === 0 ? '0' : `${total} (${byTable})`],
+    ['Rows applied', format(num(m.rowsApplied) ?? null)],
+    ['Last sync', num(m.lastSyncDurationMs) === undefined ? '—' : `${num(m.lastSyncDurationMs)} ms`],
+    ['Data in / out', `${bytes(num(transport.bytesIn))} / ${bytes(num(transport.bytesOut))}`],
+  ];
+}
+
+/** The seed's metrics; `all` lists every counter the engine and transport report. */
+export function ElectricMetrics({ className, all = false }: { className?: string; all?: boolean }): ReactNode {
   const { metrics, metricsError, status } = useElectric();
+  const rows: Array<[string, string]> = [['Storage', status.storage ?? '—']];
+  if (metrics) rows.push(...(all ? metricRows(metrics) : summarizeMetrics(metrics, status.pendingChanges)));
+  if (metricsError) rows.push(['Error', metricsError.message]);
   return (
     <dl className={className ?? 'electric-metrics'} data-electric="metrics">
-      <dt>storage</dt><dd>{status.storage ?? '—'}</dd>
-      <dt>pendingChanges</dt><dd>{status.pendingChanges}</dd>
-      {metrics && metricRows(metrics).map(([k, v]) => [<dt key={`t-${k}`}>{k}</dt>, <dd key={`d-${k}`}>{v}</dd>])}
-      {metricsError && <><dt>error</dt><dd>{metricsError.message}</dd></>}
+      {rows.map(([k, v]) => [<dt key={`t-${k}`}>{k}</dt>, <dd key={`d-${k}`}>{v}</dd>])}
     </dl>
   );
 }
