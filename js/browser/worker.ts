@@ -13,6 +13,7 @@ import { ElectroliteError } from '../errors.js';
 import type { EngineBindings } from '../engine-host.js';
 import { loadEngineModule } from '../wasm-loader.js';
 import { openBrowserStorage, type BrowserStorage } from './opfs-storage.js';
+import { limitLivePolls } from './connection-limit.js';
 import type { ConflictResolver, OpenOptions, Status, Unsubscribe } from '../types.js';
 import { CALL_METHODS, toErrorData, type CallMethod, type FromWorker, type ToWorker, type WorkerOpenOptions } from './protocol.js';
 
@@ -59,6 +60,8 @@ async function open(req: WorkerOpenOptions): Promise<unknown> {
   options.storage = storage.kind === 'opfs' ? name : ':memory:';
   options.vfs = storage.vfs;
   delete options.encryptionKey; // applied by the VFS
+  // Keep connections free for uploads on HTTP/1.1 (connection-limit.ts).
+  options.fetch = limitLivePolls((input, init) => fetch(input, init)) as typeof fetch;
   if (req.tokenFunction) options.token = askToken;
   if (req.forwardLogs) options.logger = (line: string) => post({ t: 'log', line });
   if (req.resolversModule) {
