@@ -234,6 +234,36 @@ export class BrowserElectrolite {
   }
 
   /**
+   * Syncs the rows related to one parent row now (the declarations' `prefetch_children`);
+   * resolves once they are local with the function that releases them.
+   */
+  async prefetch(table: string, key: unknown, timeoutMs?: number): Promise<() => Promise<void>> {
+    await this.#call('prefetch', timeoutMs === undefined ? [table, key] : [table, key, timeoutMs]);
+    let released = false;
+    return async () => {
+      if (released || this.#closed) return;
+      released = true;
+      await this.release(table, key);
+    };
+  }
+  async release(table: string, key: unknown): Promise<void> { await this.#call('release', [table, key]); }
+  /** A zstd-compressed snapshot of the local database (for `open({ import })`). */
+  export(): Promise<Uint8Array> { return this.#call('export', []) as Promise<Uint8Array>; }
+
+  /** Sign-out: removes the local database (rows, pending writes, shapes, OPFS files) and closes. */
+  async clear(): Promise<void> {
+    if (this.#closed) return;
+    this.#unwatch();
+    try {
+      await this.#call('clear', []);
+    } finally {
+      this.#closed = true;
+      this.#worker.terminate();
+      this.#fail(new ElectroliteError('closed', 'database cleared'));
+    }
+  }
+
+  /**
    * The observer behind live(), as in the Node client (getSnapshot/subscribe/ready/dispose):
    * the worker pushes each new result and the observer re-reads the latest one.
    */

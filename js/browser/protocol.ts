@@ -7,12 +7,12 @@ import { ElectroliteError, type ErrorData } from '../errors.js';
 /** Client methods the proxy forwards to the worker's client (or to an open transaction). */
 export const CALL_METHODS = [
   'query', 'exec', 'insert', 'update', 'delete', 'pendingMutations', 'discardMutation',
-  'metrics', 'syncNow', 'subscribe', 'unsubscribe', 'setOnline', 'setVisible',
+  'metrics', 'syncNow', 'subscribe', 'unsubscribe', 'setOnline', 'setVisible', 'release',
 ] as const;
 export type CallMethod = (typeof CALL_METHODS)[number];
 
 /** Methods only the worker host implements (lifecycle and transactions). */
-export type HostMethod = 'open' | 'begin' | 'commit' | 'rollback' | 'close';
+export type HostMethod = 'open' | 'begin' | 'commit' | 'rollback' | 'close' | 'clear' | 'prefetch' | 'export';
 
 /** Main thread → worker. */
 export type ToWorker =

@@ -127,15 +127,23 @@ async function call(method: string, args: unknown[], txId: number | undefined): 
     case 'begin': return begin();
     case 'commit': return end(txId, true);
     case 'rollback': return end(txId, false);
-    case 'close': {
+    case 'close':
+    case 'clear': {
       for (const stop of lives.values()) stop();
       lives.clear();
       const d = db;
       db = undefined;
-      await d?.close();
+      if (method === 'clear') await d?.clear();
+      else await d?.close();
       storage?.release();
+      if (method === 'clear') await storage?.remove();
       return undefined;
     }
+    case 'prefetch':
+      // The release function stays here; the proxy releases with release(table, key).
+      await need().prefetch(args[0] as string, args[1], args[2] as number | undefined);
+      return undefined;
+    case 'export': return need().export();
   }
   if (!(CALL_METHODS as readonly string[]).includes(method)) {
     throw new ElectroliteError('invalid_argument', `unknown method ${JSON.stringify(method)}`);

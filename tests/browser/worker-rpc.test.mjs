@@ -200,6 +200,27 @@ test('errors cross as data and are rebuilt as ElectroliteError with the Node cli
   assert.deepEqual([r.clone.cls, r.clone.code], [true, 'invalid_argument'], 'uncloneable arguments fail clearly');
 });
 
+test('export() returns the snapshot bytes; clear() removes an OPFS database so a reopen starts empty', async () => {
+  const r = await page.evaluate(async (url) => {
+    const opts = { url, autoSubscribe: false, uploadIntervalMs: 3600000, storage: 'rpc-clear' };
+    const a = await E.BrowserElectrolite.open(opts);
+    await a.insert('tasks', { id: crypto.randomUUID(), user_id: 'u1', title: 'kept', status: 'pending', priority: 0 });
+    const snapshot = await a.export();
+    const storage = a.status.storage;
+    await a.close();
+    const b = await E.BrowserElectrolite.open(opts);
+    const reopened = Number((await b.query('SELECT count(*) AS n FROM tasks', [])).rows[0].n);
+    await b.clear();
+    let afterClear;
+    try { await b.query('SELECT 1', []); } catch (err) { afterClear = err.code; }
+    const c = await E.BrowserElectrolite.open(opts);
+    const fresh = Number((await c.query('SELECT count(*) AS n FROM tasks', [])).rows[0].n);
+    await c.close();
+    return { bytes: snapshot instanceof Uint8Array && snapshot.length > 0, storage, reopened, afterClear, fresh };
+  }, OFFLINE_URL);
+  assert.deepEqual(r, { bytes: true, storage: 'opfs', reopened: 1, afterClear: 'closed', fresh: 0 });
+});
+
 test('close: later calls reject with code closed', async () => {
   const r = await page.evaluate(async () => {
     await db.close();
