@@ -432,7 +432,17 @@ export class EngineHost {
     this.check();
     const m = unwrap<Record<string, unknown>>(this.m.metrics(this.h, Date.now()), 'metrics');
     delete (m as { ok?: unknown }).ok;
-    return { ...m, transport: { ...this.counters, inFlight: this.inFlight.size } };
+    const up = (m.upload ?? {}) as { bytes?: number; compressedBytes?: number };
+    const c = this.counters;
+    // Data transfer before and after compression, both directions.
+    const dataTransfer = {
+      bytesIn: c.bytesIn,
+      bytesInWire: c.bytesInWire,
+      bytesOut: up.bytes ?? c.bytesOut,
+      bytesOutWire: c.bytesOut,
+      savedBytes: Math.max(0, c.bytesIn - c.bytesInWire) + Math.max(0, (up.bytes ?? 0) - (up.compressedBytes ?? 0)),
+    };
+    return { ...m, dataTransfer, transport: { ...c, inFlight: this.inFlight.size } };
   }
 
   pendingMutations(): unknown[] {

@@ -233,6 +233,12 @@ std::string Engine::Impl::ExtrasMetricsJson(int64_t now_ms) const {
   };
   int64_t recent = 0;
   for (int64_t t : sync_times) recent += t > now_ms - kSyncWindowMs ? 1 : 0;
+  int64_t pending = 0;
+  if (writes != nullptr) {
+    Result<int64_t> n = writes->PendingCount();
+    if (n.ok()) pending = n.value();
+  }
+  field("pendingChanges", pending);
   field("uptimeMs", now_ms - opened_ms);
   field("connectionUptimeMs", connected_since_ms >= 0 ? now_ms - connected_since_ms : 0);
   field("syncs", syncs_total);

@@ -168,6 +168,7 @@ TEST_F(RetentionTest, RowWithPendingLocalWriteIsKept) {
   EXPECT_EQ(Count("SELECT count(*) FROM events WHERE id = 1"), 1);
   EXPECT_EQ(Count("SELECT count(*) FROM events__synced WHERE id = 1"), 1);
   EXPECT_EQ(Count("SELECT count(*) FROM events WHERE id = 2"), 0);
+  EXPECT_EQ(Metrics()["pendingChanges"], 1);
 }
 
 TEST_F(RetentionTest, ExpiresColumnRemovesRowsAtTheirExpiry) {

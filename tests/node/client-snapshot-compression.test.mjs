@@ -103,6 +103,9 @@ test('uploads above the threshold travel zstd-compressed and the saving shows in
     const m = await db.metrics();
     assert.ok(m.upload.bytes > m.upload.compressedBytes, `saving reported: ${m.upload.bytes} -> ${m.upload.compressedBytes}`);
     assert.ok(m.upload.compressedBytes > 0);
+    assert.equal(m.pendingChanges, 0);
+    assert.ok(m.dataTransfer.bytesOut > m.dataTransfer.bytesOutWire, 'out: before > after compression');
+    assert.ok(m.dataTransfer.savedBytes >= m.upload.bytes - m.upload.compressedBytes);
   } finally {
     await db.close();
     await proxy.close();
@@ -135,6 +138,8 @@ for (const encoding of ['gzip', 'br', 'zstd']) {
       assert.ok(encoded > 0);
       const t = (await db.metrics()).transport;
       assert.ok(t.bytesInWire < t.bytesIn, `wire ${t.bytesInWire} < decoded ${t.bytesIn}`);
+      const d = (await db.metrics()).dataTransfer;
+      assert.ok(d.bytesInWire < d.bytesIn && d.savedBytes > 0, JSON.stringify(d));
     } finally {
       await db.close();
     }
