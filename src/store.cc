@@ -6,6 +6,12 @@ namespace electrolite {
 
 namespace {
 
+// Full storage (disk, OPFS quota) reads the same everywhere, whatever SQLite called it.
+std::string Described(int rc, std::string msg) {
+  if ((rc & 0xff) == SQLITE_FULL) return "storage full (no space left on disk or in the browser's storage quota): " + msg;
+  return msg;
+}
+
 Code CodeForSqlite(int rc) {
   switch (rc & 0xff) {
     case SQLITE_FULL: return Code::kStorageFull;
@@ -136,7 +142,7 @@ Status Store::Error(int rc, std::string_view what) const {
   msg += " (sqlite ";
   msg += std::to_string(rc);
   msg += ")";
-  return Status(CodeForSqlite(rc), std::move(msg));
+  return Status(CodeForSqlite(rc), Described(rc, std::move(msg)));
 }
 
 Status Store::Exec(std::string_view sql) {
@@ -146,7 +152,7 @@ Status Store::Exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    return Status(CodeForSqlite(rc), msg + " (sqlite " + std::to_string(rc) + ")");
+    return Status(CodeForSqlite(rc), Described(rc, msg + " (sqlite " + std::to_string(rc) + ")"));
   }
   return Status::Ok();
 }

@@ -2,6 +2,11 @@
 
 #include <emscripten.h>
 
+// Newer Emscripten links JS library functions an EM_JS body uses only when declared.
+#ifdef EM_JS_DEPS
+EM_JS_DEPS(el_host_storage, "$UTF8ToString");
+#endif
+
 // ---- raw layer: every call into the JS backend ----
 //
 // Each returns a non-negative result or -IoCode (host_storage.pre.js `fail` classifies
