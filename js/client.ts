@@ -12,7 +12,7 @@ import { createInProcessPort, defaultModuleLoader, type HostPort, type ModuleLoa
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
-import { prepareStorage, type PreparedStorage } from './storage-open.js';
+import { idleCheckpointer, prepareStorage, type PreparedStorage } from './storage-open.js';
 import { toObjects } from './structural-share.js';
 import type {
   ConflictEvent,
@@ -101,6 +101,8 @@ export class Electrolite {
   private readonly cleanups: Array<() => void> = [];
   /** The database file's backend (Node `{ storage: { path } }`), released after the engine closes. */
   private storageHandle: PreparedStorage | undefined;
+  /** Persistent databases: a WAL checkpoint once changes stop for a second. */
+  private checkpointer: { poke(): void; stop(): void } | undefined;
 
   private constructor(port: HostPort, options: ResolvedOptions, opened: OpenOptions) {
     this.port = port;
@@ -172,6 +174,10 @@ export class Electrolite {
     }
     const db = new Electrolite(port, resolved, options);
     db.storageHandle = storage;
+    if (storage && storage.kind !== 'memory') {
+      db.checkpointer = idleCheckpointer(() => port.call('query', 'PRAGMA wal_checkpoint(TRUNCATE)', []));
+      db.cleanups.push(() => db.checkpointer?.stop());
+    }
     port.listen((ev) => db.onEvent(ev));
     try {
       for (const table of Object.keys(options.resolvers ?? {})) await port.call('setResolver', table, true);
@@ -496,6 +502,7 @@ export class Electrolite {
       case 'tables-changed': {
         const tables = Array.isArray(ev.tables) ? (ev.tables as string[]) : [];
         for (const q of this.liveQueries) q.tablesChanged(tables);
+        this.checkpointer?.poke();
         return;
       }
       case 'status':

@@ -70,3 +70,29 @@ export async function prepareStorage(
     },
   };
 }
+
+/**
+ * Idle checkpoints for a WAL database: `poke()` after each change; once nothing changed for
+ * `idleMs`, `checkpoint()` folds the WAL into the database and truncates it (a short WAL
+ * also makes the next cold start faster). Failures (e.g. busy inside a transaction) are
+ * ignored: the next idle period retries, and SQLite's auto-checkpoint bounds the WAL anyway.
+ */
+export function idleCheckpointer(checkpoint: () => Promise<unknown>, idleMs = 1000): { poke(): void; stop(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  return {
+    poke() {
+      if (stopped) return;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (!stopped) checkpoint().catch(() => undefined);
+      }, idleMs);
+      (timer as { unref?: () => void }).unref?.();
+    },
+    stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+    },
+  };
+}

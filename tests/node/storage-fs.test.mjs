@@ -57,6 +57,21 @@ test('a file database persists across close and reopen, with its outbox, in WAL 
   }
 });
 
+test('the WAL is checkpointed and truncated once writes stop', async () => {
+  const path = join(dir, 'idle.db');
+  const db = await Electrolite.open({ ...base, storage: { path } });
+  try {
+    for (let i = 0; i < 100; i++) await db.insert('notes', { id: `i${i}`, body: 'z'.repeat(500) });
+    assert.ok(statSync(`${path}-wal`).size > 0, 'commits go to the WAL');
+    const deadline = Date.now() + 5000;
+    while (statSync(`${path}-wal`).size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(statSync(`${path}-wal`).size, 0, 'idle checkpoint truncated the WAL');
+    assert.equal(await count(db), 100);
+  } finally {
+    await db.close();
+  }
+});
+
 test('one process at a time: a second open is refused while the first holds the file', async () => {
   const path = join(dir, 'locked.db');
   const db = await Electrolite.open({ ...base, storage: { path } });
