@@ -226,13 +226,15 @@ Result<std::string> ExportSnapshot(Store& store, uint64_t fingerprint, int zstd_
   PutU32(&out, kSnapshotFormatVersion);
   PutU64(&out, fingerprint);
   PutU64(&out, payload.size());
-  PutU32(&out, Crc32(payload));
+  PutU32(&out, 0);  // CRC-32 of the frame, below
   size_t bound = ZSTD_compressBound(payload.size());
   out.resize(kSnapshotHeaderSize + bound);
   size_t n = ZSTD_compress2(cctx, &out[kSnapshotHeaderSize], bound, payload.data(), payload.size());
   ZSTD_freeCCtx(cctx);
   if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
   out.resize(kSnapshotHeaderSize + n);
+  uint32_t crc = Crc32(std::string_view(out).substr(kSnapshotHeaderSize));
+  for (int i = 0; i < 4; i++) out[28 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
   if (info != nullptr) {
     info->version = kSnapshotFormatVersion;
     info->fingerprint = fingerprint;
@@ -269,6 +271,7 @@ Status ImportSnapshot(Store& store, std::string_view s, uint64_t fingerprint) {
                           "(schema fingerprint mismatch)");
   }
   std::string_view frame = s.substr(kSnapshotHeaderSize);
+  if (Crc32(frame) != GetU32(s.data() + 28)) return Damaged("checksum mismatch");
   unsigned long long content = ZSTD_getFrameContentSize(frame.data(), frame.size());
   if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN ||
       content != info.payload_bytes) {
@@ -279,7 +282,6 @@ Status ImportSnapshot(Store& store, std::string_view s, uint64_t fingerprint) {
                              frame.data(), frame.size());
   if (ZSTD_isError(n)) return Damaged(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != payload.size()) return Damaged("short payload");
-  if (Crc32(payload) != GetU32(s.data() + 28)) return Damaged("checksum mismatch");
 
   Txn txn(&store);
   EL_RETURN_IF_ERROR(txn.Begin());

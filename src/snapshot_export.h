@@ -9,8 +9,8 @@
 //   8       4     format version (kSnapshotFormatVersion)
 //   12      8     schema fingerprint (SchemaFingerprint of the declarations)
 //   20      8     payload size before compression
-//   28      4     CRC-32 of the uncompressed payload
-//   32      ...   one zstd frame (with its own content checksum)
+//   28      4     CRC-32 of the zstd frame (every byte after the header)
+//   32      ...   one zstd frame (its content checksum covers the payload)
 //
 // The payload is a logical image, not pages (so it is independent of page
 // size, VFS and SQLite's optional serialize API): the CREATE statement of

@@ -4,6 +4,7 @@
 // re-fetching. Damaged or foreign snapshots are refused and change nothing.
 #include <gtest/gtest.h>
 
+#include "engine_impl.h"
 #include "fake_electric.h"
 #include "content_coding.h"
 #include "snapshot_export.h"
@@ -135,6 +136,38 @@ TEST_F(SnapshotTest, DamagedSnapshotsAreRefusedWithClearErrors) {
   s = open_err(snap.value(), ItemsOptions("CREATE TABLE notes (id bigint PRIMARY KEY, body text);"));
   EXPECT_EQ(s.code(), Code::kSchema) << s.ToString();
   EXPECT_NE(s.message().find("fingerprint"), std::string::npos);
+}
+
+// Every damage a transfer or a disk can do: any flipped byte, any truncation,
+// trailing garbage. Each is refused (never a crash, never a partial import).
+TEST_F(SnapshotTest, EveryFlippedByteTruncationAndTrailingGarbageIsRefused) {
+  Result<std::string> snap = engine_->Export();
+  ASSERT_TRUE(snap.ok());
+  Result<uint64_t> fp = DeclaredFingerprint(EngineOptions::FromJson(ItemsOptions().dump()).value());
+  ASSERT_TRUE(fp.ok());
+  auto refused = [&](const std::string& bytes) {
+    Result<std::unique_ptr<Store>> store = Store::Open(":memory:", "");
+    EXPECT_TRUE(store.ok());
+    Status s = ImportSnapshot(*store.value(), bytes, fp.value());
+    Result<bool> touched = store.value()->TableExists("_el_tables");
+    return !s.ok() && touched.ok() && !touched.value();
+  };
+  ASSERT_FALSE(refused(snap.value()));  // the intact image imports
+  int flips = 0;
+  for (size_t pos = 0; pos < snap->size(); pos += (pos < kSnapshotHeaderSize + 64 ? 1 : 5)) {
+    for (unsigned char bit : {0x01, 0x80}) {
+      std::string bad = snap.value();
+      bad[pos] = static_cast<char>(bad[pos] ^ bit);
+      ASSERT_TRUE(refused(bad)) << "flip 0x" << std::hex << int(bit) << " at byte " << std::dec << pos;
+      flips++;
+    }
+  }
+  for (size_t len = 0; len < snap->size(); len += 3) {
+    ASSERT_TRUE(refused(snap->substr(0, len))) << "truncated to " << len;
+  }
+  ASSERT_TRUE(refused(snap.value() + "x"));
+  ASSERT_TRUE(refused(snap.value() + snap.value()));
+  EXPECT_GT(flips, 200);
 }
 
 TEST_F(SnapshotTest, RefusedImportLeavesAFileDatabaseUntouched) {
