@@ -187,10 +187,11 @@ function OfflineBanner() {
 
 function Storage() {
   const { status } = useElectric();
+  const reason = (status as { storageReason?: string }).storageReason;
   return (
-    <footer>
-      Local database: {status.storage === 'opfs' ? 'persisted in OPFS'
-        : 'in memory (this build has no OPFS storage yet: reloading the page starts from the server again)'}.
+    <footer data-testid="storage">
+      Local database: {status.storage === 'opfs' ? 'persisted in OPFS (reloads start from local data)'
+        : `in memory${reason ? ` (${reason})` : ''}: a reload starts from the server again`}.
     </footer>
   );
 }

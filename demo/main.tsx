@@ -1,7 +1,8 @@
 // Demo entry: gets a dev token for the demo user from the dev server (POST /v1/token), then
 // renders the app inside <ElectricProvider>; the engine runs in ./worker.js.
 // ?user=<id> picks the user, ?token=<jwt> uses a given token instead of asking the server,
-// ?upload=<ms> sets the upload interval (default 5000, the seed's sync interval), ?debug=true.
+// ?upload=<ms> sets the upload interval (default 5000, the seed's sync interval), ?debug=true,
+// ?storage=memory keeps the local database in memory instead of OPFS.
 
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -12,6 +13,7 @@ const params = new URLSearchParams(location.search);
 const userId = params.get('user') || 'demo-user';
 const givenToken = params.get('token');
 const uploadIntervalMs = Number(params.get('upload')) || undefined;
+const storage = params.get('storage') === 'memory' ? ':memory:' : `demo-${userId}`;
 
 async function fetchToken(): Promise<string> {
   if (givenToken) return givenToken;
@@ -29,7 +31,7 @@ async function fetchToken(): Promise<string> {
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ElectricProvider url={location.origin} token={fetchToken} debug={params.get('debug') === 'true'}
-      uploadIntervalMs={uploadIntervalMs} workerUrl={new URL('./worker.js', import.meta.url).href}>
+      uploadIntervalMs={uploadIntervalMs} storage={storage} workerUrl={new URL('./worker.js', import.meta.url).href}>
       <App userId={userId} />
     </ElectricProvider>
   </StrictMode>,

@@ -83,6 +83,7 @@ test('the demo loads from the dev server; hooks go loading → data; only the us
   assert.equal(await page.locator('text=Somebody else').count(), 0);
   await page.waitForSelector('[data-electric="connection"][data-state="connected"]', { timeout: 20000 });
   assert.match(await page.textContent('[data-testid="environments"]'), /Active: development/);
+  assert.match(await page.textContent('[data-testid="storage"]'), /persisted in OPFS/);
   assert.deepEqual(browser.errors, []);
 });
 
