@@ -117,3 +117,17 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export function done() {
   process.stdout.write('', () => process.exit(process.exitCode ?? 0));
 }
+
+/**
+ * esbuild plugin for browser bundles of packages that also run in Node (PGlite): Node
+ * built-ins resolve to an empty module, so a static `import * as fs from "fs"` in a branch the
+ * browser never takes does not stop the bundle from loading.
+ */
+export const nodeStubPlugin = {
+  name: 'node-stub',
+  setup(b) {
+    const builtins = /^(node:.*|fs|fs\/promises|path|crypto|url|module|worker_threads|child_process|os|util|stream|zlib)$/;
+    b.onResolve({ filter: builtins }, (args) => ({ path: args.path, namespace: 'node-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-stub' }, () => ({ contents: 'export default {};', loader: 'js' }));
+  },
+};

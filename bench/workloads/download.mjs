@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { ROOT, done, emit, log, requireBuilt } from './common.mjs';
+import { ROOT, done, emit, nodeStubPlugin, log, requireBuilt } from './common.mjs';
 
 requireBuilt('dist/demo/electrolite.js', 'dist/demo/worker.js', 'dist/demo/wasm/electrolite.wasm');
 const pgliteDist = join(ROOT, 'node_modules/@electric-sql/pglite/dist');
@@ -24,7 +24,7 @@ async function bundle(name, source) {
   const outfile = join(tmp, `${name}.js`);
   await build({
     entryPoints: [entry], outfile, bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-    minify: true, legalComments: 'none', logLevel: 'error', external: ['node:*', 'fs', 'path', 'crypto', 'url', 'module', 'worker_threads', 'child_process'],
+    minify: true, legalComments: 'none', logLevel: 'error', plugins: [nodeStubPlugin],
     nodePaths: [join(ROOT, 'node_modules')], absWorkingDir: ROOT,
     // Sibling assets referenced with new URL(..., import.meta.url) stay separate files.
     loader: { '.wasm': 'file', '.data': 'file' },

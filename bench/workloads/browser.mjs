@@ -1,0 +1,224 @@
+// Workloads `cold-start-browser` and `durable-write`, in headless Chromium (playwright-core,
+// Debian's /usr/bin/chromium, fresh profile). One loopback server serves dist/demo (our
+// browser client, worker and wasm), the peers' worker bundles (bench/workloads/browser/
+// peer-worker.mjs built with esbuild, assets beside them) and a replay of a recorded
+// 10,000-row `tasks` shape log at /v1/shape, so our client syncs real protocol bytes.
+//
+// cold-start-browser: a database with 10,000 tasks rows is created and persisted by a first
+//   page; then each run opens a new page (same origin, same profile) and measures from
+//   navigation start to the first screen's query result (the 50 latest tasks).
+//   electrolite: BrowserElectrolite.open({storage:'bench.db'}) — the status says which storage
+//   it really got; while the OPFS VFS is not in the build it says 'memory', nothing persists,
+//   and the figure is labelled (caveat) as such.  pglite: PGlite on opfs-ahp:// in a worker.
+//   sqlite-wasm-raw: @sqlite.org/sqlite-wasm on opfs-sahpool in a worker.
+// durable-write: single-row inserts, one at a time, each awaited from the main thread (round
+//   trip through the worker included for every subject). electrolite: db.insert (row + overlay +
+//   outbox in one transaction); pglite: INSERT on opfs-ahp; sqlite-wasm-raw: INSERT on
+//   opfs-sahpool (autocommit). p50 as median; p99 given; in-worker time for peers in the note.
+import http from 'node:http';
+import { build } from 'esbuild';
+import { copyFileSync, createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { generateTasks, snapshotResponses } from '../lib/shape-log.mjs';
+import { QUICK, ROOT, RUNS, done, emit, nodeStubPlugin, emitMissing, log, percentile, requireBuilt } from './common.mjs';
+
+requireBuilt('dist/demo/electrolite.js', 'dist/demo/worker.js', 'dist/demo/wasm/electrolite.wasm');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const ROWS = 10000;
+const WRITES = Number(process.env.BENCH_WRITES ?? (QUICK ? 100 : 500));
+const COLD_RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 3 : 7));
+const DEMO = join(ROOT, 'dist/demo');
+const PEERS = [['pglite', 'pglite', 'opfs-ahp'], ['sqlite', 'sqlite-wasm-raw', 'opfs-sahpool']]
+  .filter(([p]) => !process.env.BENCH_PEERS || process.env.BENCH_PEERS.split(',').includes(p));
+const OURS = !process.env.BENCH_PEERS || process.env.BENCH_PEERS.split(',').includes('electrolite');
+
+// ---- peer bundles ----
+const peers = mkdtempSync(join(tmpdir(), 'el-bench-peers-'));
+for (const peer of ['pglite', 'sqlite']) {
+  await build({
+    entryPoints: [join(ROOT, 'bench/workloads/browser/peer-worker.mjs')], outfile: join(peers, `${peer}-worker.js`),
+    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, logLevel: 'error',
+    define: { PEER: JSON.stringify(peer), PGLITE_DIR: JSON.stringify(process.env.BENCH_PGLITE_DIR ?? 'opfs-ahp://bench') }, plugins: [nodeStubPlugin],
+    absWorkingDir: ROOT,
+  });
+}
+const pgDist = join(ROOT, 'node_modules/@electric-sql/pglite/dist');
+for (const f of ['pglite.wasm', 'initdb.wasm', 'pglite.data']) copyFileSync(join(pgDist, f), join(peers, f));
+copyFileSync(join(ROOT, 'node_modules/@sqlite.org/sqlite-wasm/dist/sqlite3.wasm'), join(peers, 'sqlite3.wasm'));
+
+// ---- data ----
+const rows = generateTasks(ROWS, { seed: 21 });
+const log10k = new Map(snapshotResponses(rows, { perResponse: 1000 }).map((r) => [r.offset, r]));
+const rowsJson = JSON.stringify(rows);
+const writeRows = generateTasks(WRITES * 2 + 50, { seed: 99 });
+
+// ---- pages ----
+const RPC = `const rpc = (w, msg) => new Promise((resolve, reject) => {
+  const id = Math.random(); const on = (e) => { if (e.data.id !== id) return; w.removeEventListener('message', on);
+  e.data.ok ? resolve(e.data) : reject(new Error(e.data.error)); }; w.addEventListener('message', on); w.postMessage({ ...msg, id }); });`;
+const OURS_OPEN = `const { BrowserElectrolite } = await import('/electrolite.js');
+  const db = await BrowserElectrolite.open({ url: location.origin, storage: 'bench.db', autoSubscribe: false, uploadIntervalMs: 3600000, liveTimeoutMs: 3600000 });`;
+const LIST = 'SELECT id, title, status, updated_at FROM tasks ORDER BY updated_at DESC LIMIT 50';
+const page = (body) => `<!doctype html><meta charset="utf-8"><title>bench</title><script type="module">
+${RPC}
+try { ${body} } catch (err) { window.__result = { error: String(err && err.stack || err) }; }
+</script>`;
+const PAGES = {
+  '/ours-setup.html': page(`${OURS_OPEN}
+  const id = await db.subscribe({ table: 'tasks' });
+  await db.waitForStatus((s) => s.shapes.some((sh) => sh.id === id && sh.isUpToDate), 120000);
+  const n = Number((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n);
+  const storage = db.status.storage; await db.close(); window.__result = { n, storage };`),
+  '/ours-cold.html': page(`${OURS_OPEN}
+  const first = await db.query(${JSON.stringify(LIST)});
+  const ms = performance.now();
+  const n = Number((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n);
+  const storage = db.status.storage; await db.close(); window.__result = { ms, n, storage, listed: first.rows.length };`),
+  '/ours-write.html': page(`${OURS_OPEN}
+  const rows = await (await fetch('/write-rows.json')).json();
+  const samples = [];
+  for (let i = 0; i < rows.length; i++) { const t0 = performance.now(); await db.insert('tasks', rows[i]); samples.push(performance.now() - t0); }
+  const storage = db.status.storage; const pending = (await db.pendingMutations()).length; await db.close();
+  window.__result = { samples, storage, pending };`),
+  '/peer-setup.html': page(`const w = new Worker('/peers/' + new URLSearchParams(location.search).get('peer') + '-worker.js', { type: 'module' });
+  await rpc(w, { op: 'open' });
+  const rows = await (await fetch('/rows.json')).json();
+  const n = (await rpc(w, { op: 'setup', rows })).value; await rpc(w, { op: 'close' }); w.terminate(); window.__result = { n };`),
+  '/peer-cold.html': page(`const w = new Worker('/peers/' + new URLSearchParams(location.search).get('peer') + '-worker.js', { type: 'module' });
+  await rpc(w, { op: 'open' }); const listed = (await rpc(w, { op: 'list' })).value; const ms = performance.now();
+  const n = (await rpc(w, { op: 'count' })).value; await rpc(w, { op: 'close' }); w.terminate(); window.__result = { ms, n, listed };`),
+  '/peer-write.html': page(`const w = new Worker('/peers/' + new URLSearchParams(location.search).get('peer') + '-worker.js', { type: 'module' });
+  await rpc(w, { op: 'open' });
+  const rows = await (await fetch('/write-rows.json')).json();
+  const samples = []; const inner = [];
+  for (const row of rows) { const t0 = performance.now(); const r = await rpc(w, { op: 'insert', row }); samples.push(performance.now() - t0); inner.push(r.ms); }
+  await rpc(w, { op: 'close' }); w.terminate(); window.__result = { samples, inner };`),
+};
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm',
+  '.json': 'application/json', '.sql': 'text/plain', '.data': 'application/octet-stream' };
+let writeSlice = '[]';
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname === '/v1/shape') {
+    const r = url.searchParams.get('live') === 'true' ? undefined : log10k.get(url.searchParams.get('offset') ?? '-1');
+    if (!r) { req.on('close', () => res.destroy()); return; } // a long-poll with nothing new: held
+    res.writeHead(200, { ...r.headers, 'access-control-expose-headers': '*' });
+    res.end(r.body);
+    return;
+  }
+  if (url.pathname === '/v1/changes') { req.on('close', () => res.destroy()); return; }
+  if (PAGES[url.pathname]) { res.writeHead(200, { 'content-type': TYPES['.html'] }); res.end(PAGES[url.pathname]); return; }
+  if (url.pathname === '/rows.json') { res.writeHead(200, { 'content-type': TYPES['.json'] }); res.end(rowsJson); return; }
+  if (url.pathname === '/write-rows.json') { res.writeHead(200, { 'content-type': TYPES['.json'] }); res.end(writeSlice); return; }
+  const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+  const file = rel.startsWith('/peers/') ? join(peers, rel.slice(7)) : join(DEMO, rel);
+  if (!existsSync(file) || statSync(file).isDirectory()) { log(`bench server: 404 ${url.pathname}`); res.writeHead(404); res.end(); return; }
+  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+  createReadStream(file).pipe(res);
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+const { chromium } = await import('playwright-core');
+const profile = mkdtempSync(join(tmpdir(), 'el-bench-chromium-'));
+const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+
+async function visit(path, timeoutMs = Number(process.env.BENCH_PAGE_TIMEOUT ?? 240000)) {
+  const p = await context.newPage();
+  const consoleLines = [];
+  p.on('console', (m) => { if (m.type() === 'error' || process.env.BENCH_DEBUG) consoleLines.push(`${m.type()}: ${m.text()}`); });
+  p.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  context.on('weberror', (e) => consoleLines.push(`weberror: ${e.error().message}`));
+  try {
+    await p.goto(`${origin}${path}`);
+    await p.waitForFunction(() => window.__result !== undefined, null, { timeout: timeoutMs, polling: 50 });
+    const r = await p.evaluate(() => window.__result);
+    if (r.error) throw new Error(`${path}: ${r.error}`);
+    return r;
+  } catch (err) {
+    if (consoleLines.length) err.message += ` (page console: ${consoleLines.slice(-5).join(' | ').slice(0, 600)})`;
+    throw err;
+  } finally {
+    await p.close();
+  }
+}
+
+async function measure(name, fn) {
+  try {
+    await fn();
+  } catch (err) {
+    log(`browser ${name}: ${err.stack ?? err.message}`);
+    emitMissing({ workload: name.split(':')[0], subject: name.split(':')[1], reason: err.message.split('\n')[0].slice(0, 300) });
+  }
+}
+
+const storageCaveat = (storage) => (storage === 'opfs' ? undefined
+  : `storage '${storage}': the OPFS VFS is not in this build, so nothing persisted and the page opened an empty in-memory database`);
+
+try {
+  // ---- cold-start-browser ----
+  if (OURS) await measure('cold-start-browser:electrolite', async () => {
+    const setup = await visit('/ours-setup.html');
+    log(`cold-start-browser electrolite setup: ${setup.n} rows synced, storage ${setup.storage}`);
+    const runs = [];
+    for (let i = 0; i < COLD_RUNS; i++) runs.push(await visit('/ours-cold.html'));
+    const storage = runs[0].storage;
+    const persisted = runs.every((r) => r.n === ROWS);
+    emit({
+      workload: 'cold-start-browser', subject: 'electrolite', values: runs.map((r) => r.ms), unit: 'ms',
+      note: `navigation start → first screen (50 latest of ${runs[0].n} rows) on a new page; storage '${storage}'`,
+      extra: { storage, rowsFound: runs[0].n, ...(persisted && storage === 'opfs' ? {} : { caveat: storageCaveat(storage) ?? `found ${runs[0].n} of ${ROWS} rows` }) },
+    });
+  });
+  for (const [peer, subject, vfs] of PEERS) {
+    await measure(`cold-start-browser:${subject}`, async () => {
+      const setup = await visit(`/peer-setup.html?peer=${peer}`);
+      if (setup.n !== ROWS) throw new Error(`setup stored ${setup.n} rows`);
+      const runs = [];
+      for (let i = 0; i < COLD_RUNS; i++) runs.push(await visit(`/peer-cold.html?peer=${peer}`));
+      if (runs.some((r) => r.n !== ROWS)) throw new Error(`reopened with ${runs.map((r) => r.n)} rows`);
+      emit({
+        workload: 'cold-start-browser', subject, values: runs.map((r) => r.ms), unit: 'ms',
+        note: `navigation start → first screen (50 latest of ${ROWS} persisted rows) on a new page; ${vfs} in a worker`,
+        extra: { storage: vfs },
+      });
+    });
+  }
+
+  // ---- durable-write ----
+  writeSlice = JSON.stringify(writeRows.slice(0, WRITES).map((r) => ({ ...r, priority: Number(r.priority) })));
+  if (OURS) await measure('durable-write:electrolite', async () => {
+    const r = await visit('/ours-write.html');
+    const samples = r.samples.slice(Math.min(20, r.samples.length / 10)); // first inserts warm the JIT
+    emit({
+      workload: 'durable-write', subject: 'electrolite', values: samples, unit: 'ms',
+      note: `${samples.length} single-row db.insert (row + overlay + outbox), main-thread round trip through the worker; storage '${r.storage}'`,
+      extra: { median: percentile(samples, 50), p99: percentile(samples, 99), storage: r.storage,
+        ...(r.storage === 'opfs' ? {} : { caveat: `storage '${r.storage}': not durable yet (OPFS VFS not in this build)` }) },
+    });
+  });
+  for (const [peer, subject, vfs] of PEERS) {
+    await measure(`durable-write:${subject}`, async () => {
+      const r = await visit(`/peer-write.html?peer=${peer}`);
+      const skip = Math.min(20, r.samples.length / 10);
+      const samples = r.samples.slice(skip);
+      const inner = r.inner.slice(skip);
+      emit({
+        workload: 'durable-write', subject, values: samples, unit: 'ms',
+        note: `${samples.length} single-row INSERTs on ${vfs}, main-thread round trip through the worker; in the worker p50 ${percentile(inner, 50).toFixed(3)} ms`,
+        extra: { median: percentile(samples, 50), p99: percentile(samples, 99), storage: vfs, workerP50: percentile(inner, 50) },
+      });
+    });
+  }
+} finally {
+  await context.close().catch(() => undefined);
+  server.closeAllConnections();
+  server.close();
+  rmSync(profile, { recursive: true, force: true });
+  rmSync(peers, { recursive: true, force: true });
+}
+done();
