@@ -140,7 +140,8 @@ function callbackOrTimeout(arm, ms = 10000) {
 async function benchLiveLatency(stack, token) {
   const db = await Electrolite.open({ url: stack.serverUrl, token, uploadIntervalMs: 60000 });
   await db.waitForStatus((s) => s.isUpToDate && s.shapes.every((sh) => sh.isUpToDate), 120000);
-  const { rows: ids } = await db.query('SELECT id FROM tasks ORDER BY id LIMIT $1', [LIVE_ITER]);
+  const { rows: ids } = await db.query('SELECT id, status FROM tasks ORDER BY id LIMIT $1', [LIVE_ITER]);
+  const statuses = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
   const results = {};
   let stamp = 0;
   const queries = {
@@ -155,7 +156,9 @@ async function benchLiveLatency(stack, token) {
     const unsubscribe = () => (off(), q.dispose());
     const samples = [];
     for (let i = 0; i < ids.length; i++) {
-      const status = ['in_progress', 'completed', 'failed'][i % 3];
+      // A status the row does not have yet, so every write changes both results.
+      const status = statuses[(statuses.indexOf(ids[i].status) + 1 + (i % 4)) % statuses.length];
+      ids[i].status = status;
       const fired = callbackOrTimeout((resolve) => (pending = resolve));
       const t0 = performance.now();
       await db.update('tasks', { id: ids[i].id }, { status, updated_at: new Date(Date.now() + 86400000 + ++stamp * 1000).toISOString() });

@@ -65,7 +65,10 @@ test('500 offline writes across tables upload once, in order, after reconnect', 
     assert.ok(db.status.pendingChanges > 0);
 
     stack.proxy.up();
-    await db.waitForStatus((s) => s.pendingChanges === 0 && !s.isOffline, 60000);
+    const synced = await db.syncNow(60000); // resolves once everything is uploaded and the shapes are up to date
+    assert.equal(synced.pendingChanges, 0);
+    assert.equal(synced.isUpToDate, true);
+    await db.waitForStatus((s) => !s.isOffline, 10000);
 
     // Uploaded exactly once, in the order they were made.
     const sent = uploadedIds();
