@@ -3,8 +3,9 @@
 // here is plain async calls and events. Owns what must stay next to the app: live-query
 // observers, status listeners, the token function, custom conflict resolvers, debug output.
 
+import { checkParams, checkRow, checkSql, checkTable, resolveToken } from './client-args.js';
 import { DebugLog } from './debug-log.js';
-import { loadDefaultSchema } from './default-schema.js';
+import { buildEngineOptions } from './engine-options.js';
 import type { EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
 import { checkImport, checkKey, extraEngineOptions, shapesUpToDate } from './extras.js';
@@ -44,37 +45,6 @@ export interface AdvancedOpenOptions {
   port?: HostPort;
   /** Loads the engine module for the in-process host (default js/wasm-loader.ts). */
   loadModule?: ModuleLoader;
-}
-
-function checkSql(sql: unknown): string {
-  if (typeof sql !== 'string' || sql.trim() === '') throw new ElectroliteError('invalid_argument', 'sql: expected a non-empty string');
-  return sql;
-}
-
-function checkParams(params: unknown): unknown[] {
-  if (params === undefined || params === null) return [];
-  if (!Array.isArray(params)) throw new ElectroliteError('invalid_argument', 'params: expected an array');
-  return params;
-}
-
-function checkTable(table: unknown): string {
-  if (typeof table !== 'string' || table === '') throw new ElectroliteError('invalid_argument', 'table: expected a table name');
-  return table;
-}
-
-function checkRow(name: string, row: unknown): Row {
-  if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-    throw new ElectroliteError('invalid_argument', `${name}: expected an object of column values`);
-  }
-  return row as Row;
-}
-
-async function resolveToken(source: TokenSource | undefined): Promise<string | undefined> {
-  if (source === undefined) return undefined;
-  const token = typeof source === 'function' ? await source() : source;
-  if (token === undefined || token === null || token === '') return undefined;
-  if (typeof token !== 'string') throw new ElectroliteError('invalid_argument', 'token: the token function must return a string');
-  return token;
 }
 
 export class Electrolite {
@@ -119,38 +89,8 @@ export class Electrolite {
     for (const [table, fn] of Object.entries(options.resolvers ?? {})) {
       if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', `resolvers.${table}: expected a function`);
     }
-    let schemaSql = options.schemaSql;
-    let policies = options.policies;
-    if (schemaSql === undefined && options.tables === undefined) {
-      const defaults = await loadDefaultSchema();
-      schemaSql = defaults.schemaSql;
-      policies ??= defaults.policies;
-    }
-    if (policies && options.resolvers) {
-      // A table with a custom resolver is declared with the `custom` policy.
-      policies = { ...policies };
-      for (const table of Object.keys(options.resolvers)) {
-        policies[table] = { ...((policies[table] as object | undefined) ?? {}), policy: 'custom' };
-      }
-    }
     const token = await resolveToken(options.token ?? resolved.token);
-    const engineOptions: Record<string, unknown> = {
-      path: resolved.storage,
-      vfs: resolved.vfs,
-      baseUrl: resolved.url,
-      clientId: resolved.clientId,
-      nowMs: Date.now(),
-      schemaSql: schemaSql ?? '',
-      policies: policies ?? {},
-      autoSubscribe: resolved.autoSubscribe,
-      batchSize: resolved.batchSize,
-      uploadIntervalMs: resolved.uploadIntervalMs,
-      compressThreshold: resolved.compressThreshold,
-      backoff: resolved.backoff,
-      liveTimeoutMs: resolved.liveTimeoutMs,
-      debug: resolved.debug,
-    };
-    if (options.tables) engineOptions.tables = options.tables;
+    const engineOptions = await buildEngineOptions(options, resolved);
     Object.assign(engineOptions, extraEngineOptions(options, token));
     const importSnapshot = checkImport(options.import);
     // `{ storage: { path } }`: a real file through Node's fs (storage-open.ts).

@@ -1,0 +1,42 @@
+// The EngineOptions JSON (docs/engine-api.md "Lifecycle") built from the resolved open
+// options: the default schema and policies unless the app gives its own, and the `custom`
+// policy for every table with an app resolver.
+
+import { loadDefaultSchema } from './default-schema.js';
+import type { ResolvedOptions } from './options.js';
+import type { OpenOptions } from './types.js';
+
+export async function buildEngineOptions(options: OpenOptions, resolved: ResolvedOptions): Promise<Record<string, unknown>> {
+  let schemaSql = options.schemaSql;
+  let policies = options.policies;
+  if (schemaSql === undefined && options.tables === undefined) {
+    const defaults = await loadDefaultSchema();
+    schemaSql = defaults.schemaSql;
+    policies ??= defaults.policies;
+  }
+  if (policies && options.resolvers) {
+    // A table with a custom resolver is declared with the `custom` policy.
+    policies = { ...policies };
+    for (const table of Object.keys(options.resolvers)) {
+      policies[table] = { ...((policies[table] as object | undefined) ?? {}), policy: 'custom' };
+    }
+  }
+  const engineOptions: Record<string, unknown> = {
+    path: resolved.storage,
+    vfs: resolved.vfs,
+    baseUrl: resolved.url,
+    clientId: resolved.clientId,
+    nowMs: Date.now(),
+    schemaSql: schemaSql ?? '',
+    policies: policies ?? {},
+    autoSubscribe: resolved.autoSubscribe,
+    batchSize: resolved.batchSize,
+    uploadIntervalMs: resolved.uploadIntervalMs,
+    compressThreshold: resolved.compressThreshold,
+    backoff: resolved.backoff,
+    liveTimeoutMs: resolved.liveTimeoutMs,
+    debug: resolved.debug,
+  };
+  if (options.tables) engineOptions.tables = options.tables;
+  return engineOptions;
+}
