@@ -103,6 +103,11 @@ Status Engine::Impl::InitExtras() {
 
 void Engine::Impl::RefreshRetentionTables() {
   if (retention == nullptr || retention->empty()) return;
+  // Only a table that became materialized (columns learnt from the server) is new here.
+  size_t materialized = 0;
+  for (const auto& kv : tables) materialized += kv.second->materialized() ? 1 : 0;
+  if (materialized == retention_tables_seen) return;
+  retention_tables_seen = materialized;
   for (const auto& kv : tables) {
     const SyncedTable& t = *kv.second;
     if (!t.materialized()) continue;

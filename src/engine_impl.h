@@ -72,6 +72,7 @@ class Engine::Impl {
   int64_t foreign_rows_dropped = 0;
   std::map<std::string, int64_t> foreign_by_table;
   int64_t prefetch_rows_dropped = 0;
+  size_t retention_tables_seen = static_cast<size_t>(-1);
   Status InitExtras();
   void RefreshRetentionTables();
   void ExtrasOnApplied(Shape* shape, int64_t now_ms, int64_t ms, const ResponseApplier& applier);
