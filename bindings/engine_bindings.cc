@@ -213,6 +213,40 @@ std::string DiscardMutation(int h, const std::string& mutation_id) {
   return e == nullptr ? NoEngine(h) : e->DiscardMutation(mutation_id);
 }
 
+// ---- write path (issue 4): the same calls with the host's clock, and custom resolvers ----
+
+std::string ExecAt(int h, const std::string& sql, const std::string& params_json, double now_ms) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Exec(sql, params_json, Ms(now_ms));
+}
+
+std::string InsertAt(int h, const std::string& table, const std::string& row_json, double now_ms) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Insert(table, row_json, Ms(now_ms));
+}
+
+std::string UpdateAt(int h, const std::string& table, const std::string& key_json,
+                     const std::string& patch_json, double now_ms) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Update(table, key_json, patch_json, Ms(now_ms));
+}
+
+std::string DeleteAt(int h, const std::string& table, const std::string& key_json, double now_ms) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->Delete(table, key_json, Ms(now_ms));
+}
+
+std::string SetResolver(int h, const std::string& table, bool registered) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->SetResolver(table, registered);
+}
+
+std::string ResolveConflict(int h, const std::string& resolve_id, const std::string& row_json,
+                            double now_ms) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->ResolveConflict(resolve_id, row_json, Ms(now_ms));
+}
+
 std::string Metrics(int h, double now_ms) {
   Engine* e = Find(h);
   return e == nullptr ? NoEngine(h) : e->Metrics(Ms(now_ms));
@@ -295,6 +329,13 @@ EMSCRIPTEN_BINDINGS(electrolite_engine) {
   emscripten::function("rollback", &Rollback);
   emscripten::function("pendingMutations", &PendingMutations);
   emscripten::function("discardMutation", &DiscardMutation);
+  // Overloads by arity: the trailing nowMs is optional (docs/engine-api.md).
+  emscripten::function("exec", &ExecAt);
+  emscripten::function("insert", &InsertAt);
+  emscripten::function("update", &UpdateAt);
+  emscripten::function("delete", &DeleteAt);
+  emscripten::function("setResolver", &SetResolver);
+  emscripten::function("resolveConflict", &ResolveConflict);
   emscripten::function("metrics", &Metrics);
   emscripten::function("prefetch", &Prefetch);
   emscripten::function("release", &Release);

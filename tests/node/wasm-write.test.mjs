@@ -165,3 +165,81 @@ test('bodies above compressThreshold are zstd-compressed', () => {
     m.close(h);
   }
 });
+
+test('nowMs is optional on writes: with it, the policy timestamp is the host clock', () => {
+  const h = open();
+  try {
+    const at = NOW + 12345;
+    ok(m.insert(h, 'tasks', JSON.stringify({ id: T1, user_id: 'u1', title: 'clocked' }), at), 'insert with nowMs');
+    ok(m.update(h, 'tasks', JSON.stringify({ id: T1 }), JSON.stringify({ title: 'later' }), at + 1000), 'update with nowMs');
+    ok(m.exec(h, `UPDATE tasks SET priority = 2 WHERE id = '${T1}'`, '[]', at + 2000), 'exec with nowMs');
+    const [updatedAt, createdAt] = rows(h, `SELECT updated_at, created_at FROM tasks WHERE id = '${T1}'`)[0];
+    assert.equal(Date.parse(createdAt), at);
+    assert.equal(Date.parse(updatedAt), at + 2000);
+    const pending = ok(m.pendingMutations(h), 'pendingMutations').mutations;
+    assert.deepEqual(pending.map((p) => p.localMs), [at, at + 1000, at + 2000]);
+    ok(m.delete(h, 'tasks', JSON.stringify({ id: T1 }), at + 3000), 'delete with nowMs');
+  } finally {
+    m.close(h);
+  }
+});
+
+test('custom policy: a server change under a pending edit asks the app through a resolve event', () => {
+  const tasksDdl = schemaSql.match(/create table tasks \([\s\S]*?\n\);/)[0];
+  const h = open({ schemaSql: tasksDdl, autoSubscribe: true, policies: { tasks: { policy: 'custom', writable: true } } });
+  const enc = (v) => new TextEncoder().encode(JSON.stringify(v));
+  const schema = JSON.stringify({
+    id: { type: 'uuid', pk_index: 0, not_null: true }, user_id: { type: 'text', not_null: true },
+    title: { type: 'text', not_null: true }, description: { type: 'text' }, status: { type: 'text', not_null: true },
+    priority: { type: 'int4', not_null: true }, environment_id: { type: 'uuid' },
+    created_at: { type: 'timestamptz', not_null: true }, updated_at: { type: 'timestamptz', not_null: true },
+  });
+  const row = { id: T1, user_id: 'u1', title: 'v0', description: null, status: 'pending', priority: '0',
+    environment_id: null, created_at: '2026-01-01 00:00:00+00', updated_at: '2026-01-01 00:00:00+00' };
+  const rel = { relation: ['public', 'tasks'] };
+  const events = [];
+  const drain = () => { for (let ev = m.pollEvent(h); ev !== ''; ev = m.pollEvent(h)) events.push(JSON.parse(ev)); };
+  try {
+    ok(m.setResolver(h, 'tasks', true), 'setResolver');
+    assert.equal(res(m.setResolver(h, 'nope', true)).code, 'not_found');
+    let req = JSON.parse(m.pollRequest(h, NOW));
+    assert.match(req.url, /offset=-1/);
+    ok(m.handleResponse(h, NOW, req.id, 200, JSON.stringify({ 'electric-handle': 'h1', 'electric-offset': '0_0', 'electric-schema': schema }),
+      enc([{ key: `"public"."tasks"/"${T1}"`, value: row, headers: { operation: 'insert', ...rel } },
+        { headers: { control: 'snapshot-end', xmin: '100', xmax: '100', xip_list: [] } }])), 'snapshot');
+    req = JSON.parse(m.pollRequest(h, NOW + 1));
+    ok(m.handleResponse(h, NOW + 1, req.id, 200, JSON.stringify({ 'electric-handle': 'h1', 'electric-offset': '1000_0',
+      'electric-schema': schema, 'electric-up-to-date': '' }), enc([{ headers: { control: 'up-to-date', global_last_seen_lsn: '1000' } }])), 'catch-up');
+    const live = JSON.parse(m.pollRequest(h, NOW + 2));
+    assert.match(live.url, /live=true/);
+    ok(m.update(h, 'tasks', JSON.stringify({ id: T1 }), JSON.stringify({ title: 'mine', priority: 3 }), NOW + 3), 'local edit');
+    const upload = JSON.parse(m.pollRequest(h, NOW + 3));
+    assert.equal(upload.kind, 'upload');  // left unanswered: the edit stays pending
+    drain();
+    // Someone else's change arrives on the live stream.
+    ok(m.handleResponse(h, NOW + 4, live.id, 200, JSON.stringify({ 'electric-handle': 'h1', 'electric-offset': '1010_0',
+      'electric-cursor': '1', 'electric-up-to-date': '' }),
+      enc([{ key: `"public"."tasks"/"${T1}"`, value: { id: T1, title: 'theirs', status: 'in_progress' },
+        headers: { operation: 'update', ...rel, lsn: '1010', op_position: 0, txids: [900], last: true } },
+        { headers: { control: 'up-to-date', global_last_seen_lsn: '1010' } }])), 'live change');
+    drain();
+    const resolve = events.find((e) => e.type === 'resolve');
+    assert.ok(resolve, JSON.stringify(events));
+    assert.equal(resolve.table, 'tasks');
+    assert.deepEqual(resolve.key, { id: T1 });
+    assert.equal(resolve.local.title, 'mine');
+    assert.equal(resolve.remote.title, 'theirs');
+    assert.equal(rows(h, `SELECT title FROM tasks WHERE id = '${T1}'`)[0][0], 'mine');
+    // The app's resolver: their status, our title and priority.
+    ok(m.resolveConflict(h, resolve.id, JSON.stringify({ ...resolve.remote, title: 'mine+theirs', priority: 3 }), NOW + 5), 'resolveConflict');
+    assert.equal(res(m.resolveConflict(h, resolve.id, '{}', NOW + 6)).code, 'not_found');
+    assert.deepEqual(rows(h, `SELECT title, status, priority FROM tasks WHERE id = '${T1}'`)[0], ['mine+theirs', 'in_progress', 3]);
+    const pending = ok(m.pendingMutations(h), 'pendingMutations').mutations;
+    const resolved = pending.find((p) => p.value.title === 'mine+theirs');
+    assert.equal(resolved.base.title, 'theirs', 'the resolution is based on the server row');
+    const metrics = ok(m.metrics(h, NOW + 7), 'metrics');
+    assert.deepEqual(metrics.writes.conflicts.map((c) => [c.table, c.policy, c.outcome, c.count]), [['tasks', 'custom', 'resolved', 1]]);
+  } finally {
+    m.close(h);
+  }
+});
