@@ -125,3 +125,19 @@ test('a tampered page is detected: corruption, never garbage rows', async () => 
     }
   }, (e) => e.code === 'corruption');
 });
+
+test('re-keying: db.export() then open a new file with { import, encryptionKey: newKey }', async () => {
+  const oldKey = new Uint8Array(randomBytes(32));
+  const newKey = new Uint8Array(randomBytes(32));
+  const from = join(dir, 'old-key.db');
+  const to = join(dir, 'new-key.db');
+  await fill(from, oldKey, 30);
+  const a = await Electrolite.open({ ...base, storage: { path: from }, encryptionKey: oldKey });
+  const snapshot = await a.export();
+  await a.close();
+  const b = await Electrolite.open({ ...base, storage: { path: to }, encryptionKey: newKey, import: snapshot });
+  assert.equal((await b.pendingMutations()).length, 30, 'the outbox moves with the data');
+  await b.close();
+  assert.equal(await count(to, newKey), 30);
+  await assert.rejects(count(to, oldKey), (e) => e.code === 'auth');
+});
