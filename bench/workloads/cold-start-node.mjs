@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { ROOT, QUICK, done, emit, emitMissing, log, requireBuilt } from './common.mjs';
+import { ROOT, QUICK, done, median, emit, emitMissing, log, requireBuilt } from './common.mjs';
 import { TASKS_SCHEMA_SQL } from '../lib/shape-log.mjs';
 import { rawSchema } from '../lib/engine-ingest.mjs';
 
@@ -20,11 +20,23 @@ async function child(subject) {
   let n;
   if (subject === 'electrolite') {
     const { Electrolite } = await import(pathToFileURL(join(ROOT, 'dist/js/index.js')).href);
-    const db = await Electrolite.open({ url: 'http://127.0.0.1:9', autoSubscribe: false });
+    const { loadEngineModule } = await import(pathToFileURL(join(ROOT, 'dist/js/wasm-loader.js')).href);
+    const tImported = performance.now();
+    let loadMs = 0;
+    const db = await Electrolite.open({ url: 'http://127.0.0.1:9', autoSubscribe: false }, {
+      loadModule: async () => {
+        const l0 = performance.now();
+        const m = await loadEngineModule();
+        loadMs = performance.now() - l0;
+        return m;
+      },
+    });
+    const tOpen = performance.now();
     n = (await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n;
     const ms = performance.now() - t0;
     await db.close();
-    return ms;
+    // Phases: import of the JS, wasm compile + instantiate, engine open (SQLite + schema), first query.
+    return { ms, phases: { import: tImported - t0, wasm: loadMs, open: tOpen - tImported - loadMs, query: t0 + ms - tOpen } };
   }
   if (subject === 'pglite') {
     const { PGlite } = await import('@electric-sql/pglite');
@@ -55,8 +67,8 @@ async function child(subject) {
 }
 
 if (CHILD) {
-  const ms = await child(CHILD);
-  process.stdout.write(`${JSON.stringify({ ms })}\n`);
+  const r = await child(CHILD);
+  process.stdout.write(`${JSON.stringify(typeof r === 'number' ? { ms: r } : r)}\n`);
   process.exit(0);
 }
 
@@ -72,14 +84,21 @@ const notes = {
 for (const subject of Object.keys(notes)) {
   try {
     const values = [];
+    const phases = [];
     // Interleaving runs of subjects would be fairer against drift, but each run is a fresh
     // process anyway; one unrecorded run first warms the OS file cache.
     for (let i = -1; i < RUNS; i++) {
       const out = execFileSync(process.execPath, [self, subject], { cwd: ROOT, encoding: 'utf8', timeout: 120000 });
-      const { ms } = JSON.parse(out.trim().split('\n').pop());
-      if (i >= 0) values.push(ms);
+      const r = JSON.parse(out.trim().split('\n').pop());
+      if (i >= 0) values.push(r.ms);
+      if (i >= 0 && r.phases) phases.push(r.phases);
     }
-    emit({ workload: 'cold-start-node', subject, values, unit: 'ms', note: `fresh process per run; ${notes[subject]}` });
+    let phaseNote = '';
+    if (phases.length) {
+      const med = (k) => median(phases.map((p) => p[k])).toFixed(1);
+      phaseNote = `; median phases: import ${med('import')} ms, wasm compile+instantiate ${med('wasm')} ms, open + schema ${med('open')} ms, first query ${med('query')} ms`;
+    }
+    emit({ workload: 'cold-start-node', subject, values, unit: 'ms', note: `fresh process per run; ${notes[subject]}${phaseNote}` });
   } catch (err) {
     log(`cold-start-node ${subject}: ${err.message}`);
     emitMissing({ workload: 'cold-start-node', subject, reason: err.message.split('\n')[0] });

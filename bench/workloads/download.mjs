@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { ROOT, done, emit, nodeStubPlugin, log, requireBuilt } from './common.mjs';
+import { QUICK, ROOT, done, emit, nodeStubPlugin, log, requireBuilt } from './common.mjs';
 
 requireBuilt('dist/demo/electrolite.js', 'dist/demo/worker.js', 'dist/demo/wasm/electrolite.wasm');
 const pgliteDist = join(ROOT, 'node_modules/@electric-sql/pglite/dist');
@@ -71,7 +71,8 @@ function compressed(file, bytes) {
   if (!file.startsWith(tmp) && cache.has(file)) return cache.get(file);
   const r = {
     g: gzipSync(bytes, { level: 9 }).length,
-    b: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length,
+    // --quick skips brotli (q11 of PGlite's 15 MB takes minutes on a busy machine).
+    b: QUICK ? null : brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length,
   };
   cache.set(file, r);
   return r;
@@ -95,7 +96,7 @@ try {
     log(`${subject}: ${note}`);
     // Sizes are deterministic: one run.
     emit({ workload: 'download-gz', subject, values: [gz / 1024], unit: 'KB', note });
-    emit({ workload: 'download-br', subject, values: [br / 1024], unit: 'KB', note: `brotli q11; ${note}` });
+    if (!QUICK) emit({ workload: 'download-br', subject, values: [br / 1024], unit: 'KB', note: `brotli q11; ${note}` });
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
