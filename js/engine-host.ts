@@ -32,10 +32,11 @@ export interface EngineBindings {
   unsubscribe(h: number, shapeId: string): string;
   status(h: number): string;
   query(h: number, sql: string, paramsJson: string): string;
-  exec(h: number, sql: string, paramsJson: string): string;
-  insert(h: number, table: string, rowJson: string): string;
-  update(h: number, table: string, keyJson: string, patchJson: string): string;
-  delete(h: number, table: string, keyJson: string): string;
+  // Writes take the host clock as a trailing nowMs (older builds: without it).
+  exec(h: number, sql: string, paramsJson: string, nowMs?: number): string;
+  insert(h: number, table: string, rowJson: string, nowMs?: number): string;
+  update(h: number, table: string, keyJson: string, patchJson: string, nowMs?: number): string;
+  delete(h: number, table: string, keyJson: string, nowMs?: number): string;
   begin(h: number): string;
   commit(h: number): string;
   rollback(h: number): string;
@@ -106,6 +107,7 @@ export class EngineHost {
   /** The token last given to the engine, and whether a request carrying it has succeeded. */
   private token: string | undefined;
   private tokenAccepted = false;
+  private writesTakeNow = true;
 
   private constructor(m: EngineBindings, h: number, fetchFn: FetchFn, sink: (ev: EngineEvent) => void, liveTimeoutMs: number) {
     this.m = m;
@@ -350,7 +352,7 @@ export class EngineHost {
 
   exec(sql: string, params: unknown[] = []): { changes: number; tables: string[] } {
     this.check();
-    const r = unwrap<{ changes: number; tables?: string[] }>(this.m.exec(this.h, sql, json(params)), 'exec');
+    const r = unwrap<{ changes: number; tables?: string[] }>(this.withNow((now) => this.m.exec(this.h, sql, json(params), now), () => this.m.exec(this.h, sql, json(params))), 'exec');
     this.schedulePump();
     return { changes: r.changes ?? 0, tables: r.tables ?? [] };
   }
@@ -358,17 +360,34 @@ export class EngineHost {
   /** The mutation id, or null when the write changed nothing. */
   insert(table: string, row: Record<string, unknown>): string | null {
     this.check();
-    return this.mutation('insert', this.m.insert(this.h, table, json(row)));
+    return this.mutation('insert', this.withNow((now) => this.m.insert(this.h, table, json(row), now), () => this.m.insert(this.h, table, json(row))));
   }
 
   update(table: string, key: Record<string, unknown>, patch: Record<string, unknown>): string | null {
     this.check();
-    return this.mutation('update', this.m.update(this.h, table, json(key), json(patch)));
+    return this.mutation('update', this.withNow((now) => this.m.update(this.h, table, json(key), json(patch), now), () => this.m.update(this.h, table, json(key), json(patch))));
   }
 
   delete(table: string, key: Record<string, unknown>): string | null {
     this.check();
-    return this.mutation('delete', this.m.delete(this.h, table, json(key)));
+    return this.mutation('delete', this.withNow((now) => this.m.delete(this.h, table, json(key), now), () => this.m.delete(this.h, table, json(key))));
+  }
+
+  /**
+   * Calls a write with the host clock, so rows are stamped with the current time even when
+   * the engine has seen no other input for a while; builds without the nowMs overload get
+   * the call without it.
+   */
+  private withNow(withClock: (now: number) => string, without: () => string): string {
+    if (this.writesTakeNow) {
+      try {
+        return withClock(Date.now());
+      } catch (err) {
+        if (!/invalid number of arguments/.test(String((err as Error)?.message))) throw err;
+        this.writesTakeNow = false;
+      }
+    }
+    return without();
   }
 
   private mutation(what: string, result: string): string | null {

@@ -146,3 +146,17 @@ test('debug logging: nothing when off; connection lines when on', async () => {
     await db2.close();
   }
 });
+
+test('a local write is stamped with the current time even after the engine was idle', async () => {
+  const db = await openLocal();
+  try {
+    await new Promise((r) => setTimeout(r, 1500)); // no engine input meanwhile (no network, no timers)
+    const before = Date.now();
+    const t = task('stamped');
+    await db.insert('tasks', t);
+    const { rows } = await db.query('SELECT created_at, updated_at FROM tasks WHERE id = $1', [t.id]);
+    assert.ok(Date.parse(rows[0].updated_at) >= before - 50, `updated_at ${rows[0].updated_at} is not older than the write (${new Date(before).toISOString()})`);
+  } finally {
+    await db.close();
+  }
+});
