@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { machine } from './workloads/common.mjs';
 import { toMarkdown } from './report/markdown.mjs';
@@ -99,6 +100,8 @@ if (opts.only && selected.length !== opts.only.length) {
 }
 const started = Date.now();
 const doc = { date: new Date().toISOString(), machine: machine(), quick: opts.quick, results: [], missing: [] };
+// Other work on the machine skews absolute figures: record the load around the run.
+doc.machine.loadavgStart = loadavg().map((x) => Number(x.toFixed(2)));
 for (const w of selected) {
   console.log(`\n== ${w.file}`);
   const t0 = Date.now();
@@ -108,6 +111,7 @@ for (const w of selected) {
   console.log(`   (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
 doc.seconds = Math.round((Date.now() - started) / 1000);
+doc.machine.loadavgEnd = loadavg().map((x) => Number(x.toFixed(2)));
 
 mkdirSync(opts.out, { recursive: true });
 for (const f of readdirSync(opts.out)) if (f.endsWith('.png')) rmSync(join(opts.out, f));

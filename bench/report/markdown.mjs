@@ -56,7 +56,8 @@ export function toMarkdown(doc, { command = 'npm run bench', charts = [] } = {})
   lines.push(`# Benchmark results`);
   lines.push('');
   lines.push(`Produced by \`${command}\` on ${doc.date} — ${doc.machine.cpu}, ${doc.machine.cores} cores, ` +
-    `${doc.machine.memGB} GB, Node ${doc.machine.node}${doc.quick ? ' — **--quick run (reduced sizes)**' : ''}. ` +
+    `${doc.machine.memGB} GB, Node ${doc.machine.node}` +
+    `${doc.machine.loadavgStart ? `, load average ${doc.machine.loadavgStart[0]} at the start and ${doc.machine.loadavgEnd?.[0]} at the end` : ''}${doc.quick ? ' — **--quick run (reduced sizes)**' : ''}. ` +
     `Median of \`runs\` repetitions, with min and max. "ours ×" is how many times better electrolite's figure is ` +
     `than that row's (below 1: the peer is better). Other engineers' builds and tests shared the machine's cores during the run.`);
   lines.push('');

@@ -87,7 +87,9 @@ for (const subject of Object.keys(notes)) {
     const phases = [];
     // Interleaving runs of subjects would be fairer against drift, but each run is a fresh
     // process anyway; one unrecorded run first warms the OS file cache.
-    for (let i = -1; i < RUNS; i++) {
+    // PGlite takes seconds per start: --quick gives it 2 runs and no warm-up.
+    const runs = QUICK && subject === 'pglite' ? 2 : RUNS;
+    for (let i = QUICK && subject === 'pglite' ? 0 : -1; i < runs; i++) {
       const out = execFileSync(process.execPath, [self, subject], { cwd: ROOT, encoding: 'utf8', timeout: 120000 });
       const r = JSON.parse(out.trim().split('\n').pop());
       if (i >= 0) values.push(r.ms);

@@ -36,8 +36,18 @@ const result = (subject, msList, extraNote) => emit({
   note: extraNote ? `${note}; ${extraNote}` : note,
 });
 
+/** Runs one subject; a failure is reported as not measured and the other subjects still run. */
+async function guard(subject, fn) {
+  try {
+    await fn();
+  } catch (err) {
+    log(`ingest ${subject}: ${err.stack ?? err.message}`);
+    emitMissing({ workload: WORKLOAD, subject, reason: err.message.split('\n')[0] });
+  }
+}
+
 // ---- electrolite (the JS client, Node, in-process engine) ----
-if (want('electrolite')) {
+if (want('electrolite')) await guard('electrolite', async () => {
   const { Electrolite } = await import(pathToFileURL(join(ROOT, 'dist/js/index.js')).href);
   result('electrolite', await repeat(async () => {
     const fetch = replayFetch(responses);
@@ -54,24 +64,24 @@ if (want('electrolite')) {
     if (n !== ROWS) throw new Error(`electrolite ingested ${n} rows, expected ${ROWS}`);
     return ms;
   }), 'Node client: fetch → engine → SQLite, wall time from subscribe to up-to-date');
-}
+});
 
 // ---- the engine alone, and the raw-insert ceiling of the same wasm build ----
 const load = await engineLoader(ROOT);
 const engineLog = prepareLog(responses);
 const raw = rawRows(rows);
-if (want('electrolite-engine')) {
+if (want('electrolite-engine')) await guard('electrolite-engine', async () => {
   result('electrolite-engine', await repeat(async () => {
     const m = await load();
     const r = ingestEngine(m, engineLog, { expectRows: ROWS });
     m.close(r.handle);
     return r.ms;
   }), 'wasm engine driven directly (decode + apply), as bench/ingest.mjs');
-}
-if (want('electrolite-sqlite-raw')) {
+});
+if (want('electrolite-sqlite-raw')) await guard('electrolite-sqlite-raw', async () => {
   result('electrolite-sqlite-raw', await repeat(async () => rawInsertEngine(await load(), raw.packed, ROWS).ms),
     'raw prepared inserts in our wasm build (same SQLite, same flags): the budget\'s "raw SQLite-wasm" ceiling');
-}
+});
 
 // ---- @sqlite.org/sqlite-wasm raw inserts ----
 const schema = rawSchema();
@@ -129,7 +139,7 @@ if (want('better-sqlite3')) {
 }
 
 // ---- @electric-sql/client Shape (in-memory Map) ----
-if (want('electric-client')) {
+if (want('electric-client')) await guard('electric-client', async () => {
   const { ShapeStream, Shape } = await import('@electric-sql/client');
   result('electric-client', await repeat(async () => {
     const stream = new ShapeStream({
@@ -143,7 +153,7 @@ if (want('electric-client')) {
     if (got.length !== ROWS) throw new Error(`electric-client got ${got.length}`);
     return ms;
   }), '@electric-sql/client Shape into its in-memory Map (no database)');
-}
+});
 
 // ---- PGlite + pglite-sync ----
 const methods = (process.env.BENCH_PGLITE_METHODS ?? (QUICK ? 'json' : 'insert,json,csv')).split(',');
@@ -153,7 +163,7 @@ for (const method of methods) {
   const { PGlite } = await import('@electric-sql/pglite');
   const { electricSync } = await import('@electric-sql/pglite-sync');
   const runs = QUICK ? 1 : 3; // each run also pays PGlite.create (not timed), ~2 s
-  result(subject, await repeat(async () => {
+  await guard(subject, async () => result(subject, await repeat(async () => {
     const pg = await PGlite.create({ extensions: { electric: electricSync() } });
     await pg.exec(TASKS_SCHEMA_SQL.replace(/\s*check \(status in \([^)]*\)\)/, ''));
     const fetchClient = replayFetch(responses);
@@ -172,6 +182,6 @@ for (const method of methods) {
     await pg.close();
     if (n !== ROWS) throw new Error(`pglite-sync ${method} ingested ${n}`);
     return ms;
-  }, { runs, warmup: 0 }), `PGlite in memory, initialInsertMethod '${method}'`);
+  }, { runs, warmup: 0 }), `PGlite in memory, initialInsertMethod '${method}'`));
 }
 done();

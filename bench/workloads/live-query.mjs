@@ -20,7 +20,7 @@ import { QUICK, ROOT, done, emit, emitMissing, log, percentile, replayFetch, req
 
 requireBuilt('dist/js/index.js', 'dist/wasm/electrolite.wasm');
 const SIZES = (process.env.BENCH_LIVE_SIZES ?? '10000,100000').split(',').map(Number);
-const ITER = Number(process.env.BENCH_LIVE_ITER ?? (QUICK ? 40 : 200));
+const ITER = Number(process.env.BENCH_LIVE_ITER ?? (QUICK ? 25 : 200));
 const LIST_SQL = 'SELECT id, title, status, updated_at FROM tasks ORDER BY updated_at DESC LIMIT 50';
 const TASKS_POLICIES = { tasks: { policy: 'last-write-wins', timestamp: 'updated_at', writable: true } };
 const STATUSES = ['pending', 'in_progress', 'completed'];
@@ -140,6 +140,7 @@ for (const n of SIZES) {
       db.close();
     }],
   ]) {
+    if (process.env.BENCH_LIVE_SUBJECTS && !process.env.BENCH_LIVE_SUBJECTS.split(',').includes(subject)) continue;
     try {
       await fn();
     } catch (err) {
