@@ -72,6 +72,20 @@ test('the WAL is checkpointed and truncated once writes stop', async () => {
   }
 });
 
+test('clear() (sign-out) deletes the database file, its WAL and its lock', async () => {
+  const path = join(dir, 'signout.db');
+  const db = await Electrolite.open({ ...base, storage: { path } });
+  await db.insert('notes', { id: 'x', body: 'private' });
+  await db.clear();
+  for (const f of [path, `${path}-wal`, `${path}-journal`, `${path}-lock`]) assert.ok(!existsSync(f), `${f} removed`);
+  const again = await Electrolite.open({ ...base, storage: { path } });
+  try {
+    assert.equal(await count(again), 0);
+  } finally {
+    await again.close();
+  }
+});
+
 test('one process at a time: a second open is refused while the first holds the file', async () => {
   const path = join(dir, 'locked.db');
   const db = await Electrolite.open({ ...base, storage: { path } });
