@@ -5,7 +5,7 @@
 // writes <out>/latest.json, <out>/latest.md and one PNG chart per workload (default out:
 // bench/results). See bench/README.md for what each workload measures and how.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--out')) opts.out = resolve(value());
     else if (a.startsWith('--runs')) opts.runs = Number(value());
     else if (a === '--no-charts') opts.charts = false;
+    else if (a === '--report-only') opts.reportOnly = true; // re-render latest.md and charts from <out>/latest.json
     else if (a === '--help' || a === '-h') {
       console.log('usage: npm run bench [-- --quick] [--only w1,w2] [--out DIR] [--runs N] [--no-charts]\n' +
         `workloads: ${WORKLOADS.map((w) => w.file).join(', ')}`);
@@ -99,10 +100,11 @@ if (opts.only && selected.length !== opts.only.length) {
   throw new Error(`unknown workload in --only (known: ${WORKLOADS.map((w) => w.file).join(', ')})`);
 }
 const started = Date.now();
-const doc = { date: new Date().toISOString(), machine: machine(), quick: opts.quick, results: [], missing: [] };
+const previous = opts.reportOnly ? JSON.parse(readFileSync(join(opts.out, 'latest.json'), 'utf8')) : null;
+const doc = previous ?? { date: new Date().toISOString(), machine: machine(), quick: opts.quick, results: [], missing: [] };
 // Other work on the machine skews absolute figures: record the load around the run.
-doc.machine.loadavgStart = loadavg().map((x) => Number(x.toFixed(2)));
-for (const w of selected) {
+if (!previous) doc.machine.loadavgStart = loadavg().map((x) => Number(x.toFixed(2)));
+for (const w of previous ? [] : selected) {
   console.log(`\n== ${w.file}`);
   const t0 = Date.now();
   const { results, missing } = await runWorkload(w.file, opts, w.minutes);
@@ -110,8 +112,10 @@ for (const w of selected) {
   doc.missing.push(...missing);
   console.log(`   (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
-doc.seconds = Math.round((Date.now() - started) / 1000);
-doc.machine.loadavgEnd = loadavg().map((x) => Number(x.toFixed(2)));
+if (!previous) {
+  doc.seconds = Math.round((Date.now() - started) / 1000);
+  doc.machine.loadavgEnd = loadavg().map((x) => Number(x.toFixed(2)));
+}
 
 mkdirSync(opts.out, { recursive: true });
 for (const f of readdirSync(opts.out)) if (f.endsWith('.png')) rmSync(join(opts.out, f));
@@ -123,7 +127,8 @@ if (opts.charts) {
     console.error(`charts not rendered: ${err.message}`);
   }
 }
-const command = `npm run bench${opts.quick || opts.only ? ` --${opts.quick ? ' --quick' : ''}${opts.only ? ` --only ${opts.only.join(',')}` : ''}` : ''}`;
+const command = previous?.command ?? `npm run bench${opts.quick || opts.only ? ` --${opts.quick ? ' --quick' : ''}${opts.only ? ` --only ${opts.only.join(',')}` : ''}` : ''}`;
+doc.command = command;
 writeFileSync(join(opts.out, 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
 writeFileSync(join(opts.out, 'latest.md'), toMarkdown(doc, { command, charts }));
 console.log(`\nwrote ${relative(process.cwd(), join(opts.out, 'latest.json'))}, latest.md and ${charts.length} charts ` +

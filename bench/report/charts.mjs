@@ -23,7 +23,8 @@ export function barChartSvg(workload, rows) {
   const top = 54;
   const plotW = width - labelW - valueW - 20;
   const height = top + rows.length * (barH + gap) + 26;
-  const maxV = Math.max(...rows.map((r) => r.max ?? r.median), 0) || 1;
+  const hi = (r) => r.p99 ?? r.max; // latency samples: whisker to p99, not to the slowest outlier
+  const maxV = Math.max(...rows.map((r) => hi(r) ?? r.median), 0) || 1;
   const x = (v) => labelW + (v / maxV) * plotW;
   const better = rows[0]?.better === 'higher' ? 'higher is better' : 'lower is better';
   const unit = rows[0]?.unit ?? '';
@@ -31,20 +32,20 @@ export function barChartSvg(workload, rows) {
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif">`);
   parts.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   parts.push(`<text x="12" y="22" font-size="15" font-weight="bold" fill="#111">${esc(WORKLOAD_TITLES[workload] ?? workload)}</text>`);
-  parts.push(`<text x="12" y="40" font-size="11.5" fill="#555">${esc(`${workload} · ${unit} · ${better} · median, whisker = min–max`)}</text>`);
+  parts.push(`<text x="12" y="40" font-size="11.5" fill="#555">${esc(`${workload} · ${unit} · ${better} · median, whisker = ${rows.some((r) => r.p99 !== undefined) ? 'min–p99' : 'min–max'}`)}</text>`);
   rows.forEach((r, i) => {
     const y = top + i * (barH + gap);
     const ours = r.subject.startsWith('electrolite');
     const fill = r.subject === 'electrolite' ? '#1f6feb' : ours ? '#79a8f0' : '#9aa1a9';
     parts.push(`<text x="${labelW - 8}" y="${y + barH / 2 + 4}" font-size="12.5" text-anchor="end" fill="#111"${r.subject === 'electrolite' ? ' font-weight="bold"' : ''}>${esc(r.subject)}</text>`);
     parts.push(`<rect x="${labelW}" y="${y}" width="${Math.max(1, x(r.median) - labelW)}" height="${barH}" fill="${fill}" rx="2"/>`);
-    if (r.runs > 1 && r.max > r.min) {
+    if (r.runs > 1 && hi(r) > r.min) {
       const cy = y + barH / 2;
-      parts.push(`<line x1="${x(r.min)}" x2="${x(r.max)}" y1="${cy}" y2="${cy}" stroke="#222" stroke-width="1.2"/>`);
+      parts.push(`<line x1="${x(r.min)}" x2="${x(hi(r))}" y1="${cy}" y2="${cy}" stroke="#222" stroke-width="1.2"/>`);
       parts.push(`<line x1="${x(r.min)}" x2="${x(r.min)}" y1="${cy - 5}" y2="${cy + 5}" stroke="#222" stroke-width="1.2"/>`);
-      parts.push(`<line x1="${x(r.max)}" x2="${x(r.max)}" y1="${cy - 5}" y2="${cy + 5}" stroke="#222" stroke-width="1.2"/>`);
+      parts.push(`<line x1="${x(hi(r))}" x2="${x(hi(r))}" y1="${cy - 5}" y2="${cy + 5}" stroke="#222" stroke-width="1.2"/>`);
     }
-    const labelX = Math.max(x(r.median), r.runs > 1 ? x(r.max) : 0) + 6;
+    const labelX = Math.max(x(r.median), r.runs > 1 ? x(hi(r)) : 0) + 6;
     const flag = r.caveat ? ' *' : '';
     parts.push(`<text x="${labelX}" y="${y + barH / 2 + 4}" font-size="12" fill="#111">${esc(`${fmt(r.median)} ${unit}${flag}`)}</text>`);
   });
