@@ -206,6 +206,71 @@ test('quota exhaustion is storage_full, committed rows are intact, and writes re
   }
 });
 
+test('a handle still held by another worker (NoModificationAllowedError) is retried until it is released', async () => {
+  const b = await start(newProfile());
+  try {
+    await b.page.goto(`${server.url}/storage.html`);
+    const r = await b.page.evaluate(async (opts) => {
+      // A worker that holds slot-0 of the pool for 700 ms, like a closing tab's worker.
+      const src = `
+        const root = await navigator.storage.getDirectory();
+        const top = await root.getDirectoryHandle('electrolite', { create: true });
+        const dir = await top.getDirectoryHandle('held.db.pool', { create: true });
+        const file = await dir.getFileHandle('slot-0', { create: true });
+        const h = await file.createSyncAccessHandle();
+        postMessage('held');
+        setTimeout(() => { h.close(); postMessage('released'); }, 700);`;
+      const holder = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { type: 'module' });
+      const events = [];
+      const held = new Promise((resolve) => holder.addEventListener('message', (e) => {
+        events.push([e.data, performance.now()]);
+        if (e.data === 'held') resolve();
+      }));
+      await held;
+      const t0 = performance.now();
+      const mod = await import('/electrolite.js');
+      window.db = await mod.BrowserElectrolite.open(opts);
+      const opened = performance.now();
+      await db.insert('notes', { id: 'after-retry', body: 'ok' });
+      return { storage: db.status.storage, waitedMs: opened - t0, releasedAt: events.find((e) => e[0] === 'released')?.[1] - t0 };
+    }, { ...OPEN, storage: 'held.db' });
+    assert.equal(r.storage, 'opfs');
+    assert.ok(r.releasedAt > 0 && r.waitedMs >= r.releasedAt, `opened after the release (${JSON.stringify(r)})`);
+    assert.equal((await facts(b.page)).rows, 1);
+  } finally {
+    await b.close();
+  }
+});
+
+test('an encrypted OPFS database reopens with its key and refuses another one', async () => {
+  const b = await start(newProfile());
+  try {
+    const key = 'a passphrase for the test';
+    assert.equal((await openDb(b.page, server.url, { storage: 'secret.db', encryptionKey: key })).storage, 'opfs');
+    await b.page.evaluate(async () => {
+      for (let i = 0; i < 50; i++) await db.insert('notes', { id: `s${i}`, body: `classified ${i}` });
+      await db.close();
+    });
+    await openDb(b.page, server.url, { storage: 'secret.db', encryptionKey: key });
+    assert.equal((await facts(b.page)).rows, 50);
+    await b.page.evaluate(() => db.close());
+    await b.page.goto(`${server.url}/storage.html`);
+    const wrong = await b.page.evaluate(async (opts) => {
+      const mod = await import('/electrolite.js');
+      try {
+        await mod.BrowserElectrolite.open(opts);
+        return { code: 'opened' };
+      } catch (err) {
+        return { code: err.code, message: err.message };
+      }
+    }, { ...OPEN, storage: 'secret.db', encryptionKey: 'another passphrase' });
+    assert.equal(wrong.code, 'auth', JSON.stringify(wrong));
+    assert.match(wrong.message, /wrong encryption key/);
+  } finally {
+    await b.close();
+  }
+});
+
 test('without OPFS (an insecure origin) the database runs in memory and the status says so', async () => {
   const b = await start(newProfile());
   try {
