@@ -4,7 +4,7 @@
 // inherit another's heap, JIT state or open handles), collects their `@@result` lines and
 // writes <out>/latest.json, <out>/latest.md and one PNG chart per workload (default out:
 // bench/results). See bench/README.md for what each workload measures and how.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { loadavg } from 'node:os';
@@ -103,6 +103,12 @@ const started = Date.now();
 const previous = opts.reportOnly ? JSON.parse(readFileSync(join(opts.out, 'latest.json'), 'utf8')) : null;
 const doc = previous ?? { date: new Date().toISOString(), machine: machine(), quick: opts.quick, results: [], missing: [] };
 // Other work on the machine skews absolute figures: record the load around the run.
+if (!previous) {
+  // Which build was measured: the commit of this tree (BENCH_COMMIT when run from an export).
+  try {
+    doc.commit = process.env.BENCH_COMMIT ?? execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch { doc.commit = 'unknown'; }
+}
 if (!previous) doc.machine.loadavgStart = loadavg().map((x) => Number(x.toFixed(2)));
 for (const w of previous ? [] : selected) {
   console.log(`\n== ${w.file}`);
@@ -127,7 +133,7 @@ if (opts.charts) {
     console.error(`charts not rendered: ${err.message}`);
   }
 }
-const command = previous?.command ?? `npm run bench${opts.quick || opts.only ? ` --${opts.quick ? ' --quick' : ''}${opts.only ? ` --only ${opts.only.join(',')}` : ''}` : ''}`;
+const command = previous?.command ?? `npm run bench${doc.quick || opts.only ? ` --${doc.quick ? ' --quick' : ''}${opts.only ? ` --only ${opts.only.join(',')}` : ''}` : ''}`;
 doc.command = command;
 writeFileSync(join(opts.out, 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
 writeFileSync(join(opts.out, 'latest.md'), toMarkdown(doc, { command, charts }));

@@ -55,7 +55,7 @@ export function toMarkdown(doc, { command = 'npm run bench', charts = [] } = {})
   const lines = [];
   lines.push(`# Benchmark results`);
   lines.push('');
-  lines.push(`Produced by \`${command}\` on ${doc.date} — ${doc.machine.cpu}, ${doc.machine.cores} cores, ` +
+  lines.push(`Produced by \`${command}\` on ${doc.date}${doc.commit ? ` (build of commit ${doc.commit})` : ''} — ${doc.machine.cpu}, ${doc.machine.cores} cores, ` +
     `${doc.machine.memGB} GB, Node ${doc.machine.node}` +
     `${doc.machine.loadavgStart ? `, load average ${doc.machine.loadavgStart[0]} at the start and ${doc.machine.loadavgEnd?.[0]} at the end` : ''}${doc.quick ? ' — **--quick run (reduced sizes)**' : ''}. ` +
     `Median of \`runs\` repetitions, with min and max. "ours ×" is how many times better electrolite's figure is ` +
