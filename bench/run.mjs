@@ -37,6 +37,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--out')) opts.out = resolve(value());
     else if (a.startsWith('--runs')) opts.runs = Number(value());
     else if (a === '--no-charts') opts.charts = false;
+    else if (a === '--merge') opts.merge = true; // with --only: keep the other workloads' results from <out>/latest.json
     else if (a === '--report-only') opts.reportOnly = true; // re-render latest.md and charts from <out>/latest.json
     else if (a === '--help' || a === '-h') {
       console.log('usage: npm run bench [-- --quick] [--only w1,w2] [--out DIR] [--runs N] [--no-charts]\n' +
@@ -65,12 +66,14 @@ function runWorkload(file, opts, minutes) {
         buf = buf.slice(nl + 1);
         if (line.startsWith('@@result ')) {
           const r = JSON.parse(line.slice(9));
+          r.file = file;
           results.push(r);
           const p99 = r.p99 !== undefined ? ` p99 ${r.p99.toPrecision(4)}` : '';
           console.log(`  ${r.workload.padEnd(26)} ${r.subject.padEnd(24)} ${r.median.toPrecision(4).padStart(10)} ${r.unit}${p99}` +
             `  [${r.min.toPrecision(4)} – ${r.max.toPrecision(4)}, n=${r.runs}]${r.caveat ? `  (${r.caveat})` : ''}`);
         } else if (line.startsWith('@@missing ')) {
           const m = JSON.parse(line.slice(10));
+          m.file = file;
           missing.push(m);
           console.log(`  ${m.workload.padEnd(26)} ${m.subject.padEnd(24)} not measured: ${m.reason}`);
         } else if (line.trim()) {
@@ -81,13 +84,13 @@ function runWorkload(file, opts, minutes) {
     child.stderr.on('data', (d) => process.stderr.write(String(d).replace(/^(?=.)/gm, '  | ')));
     const limitMs = minutes * 60000 * (opts.quick ? 0.5 : 1);
     const timer = setTimeout(() => {
-      missing.push({ workload: file, subject: '*', reason: `timed out after ${Math.round(limitMs / 60000)} min` });
+      missing.push({ file, workload: file, subject: '*', reason: `timed out after ${Math.round(limitMs / 60000)} min` });
       child.kill('SIGKILL');
     }, limitMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (code !== 0) {
-        missing.push({ workload: file, subject: '*', reason: `workload process exited with ${signal ?? code}` });
+        missing.push({ file, workload: file, subject: '*', reason: `workload process exited with ${signal ?? code}` });
       }
       resolveRun({ results, missing });
     });
@@ -117,6 +120,15 @@ for (const w of previous ? [] : selected) {
   doc.results.push(...results);
   doc.missing.push(...missing);
   console.log(`   (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+}
+if (opts.merge && !previous && existsSync(join(opts.out, 'latest.json'))) {
+  const old = JSON.parse(readFileSync(join(opts.out, 'latest.json'), 'utf8'));
+  const ran = new Set(selected.map((w) => w.file));
+  doc.results = [...old.results.filter((r) => !ran.has(r.file)), ...doc.results];
+  doc.missing = [...(old.missing ?? []).filter((m) => !ran.has(m.file)), ...doc.missing];
+  doc.merged = `${opts.only.join(',')} re-run on ${doc.date} into the run of ${old.date}`;
+  doc.date = old.date;
+  doc.quick = old.quick;
 }
 if (!previous) {
   doc.seconds = Math.round((Date.now() - started) / 1000);
