@@ -7,6 +7,7 @@ import {
   ElectricConnectionStatus, ElectricMetrics, ElectricOfflineIndicator, ElectricSyncButton, useElectric, useElectricClient,
   useElectricEnvironments, useElectricTasks, useLiveQuery, useOfflineState, type Task,
 } from '../react/index.js';
+import { newId } from '../react/rows.js';
 
 function Header({ userId }: { userId: string }) {
   return (
@@ -55,7 +56,7 @@ function useRunAgent(userId: string) {
   return async (task: Task) => {
     if (!db) throw new Error('the database is not open yet');
     const now = new Date().toISOString();
-    const executionId = crypto.randomUUID();
+    const executionId = newId();
     await db.transaction(async (tx) => {
       await tx.insert('agent_executions', {
         id: executionId, user_id: userId, task_id: task.id, agent_type: 'summarizer', status: 'completed',
@@ -63,12 +64,12 @@ function useRunAgent(userId: string) {
         started_at: now, completed_at: now, execution_time_ms: 1 + Math.floor(Math.random() * 900), updated_at: now,
       });
       await tx.insert('observability_events', {
-        id: crypto.randomUUID(), user_id: userId, execution_id: executionId, event_type: 'execution.completed',
+        id: newId(), user_id: userId, execution_id: executionId, event_type: 'execution.completed',
         severity: 'info', message: `summarizer finished “${task.title}”`, data: JSON.stringify({ taskId: task.id }),
         timestamp: now,
       });
       await tx.insert('agent_memory', {
-        id: crypto.randomUUID(), user_id: userId, agent_type: 'summarizer', context_key: `task:${task.id}`,
+        id: newId(), user_id: userId, agent_type: 'summarizer', context_key: `task:${task.id}`,
         content: `“${task.title}” was summarised`, importance: 1 + (task.title.length % 10), access_count: 0,
         last_accessed_at: now, created_at: now, updated_at: now,
       });

@@ -82,10 +82,16 @@ export function requireId(id: unknown, what: string): string {
   return id;
 }
 
+/** A v4 UUID; crypto.randomUUID where it exists, else getRandomValues (insecure origins). */
 export function newId(): string {
-  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  if (!c?.randomUUID) throw new ElectroliteError('internal', 'crypto.randomUUID is not available');
-  return c.randomUUID();
+  const c = (globalThis as { crypto?: Crypto }).crypto;
+  if (typeof c?.randomUUID === 'function') return c.randomUUID();
+  if (typeof c?.getRandomValues !== 'function') throw new ElectroliteError('internal', 'no crypto.getRandomValues for ids');
+  const b = c.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 export const nowIso = (): string => new Date().toISOString();

@@ -42,3 +42,18 @@ test('NEXT_PUBLIC_* names are read when the plain ones are absent; nothing set â
   });
   withEnv(CLEAR, () => assert.deepEqual(resolveConfig({}), {}));
 });
+
+test('ids are v4 UUIDs also where crypto.randomUUID is missing (insecure origins)', async () => {
+  const { newId } = await import('../../dist/react/rows.js');
+  const v4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  assert.match(newId(), v4);
+  const original = globalThis.crypto.randomUUID;
+  globalThis.crypto.randomUUID = undefined;
+  try {
+    const ids = new Set(Array.from({ length: 1000 }, () => newId()));
+    assert.equal(ids.size, 1000);
+    for (const id of ids) assert.match(id, v4);
+  } finally {
+    globalThis.crypto.randomUUID = original;
+  }
+});
