@@ -18,8 +18,15 @@ import { replaceEqualDeep } from './share.js';
 
 /** Where the data lives: OPFS, or memory where OPFS is unavailable (said, not hidden). */
 export type StorageKind = 'opfs' | 'memory';
-/** `storageReason`: why a named database runs in memory (no OPFS, open in another tab). */
-export type BrowserStatus = Status & { storage: StorageKind; storageReason?: string };
+/**
+ * `storageReason`: why a named database runs in memory (no OPFS, open in another tab).
+ * `role`: whether this tab's worker hosts the engine ('leader') or forwards to the tab that
+ * does ('follower'; one leader per origin and database). `handover`: the leader tab closed
+ * and another is taking over (requests wait for it).
+ */
+export type BrowserStatus = Status & {
+  storage: StorageKind; storageReason?: string; role?: 'leader' | 'follower'; handover?: boolean;
+};
 
 export interface BrowserOpenOptions extends Omit<OpenOptions, 'fetch' | 'resolvers'> {
   /** URL of the worker script (default: worker.js next to this module). */

@@ -48,7 +48,7 @@ export async function openBrowserStorage(
   module: unknown,
   database: string,
   encryptionKey: unknown,
-  options: { maxWaitMs?: number } = {},
+  options: { maxWaitMs?: number; unlock?: () => void } = {},
 ): Promise<BrowserStorage> {
   if (database === ':memory:') return memory();
   if (!opfsAvailable()) {
@@ -56,7 +56,8 @@ export async function openBrowserStorage(
   }
   const maxWaitMs = options.maxWaitMs ?? 5000;
   const key = await resolveEncryptionKey(encryptionKey, database);
-  const unlock = await takeLock(database, maxWaitMs);
+  // The multi-tab election (tabs-protocol.ts) may hold the lock already and pass `unlock`.
+  const unlock = options.unlock ?? (await takeLock(database, maxWaitMs));
   if (!unlock) return memory(`the database ${database} is open in another tab`);
   let pool: OpfsPool;
   try {

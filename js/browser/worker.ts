@@ -7,15 +7,28 @@
 // Storage: a named database lives in OPFS (opfs-storage.ts: Web Lock, access-handle pool,
 // host-storage VFS in wasm/), optionally encrypted; where OPFS is unavailable it runs in
 // memory. Every status says which (`storage: 'opfs' | 'memory'`, and `storageReason`).
+//
+// Tabs: a named database has one leader per origin (tabs-protocol.ts). This worker takes
+// the database's Web Lock before the storage handles are created; when another tab holds
+// it, this worker opens nothing and forwards its page's messages to the leader
+// (tabs-follower.ts) until it takes the lock over and opens the engine itself. The leader
+// serves the other tabs with the same code as its own page (serve(), owner = their tab id;
+// tabs-leader.ts). Status says which (`role: 'leader' | 'follower'`).
 
 import { Electrolite, type Transaction } from '../client.js';
 import { ElectroliteError } from '../errors.js';
 import type { EngineBindings } from '../engine-host.js';
+import { loadDefaultSchema } from '../default-schema.js';
 import { loadEngineModule } from '../wasm-loader.js';
 import { openBrowserStorage, type BrowserStorage } from './opfs-storage.js';
 import { limitLivePolls } from './connection-limit.js';
 import type { ConflictResolver, OpenOptions, Status, Unsubscribe } from '../types.js';
 import { CALL_METHODS, toErrorData, type CallMethod, type FromWorker, type ToWorker, type WorkerOpenOptions } from './protocol.js';
+import { TabFollower } from './tabs-follower.js';
+import { TabLeader, type LocalServer } from './tabs-leader.js';
+import {
+  holdLock, lockName, NO_LEADER_TIMEOUT_MS, REQUESTS_TABLE, tabLockName, tabsAvailable, type RetryInfo,
+} from './tabs-protocol.js';
 
 interface WorkerScope {
   postMessage(msg: FromWorker): void;
@@ -29,13 +42,25 @@ const ROLLBACK = Symbol('rollback');
 let db: Electrolite | undefined;
 let storage: BrowserStorage | undefined;
 let opening: Promise<unknown> | undefined;
-const lives = new Map<number, Unsubscribe>();
-const txs = new Map<number, { tx: Transaction; finish: (commit: boolean) => void; done: Promise<void> }>();
+/** Live queries by `<owner>:<liveId>` (owner '' = this page, else a follower tab's id). */
+const lives = new Map<string, Unsubscribe>();
+const txs = new Map<number, { tx: Transaction; finish: (commit: boolean) => void; done: Promise<void>; owner: string }>();
 const tokenWaiters = new Map<number, { resolve: (t: string) => void; reject: (e: Error) => void }>();
 let nextId = 1;
+/** Multi-tab state: this tab's id, its locks, and its role once open. */
+// (getRandomValues: crypto.randomUUID exists only in secure contexts, this file runs in any)
+const tabId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+let releaseTab: (() => void) | undefined;
+let releaseLeader: (() => void) | undefined;
+let stopWaiting: AbortController | undefined;
+let leader: TabLeader | undefined;
+let follower: TabFollower | undefined;
+/** Visibility of this page ('') and of each follower tab: the stream pauses when none is visible. */
+const visibility = new Map<string, boolean>();
 
 const withStorage = (s: Status) => ({
   ...s, storage: storage?.kind ?? 'memory', ...(storage?.reason ? { storageReason: storage.reason } : {}),
+  role: 'leader' as const,
 });
 
 /** The app's token function, run on the main thread ('' = no token). */
@@ -48,14 +73,58 @@ function askToken(): Promise<string> {
 }
 
 async function open(req: WorkerOpenOptions): Promise<unknown> {
-  if (db || opening) throw new ElectroliteError('invalid_argument', 'open: this worker already hosts a database');
-  const options = { ...req.options } as OpenOptions;
+  if (db || opening || follower) throw new ElectroliteError('invalid_argument', 'open: this worker already hosts a database');
   // The engine module comes from ../wasm/electrolite.mjs relative to this script (the demo
   // build copies dist/wasm there), loaded statically so bundlers keep it in this file.
   const module = (await loadEngineModule()) as unknown as EngineBindings;
-  const raw = options.storage as string | { path?: string } | undefined;
+  const raw = req.options['storage'] as string | { path?: string } | undefined;
   const name = typeof raw === 'object' && raw !== null ? String(raw.path ?? ':memory:') : (raw ?? ':memory:');
-  storage = await openBrowserStorage(module, name, options.encryptionKey);
+  if (name === ':memory:' || !tabsAvailable()) return openEngine(req, module, name);
+  // Election: the database lock is taken before any storage handle is created.
+  releaseTab = await holdLock(tabLockName(name, tabId));
+  const unlock = await holdLock(lockName(name), { ifAvailable: true });
+  if (unlock) return openEngine(req, module, name, unlock);
+  // A follower may have to take over while offline: fetch what opening needs now.
+  await loadDefaultSchema().catch(() => undefined);
+  const f = new TabFollower(name, tabId, post);
+  follower = f;
+  f.onStatus = (s) => post({ t: 'status', status: { ...(s as object), role: 'follower' } });
+  stopWaiting = new AbortController();
+  const promoted = holdLock(lockName(name), { signal: stopWaiting.signal }).then(async (granted) => {
+    const status = await openEngine(req, module, name, granted!);
+    f.promote(localServer);
+    follower = undefined;
+    return status;
+  });
+  promoted.catch((err: unknown) => {
+    if ((err as { name?: string })?.name === 'AbortError') return; // closed while waiting
+    post({ t: 'status', status: { ...(f.status as object ?? {}), role: 'follower', connection: 'error',
+      error: { code: ElectroliteError.from(err).code, message: `taking over as leader failed: ${ElectroliteError.from(err).message}` } } });
+  });
+  try {
+    const status = await Promise.race([f.connect(NO_LEADER_TIMEOUT_MS).then((s) => ({ ...(s as object), role: 'follower' })), promoted]);
+    return status;
+  } catch (err) {
+    stopWaiting.abort();
+    f.close();
+    follower = undefined;
+    releaseTab?.();
+    throw err;
+  }
+}
+
+/** Opens storage and the engine in this worker (the leader; `unlock` drops the database lock). */
+async function openEngine(req: WorkerOpenOptions, module: EngineBindings, name: string, unlock?: () => void): Promise<unknown> {
+  const options = { ...req.options } as OpenOptions;
+  try {
+    // The lock stays ours until close (the storage's release must not drop it: a tab whose
+    // OPFS failed still leads, in memory, so that two tabs never both open the files).
+    storage = await openBrowserStorage(module, name, options.encryptionKey, unlock ? { unlock: () => {} } : {});
+  } catch (err) {
+    unlock?.();
+    throw err;
+  }
+  releaseLeader = unlock;
   if (storage.reason) console.warn(`[electrolite] storage ${JSON.stringify(name)}: ${storage.reason}; running in memory`);
   options.storage = storage.kind === 'opfs' ? name : ':memory:';
   options.vfs = storage.vfs;
@@ -74,14 +143,70 @@ async function open(req: WorkerOpenOptions): Promise<unknown> {
   }
   try {
     db = await Electrolite.open(options, { loadModule: async () => module });
+    if (unlock) {
+      await db.exec(`CREATE TABLE IF NOT EXISTS ${REQUESTS_TABLE} (uid TEXT PRIMARY KEY, result TEXT, at INTEGER NOT NULL)`, []);
+      await db.exec(`DELETE FROM ${REQUESTS_TABLE} WHERE at < ?`, [Date.now() - 3_600_000]);
+    }
   } catch (err) {
+    await db?.close().catch(() => undefined);
+    db = undefined;
     storage.release();
     storage = undefined;
+    releaseLeader = undefined;
+    unlock?.();
     throw err;
   }
-  db.onStatus((s) => post({ t: 'status', status: withStorage(s) }));
-  db.onConflict((event) => post({ t: 'conflict', event }));
+  db.onStatus((s) => {
+    const status = withStorage(s);
+    post({ t: 'status', status });
+    leader?.broadcast({ t: 'status', status });
+  });
+  db.onConflict((event) => {
+    post({ t: 'conflict', event });
+    leader?.broadcast({ t: 'conflict', event });
+  });
+  if (unlock) leader = new TabLeader(name, tabId, localServer);
   return withStorage(db.status);
+}
+
+/** A write from another tab, recorded with its uid in the same transaction (applied once). */
+async function recordedWrite(method: CallMethod, args: unknown[], retry: RetryInfo): Promise<unknown> {
+  const d = need();
+  if (retry.retry) {
+    const done = await d.query(`SELECT result FROM ${REQUESTS_TABLE} WHERE uid = ?`, [retry.uid!]);
+    if (done.rows.length > 0) return JSON.parse(String(done.rows[0]!['result']));
+  }
+  return d.transaction(async (tx) => {
+    const fn = (tx as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!;
+    const value = await fn.apply(tx, args);
+    await tx.exec(`INSERT INTO ${REQUESTS_TABLE} (uid, result, at) VALUES (?, ?, ?)`,
+      [retry.uid!, JSON.stringify(value ?? null), Date.now()]);
+    return value;
+  });
+}
+
+const lostTx = () => new ElectroliteError('network',
+  'the transaction was lost: the leader tab closed before it committed (nothing of it was applied)');
+
+/** What the leader runs for each owner: its own page ('') and the follower tabs. */
+const localServer: LocalServer = {
+  serve,
+  forget(owner: string) {
+    for (const [key, stop] of lives) {
+      if (key.startsWith(`${owner}:`)) {
+        stop();
+        lives.delete(key);
+      }
+    }
+    for (const [id, entry] of txs) if (entry.owner === owner) void end(id, false).catch(() => undefined);
+    if (visibility.delete(owner)) void applyVisibility().catch(() => undefined);
+  },
+  status: () => (db ? withStorage(db.status) : undefined),
+};
+
+/** Visible while any tab is (this page counts as visible until it reports otherwise). */
+function applyVisibility(): Promise<void> {
+  return need().setVisible((visibility.get('') ?? true) || [...visibility.values()].some((v) => v));
 }
 
 function need(): Electrolite {
@@ -89,7 +214,7 @@ function need(): Electrolite {
   return db;
 }
 
-async function begin(): Promise<number> {
+async function begin(owner: string): Promise<number> {
   const d = need();
   const id = nextId++;
   let finish!: (commit: boolean) => void;
@@ -105,14 +230,23 @@ async function begin(): Promise<number> {
   const tx = await Promise.race([txReady, done.then(() => {
     throw new ElectroliteError('internal', 'transaction ended before it started');
   })]);
-  txs.set(id, { tx, finish, done });
+  txs.set(id, { tx, finish, done, owner });
   return id;
 }
 
-async function end(id: number | undefined, commit: boolean): Promise<void> {
+async function end(id: number | undefined, commit: boolean, uid?: string): Promise<void> {
   const entry = id === undefined ? undefined : txs.get(id);
   if (!entry) throw new ElectroliteError('invalid_argument', `transaction ${id} is not open`);
   txs.delete(id!);
+  if (commit && uid !== undefined) {
+    try {
+      await entry.tx.exec(`INSERT INTO ${REQUESTS_TABLE} (uid, result, at) VALUES (?, 'null', ?)`, [uid, Date.now()]);
+    } catch (err) {
+      entry.finish(false);
+      await entry.done.catch(() => undefined);
+      throw err;
+    }
+  }
   entry.finish(commit);
   try {
     await entry.done;
@@ -121,24 +255,52 @@ async function end(id: number | undefined, commit: boolean): Promise<void> {
   }
 }
 
-async function call(method: string, args: unknown[], txId: number | undefined): Promise<unknown> {
+async function call(
+  method: string, args: unknown[], txId: number | undefined, owner = '', retry: RetryInfo = {},
+): Promise<unknown> {
+  if (retry.lostTx) {
+    // A transaction begun on a previous leader: its commit happened only if recorded.
+    if (method !== 'commit' || !retry.uid) throw lostTx();
+    const done = await need().query(`SELECT 1 FROM ${REQUESTS_TABLE} WHERE uid = ?`, [retry.uid]);
+    if (done.rows.length === 0) throw lostTx();
+    return undefined;
+  }
   switch (method) {
     case 'open': return open(args[0] as WorkerOpenOptions);
-    case 'begin': return begin();
-    case 'commit': return end(txId, true);
+    case 'begin': return begin(owner);
+    case 'commit': return end(txId, true, retry.uid);
     case 'rollback': return end(txId, false);
     case 'close':
     case 'clear': {
+      if (owner !== '') throw new ElectroliteError('invalid_argument', `${method}() of another tab is not run by the leader`);
+      if (follower) {
+        if (method === 'clear') {
+          throw new ElectroliteError('invalid_argument',
+            'clear() runs in the leader tab (status.role === \'leader\'); this tab forwards to it');
+        }
+        stopWaiting?.abort();
+        follower.close();
+        follower = undefined;
+        releaseTab?.();
+        return undefined;
+      }
       for (const stop of lives.values()) stop();
       lives.clear();
+      leader?.close();
+      leader = undefined;
       const d = db;
       db = undefined;
       if (method === 'clear') await d?.clear();
       else await d?.close();
       storage?.release();
       if (method === 'clear') await storage?.remove();
+      releaseLeader?.();
+      releaseTab?.();
       return undefined;
     }
+    case 'setVisible':
+      visibility.set(owner, args[0] as boolean);
+      return applyVisibility();
     case 'prefetch':
       // The release function stays here; the proxy releases with release(table, key).
       await need().prefetch(args[0] as string, args[1], args[2] as number | undefined);
@@ -155,38 +317,61 @@ async function call(method: string, args: unknown[], txId: number | undefined): 
     if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', `${method} is not allowed in a transaction`);
     return (fn as (...a: unknown[]) => unknown).apply(entry.tx, args);
   }
+  if (retry.uid !== undefined) return recordedWrite(method as CallMethod, args, retry);
   const d = need() as unknown as Record<CallMethod, (...a: unknown[]) => unknown>;
   const result = await d[method as CallMethod](...args);
   return method === 'syncNow' && result ? withStorage(result as Status) : result;
 }
 
-scope.addEventListener('message', (e: MessageEvent<ToWorker>) => {
-  const msg = e.data;
+/** Serves one owner's message with this worker's engine; answers go to `reply`. */
+function serve(msg: ToWorker, reply: (m: FromWorker) => void, owner: string, retry: RetryInfo = {}): void {
   switch (msg.t) {
     case 'call': {
-      const run = msg.method === 'open' ? (opening = call('open', msg.args, undefined)) : call(msg.method, msg.args, msg.tx);
+      const run = msg.method === 'open' && owner === ''
+        ? (opening = call('open', msg.args, undefined))
+        : call(msg.method, msg.args, msg.tx, owner, retry);
       run.then(
-        (value) => post({ t: 'reply', id: msg.id, ok: true, value }),
-        (err: unknown) => post({ t: 'reply', id: msg.id, ok: false, error: toErrorData(err) }),
-      ).finally(() => { if (msg.method === 'open') opening = undefined; });
+        (value) => reply({ t: 'reply', id: msg.id, ok: true, value }),
+        (err: unknown) => reply({ t: 'reply', id: msg.id, ok: false, error: toErrorData(err) }),
+      ).finally(() => { if (msg.method === 'open' && owner === '') opening = undefined; });
       return;
     }
     case 'live': {
+      const key = `${owner}:${msg.liveId}`;
       try {
+        lives.get(key)?.();
         const stop = need().live(msg.sql, msg.params,
-          (result) => post({ t: 'live', liveId: msg.liveId, result }),
-          (err) => post({ t: 'live-error', liveId: msg.liveId, error: toErrorData(err) }));
-        lives.set(msg.liveId, stop);
+          (result) => reply({ t: 'live', liveId: msg.liveId, result }),
+          (err) => reply({ t: 'live-error', liveId: msg.liveId, error: toErrorData(err) }));
+        lives.set(key, stop);
       } catch (err) {
-        post({ t: 'live-error', liveId: msg.liveId, error: toErrorData(err) });
+        reply({ t: 'live-error', liveId: msg.liveId, error: toErrorData(err) });
       }
       return;
     }
     case 'unlive': {
-      lives.get(msg.liveId)?.();
-      lives.delete(msg.liveId);
+      const key = `${owner}:${msg.liveId}`;
+      lives.get(key)?.();
+      lives.delete(key);
       return;
     }
+    default: return;
+  }
+}
+
+scope.addEventListener('message', (e: MessageEvent<ToWorker>) => {
+  const msg = e.data;
+  switch (msg.t) {
+    case 'call':
+    case 'live':
+    case 'unlive':
+      // A follower forwards everything but its own lifecycle to the leader.
+      if (follower && !(msg.t === 'call' && (msg.method === 'close' || msg.method === 'clear' || msg.method === 'open'))) {
+        follower.forward(msg);
+      } else {
+        serve(msg, post, '');
+      }
+      return;
     case 'token': {
       const w = tokenWaiters.get(msg.id);
       tokenWaiters.delete(msg.id);
