@@ -211,6 +211,7 @@ async function issueToken(req: http.IncomingMessage, res: http.ServerResponse, a
 }
 
 export function defaultStaticDir(): string | null {
-  const d = join(PKG_ROOT, 'demo');
-  return existsSync(d) ? d : null;
+  // The built demo (demo/build.mjs bundles demo/ into dist/demo), not its sources.
+  const d = join(PKG_ROOT, 'dist', 'demo');
+  return existsSync(join(d, 'index.html')) ? d : null;
 }

@@ -62,3 +62,13 @@ test('offsets, keys, cursor, names', () => {
   assert.equal(parseTableName('a.b.c'), null);
   assert.deepEqual(parseColumnsParam('"PoT@To",PoTaTo,"a""b"'), ['PoT@To', 'potato', 'a"b']);
 });
+
+test('the CLI serves the built demo (dist/demo), not its sources', async () => {
+  const { defaultStaticDir } = await import('../../dist/server/index.js');
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const dir = defaultStaticDir();
+  assert.ok(dir, 'the build (scripts/build.sh) bundles the demo into dist/demo');
+  assert.match(dir, /dist[\\/]demo$/);
+  assert.ok(existsSync(join(dir, 'index.html')) && existsSync(join(dir, 'main.js')));
+});
