@@ -170,4 +170,43 @@ test('closing the leader tab hands over to the other tab; pending and in-flight 
   assert.equal(await pgCount('from the %'), 2);
   assert.equal(await pgCount('tx %'), 2);
   assert.deepEqual(browser.errors, []);
+  // Its long-polls would hold Chrome's six connections to this host from the next test's tabs.
+  await second.close();
+});
+
+test('the demo page in two tabs: same tasks and connection; a task added in one shows in the other, also after a handover', async () => {
+  const user = 'tabs-demo-user';
+  for (const title of ['Demo seeded A', 'Demo seeded B']) {
+    await sql.query('INSERT INTO tasks (id, user_id, title, status) VALUES ($1, $2, $3, $4)', [randomUUID(), user, title, 'pending']);
+  }
+  const url = `${server.url}/?user=${user}&upload=300`;
+  const a = await browser.context.newPage();
+  await a.goto(url);
+  await a.waitForSelector('[data-testid="tasks"] h2:text("Tasks (2)")', { timeout: 20000 });
+  const b = await browser.context.newPage();
+  await b.goto(url);
+  for (const p of [a, b]) {
+    await p.waitForSelector('[data-testid="tasks"] h2:text("Tasks (2)")', { timeout: 20000 });
+    await p.waitForSelector('[data-electric="connection"][data-state="connected"]', { timeout: 20000 });
+    assert.match(await p.textContent('[data-testid="storage"]'), /persisted in OPFS/);
+  }
+  const add = async (p, title) => {
+    await p.fill('form.new-task input[name="title"]', title);
+    await p.click('form.new-task button[type="submit"]');
+  };
+  await add(b, 'Added in the second tab');
+  await a.waitForSelector('.task-item h3:text("Added in the second tab")', { timeout: 5000 });
+  await add(a, 'Added in the first tab');
+  await b.waitForSelector('.task-item h3:text("Added in the first tab")', { timeout: 5000 });
+  await a.close(); // the first tab led
+  await add(b, 'Added after the handover');
+  await b.waitForSelector('.task-item h3:text("Added after the handover")', { timeout: 10000 });
+  await b.waitForSelector('[data-testid="tasks"] h2:text("Tasks (5)")', { timeout: 10000 });
+  await b.waitForSelector('[data-electric="connection"][data-state="connected"]', { timeout: 20000 });
+  for (const title of ['Added in the second tab', 'Added in the first tab', 'Added after the handover']) {
+    await eventually(async () => Number((await sql.query('SELECT count(*) AS n FROM tasks WHERE title = $1', [title])).rows[0].n) === 1,
+      20000, `${title} in Postgres once`);
+  }
+  assert.deepEqual(browser.errors, []);
+  await b.close();
 });
