@@ -51,6 +51,9 @@ class EncryptedStorage : public Storage {
   IoCode Delete(const std::string& name) override;
   IoCode Stat(const std::string& name, uint64_t* size) override;
   std::string LastError() const override { return last_error_; }
+  bool OnDisk() const override { return base_->OnDisk(); }
+  // A partial write re-seals whole 4096-byte blocks, bytes outside the range included.
+  bool PowersafeOverwrite() const override { return false; }
 
   // Whether `name` (if it exists and has a header) was written with this key. kEmpty: the
   // file is missing or has no header yet.

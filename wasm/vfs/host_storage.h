@@ -32,6 +32,7 @@ class HostStorage : public Storage {
   IoCode Delete(const std::string& name) override;
   IoCode Stat(const std::string& name, uint64_t* size) override;
   std::string LastError() const override;
+  bool OnDisk() const override { return true; }
 
  private:
   int host_;

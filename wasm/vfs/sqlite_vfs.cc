@@ -113,9 +113,12 @@ int RawFileControl(sqlite3_file*, int, void*) { return SQLITE_NOTFOUND; }
 
 int RawSectorSize(sqlite3_file*) { return 4096; }
 
-int RawDeviceCharacteristics(sqlite3_file*) {
-  return SQLITE_IOCAP_SAFE_APPEND | SQLITE_IOCAP_SEQUENTIAL | SQLITE_IOCAP_POWERSAFE_OVERWRITE |
-         SQLITE_IOCAP_UNDELETABLE_WHEN_OPEN;
+int RawDeviceCharacteristics(sqlite3_file* f) {
+  const Storage* storage = reinterpret_cast<RawFile*>(f)->storage;
+  int powersafe = storage->PowersafeOverwrite() ? SQLITE_IOCAP_POWERSAFE_OVERWRITE : 0;
+  if (storage->OnDisk()) return powersafe | SQLITE_IOCAP_UNDELETABLE_WHEN_OPEN;
+  // Memory: nothing survives a power loss anyway, so promise what lets SQLite skip work.
+  return SQLITE_IOCAP_SAFE_APPEND | SQLITE_IOCAP_SEQUENTIAL | powersafe | SQLITE_IOCAP_UNDELETABLE_WHEN_OPEN;
 }
 
 const sqlite3_io_methods kIoMethods = {

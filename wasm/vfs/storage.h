@@ -88,6 +88,15 @@ class Storage {
 
   // The message of the most recent failure, "" if none.
   virtual std::string LastError() const = 0;
+
+  // Files on real media (disk, OPFS), where a power loss may reorder or tear writes: the
+  // raw layer then claims only SQLITE_IOCAP_POWERSAFE_OVERWRITE (if PowersafeOverwrite())
+  // and never SAFE_APPEND or SEQUENTIAL, so SQLite keeps every sync FULL durability needs.
+  virtual bool OnDisk() const { return false; }
+
+  // Whether a write leaves every byte outside its range intact even when torn by a power
+  // loss (SQLITE_IOCAP_POWERSAFE_OVERWRITE). Block-encrypted storage rewrites whole blocks.
+  virtual bool PowersafeOverwrite() const { return true; }
 };
 
 }  // namespace vfs
