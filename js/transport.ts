@@ -147,7 +147,8 @@ export async function performRequest(
     const headers = headersToObject(res.headers);
     let decoded;
     try {
-      decoded = decodeBody(headers, raw, zstd);
+      // Only data bodies: an error page keeps its status even if it cannot be decoded.
+      decoded = res.status === 200 ? decodeBody(headers, raw, zstd) : { body: raw, wireBytes: raw.byteLength };
     } catch (err) {
       throw new RequestFailure('network', `${req.method} ${req.url}: ${(err as Error).message}`);
     }
