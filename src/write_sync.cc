@@ -280,10 +280,21 @@ Status WritePath::DecideConcurrent(const WriteTable& t, const json& key, int64_t
   // The server deleted the row: a pending update hides with it, a pending
   // insert still shows; the server's answer to the upload decides.
   if (!remote) return Status::Ok();
+  EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> entries, outbox_->ForKey(t.name, key));
+  bool all_acked = !entries.empty();
+  for (const OutboxEntry& e : entries) all_acked = all_acked && e.status == "acked";
+  if (all_acked) {
+    // The server already applied our writes and their transaction has not
+    // streamed yet: this change committed before them, ours will land on top.
+    if (ov->yield) {
+      EL_RETURN_IF_ERROR(overlay_->SetYield(t, key, false));
+      changed_tables_.insert(t.name);
+    }
+    return Status::Ok();
+  }
   json local = *remote;
   if (ov->op == "delete") {
     // A local delete competes with the server's version at the delete's time.
-    EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> entries, outbox_->ForKey(t.name, key));
     const int ts = t.ColumnIndex(t.policy.timestamp_column);
     if (ts >= 0 && !entries.empty()) {
       local[t.policy.timestamp_column] = IsoFromMs(entries.back().local_ms);

@@ -291,6 +291,33 @@ TEST_F(OutboxUploadTest, OverlayStaysUntilTheTxidArrivesThenDropsWithoutFlicker)
   EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox"), 0);
 }
 
+TEST_F(OutboxUploadTest, AChangeThatCommittedBeforeOurAckedWriteDoesNotHideIt) {
+  SeedTask(1, "old");
+  ASSERT_TRUE(h.writes->Update("tasks", {{"id", TaskId(1)}}, {{"title", "ours"}}, kT0).ok());
+  h.uploader->NoteWrites();
+  // Someone else's change commits first, then ours; the stream is behind.
+  json theirs = server.rows["tasks"][TaskId(1)];
+  theirs["title"] = "theirs";
+  theirs["priority"] = 4;
+  server.ServerWrite("tasks", theirs);
+  server.rows["tasks"][TaskId(1)]["updated_at"] = "2023-01-01T00:00:00Z";  // ours is later: applied
+  ASSERT_TRUE(RoundTrip(kT0 + 1).has_value());
+  ASSERT_EQ(h.Count("SELECT count(*) FROM _el_outbox WHERE status = 'acked'"), 1);
+  size_t first = stream_cursor + 1;  // deliver only their transaction
+  std::vector<FakeWriteServer::Change> all = server.changes;
+  server.changes.resize(first);
+  ASSERT_TRUE(DeliverChanges(&h, &server, &stream_cursor, kT0 + 2).ok());
+  json row = h.Row("tasks", TaskId(1));
+  EXPECT_EQ(row["title"], "ours");  // never flips back to theirs
+  EXPECT_EQ(row["priority"], 4);    // their other column shows
+  server.changes = all;
+  ASSERT_TRUE(DeliverChanges(&h, &server, &stream_cursor, kT0 + 3).ok());
+  EXPECT_EQ(h.Row("tasks", TaskId(1))["title"], "ours");
+  EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox"), 0);
+  json metrics = *h.writes->Metrics();
+  EXPECT_TRUE(metrics["conflicts"].empty()) << metrics.dump();
+}
+
 TEST_F(OutboxUploadTest, EchoBeforeTheAckIsMatchedWhenTheAckArrives) {
   SeedTask(1, "old");
   ASSERT_TRUE(h.writes->Update("tasks", {{"id", TaskId(1)}}, {{"title", "new"}}, kT0).ok());
