@@ -52,10 +52,12 @@ async function benchPglite(stack, token, method) {
     status text not null default 'pending', priority integer not null default 0, environment_id uuid,
     created_at timestamptz not null default now(), updated_at timestamptz not null default now())`);
   const t0 = performance.now();
+  const ctl = new AbortController();
+  let sync;
   await new Promise((resolve, reject) => {
     pg.electric
       .syncShapeToTable({
-        shape: { url: `${stack.serverUrl}/v1/shape`, params: { table: 'tasks' }, headers: { Authorization: `Bearer ${token}` } },
+        shape: { url: `${stack.serverUrl}/v1/shape`, params: { table: 'tasks' }, headers: { Authorization: `Bearer ${token}` }, signal: ctl.signal },
         table: 'tasks',
         primaryKey: ['id'],
         shapeKey: null,
@@ -63,10 +65,12 @@ async function benchPglite(stack, token, method) {
         onInitialSync: resolve,
         onError: reject,
       })
-      .catch(reject);
+      .then((result) => (sync = result), reject);
   });
   const ms = performance.now() - t0;
   const r = await pg.query('select count(*)::int as n from tasks');
+  sync?.unsubscribe();
+  ctl.abort();
   await pg.close();
   return { ms, rows: r.rows[0].n };
 }
@@ -74,11 +78,15 @@ async function benchPglite(stack, token, method) {
 async function benchOfficialShape(stack, token) {
   const { ShapeStream, Shape } = await import('@electric-sql/client');
   const t0 = performance.now();
-  const stream = new ShapeStream({ url: `${stack.serverUrl}/v1/shape`, params: { table: 'tasks' }, headers: { Authorization: `Bearer ${token}` } });
+  const ctl = new AbortController(); // unsubscribeAll alone leaves the stream's loop running
+  const stream = new ShapeStream({
+    url: `${stack.serverUrl}/v1/shape`, params: { table: 'tasks' }, headers: { Authorization: `Bearer ${token}` }, signal: ctl.signal,
+  });
   const shape = new Shape(stream);
   const rows = await shape.rows;
   const ms = performance.now() - t0;
   stream.unsubscribeAll();
+  ctl.abort();
   return { ms, rows: rows.length };
 }
 
