@@ -112,7 +112,8 @@ Retention::Retention(Store* store, std::vector<RetentionRule> rules, RetentionOp
 Status Retention::Init(int64_t now_ms) {
   EL_RETURN_IF_ERROR(store_->Exec(
       "CREATE TABLE IF NOT EXISTS _el_pruned (tbl TEXT NOT NULL, key TEXT NOT NULL,"
-      " pruned_at INTEGER NOT NULL, PRIMARY KEY (tbl, key)) WITHOUT ROWID"));
+      " pruned_at INTEGER NOT NULL, PRIMARY KEY (tbl, key)) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS _el_retention_cutoff (tbl TEXT PRIMARY KEY, cutoff)"));
   // Keep-out triggers of tables whose rule was removed.
   EL_ASSIGN_OR_RETURN(Stmt stmt, store_->Prepare(
                                      "SELECT name, tbl_name FROM sqlite_master WHERE type = "
@@ -162,8 +163,13 @@ Status Retention::EnsureKeepOut(const RetentionRule& rule, TableInfo* info) {
   EL_ASSIGN_OR_RETURN(bool overlay, store_->TableExists(t + "__overlay"));
   if (info->trigger_ready && info->trigger_with_overlay == overlay) return Status::Ok();
   const std::string synced = QuoteIdent(t + "__synced");
+  // Kept out only while still past the cutoff of the last run: a row whose time
+  // moved (an expiry extended on the server) comes back with the next full copy.
+  const std::string col = "NEW." + QuoteIdent(rule.column);
   std::string when = "EXISTS (SELECT 1 FROM _el_pruned WHERE tbl = " + SqlString(t) +
-                     " AND key = " + KeyExpr(info->pk, "NEW.") + ")";
+                     " AND key = " + KeyExpr(info->pk, "NEW.") + ") AND " + col +
+                     " IS NOT NULL AND " + col + (rule.max_age_ms > 0 ? " < " : " <= ") +
+                     "(SELECT cutoff FROM _el_retention_cutoff WHERE tbl = " + SqlString(t) + ")";
   if (overlay) {
     when += " AND NOT EXISTS (SELECT 1 FROM " + QuoteIdent(t + "__overlay") + " AS o WHERE " +
             PkMatch(info->pk, "o.", "NEW.") + ")";
@@ -199,6 +205,13 @@ Status Retention::PruneBatch(const RetentionRule& rule, TableInfo* info, int64_t
            PkMatch(info->pk, "o.", "s.") + ")";
   }
   sql += " LIMIT " + std::to_string(options_.batch_size);
+  EL_ASSIGN_OR_RETURN(Stmt* cut, store_->Cached(
+                                     "INSERT OR REPLACE INTO _el_retention_cutoff (tbl, cutoff) "
+                                     "VALUES (?1, ?2)"));
+  cut->BindText(1, t);
+  if (info->integer_column) cut->BindInt64(2, cutoff_ms);
+  else cut->BindText(2, IsoUtcFromMs(cutoff_ms));
+  EL_RETURN_IF_ERROR(cut->Run());
   EL_ASSIGN_OR_RETURN(Stmt* sel, store_->Cached(sql));
   if (info->integer_column) sel->BindInt64(1, cutoff_ms);
   else sel->BindText(1, IsoUtcFromMs(cutoff_ms));

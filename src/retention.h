@@ -14,7 +14,9 @@
 //
 // Pruned keys are remembered in `_el_pruned`; a trigger on `T__synced`
 // deletes a remembered row again in the transaction that brings it back (a
-// re-fetched snapshot, a re-sent insert), so a pruned row never reappears.
+// re-fetched snapshot, a re-sent insert) while it is still past the cutoff of
+// the last run (`_el_retention_cutoff`), so a pruned row never reappears - but
+// one whose time column moved on the server (an extended expiry) does.
 // Tombstones are forgotten after `tombstone_ttl_ms`; a row that still comes
 // back after that is old by its own time column and is pruned again.
 //

@@ -189,6 +189,25 @@ TEST_F(RetentionTest, ExpiresColumnRemovesRowsAtTheirExpiry) {
   EXPECT_EQ(Count("SELECT count(*) FROM memory WHERE id = 2"), 1);
 }
 
+TEST_F(RetentionTest, AnExpiryExtendedOnTheServerBringsTheRowBack) {
+  server_ = std::make_unique<FakeElectric>("memory", kMemoryHeader);
+  server_->Insert(json{{"id", "1"}, {"user_id", "u1"}, {"expires_at", PgTime(kT0 - 1000)},
+                       {"content", "c"}});
+  server_->Insert(json{{"id", "2"}, {"user_id", "u1"}, {"expires_at", PgTime(kT0 - 1000)},
+                       {"content", "still expired"}});
+  Open("memory");
+  ASSERT_TRUE(pair_->SyncUntilUpToDate());
+  pair_->Advance(10);
+  ASSERT_EQ(Count("SELECT count(*) FROM memory"), 0);
+  // The server extends row 1; a re-fetch brings full rows: 1 is back, 2 stays out.
+  server_->Update(json{{"id", "1"}, {"expires_at", PgTime(kT0 + 86400000)}});
+  server_->Rotate();
+  pair_->ReleaseHeld();
+  ASSERT_TRUE(pair_->SyncUntilUpToDate());
+  EXPECT_EQ(Count("SELECT count(*) FROM memory WHERE id = 1"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM memory WHERE id = 2"), 0);
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace electrolite
