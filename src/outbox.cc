@@ -46,7 +46,23 @@ Status Outbox::Init() {
       " txid INTEGER,"
       " attempts INTEGER NOT NULL DEFAULT 0);"
       "CREATE INDEX IF NOT EXISTS _el_outbox_row ON _el_outbox (tbl, key);"
-      "CREATE INDEX IF NOT EXISTS _el_outbox_status ON _el_outbox (status, seq);"));
+      "CREATE INDEX IF NOT EXISTS _el_outbox_status ON _el_outbox (status, seq);"
+      // The unacknowledged count, kept by triggers in the same transactions as
+      // the outbox itself (status() reads it after every write: O(1)).
+      "CREATE TABLE IF NOT EXISTS _el_outbox_stats ("
+      " id INTEGER PRIMARY KEY CHECK (id = 0), unacked INTEGER NOT NULL);"
+      "CREATE TRIGGER IF NOT EXISTS _el_outbox_ai AFTER INSERT ON _el_outbox"
+      " WHEN NEW.status <> 'acked' BEGIN"
+      " UPDATE _el_outbox_stats SET unacked = unacked + 1 WHERE id = 0; END;"
+      "CREATE TRIGGER IF NOT EXISTS _el_outbox_ad AFTER DELETE ON _el_outbox"
+      " WHEN OLD.status <> 'acked' BEGIN"
+      " UPDATE _el_outbox_stats SET unacked = unacked - 1 WHERE id = 0; END;"
+      "CREATE TRIGGER IF NOT EXISTS _el_outbox_au AFTER UPDATE OF status ON _el_outbox"
+      " WHEN (OLD.status = 'acked') <> (NEW.status = 'acked') BEGIN"
+      " UPDATE _el_outbox_stats SET unacked = unacked +"
+      " (CASE WHEN NEW.status = 'acked' THEN -1 ELSE 1 END) WHERE id = 0; END;"
+      "INSERT OR REPLACE INTO _el_outbox_stats (id, unacked)"
+      " VALUES (0, (SELECT count(*) FROM _el_outbox WHERE status <> 'acked'));"));
   // A batch that was in flight when the process died was either applied
   // (the retry is answered `duplicate`) or not: resend it with the same ids.
   return store_->Exec("UPDATE _el_outbox SET status = 'pending' WHERE status = 'in_flight'");
@@ -170,7 +186,7 @@ Status Outbox::Remove(std::string_view id) {
 
 Result<int64_t> Outbox::CountUnacked() {
   EL_ASSIGN_OR_RETURN(Stmt * st,
-                      store_->Cached("SELECT count(*) FROM _el_outbox WHERE status <> 'acked'"));
+                      store_->Cached("SELECT unacked FROM _el_outbox_stats WHERE id = 0"));
   Result<bool> r = st->Step();
   const int64_t n = r.ok() && r.value() ? st->ColumnInt64(0) : 0;
   st->Reset();
@@ -178,10 +194,11 @@ Result<int64_t> Outbox::CountUnacked() {
   return n;
 }
 
-Result<int64_t> Outbox::CountByStatus(std::string_view status) {
-  EL_ASSIGN_OR_RETURN(Stmt * st,
-                      store_->Cached("SELECT count(*) FROM _el_outbox WHERE status = ?1"));
+Result<int64_t> Outbox::CountByStatus(std::string_view status, int64_t limit) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
+      "SELECT count(*) FROM (SELECT 1 FROM _el_outbox WHERE status = ?1 LIMIT ?2)"));
   st->BindText(1, status);
+  st->BindInt64(2, limit);
   Result<bool> r = st->Step();
   const int64_t n = r.ok() && r.value() ? st->ColumnInt64(0) : 0;
   st->Reset();

@@ -70,9 +70,11 @@ class Outbox {
   [[nodiscard]] Status MarkAcked(std::string_view id, int64_t txid);
   [[nodiscard]] Status Remove(std::string_view id);
 
-  // Entries not yet acked by the server (pending + in_flight + failed).
+  // Entries not yet acked by the server (pending + in_flight + failed); O(1),
+  // from `_el_outbox_stats`, which triggers keep transactionally.
   [[nodiscard]] Result<int64_t> CountUnacked();
-  [[nodiscard]] Result<int64_t> CountByStatus(std::string_view status);
+  // Entries with `status`, counting at most `limit` (-1: all).
+  [[nodiscard]] Result<int64_t> CountByStatus(std::string_view status, int64_t limit = -1);
 
   // Canonical text of a key (sorted JSON), used to index entries by row.
   static std::string KeyText(const nlohmann::json& key);

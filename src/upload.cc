@@ -66,7 +66,8 @@ Uploader::Uploader(Store* store, WritePath* writes, Env* env, UploadOptions opti
 }
 
 Status Uploader::Init() {
-  EL_ASSIGN_OR_RETURN(pending_hint_, writes_->outbox().CountByStatus("pending"));
+  EL_ASSIGN_OR_RETURN(pending_hint_,
+                      writes_->outbox().CountByStatus("pending", options_.batch_size));
   return Status::Ok();
 }
 
@@ -112,7 +113,8 @@ Result<std::optional<Request>> Uploader::Poll(int64_t now_ms, int64_t request_id
     return std::optional<Request>();
   }
   if (pending_hint_ < 0) {
-    EL_ASSIGN_OR_RETURN(pending_hint_, writes_->outbox().CountByStatus("pending"));
+    EL_ASSIGN_OR_RETURN(pending_hint_,
+                      writes_->outbox().CountByStatus("pending", options_.batch_size));
   }
   if (pending_hint_ == 0 || now_ms < retry_at_ms_) return std::optional<Request>();
   const bool full = pending_hint_ >= options_.batch_size;

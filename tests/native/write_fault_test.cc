@@ -55,6 +55,9 @@ class WriteFaultTest : public ::testing::Test {
                       " _el_outbox b WHERE b.tbl = 'tasks' AND b.key = json_object('id', o.id)"
                       " ORDER BY seq DESC LIMIT 1)"),
               0);
+    // The O(1) pending count agrees with the outbox.
+    EXPECT_EQ(h.Count("SELECT unacked FROM _el_outbox_stats"),
+              h.Count("SELECT count(*) FROM _el_outbox WHERE status <> 'acked'"));
   }
 
   std::string path_;
