@@ -53,9 +53,13 @@ async function openTab(page) {
     const { token } = await res.json();
     window.statuses = [];
     window.db = await mod.BrowserElectrolite.open({
-      url: location.origin, token, storage: 'tabs-db', uploadIntervalMs: 3_600_000,
+      // 300 ms: a write made while an upload is in flight waits for the next upload tick
+      // (syncNow does not start another; seen in Node too), so keep the tick short.
+      url: location.origin, token, storage: 'tabs-db', uploadIntervalMs: 300,
     });
-    db.onStatus((s) => window.statuses.push({ at: performance.now(), role: s.role, connection: s.connection, handover: !!s.handover }));
+    db.onStatus((s) => window.statuses.push({
+      at: performance.now(), role: s.role, connection: s.connection, handover: !!s.handover, pendingChanges: s.pendingChanges,
+    }));
     window.titles = [];
     db.live('SELECT title FROM tasks WHERE user_id = ? ORDER BY title', [user], (r) => { window.titles = r.rows.map((x) => x.title); });
     return { role: db.status.role, storage: db.status.storage };
@@ -97,9 +101,12 @@ test('two tabs: one leader, one follower; same tasks and status; a write in eith
   await eventually(async () => (await titles(second)).includes('from the follower'), 5000, 'follower write in the follower');
   await insert(first, 'from the leader');
   await eventually(async () => (await titles(second)).includes('from the leader'), 5000, 'leader write in the follower');
-  const pending = await second.evaluate(async () => (await db.pendingMutations()).length);
-  assert.equal(pending, 2, 'both writes are in the one outbox');
-  await eventually(async () => (await status(second)).pendingChanges === 2, 5000, 'the follower\'s status counts them');
+  // One outbox: the follower's syncNow uploads both; its status follows the leader's.
+  await second.evaluate(() => db.syncNow(20000));
+  assert.equal(await pgCount('from the %'), 2);
+  await eventually(async () => (await status(second)).pendingChanges === 0, 5000, 'the follower\'s status: nothing pending');
+  assert.ok(await second.evaluate(() => window.statuses.some((s) => s.pendingChanges > 0)),
+    'the follower\'s status counted the pending writes');
 
   // A transaction from the follower commits on the leader; a failing one leaves nothing.
   await second.evaluate(async (user) => {
@@ -209,4 +216,44 @@ test('the demo page in two tabs: same tasks and connection; a task added in one 
   }
   assert.deepEqual(browser.errors, []);
   await b.close();
+});
+
+test('a follower tab closed in the middle of a transaction: the leader rolls it back and goes on', async () => {
+  const lead = await browser.context.newPage();
+  const follow = await browser.context.newPage();
+  await lead.goto(`${server.url}/tabs.html`);
+  await follow.goto(`${server.url}/tabs.html`);
+  const open = (p) => p.evaluate(async () => {
+    const mod = await import('/electrolite.js');
+    window.db = await mod.BrowserElectrolite.open({ url: 'http://127.0.0.1:9', autoSubscribe: false, storage: 'tabs-tx-db' });
+    return db.status.role;
+  });
+  assert.equal(await open(lead), 'leader');
+  assert.equal(await open(follow), 'follower');
+  await follow.evaluate(() => {
+    window.inTx = new Promise((entered) => {
+      void db.transaction(async (tx) => {
+        await tx.exec('CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY)');
+        await tx.exec("INSERT INTO notes VALUES ('uncommitted')");
+        entered();
+        await new Promise(() => {}); // never commits
+      });
+    });
+    return window.inTx;
+  });
+  await follow.close();
+  const r = await lead.evaluate(async () => {
+    const t0 = performance.now();
+    const work = (async () => {
+      await db.exec('CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY)');
+      await db.exec("INSERT INTO notes VALUES ('after')");
+      return (await db.query('SELECT id FROM notes ORDER BY id')).rows.map((x) => x.id);
+    })();
+    const stuck = new Promise((resolve) => setTimeout(() => resolve('stuck behind the closed tab\'s transaction'), 10000));
+    return { ids: await Promise.race([work, stuck]), ms: performance.now() - t0 };
+  });
+  assert.deepEqual(r.ids, ['after'], 'the abandoned transaction left nothing');
+  assert.ok(r.ms < 5000, `the leader waited ${Math.round(r.ms)} ms for the closed tab's transaction`);
+  await lead.evaluate(() => db.close());
+  await lead.close();
 });
