@@ -111,6 +111,13 @@ std::string SetOnline(int h, bool online, double now_ms) {
   return Status::Ok().ToJson();
 }
 
+std::string SyncNow(int h, double now_ms) {
+  Engine* e = Find(h);
+  if (e == nullptr) return NoEngine(h);
+  e->SyncNow(Ms(now_ms));
+  return Status::Ok().ToJson();
+}
+
 std::string SetToken(int h, const std::string& token, double now_ms) {
   Engine* e = Find(h);
   if (e == nullptr) return NoEngine(h);
@@ -312,6 +319,7 @@ EMSCRIPTEN_BINDINGS(electrolite_engine) {
   emscripten::function("handleTimeout", &HandleTimeout);
   emscripten::function("setOnline", &SetOnline);
   emscripten::function("setToken", &SetToken);
+  emscripten::function("syncNow", &SyncNow);
   emscripten::function("pollRequest", &PollRequest);
   emscripten::function("requestBody", &RequestBody);
   emscripten::function("pollTimeout", &PollTimeout);

@@ -348,6 +348,14 @@ void Engine::HandleTimeout(int64_t now_ms) {
   impl_->OnTimeout(now_ms);
 }
 
+void Engine::SyncNow(int64_t now_ms) {
+  impl_->Now(now_ms);
+  impl_->uploader->SyncNow();
+  for (auto& s : impl_->shapes) {
+    if (s->phase == Shape::Phase::kWaiting) s->wait_until_ms = now_ms;
+  }
+}
+
 void Engine::SetOnline(bool online, int64_t now_ms) {
   impl_->Now(now_ms);
   impl_->online = online;

@@ -122,6 +122,8 @@ class Engine {
   void HandleTimeout(int64_t now_ms);
   void SetOnline(bool online, int64_t now_ms);
   void SetToken(std::string_view token, int64_t now_ms);
+  // Upload pending writes and retry waiting shapes now (db.syncNow()).
+  void SyncNow(int64_t now_ms);
   std::optional<Request> PollRequest(int64_t now_ms);
   // "" or the Request JSON.
   std::string PollRequestJson(int64_t now_ms);

@@ -55,6 +55,13 @@ class Uploader {
   // A new bearer token ("" = none); lifts an auth stop.
   void SetToken(std::string_view token);
   const std::string& token() const { return token_; }
+  // db.syncNow(): what is pending goes out at the next Poll, cutting the upload
+  // interval and any backoff wait short (an in-flight batch is not duplicated).
+  void SyncNow() {
+    last_send_ms_ = INT64_MIN / 2;
+    retry_at_ms_ = 0;
+    pending_hint_ = -1;
+  }
   // Local writes were committed (or a transaction that may hold some).
   void NoteWrites() { pending_hint_ = -1; }
 

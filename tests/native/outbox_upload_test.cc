@@ -134,6 +134,33 @@ TEST_F(OutboxUploadTest, BatchesAreLimitedAndPaced) {
   EXPECT_EQ(server.batch_sizes.back(), 2u);
 }
 
+// Regression: a write made while a batch was in flight waited out the whole
+// upload interval, and db.syncNow() could not push it.
+TEST_F(OutboxUploadTest, SyncNowSendsAWriteMadeDuringAnUploadWithoutWaiting) {
+  InsertTask(1, kT0);
+  std::optional<Request> first = h.Poll(kT0);
+  ASSERT_TRUE(first);
+  InsertTask(2, kT0 + 5);  // while the first batch is in flight
+  h.uploader->SyncNow();   // does not duplicate the in-flight batch
+  EXPECT_FALSE(h.Poll(kT0 + 6).has_value());
+  auto [code, body] = server.Handle(*first, *h.uploader->Body(first->id));
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0 + 10, first->id, code, {}, body).ok());
+  // The sync asked for during the flight goes out as soon as the flight lands.
+  ASSERT_TRUE(RoundTrip(kT0 + 11).has_value());
+  EXPECT_EQ(server.batch_sizes, (std::vector<size_t>{1, 1}));
+  // It also cuts a backoff wait short, resending the same mutation id.
+  InsertTask(3, kT0 + 6000);
+  std::optional<Request> r = h.Poll(kT0 + 6000);
+  ASSERT_TRUE(r);
+  const json sent = Body(*r, *h.uploader->Body(r->id));
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0 + 6001, r->id, 503, {}, "{}").ok());
+  EXPECT_FALSE(h.Poll(kT0 + 6002).has_value());  // backing off
+  h.uploader->SyncNow();
+  std::optional<Request> again = h.Poll(kT0 + 6003);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(Body(*again, *h.uploader->Body(again->id))["mutations"], sent["mutations"]);
+}
+
 TEST_F(OutboxUploadTest, ConfigurableBatchSizeAndInterval) {
   UploadOptions o;
   o.batch_size = 2;
