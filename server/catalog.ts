@@ -26,24 +26,27 @@ export interface TableInfo {
 
 export class TableNotFound extends Error {}
 
+/** Reads the `"quoted ""identifier"""` starting at s[i] (a `"`): its value and the index after it. */
+function readQuotedIdentifier(s: string, i: number): { value: string; next: number } | null {
+  let value = '';
+  for (let j = i + 1; j < s.length; ) {
+    if (s[j] !== '"') { value += s[j++]; continue; }
+    if (s[j + 1] === '"') { value += '"'; j += 2; continue; }
+    return { value, next: j + 1 };
+  }
+  return null;
+}
+
 /** Parses `table`, `schema.table`, `"Quoted"."Names"` (§1.2). */
 export function parseTableName(s: string): { schema: string; name: string } | null {
   const parts: string[] = [];
   let i = 0;
   while (i < s.length) {
     if (s[i] === '"') {
-      let v = '';
-      i++;
-      for (;;) {
-        if (i >= s.length) return null;
-        if (s[i] === '"') {
-          if (s[i + 1] === '"') { v += '"'; i += 2; continue; }
-          i++;
-          break;
-        }
-        v += s[i++];
-      }
-      parts.push(v);
+      const q = readQuotedIdentifier(s, i);
+      if (!q) return null;
+      parts.push(q.value);
+      i = q.next;
     } else {
       const m = /^[^."]+/.exec(s.slice(i));
       if (!m) return null;
@@ -132,18 +135,10 @@ export function parseColumnsParam(s: string): string[] | null {
   let i = 0;
   while (i < s.length) {
     if (s[i] === '"') {
-      let v = '';
-      i++;
-      for (;;) {
-        if (i >= s.length) return null;
-        if (s[i] === '"') {
-          if (s[i + 1] === '"') { v += '"'; i += 2; continue; }
-          i++;
-          break;
-        }
-        v += s[i++];
-      }
-      out.push(v);
+      const q = readQuotedIdentifier(s, i);
+      if (!q) return null;
+      out.push(q.value);
+      i = q.next;
     } else {
       const j = s.indexOf(',', i);
       const raw = (j < 0 ? s.slice(i) : s.slice(i, j)).trim();
