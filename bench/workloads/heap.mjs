@@ -9,11 +9,10 @@
 //   sqlite-wasm-raw  @sqlite.org/sqlite-wasm :memory:, prepared inserts
 //   better-sqlite3   native :memory: (no wasm heap; RSS only)
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TASKS_SCHEMA_SQL, generateTasks, snapshotResponses } from '../lib/shape-log.mjs';
-import { rawRows, rawSchema } from '../lib/engine-ingest.mjs';
+import { betterSqliteWithTasks, pgliteInsertTasks, sqliteWasmWithTasks } from '../lib/raw-sqlite.mjs';
 import { QUICK, ROOT, done, emit, emitMissing, log, replayFetch, requireBuilt } from './common.mjs';
 
 const ROWS = Number(process.env.BENCH_HEAP_ROWS ?? 100000);
@@ -42,35 +41,18 @@ async function child(subject) {
     const { PGlite } = await import('@electric-sql/pglite');
     const pg = await PGlite.create();
     await pg.exec(TASKS_SCHEMA_SQL);
-    for (let i = 0; i < rows.length; i += 5000) {
-      await pg.query('insert into tasks select * from json_populate_recordset(null::tasks, $1)', [JSON.stringify(rows.slice(i, i + 5000))]);
-    }
+    await pgliteInsertTasks(pg, rows);
     const n = (await pg.query('select count(*)::int as n from tasks')).rows[0].n;
     if (n !== ROWS) throw new Error(`inserted ${n}`);
     const m = pg.mod ?? pg.Module ?? pg.emp;
     heap = m?.HEAPU8?.buffer?.byteLength ?? null;
     keep = pg;
   } else if (subject === 'sqlite-wasm-raw') {
-    const { default: init } = await import('@sqlite.org/sqlite-wasm');
-    const sqlite3 = await init();
-    const db = new sqlite3.oo1.DB(':memory:');
-    const s = rawSchema();
-    db.exec(s.table);
-    const ins = db.prepare(s.insert);
-    db.exec('BEGIN');
-    for (const v of rawRows(rows).values) ins.bind(v).stepReset();
-    db.exec('COMMIT');
-    ins.finalize();
+    const { sqlite3, db } = await sqliteWasmWithTasks(rows);
     heap = sqlite3.wasm.heap8u().buffer.byteLength;
     keep = db;
   } else if (subject === 'better-sqlite3') {
-    const Database = createRequire(import.meta.url)('better-sqlite3');
-    const db = new Database(':memory:');
-    const s = rawSchema();
-    db.exec(s.table);
-    const ins = db.prepare(s.insert);
-    const values = rawRows(rows).values;
-    db.transaction(() => { for (const v of values) ins.run(v); })();
+    const db = betterSqliteWithTasks(rows);
     keep = db;
   }
   rows.length = 0;

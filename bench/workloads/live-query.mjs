@@ -11,11 +11,10 @@
 //                    the same query again synchronously (what a live query costs at least)
 //
 // median = p50 of all samples; min/max = fastest/slowest sample; runs = samples; p99 given.
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TASKS_SCHEMA_SQL, generateTasks, snapshotResponses } from '../lib/shape-log.mjs';
-import { rawRows, rawSchema } from '../lib/engine-ingest.mjs';
+import { betterSqliteWithTasks, pgliteInsertTasks, sqliteWasmWithTasks } from '../lib/raw-sqlite.mjs';
 import { QUICK, ROOT, done, emit, emitMissing, log, percentile, replayFetch, requireBuilt, sleep } from './common.mjs';
 
 requireBuilt('dist/js/index.js', 'dist/wasm/electrolite.wasm');
@@ -69,9 +68,7 @@ async function pglite(rows, workload) {
   const { live } = await import('@electric-sql/pglite/live');
   const pg = await PGlite.create({ extensions: { live } });
   await pg.exec(TASKS_SCHEMA_SQL);
-  for (let i = 0; i < rows.length; i += 5000) {
-    await pg.query('insert into tasks select * from json_populate_recordset(null::tasks, $1)', [JSON.stringify(rows.slice(i, i + 5000))]);
-  }
+  await pgliteInsertTasks(pg, rows);
   let pending;
   const q = await pg.live.query(LIST_SQL, [], () => pending?.());
   await sleep(200);
@@ -108,29 +105,14 @@ for (const n of SIZES) {
     ['electrolite', () => electrolite(rows, workload)],
     ['pglite', () => pglite(rows, workload)],
     ['better-sqlite3', () => {
-      const Database = createRequire(import.meta.url)('better-sqlite3');
-      const db = new Database(':memory:');
-      const s = rawSchema();
-      db.exec(s.table);
-      const ins = db.prepare(s.insert);
-      const values = rawRows(rows).values;
-      db.transaction(() => { for (const v of values) ins.run(v); })();
+      const db = betterSqliteWithTasks(rows);
       const upd = db.prepare('UPDATE tasks SET status = ?, updated_at = ? WHERE id = ?');
       const list = db.prepare(LIST_SQL);
       floor('better-sqlite3', { update: (...a) => upd.run(...a), list: () => list.all() }, rows, workload);
       db.close();
     }],
     ['sqlite-wasm-raw', async () => {
-      const { default: init } = await import('@sqlite.org/sqlite-wasm');
-      const sqlite3 = await init();
-      const db = new sqlite3.oo1.DB(':memory:');
-      const s = rawSchema();
-      db.exec(s.table);
-      const ins = db.prepare(s.insert);
-      db.exec('BEGIN');
-      for (const v of rawRows(rows).values) ins.bind(v).stepReset();
-      db.exec('COMMIT');
-      ins.finalize();
+      const { db } = await sqliteWasmWithTasks(rows);
       const upd = db.prepare('UPDATE tasks SET status = ?, updated_at = ? WHERE id = ?');
       floor('sqlite-wasm-raw', {
         update: (...a) => upd.bind(a).stepReset(),
