@@ -105,6 +105,20 @@ Status SyncedTable::Materialize(const ViewBuilder& view_builder) {
     if (pk < 0) return Status::Schema("table " + decl_.name + ": primary key column not declared");
   }
   EL_ASSIGN_OR_RETURN(bool existed, store_->TableExists(synced_name_));
+  const std::string decl_json = TableDeclToJson(decl_);
+  if (existed) {
+    // Reopened with the declaration it was saved with: nothing to create or add.
+    EL_ASSIGN_OR_RETURN(Stmt * saved, store_->Cached("SELECT decl FROM _el_tables WHERE name = ?1"));
+    saved->BindText(1, decl_.name);
+    EL_ASSIGN_OR_RETURN(bool has_saved, saved->Step());
+    const bool unchanged = has_saved && saved->ColumnText(0) == decl_json;
+    saved->Reset();
+    if (unchanged) {
+      EL_RETURN_IF_ERROR(view_builder(*store_, decl_));
+      materialized_ = true;
+      return Status::Ok();
+    }
+  }
   EL_RETURN_IF_ERROR(store_->Exec(CreateTableSql(decl_, synced_name_)));
   if (existed) {
     // Columns declared since the table was created are added.

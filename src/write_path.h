@@ -132,6 +132,8 @@ class WritePath {
   void Emit(nlohmann::json event);
 
  private:
+  // Creates or extends T__overlay and (re)creates the view T and its triggers from `ddl`.
+  [[nodiscard]] Status BuildOverlay(const WriteTable& table, const std::string& ddl);
   struct PendingResolve {
     std::string table;
     nlohmann::json key;
