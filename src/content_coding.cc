@@ -15,36 +15,31 @@ Result<std::string> ZstdDecompress(std::string_view data, size_t max_bytes) {
   ZSTD_inBuffer in{data.data(), data.size(), 0};
   char buf[64 * 1024];
   size_t last = 0;
-  while (in.pos < in.size) {
+  size_t produced = 0;
+  // One decoder step into `out`; an error or an oversized body ends the loops below.
+  auto step = [&]() -> Status {
     ZSTD_outBuffer o{buf, sizeof(buf), 0};
     last = ZSTD_decompressStream(ds, &o, &in);
-    if (ZSTD_isError(last)) {
-      ZSTD_freeDStream(ds);
-      return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(last));
-    }
+    if (ZSTD_isError(last)) return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(last));
     out.append(buf, o.pos);
+    produced = o.pos;
     if (out.size() > max_bytes) {
-      ZSTD_freeDStream(ds);
       return Status::StorageFull("decoded body exceeds " + std::to_string(max_bytes) + " bytes");
     }
-    if (o.pos == 0 && last != 0 && in.pos == in.size) break;
+    return Status::Ok();
+  };
+  Status s = Status::Ok();
+  while (s.ok() && in.pos < in.size) {
+    s = step();
+    if (produced == 0 && last != 0 && in.pos == in.size) break;
   }
-  // Flush what the decoder still holds.
-  while (last != 0) {
-    ZSTD_outBuffer o{buf, sizeof(buf), 0};
-    last = ZSTD_decompressStream(ds, &o, &in);
-    if (ZSTD_isError(last)) {
-      ZSTD_freeDStream(ds);
-      return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(last));
-    }
-    out.append(buf, o.pos);
-    if (out.size() > max_bytes) {
-      ZSTD_freeDStream(ds);
-      return Status::StorageFull("decoded body exceeds " + std::to_string(max_bytes) + " bytes");
-    }
-    if (o.pos == 0) break;  // needs more input: truncated
+  // Flush what the decoder still holds; no output while it still wants more means truncated.
+  while (s.ok() && last != 0) {
+    s = step();
+    if (produced == 0) break;
   }
   ZSTD_freeDStream(ds);
+  if (!s.ok()) return s;
   if (last != 0) return Status::Corruption("zstd: truncated frame");
   return out;
 }

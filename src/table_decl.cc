@@ -27,39 +27,11 @@ class Lexer {
     Tok t;
     if (pos_ >= s_.size()) return t;
     char c = s_[pos_];
-    if (c == '"') {
-      t.kind = Tok::kIdent;
-      t.quoted = true;
+    if (c == '"' || c == '\'') {
+      t.kind = c == '"' ? Tok::kIdent : Tok::kString;
+      t.quoted = c == '"';
       pos_++;
-      while (pos_ < s_.size()) {
-        if (s_[pos_] == '"') {
-          if (pos_ + 1 < s_.size() && s_[pos_ + 1] == '"') {
-            t.text += '"';
-            pos_ += 2;
-            continue;
-          }
-          pos_++;
-          break;
-        }
-        t.text += s_[pos_++];
-      }
-      return t;
-    }
-    if (c == '\'') {
-      t.kind = Tok::kString;
-      pos_++;
-      while (pos_ < s_.size()) {
-        if (s_[pos_] == '\'') {
-          if (pos_ + 1 < s_.size() && s_[pos_ + 1] == '\'') {
-            t.text += '\'';
-            pos_ += 2;
-            continue;
-          }
-          pos_++;
-          break;
-        }
-        t.text += s_[pos_++];
-      }
+      t.text = ReadQuoted(c);
       return t;
     }
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
@@ -86,6 +58,24 @@ class Lexer {
   }
 
  private:
+  // The body of a quoted token after its opening `quote`, a doubled quote standing for one;
+  // stops after the closing quote (or at the end of the text).
+  std::string ReadQuoted(char quote) {
+    std::string text;
+    while (pos_ < s_.size()) {
+      if (s_[pos_] == quote) {
+        if (pos_ + 1 < s_.size() && s_[pos_ + 1] == quote) {
+          text += quote;
+          pos_ += 2;
+          continue;
+        }
+        pos_++;
+        break;
+      }
+      text += s_[pos_++];
+    }
+    return text;
+  }
   void SkipSpace() {
     for (;;) {
       while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) pos_++;
