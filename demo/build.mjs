@@ -3,7 +3,7 @@
 // server serves this folder as its staticDir; `npm run build:demo` runs this file.
 
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,8 +30,17 @@ const entries = [
 ];
 
 await build({ ...common, entryPoints: entries, outdir: out, jsx: 'automatic' });
+// The same app on React 18 (the hooks support 18 and 19; tests/browser/demo-react18.test.mjs
+// runs it): react/react-dom resolve to the `react-18`/`react-dom-18` aliases installed as dev
+// dependencies, served as react18.html.
+await build({
+  ...common, entryPoints: { 'main-react18': join(root, 'demo/main.tsx') }, outdir: out, jsx: 'automatic',
+  alias: { react: 'react-18', 'react-dom': 'react-dom-18' },
+});
 
 for (const f of ['index.html', 'styles.css']) copyFileSync(join(root, 'demo', f), join(out, f));
+writeFileSync(join(out, 'react18.html'),
+  readFileSync(join(root, 'demo/index.html'), 'utf8').replace('./main.js', './main-react18.js'));
 for (const f of ['schema.sql', 'policies.json']) copyFileSync(join(root, 'schema', f), join(out, 'schema', f));
 const wasmDir = join(root, 'dist/wasm');
 if (existsSync(wasmDir)) {

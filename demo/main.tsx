@@ -4,7 +4,7 @@
 // ?upload=<ms> sets the upload interval (default 5000, the seed's sync interval), ?debug=true,
 // ?storage=memory keeps the local database in memory instead of OPFS.
 
-import { StrictMode } from 'react';
+import { StrictMode, version } from 'react';
 import { createRoot } from 'react-dom/client';
 import { ElectricProvider } from '../react/index.js';
 import { App } from './app.js';
@@ -28,6 +28,7 @@ async function fetchToken(): Promise<string> {
   return body.token;
 }
 
+document.documentElement.dataset.react = version; // which React the page runs (18 or 19)
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ElectricProvider url={location.origin} token={fetchToken} debug={params.get('debug') === 'true'}
