@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "vfs_control.h"
+
 namespace electrolite {
 
 namespace {
@@ -125,9 +127,14 @@ Status Store::ApplyDurability(const std::string& synchronous) {
   if (mode != "wal" && mode != "memory") {
     return Status::Io("storage: could not switch to WAL (journal_mode is " + mode + ")");
   }
-  return Exec("PRAGMA synchronous=" + sync +
-              "; PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=1048576;"
-              " PRAGMA temp_store=MEMORY");
+  EL_RETURN_IF_ERROR(Exec("PRAGMA synchronous=" + sync +
+                          "; PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=1048576;"
+                          " PRAGMA temp_store=MEMORY"));
+  // FULL syncs the WAL at every commit, so our VFS may join a commit's frames into one
+  // host write and still report a failed write at that sync (vfs/write_combiner.h).
+  int combine = sync == "FULL" ? 1 : 0;
+  sqlite3_file_control(db_, "main", kFcntlCombineWrites, &combine);
+  return Status::Ok();
 }
 
 Store::~Store() {

@@ -7,12 +7,14 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "vfs/chacha20poly1305.h"
 #include "vfs/encrypted_storage.h"
 #include "vfs/mem_storage.h"
 #include "vfs/sqlite_vfs.h"
+#include "vfs_control.h"
 
 namespace electrolite {
 namespace vfs {
@@ -307,9 +309,9 @@ TEST_F(EncryptedSqliteTest, WrongKeyIsRefusedAndTamperingIsCorruption) {
 }
 
 // Fault injection at the storage seam (STYLE.md #14): a Storage whose Nth write or sync
-// fails. For N = 1, 2, ... a transaction on an encrypted WAL database either succeeds or
-// fails cleanly; after reopening, integrity_check is ok and the table holds exactly the
-// rows of the committed transactions.
+// fails. For N = 1, 2, ... a transaction on a WAL database (encrypted, or combining writes)
+// either succeeds or fails cleanly; after reopening, integrity_check is ok and the table
+// holds exactly the rows of the committed transactions.
 class FaultStorage : public Storage {
  public:
   explicit FaultStorage(Storage* base) : base_(base) {}
@@ -327,12 +329,15 @@ class FaultStorage : public Storage {
   IoCode Stat(const std::string& name, uint64_t* size) override { return base_->Stat(name, size); }
   std::string LastError() const override { return "injected fault"; }
 
+  int writes = 0;  // every Write that reached this storage
+
  private:
   class FaultFile : public File {
    public:
     FaultFile(FaultStorage* owner, std::unique_ptr<File> inner) : owner_(owner), inner_(std::move(inner)) {}
     IoCode Read(uint64_t o, MutableBytes d, size_t* n) override { return inner_->Read(o, d, n); }
     IoCode Write(uint64_t o, ConstBytes s) override {
+      owner_->writes++;
       return owner_->Fault() ? IoCode::kIoError : inner_->Write(o, s);
     }
     IoCode Truncate(uint64_t size) override { return inner_->Truncate(size); }
@@ -350,23 +355,60 @@ class FaultStorage : public Storage {
   int ops_ = 0;
 };
 
-class EncryptedStorageFaults : public ::testing::TestWithParam<bool> {};
+// Opens `file` on `vfs` the way Store::ApplyDurability("full") does, with write combining
+// (vfs/write_combiner.h) switched on through the store's file control when `combine`.
+void OpenFull(const std::string& vfs, const char* file, bool combine, sqlite3** db) {
+  ASSERT_EQ(sqlite3_open_v2(file, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs.c_str()), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(*db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL",
+                         nullptr, nullptr, nullptr), SQLITE_OK);
+  int on = combine ? 1 : 0;
+  ASSERT_EQ(sqlite3_file_control(*db, "main", kFcntlCombineWrites, &on), SQLITE_OK);
+}
 
-// Param: reopen the database after every transaction (true), or keep the connection that
-// saw the fault and reopen only at the end (false).
-TEST_P(EncryptedStorageFaults, FailingTheNthWriteOrSyncLosesNothingCommitted) {
-  const bool reopen_each = GetParam();
-  const std::string vfs_name = reopen_each ? "enc-faults-reopen" : "enc-faults-keep";
+// A single-row commit reaches the storage as one write when combined (the WAL frames of
+// the commit joined), several without; the data reads back the same after reopening.
+TEST(WriteCombining, OneHostWritePerCommitAndTheSameData) {
+  MemStorage mem;
+  FaultStorage counted(&mem);
+  ASSERT_EQ(RegisterVfs("combine-count", &counted, false), SQLITE_OK);
+  int writes_per_commit[2] = {0, 0};
+  for (bool combine : {false, true}) {
+    const char* file = combine ? "on.db" : "off.db";
+    sqlite3* db = nullptr;
+    OpenFull("combine-count", file, combine, &db);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT UNIQUE)", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    const int before = counted.writes;
+    for (int i = 0; i < 50; ++i) {
+      std::string sql = "INSERT INTO t(v) VALUES ('row " + std::to_string(i) + "')";
+      ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+    writes_per_commit[combine] = (counted.writes - before) / 50;
+    sqlite3_close(db);
+    OpenFull("combine-count", file, combine, &db);
+    EXPECT_EQ(EncryptedSqliteTest_One(db, "PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(EncryptedSqliteTest_One(db, "SELECT count(*) || ',' || max(v) FROM t"), "50,row 9");
+    sqlite3_close(db);
+  }
+  EXPECT_EQ(writes_per_commit[1], 1);
+  EXPECT_GE(writes_per_commit[0], 4);  // header + page per frame, table and index pages
+}
+
+// Params: reopen the database after every transaction (or keep the connection that saw the
+// fault and reopen only at the end); encrypted storage (which never combines writes) or
+// plain storage with write combining on.
+class StorageFaults : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
+
+TEST_P(StorageFaults, FailingTheNthWriteOrSyncLosesNothingCommitted) {
+  const bool reopen_each = std::get<0>(GetParam());
+  const bool combine = std::get<1>(GetParam());
+  const std::string vfs_name = std::string(combine ? "combined" : "enc") + "-faults-" +
+                               (reopen_each ? "reopen" : "keep");
   MemStorage mem;
   FaultStorage faults(&mem);
   EncryptedStorage enc(&faults, kKey);
-  ASSERT_EQ(RegisterVfs(vfs_name, &enc, false), SQLITE_OK);
-  auto open = [&vfs_name](sqlite3** db) {
-    ASSERT_EQ(sqlite3_open_v2("faults.db", db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs_name.c_str()),
-              SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(*db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL",
-                           nullptr, nullptr, nullptr), SQLITE_OK);
-  };
+  ASSERT_EQ(RegisterVfs(vfs_name, combine ? static_cast<Storage*>(&faults) : &enc, false), SQLITE_OK);
+  auto open = [&vfs_name, combine](sqlite3** db) { OpenFull(vfs_name, "faults.db", combine, db); };
   sqlite3* db = nullptr;
   open(&db);
   ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)", nullptr, nullptr, nullptr), SQLITE_OK);
@@ -398,11 +440,12 @@ TEST_P(EncryptedStorageFaults, FailingTheNthWriteOrSyncLosesNothingCommitted) {
     ASSERT_EQ(EncryptedSqliteTest_One(db, "SELECT count(*) FROM t"), std::to_string(committed)) << "n=" << n;
   }
   sqlite3_close(db);
-  EXPECT_GT(failures, 10) << "the faults hit the transactions";
+  // Combined, a transaction reaches the storage as one write and one sync: both are failed.
+  EXPECT_GT(failures, combine ? 1 : 10) << "the faults hit the transactions";
   EXPECT_GT(committed, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(ReopenOrKeep, EncryptedStorageFaults, ::testing::Bool());
+INSTANTIATE_TEST_SUITE_P(ReopenOrKeep, StorageFaults, ::testing::Combine(::testing::Bool(), ::testing::Bool()));
 
 }  // namespace
 }  // namespace vfs

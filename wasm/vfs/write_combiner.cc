@@ -1,0 +1,50 @@
+#include "vfs/write_combiner.h"
+
+namespace electrolite {
+namespace vfs {
+
+IoCode CombiningFile::Flush() {
+  if (pending_.empty()) return IoCode::kOk;
+  IoCode code = base_->Write(start_, ConstBytes{reinterpret_cast<const uint8_t*>(pending_.data()),
+                                                pending_.size()});
+  pending_.clear();
+  return code;
+}
+
+IoCode CombiningFile::Read(uint64_t offset, MutableBytes dst, size_t* n_read) {
+  IoCode code = Flush();
+  if (code != IoCode::kOk) return code;
+  return base_->Read(offset, dst, n_read);
+}
+
+IoCode CombiningFile::Write(uint64_t offset, ConstBytes src) {
+  const bool joins = !pending_.empty() && offset == start_ + pending_.size();
+  if (enabled_ && joins && pending_.size() + src.size <= kMaxPending) {
+    pending_.append(reinterpret_cast<const char*>(src.data), src.size);
+    return IoCode::kOk;
+  }
+  IoCode code = Flush();
+  if (code != IoCode::kOk) return code;
+  if (!enabled_ || src.size >= kMaxPending) return base_->Write(offset, src);
+  start_ = offset;
+  pending_.assign(reinterpret_cast<const char*>(src.data), src.size);
+  return IoCode::kOk;
+}
+
+IoCode CombiningFile::Truncate(uint64_t size) {
+  IoCode code = Flush();
+  return code != IoCode::kOk ? code : base_->Truncate(size);
+}
+
+IoCode CombiningFile::Sync() {
+  IoCode code = Flush();
+  return code != IoCode::kOk ? code : base_->Sync();
+}
+
+IoCode CombiningFile::Size(uint64_t* size) {
+  IoCode code = Flush();
+  return code != IoCode::kOk ? code : base_->Size(size);
+}
+
+}  // namespace vfs
+}  // namespace electrolite

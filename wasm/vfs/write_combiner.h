@@ -1,0 +1,56 @@
+// CombiningFile: a File decorator that hands contiguous writes to its base file as one
+// write. SQLite appends a commit to the WAL as a 24-byte frame header plus a page per
+// changed page — about 15 host calls for one local write on OPFS or fs, each crossing
+// wasm → JS → the browser's file. Held back and joined, a commit reaches the host as one
+// call, followed by the sync.
+//
+// Only used with synchronous=FULL on storage with powersafe overwrite (the raw layer enables
+// it when the store asks through kFcntlCombineWrites, src/vfs_control.h): there every commit
+// ends with xSync on the WAL and nothing is written after it (no sector padding), so a
+// held-back write that fails (quota: kFull) fails that sync — before SQLite counts the
+// frames as written — and the commit fails cleanly. Pending bytes also go out before any
+// read, size, truncate or close of the file and at the end of every transaction
+// (SQLITE_FCNTL_COMMIT_PHASETWO), so nothing reads around them or waits in memory.
+#ifndef ELECTROLITE_WASM_VFS_WRITE_COMBINER_H_
+#define ELECTROLITE_WASM_VFS_WRITE_COMBINER_H_
+
+#include <memory>
+#include <string>
+
+#include "vfs/storage.h"
+
+namespace electrolite {
+namespace vfs {
+
+class CombiningFile : public File {
+ public:
+  // Held back at most; a longer run goes out at once.
+  static constexpr size_t kMaxPending = 1 << 20;
+
+  explicit CombiningFile(std::unique_ptr<File> base) : base_(std::move(base)) {}
+  ~CombiningFile() override { Flush(); }
+
+  // Off (the default): every write goes straight through.
+  void set_enabled(bool on) { enabled_ = on; }
+  bool has_pending() const { return !pending_.empty(); }
+
+  // Writes what is held back; on failure it is dropped (the caller's sync/commit fails).
+  IoCode Flush();
+
+  IoCode Read(uint64_t offset, MutableBytes dst, size_t* n_read) override;
+  IoCode Write(uint64_t offset, ConstBytes src) override;
+  IoCode Truncate(uint64_t size) override;
+  IoCode Sync() override;
+  IoCode Size(uint64_t* size) override;
+
+ private:
+  std::unique_ptr<File> base_;
+  bool enabled_ = false;
+  uint64_t start_ = 0;   // file offset of pending_[0]
+  std::string pending_;  // contiguous bytes not yet written
+};
+
+}  // namespace vfs
+}  // namespace electrolite
+
+#endif  // ELECTROLITE_WASM_VFS_WRITE_COMBINER_H_
