@@ -17,15 +17,30 @@ import { QUICK, ROOT, emit, log, nodeStubPlugin, percentile } from '../common.mj
 export const HOOK_SAMPLES = Number(process.env.BENCH_HOOK_SAMPLES ?? (QUICK ? 100 : 300));
 const PGLITE_HOOK_DIR = 'opfs-ahp://bench-hook';
 
-/** The page bundles (hook-<subject>.js) and the PGlite workers, written into `dir` (served at /peers/). */
+// Subjects whose page did not build (e.g. @electric-sql/pglite-react not installed) → why.
+const unbuilt = {};
+
+/**
+ * The page bundles (hook-<subject>.js) and the PGlite workers, written into `dir` (served at
+ * /peers/). A subject whose bundle fails is reported as not measured; the other workloads run.
+ */
 export async function buildHookBundles(dir) {
-  const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, logLevel: 'error',
+  try { await buildAll(dir); } catch (err) {
+    log(`hook-render: bundles not built: ${err.message}`);
+    unbuilt.pglite ??= `PGlite worker not built: ${err.message.split('\n').slice(0, 3).join(' ')}`; // the page bundles catch their own
+  }
+}
+
+async function buildAll(dir) {
+  const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, logLevel: 'silent',
     absWorkingDir: ROOT, plugins: [nodeStubPlugin] };
   for (const subject of ['electrolite', 'pglite']) {
     await build({
       ...common, entryPoints: [`${ROOT}/bench/workloads/browser/hook-page.jsx`], outfile: `${dir}/hook-${subject}.js`, jsx: 'automatic',
-      define: { SUBJECT: JSON.stringify(subject), 'process.env.NODE_ENV': '"production"' }, splitting: false,
-    });
+      define: { SUBJECT: JSON.stringify(subject), 'process.env.NODE_ENV': '"production"' },
+      // The page holds both subjects' code; the other subject's packages are never loaded.
+      external: subject === 'electrolite' ? ['@electric-sql/pglite*'] : [],
+    }).catch((err) => { unbuilt[subject] = `page bundle not built: ${err.message.split('\n').slice(0, 3).join(' ')}`; });
   }
   await build({ ...common, entryPoints: [`${ROOT}/bench/workloads/browser/pglite-hook-worker.mjs`], outfile: `${dir}/pglite-hook-worker.js`,
     define: { PGLITE_DIR: JSON.stringify(PGLITE_HOOK_DIR) } });
@@ -60,6 +75,7 @@ const WHAT = 'write call → React 19 layout effect of the commit whose first <l
 export async function runHookRender({ visit, measure, ours, pglite, rows }) {
   const skipOf = (samples) => Math.min(20, Math.floor(samples.length / 10)); // first samples warm the JIT
   if (ours) await measure('hook-render:electrolite', async () => {
+    if (unbuilt.electrolite) throw new Error(unbuilt.electrolite);
     const setup = await visit('/ours-hook-setup.html');
     log(`hook-render electrolite setup: ${setup.n} rows synced, storage ${setup.storage}`);
     const r = await visit('/hook.html?subject=electrolite');
@@ -75,6 +91,7 @@ export async function runHookRender({ visit, measure, ours, pglite, rows }) {
     });
   });
   if (pglite) await measure('hook-render:pglite', async () => {
+    if (unbuilt.pglite) throw new Error(unbuilt.pglite);
     const setup = await visit('/peer-setup.html?peer=pglite-hook-setup');
     if (setup.n !== rows) throw new Error(`setup stored ${setup.n} rows`);
     const r = await visit('/hook.html?subject=pglite');
