@@ -9,6 +9,7 @@ export const WORKLOAD_TITLES = {
   'cold-start-browser': 'Cold start to first query result, Chromium, persisted 10k rows (cold page)',
   ingest: 'Initial sync ingest, shape log replayed from memory',
   'durable-write': 'Durable local write p50, Chromium worker',
+  'hook-render': 'Local write → React re-render p50, Chromium, 10k persisted rows',
   'live-query-10k': 'Local write → live query callback p50, 10k-row table',
   'live-query-100k': 'Local write → live query callback p50, 100k-row table',
   'heap-100k': 'Wasm heap (linear memory) with 100k rows',

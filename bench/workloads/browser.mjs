@@ -15,12 +15,16 @@
 //   trip through the worker included for every subject). electrolite: db.insert (row + overlay +
 //   outbox in one transaction); pglite: INSERT on opfs-ahp; sqlite-wasm-raw: INSERT on
 //   opfs-sahpool (autocommit). p50 as median; p99 given; in-worker time for peers in the note.
+// hook-render: local write → React commit of the re-rendered list, ours (ElectricProvider +
+//   useLiveQuery) vs PGlite (PGliteWorker + pglite-react); see browser/hook-render.mjs.
+// BENCH_BROWSER_ONLY=hook-render (comma list of workload ids) runs some of them.
 import http from 'node:http';
 import { build } from 'esbuild';
 import { copyFileSync, createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { generateTasks, snapshotResponses } from '../lib/shape-log.mjs';
+import { HOOK_PAGES, HOOK_SAMPLES, buildHookBundles, hookTargets, runHookRender } from './browser/hook-render.mjs';
 import { QUICK, ROOT, RUNS, done, emit, nodeStubPlugin, emitMissing, log, percentile, requireBuilt } from './common.mjs';
 
 requireBuilt('dist/demo/electrolite.js', 'dist/demo/worker.js', 'dist/demo/wasm/electrolite.wasm');
@@ -34,6 +38,7 @@ const DEMO = join(ROOT, 'dist/demo');
 const PEERS = [['pglite', 'pglite', 'opfs-ahp'], ['sqlite', 'sqlite-wasm-raw', 'opfs-sahpool']]
   .filter(([p]) => !process.env.BENCH_PEERS || process.env.BENCH_PEERS.split(',').includes(p));
 const OURS = !process.env.BENCH_PEERS || process.env.BENCH_PEERS.split(',').includes('electrolite');
+const RUN = (workload) => !process.env.BENCH_BROWSER_ONLY || process.env.BENCH_BROWSER_ONLY.split(',').includes(workload);
 
 // ---- peer bundles ----
 const peers = mkdtempSync(join(tmpdir(), 'el-bench-peers-'));
@@ -48,19 +53,26 @@ for (const peer of ['pglite', 'sqlite']) {
 const pgDist = join(ROOT, 'node_modules/@electric-sql/pglite/dist');
 for (const f of ['pglite.wasm', 'initdb.wasm', 'pglite.data']) copyFileSync(join(pgDist, f), join(peers, f));
 copyFileSync(join(ROOT, 'node_modules/@sqlite.org/sqlite-wasm/dist/sqlite3.wasm'), join(peers, 'sqlite3.wasm'));
+await buildHookBundles(peers);
 
 // ---- data ----
 const rows = generateTasks(ROWS, { seed: 21 });
 const log10k = new Map(snapshotResponses(rows, { perResponse: 1000 }).map((r) => [r.offset, r]));
 const rowsJson = JSON.stringify(rows);
 const writeRows = generateTasks(WRITES * 2 + 50, { seed: 99 });
+const hookTargetsJson = hookTargets(rows, HOOK_SAMPLES);
 
 // ---- pages ----
 const RPC = `const rpc = (w, msg) => new Promise((resolve, reject) => {
   const id = Math.random(); const on = (e) => { if (e.data.id !== id) return; w.removeEventListener('message', on);
   e.data.ok ? resolve(e.data) : reject(new Error(e.data.error)); }; w.addEventListener('message', on); w.postMessage({ ...msg, id }); });`;
-const OURS_OPEN = `const { BrowserElectrolite } = await import('/electrolite.js');
-  const db = await BrowserElectrolite.open({ url: location.origin, storage: 'bench.db', autoSubscribe: false, uploadIntervalMs: 3600000, liveTimeoutMs: 3600000 });`;
+const openOurs = (storage) => `const { BrowserElectrolite } = await import('/electrolite.js');
+  const db = await BrowserElectrolite.open({ url: location.origin, storage: '${storage}', autoSubscribe: false, uploadIntervalMs: 3600000, liveTimeoutMs: 3600000 });`;
+const OURS_OPEN = openOurs('bench.db');
+const OURS_SYNC = `const id = await db.subscribe({ table: 'tasks' });
+  await db.waitForStatus((s) => s.shapes.some((sh) => sh.id === id && sh.isUpToDate), 120000);
+  const n = Number((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n);
+  const storage = db.status.storage; await db.close(); window.__result = { n, storage };`;
 const LIST = 'SELECT id, title, status, updated_at FROM tasks ORDER BY updated_at DESC LIMIT 50';
 const page = (body) => `<!doctype html><meta charset="utf-8"><title>bench</title><script type="module">
 ${RPC}
@@ -68,10 +80,10 @@ try { ${body} } catch (err) { window.__result = { error: String(err && err.stack
 </script>`;
 const PAGES = {
   '/ours-setup.html': page(`${OURS_OPEN}
-  const id = await db.subscribe({ table: 'tasks' });
-  await db.waitForStatus((s) => s.shapes.some((sh) => sh.id === id && sh.isUpToDate), 120000);
-  const n = Number((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n);
-  const storage = db.status.storage; await db.close(); window.__result = { n, storage };`),
+  ${OURS_SYNC}`),
+  '/ours-hook-setup.html': page(`${openOurs('bench-hook.db')}
+  ${OURS_SYNC}`),
+  ...HOOK_PAGES,
   '/ours-cold.html': page(`${OURS_OPEN}
   const first = await db.query(${JSON.stringify(LIST)});
   const ms = performance.now();
@@ -113,6 +125,7 @@ const server = http.createServer((req, res) => {
   if (url.pathname === '/v1/changes') { req.on('close', () => res.destroy()); return; }
   if (PAGES[url.pathname]) { res.writeHead(200, { 'content-type': TYPES['.html'] }); res.end(PAGES[url.pathname]); return; }
   if (url.pathname === '/rows.json') { res.writeHead(200, { 'content-type': TYPES['.json'] }); res.end(rowsJson); return; }
+  if (url.pathname === '/hook-targets.json') { res.writeHead(200, { 'content-type': TYPES['.json'] }); res.end(hookTargetsJson); return; }
   if (url.pathname === '/write-rows.json') { res.writeHead(200, { 'content-type': TYPES['.json'] }); res.end(writeSlice); return; }
   const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
   const file = rel.startsWith('/peers/') ? join(peers, rel.slice(7)) : join(DEMO, rel);
@@ -161,7 +174,7 @@ const storageCaveat = (storage) => (storage === 'opfs' ? undefined
 
 try {
   // ---- cold-start-browser ----
-  if (OURS) await measure('cold-start-browser:electrolite', async () => {
+  if (OURS && RUN('cold-start-browser')) await measure('cold-start-browser:electrolite', async () => {
     const setup = await visit('/ours-setup.html');
     log(`cold-start-browser electrolite setup: ${setup.n} rows synced, storage ${setup.storage}`);
     const runs = [];
@@ -174,7 +187,7 @@ try {
       extra: { storage, rowsFound: runs[0].n, ...(persisted && storage === 'opfs' ? {} : { caveat: storageCaveat(storage) ?? `found ${runs[0].n} of ${ROWS} rows` }) },
     });
   });
-  for (const [peer, subject, vfs] of PEERS) {
+  for (const [peer, subject, vfs] of PEERS.filter(() => RUN('cold-start-browser'))) {
     await measure(`cold-start-browser:${subject}`, async () => {
       const setup = await visit(`/peer-setup.html?peer=${peer}`);
       if (setup.n !== ROWS) throw new Error(`setup stored ${setup.n} rows`);
@@ -191,7 +204,7 @@ try {
 
   // ---- durable-write ----
   writeSlice = JSON.stringify(writeRows.slice(0, WRITES).map((r) => ({ ...r, priority: Number(r.priority) })));
-  if (OURS) await measure('durable-write:electrolite', async () => {
+  if (OURS && RUN('durable-write')) await measure('durable-write:electrolite', async () => {
     const r = await visit('/ours-write.html');
     const samples = r.samples.slice(Math.min(20, r.samples.length / 10)); // first inserts warm the JIT
     emit({
@@ -201,7 +214,7 @@ try {
         ...(r.storage === 'opfs' ? {} : { caveat: `storage '${r.storage}': not durable yet (OPFS VFS not in this build)` }) },
     });
   });
-  for (const [peer, subject, vfs] of PEERS) {
+  for (const [peer, subject, vfs] of PEERS.filter(() => RUN('durable-write'))) {
     await measure(`durable-write:${subject}`, async () => {
       const r = await visit(`/peer-write.html?peer=${peer}`);
       const skip = Math.min(20, r.samples.length / 10);
@@ -214,6 +227,9 @@ try {
       });
     });
   }
+
+  // ---- hook-render ----
+  if (RUN('hook-render')) await runHookRender({ visit, measure, ours: OURS, pglite: PEERS.some(([p]) => p === 'pglite'), rows: ROWS });
 } finally {
   await context.close().catch(() => undefined);
   server.closeAllConnections();
