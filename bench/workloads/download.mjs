@@ -59,7 +59,7 @@ function buildFlags() {
   try {
     const cache = readFileSync(join(ROOT, 'build/wasm/CMakeCache.txt'), 'utf8');
     const level = (name) => cache.match(new RegExp(`^${name}:STRING=(.*)$`, 'm'))?.[1] ?? '?';
-    return ` (engine ${level('EL_WASM_OPT')}, SQLite ${level('EL_WASM_SQLITE_OPT')})`;
+    return ` (engine ${level('EL_WASM_OPT')}, its files off the ingest path ${level('EL_WASM_COLD_OPT')}, SQLite ${level('EL_WASM_SQLITE_OPT')})`;
   } catch {
     return '';
   }
