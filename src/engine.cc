@@ -145,16 +145,16 @@ Result<Shape*> Engine::Impl::AddShape(ShapeDef def, bool persist) {
   return p;
 }
 
+void Engine::Impl::EmitTablesChanged(const ChangeSet& changes) {
+  if (changes.empty()) return;
+  if (store->InTransaction()) txn_changes.Merge(changes);
+  Emit(changes.EventJson());
+}
+
 void Engine::Impl::EmitTablesChanged(const std::set<std::string>& changed) {
-  if (changed.empty()) return;
-  std::string ev = "{\"type\":\"tables-changed\",\"tables\":[";
-  bool first = true;
-  for (const auto& t : changed) {
-    if (!first) ev += ',';
-    first = false;
-    AppendJsonString(&ev, t);
-  }
-  Emit(ev + "]}");
+  ChangeSet unknown;
+  for (const std::string& t : changed) unknown.AddUnknown(t);
+  EmitTablesChanged(unknown);
 }
 
 void Engine::Impl::EmitError(const Status& s, const std::string& shape_id) {

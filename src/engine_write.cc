@@ -133,14 +133,14 @@ int64_t Engine::Impl::Now(int64_t now_ms) {
 void Engine::Impl::FlushWrites(bool committed) {
   if (!committed) {
     writes->DropEvents();
-    (void)writes->TakeChangedTables();
+    (void)writes->TakeChanges();
     return;
   }
   for (std::string& ev : writes->TakeEvents()) {
     if (options.debug && ev.rfind("{\"type\":\"conflict\"", 0) == 0) Log("info", ev);
     Emit(std::move(ev));
   }
-  EmitTablesChanged(writes->TakeChangedTables());
+  EmitTablesChanged(writes->TakeChanges());
   if (writes->TakeNewWrites() > 0) uploader->NoteWrites();
   MaybeEmitStatus();
 }
@@ -199,7 +199,13 @@ std::string Engine::Exec(std::string_view sql, std::string_view params_json, int
     return s.ToJson();
   }
   if (mutations > 0) q->changes = mutations;
-  impl_->EmitTablesChanged(q->tables_written);
+  // Writes through a synced table's view reach el_write(), which reports
+  // their keys (FlushWrites); any other table written is reported unknown.
+  std::set<std::string> untracked;
+  for (const std::string& rel : q->relations_written) {
+    if (impl_->writes->Find(rel) == nullptr) untracked.insert(AppTableName(rel.c_str()));
+  }
+  impl_->EmitTablesChanged(untracked);
   impl_->FlushWrites(true);
   return ExecResultJson(q.value());
 }
@@ -208,6 +214,7 @@ std::string Engine::Begin() {
   if (impl_->store->InTransaction()) {
     return Status::InvalidArgument("a transaction is already open").ToJson();
   }
+  impl_->txn_changes.clear();
   return impl_->store->Exec("BEGIN IMMEDIATE").ToJson();
 }
 
@@ -217,8 +224,12 @@ std::string Engine::Commit() {
   if (!s.ok()) {
     (void)impl_->store->Exec("ROLLBACK");
     impl_->FlushWrites(false);
+    ChangeSet touched;
+    std::swap(touched, impl_->txn_changes);
+    impl_->EmitTablesChanged(touched);
     return s.ToJson();
   }
+  impl_->txn_changes.clear();
   impl_->FlushWrites(true);
   return s.ToJson();
 }
@@ -232,8 +243,11 @@ std::string Engine::Rollback() {
     (void)impl_->store->Exec(
         "UPDATE _el_outbox SET status = 'pending' WHERE status = 'in_flight'");
   }
-  // The views may have shown the rolled-back writes to live queries.
-  std::set<std::string> touched = impl_->writes->TakeChangedTables();
+  // The views may have shown the rolled-back writes to live queries: every
+  // row reported since BEGIN (or not yet reported) is reported again.
+  ChangeSet touched;
+  std::swap(touched, impl_->txn_changes);
+  touched.Merge(impl_->writes->TakeChanges());
   impl_->writes->DropEvents();
   impl_->EmitTablesChanged(touched);
   impl_->uploader->NoteWrites();

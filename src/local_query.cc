@@ -9,8 +9,6 @@
 
 namespace electrolite {
 
-namespace {
-
 std::string AppTableName(const char* name) {
   if (name == nullptr) return {};
   std::string n(name);
@@ -23,6 +21,8 @@ std::string AppTableName(const char* name) {
   }
   return n;
 }
+
+namespace {
 
 int Authorizer(void* arg, int action, const char* a3, const char* a4, const char* db,
                const char* trigger) {
@@ -37,7 +37,10 @@ int Authorizer(void* arg, int action, const char* a3, const char* a4, const char
     case SQLITE_UPDATE:
     case SQLITE_DELETE: {
       std::string t = AppTableName(a3);
-      if (!t.empty()) q->tables_written.insert(t);
+      if (!t.empty()) {
+        q->tables_written.insert(t);
+        q->relations_written.insert(a3);
+      }
       break;
     }
     default:

@@ -19,6 +19,8 @@ struct QueryOutcome {
   std::string rows_json = "[]";
   std::set<std::string> tables_read;
   std::set<std::string> tables_written;
+  // The relations written as named in the schema (a view `T`, `T__synced`, ...).
+  std::set<std::string> relations_written;
   int64_t changes = 0;
 };
 
@@ -27,6 +29,9 @@ struct QueryOutcome {
 // T__synced/T__overlay/T__stage -> T; _el_* and sqlite_* are left out.
 Result<QueryOutcome> RunStatement(Store& store, std::string_view sql,
                                   std::string_view params_json);
+
+// The app table a relation belongs to ("" for _el_* and sqlite_*).
+std::string AppTableName(const char* name);
 
 // {"ok":true,"columns":[...],"rows":[...],"tables":[...]}
 std::string QueryResultJson(const QueryOutcome& q);
