@@ -16,6 +16,7 @@
 #include "prefetch.h"
 #include "retention.h"
 #include "shape.h"
+#include "statement_cache.h"
 #include "store.h"
 #include "synced_tables.h"
 #include "upload.h"
@@ -36,6 +37,8 @@ class Engine::Impl {
  public:
   EngineOptions options;
   std::unique_ptr<Store> store;
+  // db.query / db.exec statements (after `store`: destroyed before it).
+  std::unique_ptr<StatementCache> query_cache;
   std::unique_ptr<SeededEnv> owned_env;
   Env* env = nullptr;
   ApplyObserver* observer = nullptr;

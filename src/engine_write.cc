@@ -189,7 +189,7 @@ std::string Engine::Exec(std::string_view sql, std::string_view params_json, int
   Status s = txn.Begin();
   if (!s.ok()) return s.ToJson();
   impl_->writes->BeginSql(impl_->Now(now_ms));
-  Result<QueryOutcome> q = RunStatement(store, sql, params_json);
+  Result<QueryOutcome> q = RunStatement(store, sql, params_json, impl_->query_cache.get());
   int64_t mutations = 0;
   s = impl_->writes->EndSql(q.ok() ? Status::Ok() : q.status(), &mutations);
   if (s.ok()) s = txn.Commit();
