@@ -13,7 +13,7 @@
 // 2^53) in a sort or key column makes the view `broken`: the caller re-runs the original
 // query from then on.
 
-import { compareValues, quoteIdent, recognise, sqlLiteral, type SimpleQuery } from './live-sql.js';
+import { compareValues, quoteIdent, recognise, type SimpleQuery } from './live-sql.js';
 import type { Row } from './types.js';
 
 export interface RawResult {
@@ -52,6 +52,8 @@ export class IncrementalView<R extends Row = Row> {
   private tables: string[] = [];
   private loaded = false;
   private readonly fullSql: string;
+  /** The rows of the keys in the JSON array parameter ?N (N after the statement's own). */
+  private readonly deltaSql: string;
   private readonly selectHead: string;
   private readonly nHidden: number;
 
@@ -74,6 +76,12 @@ export class IncrementalView<R extends Row = Row> {
       ...q.orderBy.map((o) => `${quoteIdent(o.column)}${o.desc ? ' DESC' : ''}`),
       ...pk.map((c) => quoteIdent(c)),
     ].join(', ');
+    const keysParam = `?${q.maxParam + 1}`;
+    const pred = pk.length === 1
+      ? `${quoteIdent(pk[0]!)} IN (SELECT value FROM json_each(${keysParam}))`
+      : `(${pk.map(quoteIdent).join(', ')}) IN (SELECT ${pk.map((_, j) => `json_extract(value, '$[${j}]')`).join(', ')}` +
+        ` FROM json_each(${keysParam}))`;
+    this.deltaSql = this.selectHead + ' WHERE ' + (q.whereText !== null ? `(${q.whereText}) AND ` : '') + pred;
     this.fullSql = this.selectHead + (q.whereText !== null ? ` WHERE ${q.whereText}` : '') +
       ` ORDER BY ${order}` + (q.limitText ? ` ${q.limitText}` : '');
   }
@@ -142,7 +150,7 @@ export class IncrementalView<R extends Row = Row> {
    */
   async delta(keys: Map<string, unknown[]>): Promise<boolean> {
     if (!this.ready) return false;
-    const raw = await this.query(this.deltaSql([...keys.values()]), this.params);
+    const raw = await this.query(this.deltaSql, this.deltaParams([...keys.values()]));
     const prevColumns = this.columns;
     const fetched = this.toEntries(raw);
     if (!fetched || this.columns !== prevColumns) return false;
@@ -180,18 +188,12 @@ export class IncrementalView<R extends Row = Row> {
     return true;
   }
 
-  private deltaSql(keys: unknown[][]): string {
-    const lits = keys.map((k) => k.map(sqlLiteral).join(', '));
-    let pred: string;
-    if (this.pk.length === 1) {
-      pred = `${quoteIdent(this.pk[0]!)} IN (${lits.join(', ')})`;
-    } else {
-      pred = `(${this.pk.map(quoteIdent).join(', ')}) IN (VALUES ${lits.map((l) => `(${l})`).join(', ')})`;
-    }
-    let sql = this.selectHead + ' WHERE ' + (this.q.whereText !== null ? `(${this.q.whereText}) AND ` : '') + pred;
-    // LIMIT's parameter stays in the statement (so parameter numbers do not change).
-    if (this.q.limitParam !== null) sql += ` AND (${this.q.limitParam}) IS NOT NULL`;
-    return sql;
+  /** The changed keys as one more parameter, after every parameter of the statement. */
+  private deltaParams(keys: unknown[][]): unknown[] {
+    const out: unknown[] = [];
+    for (let i = 0; i < this.q.maxParam; i++) out.push(i < this.params.length ? this.params[i] : null);
+    out.push(JSON.stringify(this.pk.length === 1 ? keys.map((k) => k[0]) : keys));
+    return out;
   }
 
   /** Rows as entries (sorted as SQLite returned them); null, and broken, on odd values. */

@@ -24,8 +24,10 @@ export interface SimpleQuery {
   limit: number | null;
   /** `LIMIT ...` (and `OFFSET 0`) as written, or '' without LIMIT. */
   limitText: string;
-  /** LIMIT's parameter as written (it must stay in every derived statement), or null. */
+  /** LIMIT's parameter as written, or null. */
   limitParam: string | null;
+  /** The largest parameter number the statement uses (0: none). */
+  maxParam: number;
 }
 
 type TokKind = 'ident' | 'qident' | 'string' | 'number' | 'param' | 'op' | 'blob';
@@ -261,21 +263,13 @@ export function recognise(sql: string, params: readonly unknown[] = []): SimpleQ
   if (i !== toks.length) return null;
   return {
     table: tableTok.text, selectText: sql.slice(selStart, selEnd), whereText, orderBy, limit,
-    limitText, limitParam,
+    limitText, limitParam, maxParam: Math.max(0, ...numbers.values()),
   };
 }
 
 /** `"name"` with embedded quotes doubled. */
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
-}
-
-/** A key value as an SQL literal (keys come from the engine: null, numbers, strings). */
-export function sqlLiteral(v: unknown): string | null {
-  if (v === null) return 'NULL';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : null;
-  if (typeof v === 'string') return "'" + v.replace(/'/g, "''") + "'";
-  return null;
 }
 
 /** SQLite's storage-class rank: NULL < numbers < text (blobs never reach here). */

@@ -13,7 +13,7 @@ test('recognise: the maintained shape and its parts', () => {
   const q = recognise('SELECT id, title, status, updated_at FROM tasks ORDER BY updated_at DESC LIMIT 50');
   assert.deepEqual(q, {
     table: 'tasks', selectText: 'id, title, status, updated_at', whereText: null,
-    orderBy: [{ column: 'updated_at', desc: true }], limit: 50, limitText: 'LIMIT 50', limitParam: null,
+    orderBy: [{ column: 'updated_at', desc: true }], limit: 50, limitText: 'LIMIT 50', limitParam: null, maxParam: 0,
   });
   const w = recognise('select * from "Tasks" where status = $1 and (priority > 2 or title like ?2) order by "created_at", id asc limit $3 offset 0;',
     ['x', 'y', 7]);
@@ -23,6 +23,8 @@ test('recognise: the maintained shape and its parts', () => {
   assert.deepEqual(w.orderBy, [{ column: 'created_at', desc: false }, { column: 'id', desc: false }]);
   assert.equal(w.limit, 7);
   assert.equal(w.limitParam, '$3');
+  assert.equal(w.maxParam, 3);
+  assert.equal(recognise('SELECT id FROM t WHERE a = ?5 OR b = ? LIMIT 2').maxParam, 6);
   assert.equal(recognise('SELECT id FROM t WHERE a = ? LIMIT ?', [1, 3]).limit, 3);
   assert.equal(recognise('SELECT id FROM t WHERE a = :a AND b = :a LIMIT ?', [1, 4]).limit, 4);
   assert.equal(recognise('SELECT id FROM t -- comment\n /* x */ ORDER BY id').orderBy[0].column, 'id');
