@@ -68,16 +68,18 @@ std::string MutationResult(const Result<std::string>& r) {
   return out + "}";
 }
 
-// BEGIN/COMMIT/ROLLBACK/END/SAVEPOINT/RELEASE: run as-is, never wrapped.
-bool IsTransactionControl(std::string_view sql) {
+// BEGIN/COMMIT/ROLLBACK/END/SAVEPOINT/RELEASE (lower case): run as-is,
+// never wrapped. "" for any other statement.
+std::string TransactionControlWord(std::string_view sql) {
   size_t i = 0;
   while (i < sql.size() && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r')) ++i;
   std::string word;
   while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]))) {
     word += static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i++])));
   }
-  return word == "begin" || word == "commit" || word == "end" || word == "rollback" ||
-         word == "savepoint" || word == "release";
+  const bool control = word == "begin" || word == "commit" || word == "end" ||
+                       word == "rollback" || word == "savepoint" || word == "release";
+  return control ? word : std::string();
 }
 
 Result<json> ParseObject(std::string_view text, const char* what) {
@@ -177,9 +179,20 @@ std::string Engine::Delete(std::string_view table, std::string_view key_json, in
 
 std::string Engine::Exec(std::string_view sql, std::string_view params_json, int64_t now_ms) {
   Store& store = *impl_->store;
-  if (IsTransactionControl(sql)) {
+  const std::string control = TransactionControlWord(sql);
+  if (!control.empty()) {
+    if (control == "begin") impl_->txn_changes.clear();
     Result<QueryOutcome> q = RunStatement(store, sql, params_json);
     if (!q.ok()) return q.status().ToJson();
+    if (control == "rollback") {
+      // Rows reported since BEGIN may be back as they were (ROLLBACK TO
+      // undoes part of them: reporting all of them is still right).
+      ChangeSet touched = impl_->txn_changes;
+      touched.Merge(impl_->writes->TakeChanges());
+      impl_->writes->DropEvents();
+      impl_->EmitTablesChanged(touched);
+    }
+    if (!store.InTransaction()) impl_->txn_changes.clear();
     impl_->uploader->NoteWrites();
     return ExecResultJson(q.value());
   }

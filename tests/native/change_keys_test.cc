@@ -149,6 +149,22 @@ TEST_F(ChangeKeysTest, RollbackReportsEveryKeyTheTransactionTouched) {
   EXPECT_EQ(got, (std::set<json>{json::array({1}), json::array({5})}));
 }
 
+TEST_F(ChangeKeysTest, SqlRollbackReportsEveryKeyTheTransactionTouched) {
+  Ok(engine->Exec("BEGIN", "[]", pair_now));
+  Ok(engine->Exec("UPDATE items SET title = 'in txn' WHERE id = 2", "[]", pair_now));
+  EXPECT_EQ(KeysOf(Changes(), "items"), json::parse("[[2]]"));
+  Ok(engine->Exec("ROLLBACK", "[]", pair_now));
+  EXPECT_EQ(KeysOf(Changes(), "items"), json::parse("[[2]]"));
+  // A committed transaction leaves nothing for a later rollback to report.
+  Ok(engine->Exec("BEGIN", "[]", pair_now));
+  Ok(engine->Exec("UPDATE items SET title = 'kept' WHERE id = 1", "[]", pair_now));
+  Ok(engine->Exec("COMMIT", "[]", pair_now));
+  (void)Changes();
+  Ok(engine->Begin());
+  Ok(engine->Rollback());
+  EXPECT_TRUE(Changes().empty());
+}
+
 TEST_F(ChangeKeysTest, DiscardReportsTheKey) {
   json id = Ok(engine->Update("items", R"({"id":2})", R"({"title":"dos"})", pair_now))["mutationId"];
   (void)Changes();
