@@ -11,6 +11,7 @@ import { ElectroliteError } from './errors.js';
 import { checkImport, checkKey, extraEngineOptions, shapesUpToDate } from './extras.js';
 import { createInProcessPort, defaultModuleLoader, type HostPort, type ModuleLoader } from './host-port.js';
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
+import type { KeyChanges } from './live-incremental.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
 import { idleCheckpointer, prepareStorage, type PreparedStorage } from './storage-open.js';
@@ -320,6 +321,11 @@ export class Electrolite {
         return this.rawQuery<R>(sql, p);
       },
       () => this.liveQueries.delete(q as unknown as LiveQuery<Row>),
+      {
+        sql, params: p,
+        query: (s, params) => this.port.call('query', s, [...params]),
+        idle: () => this.idle(),
+      },
     );
     this.liveQueries.add(q as unknown as LiveQuery<Row>);
     return q;
@@ -441,7 +447,8 @@ export class Electrolite {
     switch (ev.type) {
       case 'tables-changed': {
         const tables = Array.isArray(ev.tables) ? (ev.tables as string[]) : [];
-        for (const q of this.liveQueries) q.tablesChanged(tables);
+        const keys = ev.keys !== null && typeof ev.keys === 'object' ? (ev.keys as Record<string, KeyChanges>) : undefined;
+        for (const q of this.liveQueries) q.tablesChanged(tables, keys);
         this.checkpointer?.poke();
         return;
       }

@@ -2,11 +2,28 @@
 // keeps the last result structurally shared, and re-runs only when the engine reports a
 // change to a table the query reads (`tables` from the query result, `tables-changed`
 // events). Runs are serialised: changes that arrive during a run cause one more run.
-// `subscribe` + `getSnapshot` fit React's useSyncExternalStore.
+// A query of the shape js/live-sql.ts recognises is maintained from the changed keys the
+// events carry (js/live-incremental.ts); any other query, and any change not known by key,
+// re-runs in full. `subscribe` + `getSnapshot` fit React's useSyncExternalStore.
 
 import { ElectroliteError } from './errors.js';
+import { IncrementalView, type KeyChanges, type RawQuery } from './live-incremental.js';
 import { shareRows } from './structural-share.js';
 import type { QueryResult, Row } from './types.js';
+
+/**
+ * What incremental maintenance needs: the statement, its parameters, a raw query call that
+ * runs at once (in the same tick) and `idle`, which waits until no transaction is open.
+ */
+export interface LiveSource {
+  sql: string;
+  params: readonly unknown[];
+  query: RawQuery;
+  idle: () => Promise<void>;
+}
+
+/** Pending changed keys beyond this many: one full run is cheaper. */
+const MAX_PENDING_KEYS = 1024;
 
 export type LiveListener<R extends Row> = (result: QueryResult<R>) => void;
 export type LiveErrorListener = (error: ElectroliteError) => void;
@@ -30,13 +47,24 @@ export class LiveQuery<R extends Row = Row> {
   private running = false;
   private dirty = false;
   private disposed = false;
+  private readonly source: LiveSource | undefined;
+  /** undefined: not tried yet; null: not maintainable, full runs. */
+  private view: IncrementalView<R> | null | undefined;
+  /** Keys changed since the last run started (key string -> values); all: not known by key. */
+  private pendingKeys = new Map<string, unknown[]>();
+  private pendingAll = true;
   /** Resolves after the first run (result or error). */
   readonly ready: Promise<void>;
+  /** Runs so far: `full` (the whole query) and `delta` (from changed keys). */
+  readonly stats = { full: 0, delta: 0 };
+  private idleWaiters: Array<() => void> = [];
   private resolveReady!: () => void;
 
-  constructor(run: () => Promise<QueryResult<R>>, release: () => void) {
+  constructor(run: () => Promise<QueryResult<R>>, release: () => void, source?: LiveSource) {
     this.run = run;
     this.release = release;
+    this.source = source;
+    this.view = source ? undefined : null;
     this.ready = new Promise((resolve) => {
       this.resolveReady = resolve;
     });
@@ -62,15 +90,44 @@ export class LiveQuery<R extends Row = Row> {
     };
   }
 
-  /** Called with the tables of a `tables-changed` event. */
-  tablesChanged(tables: readonly string[]): void {
+  /**
+   * Called with the tables of a `tables-changed` event and, where the engine knew them, the
+   * changed primary keys by table (a table without keys changed in an unknown way).
+   */
+  tablesChanged(tables: readonly string[], keys?: Readonly<Record<string, KeyChanges>>): void {
     if (this.disposed) return;
-    if (this.tables !== undefined && !tables.some((t) => this.tables!.has(logicalTable(t)))) return;
-    this.refresh();
+    const mine = this.tables === undefined ? tables : tables.filter((t) => this.tables!.has(logicalTable(t)));
+    if (mine.length === 0) return;
+    this.noteKeys(mine, keys);
+    this.schedule();
+  }
+
+  private noteKeys(tables: readonly string[], keys: Readonly<Record<string, KeyChanges>> | undefined): void {
+    const view = this.view;
+    if (this.pendingAll || !view || !keys) {
+      this.pendingAll = true;
+      return;
+    }
+    for (const t of tables) {
+      const list = logicalTable(t) === logicalTable(view.table) ? view.keysOf(keys[t]) : null;
+      if (list === null) {
+        this.pendingAll = true;
+        return;
+      }
+      const rows = keys[t]!.rows;
+      for (let i = 0; i < list.length; i++) this.pendingKeys.set(list[i]!, rows[i]!);
+    }
+    if (this.pendingKeys.size > MAX_PENDING_KEYS) this.pendingAll = true;
   }
 
   /** Re-runs the query now (coalesced with a run in progress). */
   refresh(): void {
+    if (this.disposed) return;
+    this.pendingAll = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.disposed) return;
     if (this.running) {
       this.dirty = true;
@@ -81,14 +138,62 @@ export class LiveQuery<R extends Row = Row> {
     void this.runOnce();
   }
 
+  /**
+   * The changes to apply now. Taken right before the statement runs (after waiting for a
+   * transaction to end), so one run sees every key a transaction reported: a result never
+   * shows half of a transaction.
+   */
+  private takePending(): { all: boolean; keys: Map<string, unknown[]> } {
+    const taken = { all: this.pendingAll, keys: this.pendingKeys };
+    this.pendingAll = false;
+    this.pendingKeys = new Map();
+    this.dirty = false;
+    return taken;
+  }
+
+  /** The next result: incrementally when possible; `shared` when its rows are already shared. */
+  private async compute(): Promise<{ next: QueryResult<R>; shared: boolean }> {
+    const source = this.source;
+    if (this.view === undefined && source) {
+      try {
+        await source.idle();
+        this.view = await IncrementalView.create<R>(source.sql, source.params, source.query);
+      } catch {
+        this.view = null;
+      }
+    }
+    const view = this.view;
+    if (view && source) {
+      try {
+        await source.idle();
+        // From here to the query call nothing yields: no event can slip in between.
+        const { all, keys } = this.takePending();
+        let ok = false;
+        if (!all && view.ready) ok = keys.size === 0 || (await view.delta(keys));
+        if (ok) this.stats.delta++;
+        else {
+          ok = await view.full();
+          this.stats.full++;
+        }
+        if (ok) return { next: view.result(), shared: true };
+      } catch {
+        // A derived statement failed: the original runs (and reports its own error, if any).
+      }
+      this.view = null;
+    }
+    this.takePending();
+    this.stats.full++;
+    return { next: await this.run(), shared: false };
+  }
+
   private async runOnce(): Promise<void> {
     try {
-      const next = await this.run();
+      const { next, shared } = await this.compute();
       if (this.disposed) return;
       this.tables = new Set(next.tables.map(logicalTable));
       this.error = undefined;
       const prev = this.result;
-      const rows = shareRows(prev?.rows, next.rows, next.columns, prev?.columns);
+      const rows = shared ? next.rows : shareRows(prev?.rows, next.rows, next.columns, prev?.columns);
       if (prev && rows === prev.rows) {
         // Nothing the caller can see changed: keep the old result, no callback.
       } else {
@@ -121,13 +226,21 @@ export class LiveQuery<R extends Row = Row> {
     } finally {
       this.resolveReady();
       this.running = false;
-      if (this.dirty && !this.disposed) this.refresh();
+      if (this.dirty && !this.disposed) this.schedule();
+      else for (const w of this.idleWaiters.splice(0)) w();
     }
+  }
+
+  /** Resolves once no run is in progress or pending (tests, benchmarks). */
+  whenIdle(): Promise<void> {
+    if (!this.running || this.disposed) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const w of this.idleWaiters.splice(0)) w();
     this.listeners.clear();
     this.errorListeners.clear();
     this.release();

@@ -145,16 +145,16 @@ Result<Shape*> Engine::Impl::AddShape(ShapeDef def, bool persist) {
   return p;
 }
 
+void Engine::Impl::EmitTablesChanged(const ChangeSet& changes) {
+  if (changes.empty()) return;
+  if (store->InTransaction()) txn_changes.Merge(changes);
+  Emit(changes.EventJson());
+}
+
 void Engine::Impl::EmitTablesChanged(const std::set<std::string>& changed) {
-  if (changed.empty()) return;
-  std::string ev = "{\"type\":\"tables-changed\",\"tables\":[";
-  bool first = true;
-  for (const auto& t : changed) {
-    if (!first) ev += ',';
-    first = false;
-    AppendJsonString(&ev, t);
-  }
-  Emit(ev + "]}");
+  ChangeSet unknown;
+  for (const std::string& t : changed) unknown.AddUnknown(t);
+  EmitTablesChanged(unknown);
 }
 
 void Engine::Impl::EmitError(const Status& s, const std::string& shape_id) {
@@ -280,6 +280,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Env* 
   Result<std::unique_ptr<Store>> store = Store::Open(options.path, options.vfs);
   if (!store.ok()) return store.status();
   impl->store = std::move(store).value();
+  impl->query_cache = std::make_unique<StatementCache>(impl->store.get());
   if (!options.synchronous.empty()) EL_RETURN_IF_ERROR(impl->store->ApplyDurability(options.synchronous));
   if (!options.import_snapshot.empty()) {  // Electrolite.open({ import })
     Result<uint64_t> fp = DeclaredFingerprint(options);
@@ -461,7 +462,7 @@ std::string Engine::Unsubscribe(std::string_view shape_id) {
 std::string Engine::StatusJson() const { return impl_->BuildStatusJson(); }
 
 std::string Engine::Query(std::string_view sql, std::string_view params_json) {
-  Result<QueryOutcome> q = RunStatement(*impl_->store, sql, params_json);
+  Result<QueryOutcome> q = RunStatement(*impl_->store, sql, params_json, impl_->query_cache.get());
   if (!q.ok()) return q.status().ToJson();
   return QueryResultJson(q.value());
 }

@@ -328,6 +328,7 @@ std::string Engine::Clear() {
   Impl& m = *impl_;
   m.shapes.clear();  // nothing is requested any more; late responses are ignored
   m.store->ClearCache();
+  m.query_cache->Clear();
   std::vector<std::pair<std::string, std::string>> objects;
   {
     Result<Stmt> stmt = m.store->Prepare(

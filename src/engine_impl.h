@@ -11,10 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "change_set.h"
 #include "engine.h"
 #include "prefetch.h"
 #include "retention.h"
 #include "shape.h"
+#include "statement_cache.h"
 #include "store.h"
 #include "synced_tables.h"
 #include "upload.h"
@@ -35,6 +37,8 @@ class Engine::Impl {
  public:
   EngineOptions options;
   std::unique_ptr<Store> store;
+  // db.query / db.exec statements (after `store`: destroyed before it).
+  std::unique_ptr<StatementCache> query_cache;
   std::unique_ptr<SeededEnv> owned_env;
   Env* env = nullptr;
   ApplyObserver* observer = nullptr;
@@ -89,7 +93,13 @@ class Engine::Impl {
   Shape* FindShape(const std::string& id);
   Result<Shape*> AddShape(ShapeDef def, bool persist);
   void Emit(std::string event_json) { events.push_back(std::move(event_json)); }
+  // Emits a tables-changed event (nothing when `changes` is empty). Inside
+  // an app transaction the changes are also kept for a rollback's event.
+  void EmitTablesChanged(const ChangeSet& changes);
+  // Tables changed in ways not known by key.
   void EmitTablesChanged(const std::set<std::string>& tables);
+  // Everything reported since the app's BEGIN (a ROLLBACK reports it again).
+  ChangeSet txn_changes;
   void EmitError(const Status& s, const std::string& shape_id);
   void Log(const char* level, const std::string& message);
   std::string BuildStatusJson() const;

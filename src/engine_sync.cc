@@ -261,7 +261,13 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   int64_t ms = now_ms - shape->request_sent_ms;
   apply_ms_total += ms;
   ExtrasOnApplied(shape, now_ms, ms, applier);
-  if (applier.rows() > 0 || swapped || ddl) EmitTablesChanged({shape->def().table});
+  ChangeSet changes;
+  if (swapped || ddl) {
+    changes.AddUnknown(shape->def().table);
+  } else {
+    applier.keys().AddTo(&changes, shape->def().table, table->decl().primary_key);
+  }
+  EmitTablesChanged(changes);
   std::string ev = "{\"type\":\"sync\",\"shapeId\":";
   AppendJsonString(&ev, shape->def().id);
   ev += ",\"table\":";

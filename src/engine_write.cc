@@ -68,16 +68,18 @@ std::string MutationResult(const Result<std::string>& r) {
   return out + "}";
 }
 
-// BEGIN/COMMIT/ROLLBACK/END/SAVEPOINT/RELEASE: run as-is, never wrapped.
-bool IsTransactionControl(std::string_view sql) {
+// BEGIN/COMMIT/ROLLBACK/END/SAVEPOINT/RELEASE (lower case): run as-is,
+// never wrapped. "" for any other statement.
+std::string TransactionControlWord(std::string_view sql) {
   size_t i = 0;
   while (i < sql.size() && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r')) ++i;
   std::string word;
   while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]))) {
     word += static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i++])));
   }
-  return word == "begin" || word == "commit" || word == "end" || word == "rollback" ||
-         word == "savepoint" || word == "release";
+  const bool control = word == "begin" || word == "commit" || word == "end" ||
+                       word == "rollback" || word == "savepoint" || word == "release";
+  return control ? word : std::string();
 }
 
 Result<json> ParseObject(std::string_view text, const char* what) {
@@ -133,14 +135,14 @@ int64_t Engine::Impl::Now(int64_t now_ms) {
 void Engine::Impl::FlushWrites(bool committed) {
   if (!committed) {
     writes->DropEvents();
-    (void)writes->TakeChangedTables();
+    (void)writes->TakeChanges();
     return;
   }
   for (std::string& ev : writes->TakeEvents()) {
     if (options.debug && ev.rfind("{\"type\":\"conflict\"", 0) == 0) Log("info", ev);
     Emit(std::move(ev));
   }
-  EmitTablesChanged(writes->TakeChangedTables());
+  EmitTablesChanged(writes->TakeChanges());
   if (writes->TakeNewWrites() > 0) uploader->NoteWrites();
   MaybeEmitStatus();
 }
@@ -177,9 +179,20 @@ std::string Engine::Delete(std::string_view table, std::string_view key_json, in
 
 std::string Engine::Exec(std::string_view sql, std::string_view params_json, int64_t now_ms) {
   Store& store = *impl_->store;
-  if (IsTransactionControl(sql)) {
+  const std::string control = TransactionControlWord(sql);
+  if (!control.empty()) {
+    if (control == "begin") impl_->txn_changes.clear();
     Result<QueryOutcome> q = RunStatement(store, sql, params_json);
     if (!q.ok()) return q.status().ToJson();
+    if (control == "rollback") {
+      // Rows reported since BEGIN may be back as they were (ROLLBACK TO
+      // undoes part of them: reporting all of them is still right).
+      ChangeSet touched = impl_->txn_changes;
+      touched.Merge(impl_->writes->TakeChanges());
+      impl_->writes->DropEvents();
+      impl_->EmitTablesChanged(touched);
+    }
+    if (!store.InTransaction()) impl_->txn_changes.clear();
     impl_->uploader->NoteWrites();
     return ExecResultJson(q.value());
   }
@@ -189,7 +202,7 @@ std::string Engine::Exec(std::string_view sql, std::string_view params_json, int
   Status s = txn.Begin();
   if (!s.ok()) return s.ToJson();
   impl_->writes->BeginSql(impl_->Now(now_ms));
-  Result<QueryOutcome> q = RunStatement(store, sql, params_json);
+  Result<QueryOutcome> q = RunStatement(store, sql, params_json, impl_->query_cache.get());
   int64_t mutations = 0;
   s = impl_->writes->EndSql(q.ok() ? Status::Ok() : q.status(), &mutations);
   if (s.ok()) s = txn.Commit();
@@ -199,7 +212,13 @@ std::string Engine::Exec(std::string_view sql, std::string_view params_json, int
     return s.ToJson();
   }
   if (mutations > 0) q->changes = mutations;
-  impl_->EmitTablesChanged(q->tables_written);
+  // Writes through a synced table's view reach el_write(), which reports
+  // their keys (FlushWrites); any other table written is reported unknown.
+  std::set<std::string> untracked;
+  for (const std::string& rel : q->relations_written) {
+    if (impl_->writes->Find(rel) == nullptr) untracked.insert(AppTableName(rel.c_str()));
+  }
+  impl_->EmitTablesChanged(untracked);
   impl_->FlushWrites(true);
   return ExecResultJson(q.value());
 }
@@ -208,6 +227,7 @@ std::string Engine::Begin() {
   if (impl_->store->InTransaction()) {
     return Status::InvalidArgument("a transaction is already open").ToJson();
   }
+  impl_->txn_changes.clear();
   return impl_->store->Exec("BEGIN IMMEDIATE").ToJson();
 }
 
@@ -217,8 +237,12 @@ std::string Engine::Commit() {
   if (!s.ok()) {
     (void)impl_->store->Exec("ROLLBACK");
     impl_->FlushWrites(false);
+    ChangeSet touched;
+    std::swap(touched, impl_->txn_changes);
+    impl_->EmitTablesChanged(touched);
     return s.ToJson();
   }
+  impl_->txn_changes.clear();
   impl_->FlushWrites(true);
   return s.ToJson();
 }
@@ -232,8 +256,11 @@ std::string Engine::Rollback() {
     (void)impl_->store->Exec(
         "UPDATE _el_outbox SET status = 'pending' WHERE status = 'in_flight'");
   }
-  // The views may have shown the rolled-back writes to live queries.
-  std::set<std::string> touched = impl_->writes->TakeChangedTables();
+  // The views may have shown the rolled-back writes to live queries: every
+  // row reported since BEGIN (or not yet reported) is reported again.
+  ChangeSet touched;
+  std::swap(touched, impl_->txn_changes);
+  touched.Merge(impl_->writes->TakeChanges());
   impl_->writes->DropEvents();
   impl_->EmitTablesChanged(touched);
   impl_->uploader->NoteWrites();

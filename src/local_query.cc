@@ -4,12 +4,11 @@
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "json.h"
 
 namespace electrolite {
-
-namespace {
 
 std::string AppTableName(const char* name) {
   if (name == nullptr) return {};
@@ -24,6 +23,8 @@ std::string AppTableName(const char* name) {
   return n;
 }
 
+namespace {
+
 int Authorizer(void* arg, int action, const char* a3, const char* a4, const char* db,
                const char* trigger) {
   auto* q = static_cast<QueryOutcome*>(arg);
@@ -37,7 +38,10 @@ int Authorizer(void* arg, int action, const char* a3, const char* a4, const char
     case SQLITE_UPDATE:
     case SQLITE_DELETE: {
       std::string t = AppTableName(a3);
-      if (!t.empty()) q->tables_written.insert(t);
+      if (!t.empty()) {
+        q->tables_written.insert(t);
+        q->relations_written.insert(a3);
+      }
       break;
     }
     default:
@@ -126,24 +130,20 @@ std::string TablesJson(const std::set<std::string>& a, const std::set<std::strin
   return out + "]";
 }
 
-}  // namespace
-
-Result<QueryOutcome> RunStatement(Store& store, std::string_view sql,
-                                  std::string_view params_json) {
-  QueryOutcome q;
-  sqlite3_set_authorizer(store.raw(), Authorizer, &q);
-  Result<Stmt> prepared = store.Prepare(sql);
-  sqlite3_set_authorizer(store.raw(), nullptr, nullptr);
-  if (!prepared.ok()) return prepared.status();
-  Stmt stmt = std::move(prepared).value();
+// Binds, steps and collects rows. `columns`: whether q->columns_json must
+// be built (a cached statement brings its own).
+Status RunPrepared(Store& store, Stmt& stmt, std::string_view params_json, bool columns,
+                   QueryOutcome* q) {
   EL_RETURN_IF_ERROR(BindParams(stmt, params_json));
   int ncol = stmt.ColumnCount();
-  q.columns_json = "[";
-  for (int i = 0; i < ncol; i++) {
-    if (i > 0) q.columns_json += ',';
-    AppendJsonString(&q.columns_json, stmt.ColumnName(i));
+  if (columns) {
+    q->columns_json = "[";
+    for (int i = 0; i < ncol; i++) {
+      if (i > 0) q->columns_json += ',';
+      AppendJsonString(&q->columns_json, stmt.ColumnName(i));
+    }
+    q->columns_json += "]";
   }
-  q.columns_json += "]";
   std::string rows = "[";
   bool first = true;
   for (;;) {
@@ -159,8 +159,47 @@ Result<QueryOutcome> RunStatement(Store& store, std::string_view sql,
     rows += ']';
   }
   rows += ']';
-  q.rows_json = std::move(rows);
-  q.changes = sqlite3_stmt_readonly(stmt.raw()) ? 0 : store.Changes();
+  q->rows_json = std::move(rows);
+  q->changes = sqlite3_stmt_readonly(stmt.raw()) ? 0 : store.Changes();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<QueryOutcome> RunStatement(Store& store, std::string_view sql,
+                                  std::string_view params_json, StatementCache* cache) {
+  QueryOutcome q;
+  StatementCache::Entry entry;
+  std::optional<StatementCache::Entry> cached;
+  if (cache != nullptr) cached = cache->Take(sql);
+  if (cached) {
+    entry = std::move(*cached);
+    q.columns_json = entry.columns_json;
+    q.tables_read = entry.tables_read;
+    q.tables_written = entry.tables_written;
+    q.relations_written = entry.relations_written;
+  } else {
+    sqlite3_set_authorizer(store.raw(), Authorizer, &q);
+    Result<Stmt> prepared = store.Prepare(sql);
+    sqlite3_set_authorizer(store.raw(), nullptr, nullptr);
+    if (!prepared.ok()) return prepared.status();
+    entry.stmt = std::move(prepared).value();
+    entry.schema_version = cache != nullptr ? cache->schema_version() : -1;
+  }
+  Stmt& stmt = entry.stmt;
+  Status s = RunPrepared(store, stmt, params_json, !cached, &q);
+  const bool read_only = sqlite3_stmt_readonly(stmt.raw()) != 0;
+  stmt.Reset();
+  if (cache != nullptr) {
+    if (!cached) {
+      entry.columns_json = q.columns_json;
+      entry.tables_read = q.tables_read;
+      entry.tables_written = q.tables_written;
+      entry.relations_written = q.relations_written;
+    }
+    cache->Put(sql, std::move(entry), !read_only);
+  }
+  if (!s.ok()) return s;
   return q;
 }
 

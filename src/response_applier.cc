@@ -11,6 +11,25 @@ bool ResponseApplier::IsForeign(const ShapeMessage& m) const {
   return false;  // the column is not in the message (an update of other columns)
 }
 
+// After Apply(m): the key values it converted (one flag test once full).
+void ResponseApplier::NoteKey(const ShapeMessage& m) {
+  if (stage_ || keys_.full()) return;
+  if (!m.key_change_to.empty() || !m.key_change_from.empty()) {
+    keys_.MarkUnknown();
+    return;
+  }
+  const SyncedTable& t = *shape_->table();
+  std::string k = "[";
+  for (size_t i = 0; i < t.pk_columns().size(); ++i) {
+    if (i > 0) k += ',';
+    if (!AppendKeyValue(&k, t.last_value(t.pk_columns()[i]))) {
+      keys_.MarkUnknown();
+      return;
+    }
+  }
+  keys_.Add(k + "]");
+}
+
 Status ResponseApplier::OnMessage(const ShapeMessage& m, int64_t index) {
   if (must_refetch_) return Status::Ok();  // the rest of the batch is discarded
   switch (m.kind) {
@@ -20,11 +39,13 @@ Status ResponseApplier::OnMessage(const ShapeMessage& m, int64_t index) {
         gone.op = Operation::kDelete;
         Status s = shape_->table()->Apply(gone, shape_->columns(), stage_);
         if (!s.ok()) return s.WithContext("message " + std::to_string(index));
+        NoteKey(gone);
         foreign_rows_++;
         return Status::Ok();
       }
       Status s = shape_->table()->Apply(m, shape_->columns(), stage_);
       if (!s.ok()) return s.WithContext("message " + std::to_string(index));
+      NoteKey(m);
       rows_++;
       for (int64_t t : m.txids) {
         if (txids_.empty() || txids_.back() != t) txids_.push_back(t);

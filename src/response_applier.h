@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "change_set.h"
 #include "message_decoder.h"
 #include "shape.h"
 #include "status.h"
@@ -32,6 +33,8 @@ class ResponseApplier : public MessageSink {
   int64_t foreign_rows() const { return foreign_rows_; }
 
   int64_t rows() const { return rows_; }
+  // Keys of the rows applied to the table (not the stage), for tables-changed.
+  const KeyCollector& keys() const { return keys_; }
   bool up_to_date() const { return up_to_date_; }
   bool must_refetch() const { return must_refetch_; }
   bool snapshot_end() const { return snapshot_end_; }
@@ -44,9 +47,11 @@ class ResponseApplier : public MessageSink {
 
  private:
   bool IsForeign(const ShapeMessage& m) const;
+  void NoteKey(const ShapeMessage& m);
   Shape* shape_;
   bool stage_;
   int64_t rows_ = 0;
+  KeyCollector keys_;
   const std::string* user_column_ = nullptr;
   const std::string* user_ = nullptr;
   int64_t foreign_rows_ = 0;

@@ -69,6 +69,10 @@ class SyncedTable {
   Status SwapStage(bool replace_all);
 
   int64_t rows_applied() const { return rows_applied_; }
+  // Primary key column indexes, and the values the last Apply converted
+  // (valid until the next Apply), for reporting changed keys.
+  const std::vector<int>& pk_columns() const { return pk_cols_; }
+  const SqlValue& last_value(int index) const { return values_[index]; }
   // Restores an earlier in-memory declaration after a rolled-back DDL.
   void Restore(const TableDecl& decl, bool materialized);
 

@@ -184,7 +184,7 @@ Result<std::string> WritePath::Record(const WriteTable& t, std::string op, json 
   e.local_ms = now_ms;
   EL_RETURN_IF_ERROR(outbox_->Append(e));
   EL_RETURN_IF_ERROR(overlay_->Rebuild(t, e.key, /*local_write=*/true));
-  changed_tables_.insert(t.name);
+  NoteChanged(t, e.key);
   ++new_writes_;
   return e.id;
 }
@@ -414,7 +414,7 @@ Status WritePath::DiscardMutation(std::string_view id) {
   EL_RETURN_IF_ERROR(outbox_->Remove(e->id));
   if (t != nullptr) {
     EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, e->key, /*local_write=*/false));
-    changed_tables_.insert(t->name);
+    NoteChanged(*t, e->key);
   }
   return txn.Commit();
 }
@@ -444,7 +444,7 @@ Status WritePath::ResolveConflict(std::string_view resolve_id, const json& row, 
     if (e.status == "pending" || e.status == "failed") EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
   }
   EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, key, /*local_write=*/true));
-  changed_tables_.insert(t->name);
+  NoteChanged(*t, key);
   if (remote) {
     json patch = json::object();
     for (auto c = row.begin(); c != row.end(); ++c) {
@@ -474,10 +474,36 @@ std::vector<std::string> WritePath::TakeEvents() {
   return out;
 }
 
-std::set<std::string> WritePath::TakeChangedTables() {
-  std::set<std::string> out;
-  out.swap(changed_tables_);
+ChangeSet WritePath::TakeChanges() {
+  ChangeSet out;
+  std::swap(out, changes_);
   return out;
+}
+
+void WritePath::NoteChanged(const WriteTable& t, const json& key) {
+  if (changes_.Unknown(t.name)) return;
+  std::string k = "[";
+  for (size_t i = 0; i < t.primary_key.size(); ++i) {
+    if (i > 0) k += ',';
+    auto it = key.find(t.primary_key[i]);
+    bool ok = it != key.end();
+    if (ok && it->is_string()) {
+      AppendJsonString(&k, it->get_ref<const std::string&>());
+    } else if (ok && it->is_boolean()) {
+      k += it->get<bool>() ? '1' : '0';
+    } else if (ok && it->is_number_integer()) {
+      ok = AppendKeyInt(&k, it->get<int64_t>());
+    } else if (ok && it->is_number()) {
+      ok = AppendKeyReal(&k, it->get<double>());
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      changes_.AddUnknown(t.name);
+      return;
+    }
+  }
+  changes_.AddKey(t.name, t.primary_key, k + "]");
 }
 
 int64_t WritePath::TakeNewWrites() {

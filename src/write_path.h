@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "change_set.h"
 #include "env.h"
 #include "outbox.h"
 #include "overlay.h"
@@ -121,8 +122,9 @@ class WritePath {
   void TruncateEvents(size_t mark) {
     if (events_.size() > mark) events_.resize(mark);
   }
-  // Tables whose merged view changed since the last call (for tables-changed).
-  std::set<std::string> TakeChangedTables();
+  // Rows (by key) whose merged view changed since the last call (for
+  // tables-changed).
+  ChangeSet TakeChanges();
 
   Outbox& outbox() { return *outbox_; }
   Overlay& overlay() { return *overlay_; }
@@ -156,6 +158,8 @@ class WritePath {
   // `duplicate` answer carries no txid of the original write).
   Status DropIfConverged(const WriteTable& t, const OutboxEntry& e, bool* dropped);
   Status DecideConcurrent(const WriteTable& t, const nlohmann::json& key, int64_t now_ms);
+  // Notes that the merged row of `key` (storage form) may have changed.
+  void NoteChanged(const WriteTable& t, const nlohmann::json& key);
   Status RecordConflict(const WriteTable& t, const nlohmann::json& key, std::string_view outcome,
                         const nlohmann::json& local, const nlohmann::json& remote,
                         std::string_view reason, std::string_view mutation_id, int64_t now_ms);
@@ -168,7 +172,7 @@ class WritePath {
   std::set<std::string, std::less<>> resolvers_;
   std::map<std::string, PendingResolve> resolves_;
   std::vector<std::string> events_;
-  std::set<std::string> changed_tables_;
+  ChangeSet changes_;
   int64_t new_writes_ = 0;
   // SQL statement bracket.
   int64_t sql_now_ms_ = 0;

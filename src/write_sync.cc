@@ -110,7 +110,7 @@ Status WritePath::DropIfConverged(const WriteTable& t, const OutboxEntry& e, boo
   if (!converged) return Status::Ok();
   EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
   EL_RETURN_IF_ERROR(overlay_->Rebuild(t, e.key, /*local_write=*/false));
-  changed_tables_.insert(t.name);
+  NoteChanged(t, e.key);
   *dropped = true;
   return Status::Ok();
 }
@@ -128,7 +128,7 @@ Status WritePath::Acked(const OutboxEntry& e, int64_t txid) {
     // The stream already delivered this write: the synced row holds it.
     EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
     EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, e.key, /*local_write=*/false));
-    changed_tables_.insert(t->name);
+    NoteChanged(*t, e.key);
     return Status::Ok();
   }
   bool dropped = false;
@@ -139,7 +139,7 @@ Status WritePath::Acked(const OutboxEntry& e, int64_t txid) {
   EL_ASSIGN_OR_RETURN(std::optional<OverlayRow> ov, overlay_->Read(*t, e.key));
   if (ov && ov->yield) {
     EL_RETURN_IF_ERROR(overlay_->SetYield(*t, e.key, false));
-    changed_tables_.insert(t->name);
+    NoteChanged(*t, e.key);
   }
   return Status::Ok();
 }
@@ -151,7 +151,7 @@ Status WritePath::Rejected(const OutboxEntry& e, std::string_view reason, const 
   if (t == nullptr) return Status::Ok();
   // Roll back exactly this mutation: the overlay is refolded from what is left.
   EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, e.key, /*local_write=*/false));
-  changed_tables_.insert(t->name);
+  NoteChanged(*t, e.key);
   json local = RowToWire(*t, Merge(Merge(e.base, e.key), e.value));
   return RecordConflict(*t, e.key, "rejected", local, server_row, reason, e.id, now_ms);
 }
@@ -198,7 +198,7 @@ Status WritePath::OnSnapshotEnd(std::string_view table, std::string_view xmin,
     if (e.txid && VisibleInSnapshot(*e.txid, lo, hi, in_progress)) {
       EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
       EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, e.key, /*local_write=*/false));
-      changed_tables_.insert(t->name);
+      NoteChanged(*t, e.key);
     }
   }
   // Rows the snapshot (re)wrote under pending local edits.
@@ -230,7 +230,7 @@ Status WritePath::OnChangesApplied(std::string_view table, const std::vector<int
     }
     if (removed) {
       EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, key, /*local_write=*/false));
-      changed_tables_.insert(t->name);
+      NoteChanged(*t, key);
     }
     EL_RETURN_IF_ERROR(DecideConcurrent(*t, key, now_ms));
   }
@@ -246,7 +246,7 @@ Status WritePath::OnChangesApplied(std::string_view table, const std::vector<int
     if (matched) {
       EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
       EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, e.key, /*local_write=*/false));
-      changed_tables_.insert(t->name);
+      NoteChanged(*t, e.key);
     }
   }
   // 3. Remember this response's txids for acks that arrive later.
@@ -288,7 +288,7 @@ Status WritePath::DecideConcurrent(const WriteTable& t, const json& key, int64_t
     // streamed yet: this change committed before them, ours will land on top.
     if (ov->yield) {
       EL_RETURN_IF_ERROR(overlay_->SetYield(t, key, false));
-      changed_tables_.insert(t.name);
+      NoteChanged(t, key);
     }
     return Status::Ok();
   }
@@ -323,7 +323,7 @@ Status WritePath::DecideConcurrent(const WriteTable& t, const json& key, int64_t
   const bool yield = w == Winner::kRemote;
   if (yield != ov->yield) {
     EL_RETURN_IF_ERROR(overlay_->SetYield(t, key, yield));
-    changed_tables_.insert(t.name);
+    NoteChanged(t, key);
   }
   return RecordConflict(t, key, yield ? "remote" : "local", RowToWire(t, local),
                         RowToWire(t, *remote), "concurrent server change", ov->write_id, now_ms);
