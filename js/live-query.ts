@@ -35,6 +35,13 @@ export function logicalTable(name: string): string {
   return m ? m[1]! : lower;
 }
 
+/** Runs `fn` in a new task (after pending I/O callbacks and replies of the current one). */
+function nextTask(fn: () => void): void {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown };
+  if (typeof g.setImmediate === 'function') g.setImmediate(fn);
+  else setTimeout(fn, 0);
+}
+
 export class LiveQuery<R extends Row = Row> {
   private readonly run: () => Promise<QueryResult<R>>;
   private readonly release: () => void;
@@ -45,6 +52,8 @@ export class LiveQuery<R extends Row = Row> {
   /** Tables the query read in its last run; undefined until the first run (re-run on any change). */
   private tables: Set<string> | undefined;
   private running = false;
+  /** A re-run is queued for the next task (tablesChanged). */
+  private deferred = false;
   private dirty = false;
   private disposed = false;
   private readonly source: LiveSource | undefined;
@@ -99,7 +108,15 @@ export class LiveQuery<R extends Row = Row> {
     const mine = this.tables === undefined ? tables : tables.filter((t) => this.tables!.has(logicalTable(t)));
     if (mine.length === 0) return;
     this.noteKeys(mine, keys);
-    this.schedule();
+    // After the current task: the write that caused the change answers its caller first
+    // (in the worker: its reply is posted before the re-run), then the query re-runs.
+    if (!this.deferred) {
+      this.deferred = true;
+      nextTask(() => {
+        this.deferred = false;
+        this.schedule();
+      });
+    }
   }
 
   private noteKeys(tables: readonly string[], keys: Readonly<Record<string, KeyChanges>> | undefined): void {
