@@ -6,6 +6,50 @@ namespace electrolite {
 
 namespace {
 
+inline bool IsPlain(char c) {
+  return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+}
+
+// The first byte in [p, end) that ends a run of plain string bytes: '"', '\\'
+// or a control character (< 0x20); `end` if there is none. Looks at eight
+// bytes at a time (SWAR): the classic "has a zero byte" test on the word
+// XORed with '"' and with '\\', and a "has a byte below 0x20" test. The lowest
+// flagged byte is always a real match (borrows only run upwards), so on a
+// little-endian target (x86, wasm) it is found with count-trailing-zeros.
+inline const char* ScanPlain(const char* p, const char* end) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  while (end - p >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    uint64_t q = w ^ (kOnes * '"');
+    uint64_t b = w ^ (kOnes * '\\');
+    uint64_t hit = ((q - kOnes) & ~q) | ((b - kOnes) & ~b) | ((w - kOnes * 0x20) & ~w);
+    hit &= kHigh;
+    if (hit != 0) return p + (__builtin_ctzll(hit) >> 3);
+    p += 8;
+  }
+#endif
+  while (p < end && IsPlain(*p)) p++;
+  return p;
+}
+
+// The byte a two-character escape \c stands for; 0 for 'u' and invalid ones.
+inline char SimpleEscape(char c) {
+  switch (c) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '/': return '/';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return 0;
+  }
+}
+
 inline bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 inline bool IsNumberChar(char c) {
   return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
@@ -143,8 +187,7 @@ Status JsonTokenizer::StringStep(const char* p, const char* end, size_t* used) {
         high_surrogate_ = 0;
       }
       // Copy a run of plain bytes.
-      const char* q = p;
-      while (q < end && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) >= 0x20) q++;
+      const char* q = ScanPlain(p, end);
       buf_.append(p, static_cast<size_t>(q - p));
       p = q;
       continue;
@@ -294,8 +337,7 @@ Status JsonTokenizer::Feed(std::string_view chunk) {
         string_is_key_ = state_ == State::kObjectFirst || state_ == State::kObjectKey;
         if (!string_is_key_) EL_RETURN_IF_ERROR(ValueStarted());
         // Fast path: the whole string is in this chunk and has no escapes.
-        const char* q = p + 1;
-        while (q < end && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) >= 0x20) q++;
+        const char* q = ScanPlain(p + 1, end);
         if (q < end && *q == '"') {
           std::string_view text(p + 1, static_cast<size_t>(q - p - 1));
           offset_ += static_cast<size_t>(q + 1 - p);
@@ -309,12 +351,30 @@ Status JsonTokenizer::Feed(std::string_view chunk) {
           }
           break;
         }
+        // Escapes other than \u inside this chunk are decoded here, run by run;
+        // anything else (\u, a control character, the chunk's end) continues
+        // in StringStep from where this stopped, with the text so far in buf_.
         buf_.assign(p + 1, static_cast<size_t>(q - p - 1));
+        escape_ = 0;
+        high_surrogate_ = 0;
+        while (q + 1 < end && *q == '\\') {
+          char out = SimpleEscape(q[1]);
+          if (out == 0) break;
+          buf_.push_back(out);
+          q += 2;
+          const char* r = ScanPlain(q, end);
+          buf_.append(q, static_cast<size_t>(r - q));
+          q = r;
+        }
+        if (q < end && *q == '"') {
+          offset_ += static_cast<size_t>(q + 1 - p);
+          p = q + 1;
+          EL_RETURN_IF_ERROR(EmitString());
+          break;
+        }
         offset_ += static_cast<size_t>(q - p);
         p = q;
         lex_ = Lex::kString;
-        escape_ = 0;
-        high_surrogate_ = 0;
         break;
       }
       case 't':
