@@ -66,8 +66,11 @@ class JsonTokenizer {
   enum class Lex { kNone, kString, kNumber, kLiteral };
 
   Status Error(std::string_view what) const;
-  Status ValueStarted();  // bookkeeping before a scalar or container
-  Status ValueEnded();
+  // Whether a scalar or container may start here; else ValueStartError()
+  // says why not.
+  bool CanStartValue() const { return state_ <= State::kArrayFirst; }
+  Status ValueStartError() const;
+  void EndValue() { state_ = stack_.empty() ? State::kDone : State::kAfterValue; }
   Status EmitString();
   Status FinishNumber();
   Status StringStep(const char* p, const char* end, size_t* used);

@@ -312,6 +312,26 @@ TEST(DecoderTest, LongStringsSplitAcrossManyChunks) {
   }
 }
 
+TEST(DecoderTest, EscapedStringsAroundTheLocalBufferSize) {
+  // Short escaped strings are decoded into a 512-byte buffer; longer ones
+  // take the general path. Both sides of the limit, escapes at either end.
+  for (size_t len = 500; len <= 525; len++) {
+    for (int where = 0; where < 3; where++) {
+      std::string decoded(len, 'a'), encoded;
+      size_t at = where == 0 ? 0 : where == 1 ? len / 2 : len - 1;
+      decoded[at] = '"';
+      for (size_t i = 0; i < len; i++) encoded += i == at ? std::string("\\\"") : std::string(1, 'a');
+      Status s;
+      std::string body = Body(encoded);
+      ASSERT_EQ(DecodeTexts(body, {}, &s), std::vector<std::string>{decoded}) << len << "/" << where;
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      for (size_t cut : {body.size() / 2, body.size() - 10}) {
+        ASSERT_EQ(DecodeTexts(body, {cut}, &s), std::vector<std::string>{decoded}) << len;
+      }
+    }
+  }
+}
+
 TEST(DecoderTest, ControlCharacterAtEveryWordOffsetIsRejected) {
   for (int c = 0; c < 0x20; c++) {
     for (int pos = 0; pos < 20; pos++) {
