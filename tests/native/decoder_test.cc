@@ -136,6 +136,10 @@ TEST(DecoderTest, MalformedTruncatedAndTrailingGarbageNameTheProblem) {
       {R"([{"key":"k","headers":{"operation":"insert"}}])", "without value"},
       {R"([{"key":7}])", "key must be a string"},
       {R"([{"key":"k","value":{},"headers":{"operation":"insert","txids":["abc"]}}])", "invalid txid"},
+      {R"([{"key":"k","value":{},"headers":{"operation":5}}])", "headers.operation must be a string"},
+      {R"([{"headers":{"control":"snapshot-end","xmin":true}}])", "headers.xmin must be a string"},
+      {R"([{"headers":{"control":"snapshot-end","xip_list":[{}]}}])", "headers.xip_list must hold"},
+      {R"([{"key":"k","value":{},"headers":{"operation":"insert","txids":[null]}}])", "headers.txids must hold"},
   };
   for (const BadCase& c : cases) {
     Status s;
