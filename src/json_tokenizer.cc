@@ -6,7 +6,79 @@ namespace electrolite {
 
 namespace {
 
-inline bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+inline bool IsPlain(char c) {
+  return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+}
+
+// The first byte in [p, end) that ends a run of plain string bytes: '"', '\\'
+// or a control character (< 0x20); `end` if there is none. Looks at eight
+// bytes at a time (SWAR): the classic "has a zero byte" test on the word
+// XORed with '"' and with '\\', and a "has a byte below 0x20" test. The lowest
+// flagged byte is always a real match (borrows only run upwards), so on a
+// little-endian target (x86, wasm) it is found with count-trailing-zeros.
+inline const char* ScanPlain(const char* p, const char* end) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  while (end - p >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    uint64_t q = w ^ (kOnes * '"');
+    uint64_t b = w ^ (kOnes * '\\');
+    uint64_t hit = ((q - kOnes) & ~q) | ((b - kOnes) & ~b) | ((w - kOnes * 0x20) & ~w);
+    hit &= kHigh;
+    if (hit != 0) return p + (__builtin_ctzll(hit) >> 3);
+    p += 8;
+  }
+#endif
+  while (p < end && IsPlain(*p)) p++;
+  return p;
+}
+
+// The byte a two-character escape \c stands for; 0 for 'u' and invalid ones.
+inline char SimpleEscape(char c) {
+  switch (c) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '/': return '/';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return 0;
+  }
+}
+
+constexpr size_t kLocalString = 512;
+
+// Decodes a string whose plain text runs from `start` to `stop` (the first
+// byte ScanPlain stopped at) when it ends before `end`, uses no \u escape
+// and decodes to at most kLocalString bytes: writes it to `out`, points *text
+// at it and returns its closing quote. Otherwise returns nullptr.
+const char* DecodeShortString(const char* start, const char* stop, const char* end, char* out,
+                              std::string_view* text) {
+  size_t n = 0;
+  const char* q = start;
+  for (;;) {
+    size_t run = static_cast<size_t>(stop - q);
+    if (n + run > kLocalString) return nullptr;
+    std::memcpy(out + n, q, run);
+    n += run;
+    q = stop;
+    if (q >= end) return nullptr;
+    if (*q == '"') break;
+    if (*q != '\\' || q + 1 >= end || n >= kLocalString) return nullptr;
+    char e = SimpleEscape(q[1]);
+    if (e == 0) return nullptr;
+    out[n++] = e;
+    q += 2;
+    stop = ScanPlain(q, end);
+  }
+  *text = std::string_view(out, n);
+  return q;
+}
+
 inline bool IsNumberChar(char c) {
   return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
@@ -73,7 +145,7 @@ Status JsonTokenizer::Error(std::string_view what) const {
   return Status::Protocol(std::move(m));
 }
 
-Status JsonTokenizer::ValueStarted() {
+Status JsonTokenizer::ValueStartError() const {
   switch (state_) {
     case State::kStart:
     case State::kValue:
@@ -92,11 +164,6 @@ Status JsonTokenizer::ValueStarted() {
   return Error("unexpected value");
 }
 
-Status JsonTokenizer::ValueEnded() {
-  state_ = stack_.empty() ? State::kDone : State::kAfterValue;
-  return Status::Ok();
-}
-
 Status JsonTokenizer::EmitString() {
   lex_ = Lex::kNone;
   if (high_surrogate_ != 0) {
@@ -108,14 +175,16 @@ Status JsonTokenizer::EmitString() {
     return handler_->OnToken(JsonToken::kKey, buf_);
   }
   EL_RETURN_IF_ERROR(handler_->OnToken(JsonToken::kString, buf_));
-  return ValueEnded();
+  EndValue();
+  return Status::Ok();
 }
 
 Status JsonTokenizer::FinishNumber() {
   lex_ = Lex::kNone;
   if (!ValidNumber(buf_)) return Error("invalid number '" + buf_.substr(0, 32) + "'");
   EL_RETURN_IF_ERROR(handler_->OnToken(JsonToken::kNumber, buf_));
-  return ValueEnded();
+  EndValue();
+  return Status::Ok();
 }
 
 // Continues a string whose text is being decoded into buf_.
@@ -143,8 +212,7 @@ Status JsonTokenizer::StringStep(const char* p, const char* end, size_t* used) {
         high_surrogate_ = 0;
       }
       // Copy a run of plain bytes.
-      const char* q = p;
-      while (q < end && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) >= 0x20) q++;
+      const char* q = ScanPlain(p, end);
       buf_.append(p, static_cast<size_t>(q - p));
       p = q;
       continue;
@@ -209,51 +277,56 @@ Status JsonTokenizer::StringStep(const char* p, const char* end, size_t* used) {
 }
 
 Status JsonTokenizer::Feed(std::string_view chunk) {
+  char local[kLocalString];
   const char* p = chunk.data();
   const char* end = p + chunk.size();
   while (p < end) {
-    if (lex_ == Lex::kString) {
-      size_t used = 0;
-      EL_RETURN_IF_ERROR(StringStep(p, end, &used));
-      p += used;
-      continue;
-    }
-    if (lex_ == Lex::kNumber) {
-      const char* q = p;
-      while (q < end && IsNumberChar(*q)) q++;
-      buf_.append(p, static_cast<size_t>(q - p));
-      offset_ += static_cast<size_t>(q - p);
-      p = q;
-      if (p < end) EL_RETURN_IF_ERROR(FinishNumber());
-      continue;
-    }
-    if (lex_ == Lex::kLiteral) {
-      while (p < end && literal_[literal_pos_] != '\0') {
-        if (*p != literal_[literal_pos_]) return Error("invalid literal");
-        p++;
-        offset_++;
-        literal_pos_++;
+    if (lex_ != Lex::kNone) {
+      if (lex_ == Lex::kString) {
+        size_t used = 0;
+        EL_RETURN_IF_ERROR(StringStep(p, end, &used));
+        p += used;
+        continue;
       }
-      if (literal_[literal_pos_] == '\0') {
-        lex_ = Lex::kNone;
-        JsonToken t = literal_[0] == 't' ? JsonToken::kTrue
-                      : literal_[0] == 'f' ? JsonToken::kFalse
-                                           : JsonToken::kNull;
-        EL_RETURN_IF_ERROR(handler_->OnToken(t, {}));
-        EL_RETURN_IF_ERROR(ValueEnded());
+      if (lex_ == Lex::kNumber) {
+        const char* q = p;
+        while (q < end && IsNumberChar(*q)) q++;
+        buf_.append(p, static_cast<size_t>(q - p));
+        offset_ += static_cast<size_t>(q - p);
+        p = q;
+        if (p < end) EL_RETURN_IF_ERROR(FinishNumber());
+        continue;
       }
-      continue;
+      if (lex_ == Lex::kLiteral) {
+        while (p < end && literal_[literal_pos_] != '\0') {
+          if (*p != literal_[literal_pos_]) return Error("invalid literal");
+          p++;
+          offset_++;
+          literal_pos_++;
+        }
+        if (literal_[literal_pos_] == '\0') {
+          lex_ = Lex::kNone;
+          JsonToken t = literal_[0] == 't' ? JsonToken::kTrue
+                        : literal_[0] == 'f' ? JsonToken::kFalse
+                                             : JsonToken::kNull;
+          EL_RETURN_IF_ERROR(handler_->OnToken(t, {}));
+          EndValue();
+        }
+        continue;
+      }
     }
     char c = *p;
-    if (IsSpace(c)) {
-      p++;
-      offset_++;
-      continue;
-    }
     switch (c) {
+      case ' ':
+      case '\n':
+      case '\r':
+      case '\t':
+        p++;
+        offset_++;
+        break;
       case '{':
       case '[': {
-        EL_RETURN_IF_ERROR(ValueStarted());
+        if (!CanStartValue()) return ValueStartError();
         if (static_cast<int>(stack_.size()) >= kMaxDepth) return Error("nesting too deep");
         stack_.push_back(c);
         state_ = c == '{' ? State::kObjectFirst : State::kArrayFirst;
@@ -275,7 +348,7 @@ Status JsonTokenizer::Feed(std::string_view chunk) {
         offset_++;
         EL_RETURN_IF_ERROR(
             handler_->OnToken(c == '}' ? JsonToken::kEndObject : JsonToken::kEndArray, {}));
-        EL_RETURN_IF_ERROR(ValueEnded());
+        EndValue();
         break;
       }
       case ',':
@@ -292,42 +365,48 @@ Status JsonTokenizer::Feed(std::string_view chunk) {
         break;
       case '"': {
         string_is_key_ = state_ == State::kObjectFirst || state_ == State::kObjectKey;
-        if (!string_is_key_) EL_RETURN_IF_ERROR(ValueStarted());
-        // Fast path: the whole string is in this chunk and has no escapes.
-        const char* q = p + 1;
-        while (q < end && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) >= 0x20) q++;
+        if (!string_is_key_ && !CanStartValue()) return ValueStartError();
+        // Fast path: the whole string is in this chunk, without escapes (a view
+        // of the chunk) or with short ones only (decoded into `local`).
+        // Anything else (\u, a control character, the chunk's end) goes
+        // through StringStep from the first stop, with the text so far in buf_.
+        const char* q = ScanPlain(p + 1, end);
+        std::string_view text;
         if (q < end && *q == '"') {
-          std::string_view text(p + 1, static_cast<size_t>(q - p - 1));
-          offset_ += static_cast<size_t>(q + 1 - p);
-          p = q + 1;
-          if (string_is_key_) {
-            state_ = State::kColon;
-            EL_RETURN_IF_ERROR(handler_->OnToken(JsonToken::kKey, text));
-          } else {
-            EL_RETURN_IF_ERROR(handler_->OnToken(JsonToken::kString, text));
-            EL_RETURN_IF_ERROR(ValueEnded());
-          }
+          text = std::string_view(p + 1, static_cast<size_t>(q - p - 1));
+        } else if (const char* close = DecodeShortString(p + 1, q, end, local, &text)) {
+          q = close;
+        } else {
+          buf_.assign(p + 1, static_cast<size_t>(q - p - 1));
+          offset_ += static_cast<size_t>(q - p);
+          p = q;
+          lex_ = Lex::kString;
+          escape_ = 0;
+          high_surrogate_ = 0;
           break;
         }
-        buf_.assign(p + 1, static_cast<size_t>(q - p - 1));
-        offset_ += static_cast<size_t>(q - p);
-        p = q;
-        lex_ = Lex::kString;
-        escape_ = 0;
-        high_surrogate_ = 0;
+        offset_ += static_cast<size_t>(q + 1 - p);
+        p = q + 1;
+        if (string_is_key_) {
+          state_ = State::kColon;
+          EL_RETURN_IF_ERROR(handler_->OnToken(JsonToken::kKey, text));
+        } else {
+          EL_RETURN_IF_ERROR(handler_->OnToken(JsonToken::kString, text));
+          EndValue();
+        }
         break;
       }
       case 't':
       case 'f':
       case 'n':
-        EL_RETURN_IF_ERROR(ValueStarted());
+        if (!CanStartValue()) return ValueStartError();
         literal_ = c == 't' ? "true" : c == 'f' ? "false" : "null";
         literal_pos_ = 0;
         lex_ = Lex::kLiteral;
         break;
       default:
         if (c == '-' || (c >= '0' && c <= '9')) {
-          EL_RETURN_IF_ERROR(ValueStarted());
+          if (!CanStartValue()) return ValueStartError();
           buf_.clear();
           lex_ = Lex::kNumber;
           break;

@@ -2,8 +2,9 @@
 //
 // Feed() accepts the body in arbitrary splits; tokens are delivered to a
 // Handler as they complete. Strings without escapes that lie inside one chunk
-// are handed out as views into that chunk (no copy); others are decoded into
-// an internal buffer. Every view is valid only during the callback.
+// are handed out as views into that chunk (no copy); short ones with escapes
+// other than \u are decoded into a stack buffer; the rest into an internal
+// buffer. Every view is valid only during the callback.
 // Validates full JSON syntax (RFC 8259), limits nesting depth, and rejects
 // trailing non-whitespace after the top-level value.
 #ifndef ELECTROLITE_SRC_JSON_TOKENIZER_H_
@@ -66,8 +67,11 @@ class JsonTokenizer {
   enum class Lex { kNone, kString, kNumber, kLiteral };
 
   Status Error(std::string_view what) const;
-  Status ValueStarted();  // bookkeeping before a scalar or container
-  Status ValueEnded();
+  // Whether a scalar or container may start here; else ValueStartError()
+  // says why not.
+  bool CanStartValue() const { return state_ <= State::kArrayFirst; }
+  Status ValueStartError() const;
+  void EndValue() { state_ = stack_.empty() ? State::kDone : State::kAfterValue; }
   Status EmitString();
   Status FinishNumber();
   Status StringStep(const char* p, const char* end, size_t* used);

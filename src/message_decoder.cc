@@ -193,6 +193,28 @@ Status MessageDecoder::OnColumnsToken(JsonToken token, std::string_view text,
   return Status::Ok();
 }
 
+MessageDecoder::Header MessageDecoder::ClassifyHeader(std::string_view k) {
+  switch (k.size()) {
+    case 3: return k == "lsn" ? Header::kLsn : Header::kOther;
+    case 4:
+      if (k == "xmin") return Header::kXmin;
+      if (k == "xmax") return Header::kXmax;
+      if (k == "last") return Header::kLast;
+      return Header::kOther;
+    case 5:
+      if (k == "txids") return Header::kTxids;
+      if (k == "event") return Header::kEvent;
+      return Header::kOther;
+    case 7: return k == "control" ? Header::kControl : Header::kOther;
+    case 8: return k == "xip_list" ? Header::kXipList : Header::kOther;
+    case 9: return k == "operation" ? Header::kOperation : Header::kOther;
+    case 13: return k == "key_change_to" ? Header::kKeyChangeTo : Header::kOther;
+    case 15: return k == "key_change_from" ? Header::kKeyChangeFrom : Header::kOther;
+    case 20: return k == "global_last_seen_lsn" ? Header::kGlobalLastSeenLsn : Header::kOther;
+    default: return Header::kOther;
+  }
+}
+
 Status MessageDecoder::OnHeaderToken(JsonToken token, std::string_view text) {
   if (depth_ == 4) {  // inside txids / xip_list
     if (token == JsonToken::kEndArray) {
@@ -202,7 +224,7 @@ Status MessageDecoder::OnHeaderToken(JsonToken token, std::string_view text) {
     if (token != JsonToken::kString && token != JsonToken::kNumber) {
       return Err("headers." + header_key_ + " must hold numbers or strings");
     }
-    if (header_key_ == "txids") {
+    if (header_ == Header::kTxids) {
       int64_t v;
       if (!ParseInt64(text, &v)) return Err("invalid txid '" + std::string(text.substr(0, 32)) + "'");
       txids_.push_back(v);
@@ -212,7 +234,9 @@ Status MessageDecoder::OnHeaderToken(JsonToken token, std::string_view text) {
     return Status::Ok();
   }
   if (token == JsonToken::kKey) {
-    header_key_.assign(text.data(), text.size());
+    header_ = ClassifyHeader(text);
+    // Kept for error messages about this header's value.
+    if (header_ != Header::kOther) header_key_.assign(text.data(), text.size());
     return Status::Ok();
   }
   if (token == JsonToken::kEndObject) {
@@ -220,8 +244,8 @@ Status MessageDecoder::OnHeaderToken(JsonToken token, std::string_view text) {
     field_ = Field::kNone;
     return Status::Ok();
   }
-  const std::string& k = header_key_;
-  if (token == JsonToken::kBeginArray && (k == "txids" || k == "xip_list")) {
+  const Header h = header_;
+  if (token == JsonToken::kBeginArray && (h == Header::kTxids || h == Header::kXipList)) {
     depth_ = 4;
     return Status::Ok();
   }
@@ -230,26 +254,45 @@ Status MessageDecoder::OnHeaderToken(JsonToken token, std::string_view text) {
     return Status::Ok();
   }
   bool textual = token == JsonToken::kString || token == JsonToken::kNumber;
-  if (k == "operation" || k == "control" || k == "event") {
-    if (token != JsonToken::kString) return Err("headers." + k + " must be a string");
-    Span s = Keep(text);
-    if (k == "operation") operation_ = s;
-    else if (k == "control") { control_ = s; has_control_ = true; }
-    else { event_ = s; has_event_ = true; }
-  } else if (k == "lsn" || k == "xmin" || k == "xmax" || k == "global_last_seen_lsn" ||
-             k == "key_change_to" || k == "key_change_from") {
-    if (!textual) return Err("headers." + k + " must be a string");
-    Span s = Keep(text);
-    if (k == "lsn") lsn_ = s;
-    else if (k == "xmin") xmin_ = s;
-    else if (k == "xmax") xmax_ = s;
-    else if (k == "global_last_seen_lsn") glsn_ = s;
-    else if (k == "key_change_to") kct_ = s;
-    else kcf_ = s;
-  } else if (k == "last") {
-    last_ = token == JsonToken::kTrue;
+  switch (h) {
+    case Header::kOperation:
+    case Header::kControl:
+    case Header::kEvent: {
+      if (token != JsonToken::kString) return Err("headers." + header_key_ + " must be a string");
+      Span s = Keep(text);
+      if (h == Header::kOperation) {
+        operation_ = s;
+      } else if (h == Header::kControl) {
+        control_ = s;
+        has_control_ = true;
+      } else {
+        event_ = s;
+        has_event_ = true;
+      }
+      return Status::Ok();
+    }
+    case Header::kLsn:
+    case Header::kXmin:
+    case Header::kXmax:
+    case Header::kGlobalLastSeenLsn:
+    case Header::kKeyChangeTo:
+    case Header::kKeyChangeFrom: {
+      if (!textual) return Err("headers." + header_key_ + " must be a string");
+      Span s = Keep(text);
+      if (h == Header::kLsn) lsn_ = s;
+      else if (h == Header::kXmin) xmin_ = s;
+      else if (h == Header::kXmax) xmax_ = s;
+      else if (h == Header::kGlobalLastSeenLsn) glsn_ = s;
+      else if (h == Header::kKeyChangeTo) kct_ = s;
+      else kcf_ = s;
+      return Status::Ok();
+    }
+    case Header::kLast:
+      last_ = token == JsonToken::kTrue;
+      return Status::Ok();
+    default:
+      return Status::Ok();
   }
-  return Status::Ok();
 }
 
 Status MessageDecoder::Emit() {

@@ -73,6 +73,12 @@ class MessageDecoder : private JsonHandler {
     bool is_null = false;
   };
   enum class Field : uint8_t { kNone, kKey, kValue, kOldValue, kHeaders };
+  // The headers the decoder reads; anything else is skipped.
+  enum class Header : uint8_t {
+    kOther, kOperation, kControl, kEvent, kLsn, kXmin, kXmax, kGlobalLastSeenLsn,
+    kKeyChangeTo, kKeyChangeFrom, kLast, kTxids, kXipList,
+  };
+  static Header ClassifyHeader(std::string_view key);
 
   Status OnToken(JsonToken token, std::string_view text) override;
   Status OnMessageToken(JsonToken token, std::string_view text);
@@ -94,7 +100,8 @@ class MessageDecoder : private JsonHandler {
   int64_t index_ = 0;   // messages completed
   bool in_message_ = false;
   Field field_ = Field::kNone;
-  std::string header_key_;
+  Header header_ = Header::kOther;
+  std::string header_key_;  // the current header's name, for error messages
   std::string column_name_pending_;
   bool have_column_name_ = false;
   Span column_name_;

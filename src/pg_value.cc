@@ -48,9 +48,16 @@ void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
   *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
 }
 
-void Append2(std::string* out, unsigned v) {
-  out->push_back(static_cast<char>('0' + v / 10));
-  out->push_back(static_cast<char>('0' + v % 10));
+int DaysInMonth(int year, int month) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) return 29;
+  return kDays[month - 1];
+}
+
+char* Put2(char* p, unsigned v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+  return p + 2;
 }
 
 // "YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]]" -> ISO-8601. With a zone the
@@ -101,30 +108,50 @@ bool NormalizeTimestamp(std::string_view s, bool with_zone, std::string* out) {
     }
   }
   if (pos != s.size()) return false;  // e.g. " BC"
-  int64_t days = DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day));
-  int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset_sec;
-  int64_t d = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  int64_t rem = secs - d * 86400;
   int64_t y;
   unsigned m, dd;
-  CivilFromDays(d, &y, &m, &dd);
-  if (y < 0 || y > 9999) return false;
-  out->clear();
-  out->push_back(static_cast<char>('0' + y / 1000));
-  out->push_back(static_cast<char>('0' + (y / 100) % 10));
-  Append2(out, static_cast<unsigned>(y % 100));
-  out->push_back('-');
-  Append2(out, m);
-  out->push_back('-');
-  Append2(out, dd);
-  out->push_back('T');
-  Append2(out, static_cast<unsigned>(rem / 3600));
-  out->push_back(':');
-  Append2(out, static_cast<unsigned>((rem / 60) % 60));
-  out->push_back(':');
-  Append2(out, static_cast<unsigned>(rem % 60));
-  out->append(frac.data(), frac.size());
-  if (with_zone) out->push_back('Z');
+  int64_t rem;
+  if (offset_sec == 0 && hh < 24 && ss < 60 && day <= DaysInMonth(year, mon)) {
+    // Already a valid UTC (or zone-less) time: the fields are written as they
+    // are, which is what the calendar round trip below would give.
+    y = year;
+    m = static_cast<unsigned>(mon);
+    dd = static_cast<unsigned>(day);
+    rem = hh * 3600 + mm * 60 + ss;
+  } else {
+    int64_t days = DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day));
+    int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset_sec;
+    int64_t d = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    rem = secs - d * 86400;
+    CivilFromDays(d, &y, &m, &dd);
+    if (y < 0 || y > 9999) return false;
+  }
+  // Written into a local buffer and assigned once (no per-character appends).
+  char buf[64];
+  char* p = buf;
+  *p++ = static_cast<char>('0' + y / 1000);
+  *p++ = static_cast<char>('0' + (y / 100) % 10);
+  p = Put2(p, static_cast<unsigned>(y % 100));
+  *p++ = '-';
+  p = Put2(p, m);
+  *p++ = '-';
+  p = Put2(p, dd);
+  *p++ = 'T';
+  p = Put2(p, static_cast<unsigned>(rem / 3600));
+  *p++ = ':';
+  p = Put2(p, static_cast<unsigned>((rem / 60) % 60));
+  *p++ = ':';
+  p = Put2(p, static_cast<unsigned>(rem % 60));
+  if (frac.size() < sizeof buf - 20) {
+    std::memcpy(p, frac.data(), frac.size());
+    p += frac.size();
+    if (with_zone) *p++ = 'Z';
+    out->assign(buf, static_cast<size_t>(p - buf));
+  } else {
+    out->assign(buf, static_cast<size_t>(p - buf));
+    out->append(frac.data(), frac.size());
+    if (with_zone) out->push_back('Z');
+  }
   return true;
 }
 

@@ -81,7 +81,12 @@ void SyncedTable::RebuildIndex() {
     int pk = decl_.columns[i].pk_index;
     if (pk >= 0 && pk < static_cast<int>(pk_cols_.size())) pk_cols_[pk] = static_cast<int>(i);
   }
+  all_lo_ = all_hi_ = 0;
+  for (size_t i = 0; i < decl_.columns.size() && i < kMaxColumns; i++) {
+    SetBit(&all_lo_, &all_hi_, static_cast<int>(i));
+  }
   stmts_.clear();
+  last_stmt_ = nullptr;
   hint_ = 0;
 }
 
@@ -265,8 +270,7 @@ Status SyncedTable::Apply(const ShapeMessage& m, const std::vector<ShapeColumn>&
     values_.resize(n);
     scratch_.resize(n);
   }
-  present_.assign(n, 0);
-  uint64_t lo = 0, hi = 0;
+  uint64_t lo = 0, hi = 0;  // the columns present in the message
   for (const ColumnText& c : m.value) {
     int idx;
     if (hint_ < n && decl_.columns[hint_].name == c.name) {
@@ -279,7 +283,6 @@ Status SyncedTable::Apply(const ShapeMessage& m, const std::vector<ShapeColumn>&
       }
     }
     hint_ = idx + 1;
-    present_[idx] = 1;
     SetBit(&lo, &hi, idx);
     const ShapeColumn& sc = cols[idx];
     SqlValue& v = values_[idx];
@@ -295,7 +298,7 @@ Status SyncedTable::Apply(const ShapeMessage& m, const std::vector<ShapeColumn>&
   }
   uint64_t pk_lo = 0, pk_hi = 0;
   for (int idx : pk_cols_) {
-    if (!present_[idx] || values_[idx].kind == 0) {
+    if (!HasBit(lo, hi, idx) || values_[idx].kind == 0) {
       return Status::Protocol("change message without primary key column \"" +
                               decl_.columns[idx].name + "\"");
     }
@@ -303,14 +306,17 @@ Status SyncedTable::Apply(const ShapeMessage& m, const std::vector<ShapeColumn>&
   }
   Operation op = m.op;
   if (op == Operation::kUpdate) {
-    bool all = true;
-    for (int i = 0; i < n && all; i++) all = present_[i] != 0;
-    if (all) op = Operation::kInsert;  // full row (replica=full): upsert
+    if (lo == all_lo_ && hi == all_hi_) op = Operation::kInsert;  // full row (replica=full): upsert
     else if (lo == pk_lo && hi == pk_hi) return Status::Ok();  // nothing but the key
   }
   StmtKey key{static_cast<uint8_t>(op), static_cast<uint8_t>(stage ? 1 : 0),
               op == Operation::kDelete ? pk_lo : lo, op == Operation::kDelete ? pk_hi : hi};
-  EL_ASSIGN_OR_RETURN(Stmt * stmt, StatementFor(op, stage, key));
+  Stmt* stmt = last_stmt_;  // a batch mostly repeats one statement
+  if (stmt == nullptr || !(key == last_key_)) {
+    EL_ASSIGN_OR_RETURN(stmt, StatementFor(op, stage, key));
+    last_stmt_ = stmt;
+    last_key_ = key;
+  }
   for (int i = 0; i < n; i++) {
     if (!HasBit(key.lo, key.hi, i)) continue;
     const SqlValue& v = values_[i];

@@ -106,7 +106,9 @@ class SyncedTable {
   // Scratch reused per row.
   std::vector<SqlValue> values_;
   std::vector<std::string> scratch_;
-  std::vector<uint8_t> present_;
+  uint64_t all_lo_ = 0, all_hi_ = 0;  // bits of every declared column
+  Stmt* last_stmt_ = nullptr;         // the statement of the previous row
+  StmtKey last_key_{};
   int hint_ = 0;
   int64_t rows_applied_ = 0;
 };

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine.h"
@@ -19,15 +20,41 @@ using electrolite::MessageSink;
 using electrolite::ShapeMessage;
 using electrolite::Status;
 
+// Counts messages and hashes everything decoded (FNV-1a), so the whole-body
+// and split runs must agree byte for byte, not only in length.
 class Counter : public MessageSink {
  public:
   Status OnMessage(const ShapeMessage& m, int64_t) override {
-    for (const auto& c : m.value) bytes += c.name.size() + c.text.size();
+    Mix(static_cast<int>(m.kind));
+    Mix(static_cast<int>(m.op));
+    Mix(m.key);
+    for (const auto* cols : {&m.value, &m.old_value}) {
+      for (const auto& c : *cols) {
+        bytes += c.name.size() + c.text.size();
+        Mix(c.name);
+        Mix(c.is_null ? 1 : 0);
+        Mix(c.text);
+      }
+      Mix(-1);
+    }
+    for (std::string_view s : {m.control, m.lsn, m.key_change_to, m.key_change_from, m.xmin,
+                               m.xmax, m.global_last_seen_lsn}) {
+      Mix(s);
+    }
+    for (auto x : m.xip_list) Mix(x);
+    for (auto t : m.txids) Mix(static_cast<int>(t));
+    Mix(m.last ? 1 : 0);
     count++;
     return Status::Ok();
   }
+  void Mix(std::string_view s) {
+    Mix(static_cast<int>(s.size()));
+    for (char c : s) hash = (hash ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
+  }
+  void Mix(int v) { hash = (hash ^ static_cast<uint64_t>(static_cast<uint32_t>(v))) * 1099511628211ULL; }
   int64_t count = 0;
   size_t bytes = 0;
+  uint64_t hash = 14695981039346656037ULL;
 };
 
 Status Decode(const std::string& body, size_t cut, Counter* c) {
@@ -54,7 +81,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Counter whole, split;
   Status s1 = Decode(body, body.size(), &whole);
   Status s2 = Decode(body, cut, &split);
-  if (s1.ok() != s2.ok() || whole.count != split.count || whole.bytes != split.bytes) abort();
+  if (s1.ok() != s2.ok() || whole.count != split.count || whole.bytes != split.bytes ||
+      whole.hash != split.hash) {
+    abort();
+  }
 
   // Through the engine: snapshot response for a declared table.
   static FixedEnv env;

@@ -2,6 +2,7 @@
 // splits, with trailing garbage, truncated, and malformed.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,10 @@ TEST(DecoderTest, MalformedTruncatedAndTrailingGarbageNameTheProblem) {
       {R"([{"key":"k","headers":{"operation":"insert"}}])", "without value"},
       {R"([{"key":7}])", "key must be a string"},
       {R"([{"key":"k","value":{},"headers":{"operation":"insert","txids":["abc"]}}])", "invalid txid"},
+      {R"([{"key":"k","value":{},"headers":{"operation":5}}])", "headers.operation must be a string"},
+      {R"([{"headers":{"control":"snapshot-end","xmin":true}}])", "headers.xmin must be a string"},
+      {R"([{"headers":{"control":"snapshot-end","xip_list":[{}]}}])", "headers.xip_list must hold"},
+      {R"([{"key":"k","value":{},"headers":{"operation":"insert","txids":[null]}}])", "headers.txids must hold"},
   };
   for (const BadCase& c : cases) {
     Status s;
@@ -163,6 +168,200 @@ TEST(DecoderTest, ControlCharacterInStringIsRejected) {
   Status s;
   DecodeSplits(std::string("[{\"key\":\"a\nb\"}]"), {}, &s);
   EXPECT_NE(s.message().find("control character"), std::string::npos);
+}
+
+
+// ---- String scanning (word-at-a-time fast path) ----
+
+// Captures the decoded text of value column "t".
+class TextSink : public MessageSink {
+ public:
+  Status OnMessage(const ShapeMessage& m, int64_t) override {
+    for (const auto& c : m.value) {
+      if (c.name == "t") texts.emplace_back(c.text);
+    }
+    return Status::Ok();
+  }
+  std::vector<std::string> texts;
+};
+
+uint32_t NextRand(uint32_t* state) {
+  *state = *state * 1664525u + 1013904223u;
+  return *state >> 8;
+}
+
+void AppendU(std::string* out, uint32_t unit) {
+  static const char kHex[] = "0123456789abcdef";
+  *out += "\\u";
+  for (int shift = 12; shift >= 0; shift -= 4) *out += kHex[(unit >> shift) & 15];
+}
+
+// Pieces of decoded text and how each may be written in JSON.
+struct Piece {
+  const char* text;       // UTF-8
+  uint32_t code_point;
+};
+const Piece kPieces[] = {
+    {"a", 'a'}, {"Z", 'Z'}, {" ", ' '}, {"\"", '"'}, {"\\", '\\'}, {"/", '/'},
+    {"\n", '\n'}, {"\t", '\t'}, {"\x7f", 0x7f}, {"\xc3\xa9", 0xe9}, {"\xe2\x82\xac", 0x20ac},
+    {"\xf0\x9f\x98\x80", 0x1f600}, {"\x01", 0x01}, {"x", 'x'}, {"y", 'y'}, {"0", '0'},
+};
+
+// Writes the piece as JSON string content: raw when JSON allows it and
+// `style` says so, else as a short escape or \uXXXX (a surrogate pair above
+// the BMP).
+void Encode(const Piece& p, uint32_t style, std::string* out) {
+  uint32_t cp = p.code_point;
+  bool must_escape = cp < 0x20 || cp == '"' || cp == '\\';
+  if (!must_escape && style % 3 != 0) {
+    *out += p.text;
+    return;
+  }
+  if (style % 2 == 0) {
+    switch (cp) {
+      case '"': *out += "\\\""; return;
+      case '\\': *out += "\\\\"; return;
+      case '/': *out += "\\/"; return;
+      case '\n': *out += "\\n"; return;
+      case '\t': *out += "\\t"; return;
+      default: break;
+    }
+  }
+  if (cp >= 0x10000) {
+    AppendU(out, 0xD800 + ((cp - 0x10000) >> 10));
+    AppendU(out, 0xDC00 + ((cp - 0x10000) & 0x3FF));
+  } else {
+    AppendU(out, cp);
+  }
+}
+
+std::string Body(const std::string& encoded_t) {
+  return R"([{"key":"k","value":{"id":"1","t":")" + encoded_t +
+         R"("},"headers":{"operation":"insert"}}])";
+}
+
+std::vector<std::string> DecodeTexts(const std::string& body, const std::vector<size_t>& cuts,
+                                     Status* status) {
+  TextSink sink;
+  MessageDecoder dec(&sink);
+  size_t prev = 0;
+  Status s;
+  for (size_t cut : cuts) {
+    std::string piece = body.substr(prev, cut - prev);
+    s = dec.Feed(piece);
+    if (!s.ok()) break;
+    prev = cut;
+  }
+  if (s.ok()) {
+    std::string piece = body.substr(prev);
+    s = dec.Feed(piece);
+  }
+  if (s.ok()) s = dec.Finish();
+  *status = s;
+  return sink.texts;
+}
+
+TEST(DecoderTest, StringsWithEscapesAndUnicodeAtEveryWordOffset) {
+  // Runs of plain bytes of every length around each kind of escape, so every
+  // escape, quote and multi-byte character lands on every offset within an
+  // 8-byte word, and the body is split at every byte.
+  uint32_t rng = 7;
+  for (int len = 0; len < 40; len++) {
+    for (int round = 0; round < 12; round++) {
+      std::string decoded, encoded;
+      for (int i = 0; i < len; i++) {
+        const Piece& p = kPieces[NextRand(&rng) % (sizeof kPieces / sizeof kPieces[0])];
+        decoded += p.text;
+        Encode(p, NextRand(&rng), &encoded);
+      }
+      std::string body = Body(encoded);
+      Status s;
+      std::vector<std::string> whole = DecodeTexts(body, {}, &s);
+      ASSERT_TRUE(s.ok()) << body << ": " << s.ToString();
+      ASSERT_EQ(whole, std::vector<std::string>{decoded}) << body;
+      if (round % 4 != 0) continue;
+      for (size_t cut = 0; cut <= body.size(); cut++) {
+        ASSERT_EQ(DecodeTexts(body, {cut}, &s), whole) << body << " cut " << cut;
+        ASSERT_TRUE(s.ok());
+      }
+    }
+  }
+}
+
+TEST(DecoderTest, LongStringsSplitAcrossManyChunks) {
+  // 200 KB of text with escapes every few hundred bytes, fed in chunks of
+  // several sizes (escapes and \u sequences straddle chunk boundaries).
+  uint32_t rng = 11;
+  std::string decoded, encoded;
+  while (decoded.size() < 200000) {
+    int run = static_cast<int>(NextRand(&rng) % 300);
+    for (int i = 0; i < run; i++) {
+      char c = static_cast<char>('a' + NextRand(&rng) % 26);
+      decoded += c;
+      encoded += c;
+    }
+    const Piece& p = kPieces[3 + NextRand(&rng) % 10];
+    decoded += p.text;
+    Encode(p, NextRand(&rng), &encoded);
+  }
+  std::string body = Body(encoded);
+  for (size_t chunk : {1u, 3u, 7u, 8u, 9u, 64u, 4093u, 65536u}) {
+    std::vector<size_t> cuts;
+    for (size_t c = chunk; c < body.size(); c += chunk) cuts.push_back(c);
+    Status s;
+    std::vector<std::string> out = DecodeTexts(body, cuts, &s);
+    ASSERT_TRUE(s.ok()) << "chunk " << chunk << ": " << s.ToString();
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_TRUE(out[0] == decoded) << "chunk " << chunk;
+  }
+}
+
+TEST(DecoderTest, EscapedStringsAroundTheLocalBufferSize) {
+  // Short escaped strings are decoded into a 512-byte buffer; longer ones
+  // take the general path. Both sides of the limit, escapes at either end.
+  for (size_t len = 500; len <= 525; len++) {
+    for (int where = 0; where < 3; where++) {
+      std::string decoded(len, 'a'), encoded;
+      size_t at = where == 0 ? 0 : where == 1 ? len / 2 : len - 1;
+      decoded[at] = '"';
+      for (size_t i = 0; i < len; i++) encoded += i == at ? std::string("\\\"") : std::string(1, 'a');
+      Status s;
+      std::string body = Body(encoded);
+      ASSERT_EQ(DecodeTexts(body, {}, &s), std::vector<std::string>{decoded}) << len << "/" << where;
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      for (size_t cut : {body.size() / 2, body.size() - 10}) {
+        ASSERT_EQ(DecodeTexts(body, {cut}, &s), std::vector<std::string>{decoded}) << len;
+      }
+    }
+  }
+}
+
+TEST(DecoderTest, ControlCharacterAtEveryWordOffsetIsRejected) {
+  for (int c = 0; c < 0x20; c++) {
+    for (int pos = 0; pos < 20; pos++) {
+      std::string text(24, 'a');
+      text[pos] = static_cast<char>(c);
+      Status s;
+      DecodeTexts(Body(text), {}, &s);
+      ASSERT_EQ(s.code(), Code::kProtocol) << "byte " << c << " at " << pos;
+      EXPECT_NE(s.message().find("control character"), std::string::npos) << s.message();
+    }
+  }
+  // Bytes at and above 0x20 (incl. 0x7f and non-ASCII) are plain text.
+  std::string text;
+  for (int c = 0x20; c < 0x100; c++) {
+    if (c != '"' && c != '\\') text += static_cast<char>(c);
+  }
+  Status s;
+  EXPECT_EQ(DecodeTexts(Body(text), {}, &s), std::vector<std::string>{text});
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+TEST(DecoderTest, LoneSurrogatesBecomeReplacementCharacters) {
+  Status s;
+  EXPECT_EQ(DecodeTexts(Body(R"(a\ud83db\ude00c\ud83d\ud83d\ude00)"), {}, &s),
+            std::vector<std::string>{"a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\xf0\x9f\x98\x80"});
+  EXPECT_TRUE(s.ok()) << s.ToString();
 }
 
 }  // namespace
