@@ -244,13 +244,13 @@ export class LiveQuery<R extends Row = Row> {
       this.resolveReady();
       this.running = false;
       if (this.dirty && !this.disposed) this.schedule();
-      else for (const w of this.idleWaiters.splice(0)) w();
+      else if (!this.deferred) for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
   /** Resolves once no run is in progress or pending (tests, benchmarks). */
   whenIdle(): Promise<void> {
-    if (!this.running || this.disposed) return Promise.resolve();
+    if ((!this.running && !this.deferred) || this.disposed) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 

@@ -36,6 +36,9 @@ export class RequestFailure extends Error {
   }
 }
 
+/** Bodies withWatchdog already read, by the Response it hands on. */
+const readBodies = new WeakMap<Response, Uint8Array>();
+
 /**
  * Aborts a request that has not produced a whole response within `timeoutMs`
  * (the engine's per-request timeout; the live long-poll watchdog is > 20 s).
@@ -61,11 +64,13 @@ export function withWatchdog(next: FetchFn, timeoutMs: number, onFire?: () => vo
       const res = await next(input, { ...init, signal: ctl.signal });
       // Read the whole body under the same watchdog, so a stalled body is cut off too.
       const body = new Uint8Array(await res.arrayBuffer());
-      return new Response(body.byteLength > 0 || !nullBodyStatus(res.status) ? body : null, {
+      const read = new Response(body.byteLength > 0 || !nullBodyStatus(res.status) ? body : null, {
         status: res.status,
         statusText: res.statusText,
         headers: res.headers,
       });
+      readBodies.set(read, body); // performRequest takes these bytes instead of copying them again
+      return read;
     } catch (err) {
       if (fired) throw new RequestFailure('timeout', `${init.method ?? 'GET'} ${input}: no response within ${timeoutMs} ms`);
       throw err;
@@ -143,7 +148,7 @@ export async function performRequest(
       body: body && body.byteLength > 0 ? (body as unknown as BodyInit) : undefined,
       signal,
     });
-    const raw = new Uint8Array(await res.arrayBuffer());
+    const raw = readBodies.get(res) ?? new Uint8Array(await res.arrayBuffer());
     const headers = headersToObject(res.headers);
     let decoded;
     try {
