@@ -6,12 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { startPostgres } from '../support/postgres.mjs';
-import { DEMO_DIR, eventually, launch, missingPrerequisite } from './harness.mjs';
+import { eventually, launch, missingPrerequisite, recordTaskStates, startDemoStack } from './harness.mjs';
 
 const USER = 'react18-user';
-let pgServer;
+let stack;
 let sql;
 let server;
 let browser;
@@ -20,32 +18,19 @@ let page;
 before(async () => {
   const missing = missingPrerequisite();
   if (missing) throw new Error(`browser tests cannot run: ${missing}`);
-  pgServer = await startPostgres();
-  const { createServer } = await import('../../dist/server/index.js');
-  server = await createServer({ databaseUrl: pgServer.url, staticDir: DEMO_DIR, log: () => {}, longPollMs: 5000 });
-  await server.listen(0);
-  sql = new pg.Client({ connectionString: pgServer.url });
-  await sql.connect();
+  stack = await startDemoStack();
+  ({ server, sql } = stack);
   for (const [title, status] of [['First', 'completed'], ['Second', 'pending']]) {
     await sql.query('INSERT INTO tasks (id, user_id, title, status) VALUES ($1, $2, $3, $4)', [randomUUID(), USER, title, status]);
   }
   browser = await launch();
   page = await browser.page();
-  await page.addInitScript(() => {
-    window.taskStates = [];
-    new MutationObserver(() => {
-      const el = document.querySelector('[data-testid="tasks"]');
-      const text = el ? (el.querySelector('h2')?.textContent ?? el.textContent.trim()) : null;
-      if (text && window.taskStates.at(-1) !== text) window.taskStates.push(text);
-    }).observe(document, { childList: true, subtree: true, characterData: true });
-  });
+  await recordTaskStates(page);
 });
 
 after(async () => {
   await browser?.close();
-  await sql?.end();
-  await server?.close();
-  await pgServer?.stop();
+  await stack?.stop();
 });
 
 test('React 18: hooks go loading → data with no empty flash', async () => {

@@ -6,12 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { startPostgres } from '../support/postgres.mjs';
-import { DEMO_DIR, eventually, launch, missingPrerequisite } from './harness.mjs';
+import { eventually, launch, missingPrerequisite, recordTaskStates, startDemoStack } from './harness.mjs';
 
 const USER = 'demo-user';
-let pgServer;
+let stack;
 let sql;
 let server;
 let browser;
@@ -26,14 +24,8 @@ async function rows(text, params = []) {
 before(async () => {
   const missing = missingPrerequisite();
   if (missing) throw new Error(`browser tests cannot run: ${missing}`);
-  pgServer = await startPostgres();
-  const { createServer } = await import('../../dist/server/index.js');
-  // 5 s long-polls: the seven shapes' polls exceed Chrome's six HTTP/1.1 connections per host, so
-  // one shape (and any upload) waits for a poll to return; a short hold keeps that wait short.
-  server = await createServer({ databaseUrl: pgServer.url, staticDir: DEMO_DIR, log: () => {}, longPollMs: 5000 });
-  await server.listen(0);
-  sql = new pg.Client({ connectionString: pgServer.url });
-  await sql.connect();
+  stack = await startDemoStack();
+  ({ server, sql } = stack);
   const t = (title, status, user = USER, ago = 0) => {
     const id = randomUUID();
     if (user === USER) seeded.tasks.push(id);
@@ -54,22 +46,12 @@ before(async () => {
   browser = await launch();
   context = browser.context;
   page = await browser.page();
-  // Record what the task list shows over time, from the very first render.
-  await page.addInitScript(() => {
-    window.taskStates = [];
-    new MutationObserver(() => {
-      const el = document.querySelector('[data-testid="tasks"]');
-      const text = el ? (el.querySelector('h2')?.textContent ?? el.textContent.trim()) : null;
-      if (text && window.taskStates.at(-1) !== text) window.taskStates.push(text);
-    }).observe(document, { childList: true, subtree: true, characterData: true });
-  });
+  await recordTaskStates(page); // what the task list shows over time, from the very first render
 });
 
 after(async () => {
   await browser?.close();
-  await sql?.end();
-  await server?.close();
-  await pgServer?.stop();
+  await stack?.stop();
 });
 
 test('the demo loads from the dev server; hooks go loading → data; only the user\'s tasks appear', async () => {

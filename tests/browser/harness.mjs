@@ -82,3 +82,40 @@ export async function serveStatic(dir = DEMO_DIR, pages = {}) {
 }
 
 export { eventually } from '../support/eventually.mjs';
+
+/**
+ * The demo's back end for page tests: a real PostgreSQL, the dev server serving dist/demo and
+ * the sync endpoints, and a pg client. 5 s long-polls: the seven shapes' polls exceed Chrome's
+ * six HTTP/1.1 connections per host, so one shape (and any upload) waits for a poll to
+ * return; a short hold keeps that wait short.
+ */
+export async function startDemoStack() {
+  const [{ startPostgres }, { default: pg }] = await Promise.all([import('../support/postgres.mjs'), import('pg')]);
+  const pgServer = await startPostgres();
+  const { createServer } = await import('../../dist/server/index.js');
+  const server = await createServer({ databaseUrl: pgServer.url, staticDir: DEMO_DIR, log: () => {}, longPollMs: 5000 });
+  await server.listen(0);
+  const sql = new pg.Client({ connectionString: pgServer.url });
+  await sql.connect();
+  return {
+    server,
+    sql,
+    async stop() {
+      await sql.end().catch(() => undefined);
+      await server.close();
+      await pgServer.stop();
+    },
+  };
+}
+
+/** Records what the demo's task list heading shows over time (window.taskStates), from the first render. */
+export function recordTaskStates(page) {
+  return page.addInitScript(() => {
+    window.taskStates = [];
+    new MutationObserver(() => {
+      const el = document.querySelector('[data-testid="tasks"]');
+      const text = el ? (el.querySelector('h2')?.textContent ?? el.textContent.trim()) : null;
+      if (text && window.taskStates.at(-1) !== text) window.taskStates.push(text);
+    }).observe(document, { childList: true, subtree: true, characterData: true });
+  });
+}

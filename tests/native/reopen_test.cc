@@ -61,18 +61,21 @@ class ReopenTest : public ::testing::Test {
     return v;
   }
 
+  // A v1 database holding one note (a pending local insert), closed again.
+  void CreateWithOneNote() {
+    auto e = Open(kSchemaV1);
+    ASSERT_NE(e, nullptr);
+    std::string r = e->Insert("notes", std::string(R"({"id":")") + kNote + R"(","body":"hello"})", 1000);
+    ASSERT_NE(r.find("\"ok\":true"), std::string::npos) << r;
+  }
+
   std::string dir_;
   std::string path_;
   int opens_ = 0;
 };
 
 TEST_F(ReopenTest, SameDeclarationsRunNoDdlAndKeepDataAndPendingWrites) {
-  {
-    auto e = Open(kSchemaV1);
-    ASSERT_NE(e, nullptr);
-    std::string r = e->Insert("notes", std::string(R"({"id":")") + kNote + R"(","body":"hello"})", 1000);
-    ASSERT_NE(r.find("\"ok\":true"), std::string::npos) << r;
-  }
+  ASSERT_NO_FATAL_FAILURE(CreateWithOneNote());
   const int before = SchemaVersion();
   for (int i = 0; i < 2; i++) {
     auto e = Open(kSchemaV1);
@@ -89,12 +92,7 @@ TEST_F(ReopenTest, SameDeclarationsRunNoDdlAndKeepDataAndPendingWrites) {
 }
 
 TEST_F(ReopenTest, ChangedDeclarationRebuildsTheViewWithTheNewColumn) {
-  {
-    auto e = Open(kSchemaV1);
-    ASSERT_NE(e, nullptr);
-    std::string r = e->Insert("notes", std::string(R"({"id":")") + kNote + R"(","body":"hello"})", 1000);
-    ASSERT_NE(r.find("\"ok\":true"), std::string::npos) << r;
-  }
+  ASSERT_NO_FATAL_FAILURE(CreateWithOneNote());
   const int before = SchemaVersion();
   {
     auto e = Open(kSchemaV2);
