@@ -43,24 +43,25 @@ const char kBody[] = R"( [
  {"offset":"ignored","headers":{"control":"up-to-date","global_last_seen_lsn":"99"}}
 ] )";
 
-std::vector<std::string> DecodeSplits(const std::string& body, const std::vector<size_t>& cuts, Status* status) {
-  Recorder rec;
-  MessageDecoder dec(&rec);
+// Feeds `body` to `dec` cut at `cuts` (ascending offsets), then finishes it.
+Status FeedSplit(MessageDecoder* dec, const std::string& body, const std::vector<size_t>& cuts) {
   size_t prev = 0;
-  Status s;
   for (size_t cut : cuts) {
     // Copy each piece so no view can outlive its chunk unnoticed (ASan).
     std::string piece = body.substr(prev, cut - prev);
-    s = dec.Feed(piece);
-    if (!s.ok()) break;
+    Status s = dec->Feed(piece);
+    if (!s.ok()) return s;
     prev = cut;
   }
-  if (s.ok()) {
-    std::string piece = body.substr(prev);
-    s = dec.Feed(piece);
-  }
-  if (s.ok()) s = dec.Finish();
-  *status = s;
+  std::string piece = body.substr(prev);
+  Status s = dec->Feed(piece);
+  return s.ok() ? dec->Finish() : s;
+}
+
+std::vector<std::string> DecodeSplits(const std::string& body, const std::vector<size_t>& cuts, Status* status) {
+  Recorder rec;
+  MessageDecoder dec(&rec);
+  *status = FeedSplit(&dec, body, cuts);
   return rec.out;
 }
 
@@ -244,20 +245,7 @@ std::vector<std::string> DecodeTexts(const std::string& body, const std::vector<
                                      Status* status) {
   TextSink sink;
   MessageDecoder dec(&sink);
-  size_t prev = 0;
-  Status s;
-  for (size_t cut : cuts) {
-    std::string piece = body.substr(prev, cut - prev);
-    s = dec.Feed(piece);
-    if (!s.ok()) break;
-    prev = cut;
-  }
-  if (s.ok()) {
-    std::string piece = body.substr(prev);
-    s = dec.Feed(piece);
-  }
-  if (s.ok()) s = dec.Finish();
-  *status = s;
+  *status = FeedSplit(&dec, body, cuts);
   return sink.texts;
 }
 
