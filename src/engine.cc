@@ -34,15 +34,8 @@ std::string OkWith(const std::string& field, const std::string& json_value) {
 Status Engine::Impl::Init() {
   EL_RETURN_IF_ERROR(CreateBookkeeping(*store));
   EL_RETURN_IF_ERROR(InitWrites());
-  // Declarations: schemaSql, then policies, then `tables`.
-  std::vector<TableDecl> decls;
-  if (!options.schema_sql.empty()) {
-    Result<std::vector<TableDecl>> parsed = ParseCreateTables(options.schema_sql);
-    if (!parsed.ok()) return parsed.status();
-    decls = std::move(parsed).value();
-  }
-  EL_RETURN_IF_ERROR(ApplyPoliciesJson(options.policies_json, &decls));
-  EL_RETURN_IF_ERROR(ApplyTablesJson(options.tables_json, &decls));
+  EL_ASSIGN_OR_RETURN(std::vector<TableDecl> decls, DeclaredTables(options));
+  schema_fingerprint = SchemaFingerprint(decls);  // of the declarations, before stored columns
   // Columns learnt from the server in earlier sessions are kept.
   std::map<std::string, TableDecl> stored;
   {

@@ -31,7 +31,7 @@ Result<std::string> KeyValue(std::string_view key_json) {
 
 }  // namespace
 
-Result<uint64_t> DeclaredFingerprint(const EngineOptions& options) {
+Result<std::vector<TableDecl>> DeclaredTables(const EngineOptions& options) {
   std::vector<TableDecl> decls;
   if (!options.schema_sql.empty()) {
     Result<std::vector<TableDecl>> parsed = ParseCreateTables(options.schema_sql);
@@ -40,6 +40,11 @@ Result<uint64_t> DeclaredFingerprint(const EngineOptions& options) {
   }
   EL_RETURN_IF_ERROR(ApplyPoliciesJson(options.policies_json, &decls));
   EL_RETURN_IF_ERROR(ApplyTablesJson(options.tables_json, &decls));
+  return decls;
+}
+
+Result<uint64_t> DeclaredFingerprint(const EngineOptions& options) {
+  EL_ASSIGN_OR_RETURN(std::vector<TableDecl> decls, DeclaredTables(options));
   return SchemaFingerprint(decls);
 }
 
@@ -76,7 +81,6 @@ Status ApplyExcludedColumns(const TableDecl& decl, ShapeDef* def) {
 
 Status Engine::Impl::InitExtras() {
   opened_ms = options.now_ms;
-  EL_ASSIGN_OR_RETURN(schema_fingerprint, DeclaredFingerprint(options));
   std::vector<TableDecl> decls;
   for (const auto& kv : tables) decls.push_back(kv.second->decl());
   EL_ASSIGN_OR_RETURN(std::vector<RetentionRule> rules, RetentionRulesFromDecls(decls));

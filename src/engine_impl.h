@@ -26,6 +26,8 @@ namespace electrolite {
 
 class ResponseApplier;
 
+// The app's declarations as the options give them: schemaSql, then policies, then `tables`.
+Result<std::vector<TableDecl>> DeclaredTables(const EngineOptions& options);
 // Fingerprint of the tables `options` declares (snapshot_export.h).
 Result<uint64_t> DeclaredFingerprint(const EngineOptions& options);
 // policies.json `exclude: [...]`: a shape of `decl` without `columns` asks
