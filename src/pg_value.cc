@@ -143,7 +143,7 @@ bool NormalizeTimestamp(std::string_view s, bool with_zone, std::string* out) {
   *p++ = ':';
   p = Put2(p, static_cast<unsigned>(rem % 60));
   if (frac.size() < sizeof buf - 20) {
-    std::memcpy(p, frac.data(), frac.size());
+    if (!frac.empty()) std::memcpy(p, frac.data(), frac.size());  // data() may be null when empty
     p += frac.size();
     if (with_zone) *p++ = 'Z';
     out->assign(buf, static_cast<size_t>(p - buf));
