@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { startStack, startFaultProxy, eventually } from './client-harness.mjs';
+import { startStack, startFaultProxy, eventually, upToDate } from './client-harness.mjs';
 import { Electrolite } from '../../dist/js/index.js';
 import { loadEngineModule } from '../../dist/js/wasm-loader.js';
 
@@ -18,8 +18,6 @@ before(async () => {
 after(async () => {
   await stack?.stop();
 });
-
-const upToDate = (db, ms = 30000) => db.waitForStatus((s) => s.isUpToDate && s.shapes.length > 0 && s.shapes.every((x) => x.isUpToDate), ms);
 
 async function pair(user, resolvers) {
   const proxies = [await startFaultProxy(stack.serverUrl), await startFaultProxy(stack.serverUrl)];

@@ -8,8 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decompress } from 'fzstd';
-import { startStack, eventually } from './client-harness.mjs';
+import { startStack, eventually, uploadedIds } from './client-harness.mjs';
 import { Electrolite } from '../../dist/js/index.js';
 
 let stack;
@@ -21,16 +20,6 @@ after(async () => {
   await stack?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function uploadedIds() {
-  const ids = [];
-  for (const r of stack.proxy.log) {
-    if (r.method !== 'POST' || !/\/v1\/changes/.test(r.url)) continue;
-    const raw = r.headers['content-encoding'] === 'zstd' ? Buffer.from(decompress(new Uint8Array(r.body))) : r.body;
-    for (const m of JSON.parse(raw.toString('utf8')).mutations) ids.push(m.id);
-  }
-  return ids;
-}
 
 test('SIGKILL mid-upload, reopened from the file: the pending writes upload exactly once', async () => {
   const N = 40;
@@ -62,7 +51,7 @@ test('SIGKILL mid-upload, reopened from the file: the pending writes upload exac
     await db.waitForStatus((s) => s.pendingChanges === 0 && s.isUpToDate, 60000);
 
     // Uploaded twice (before the kill and the replay), applied once.
-    const sent = uploadedIds().filter((id) => mutationIds.includes(id));
+    const sent = uploadedIds(stack.proxy).filter((id) => mutationIds.includes(id));
     assert.equal(sent.length, 2 * N, 'the replay re-sent the same mutation ids');
     const applied = await stack.sql(`select id, status from electric_mutations where id = any($1::text[])`, [mutationIds]);
     assert.equal(applied.length, N, 'one server record per mutation id');

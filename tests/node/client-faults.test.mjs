@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { startStack, eventually } from './client-harness.mjs';
+import { startStack, eventually, upToDate } from './client-harness.mjs';
 import { Electrolite } from '../../dist/js/index.js';
 
 let stack;
@@ -17,7 +17,6 @@ after(async () => {
 });
 
 const count = async (db, table = 'tasks') => Number((await db.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
-const upToDate = (db, ms = 30000) => db.waitForStatus((s) => s.isUpToDate && s.shapes.length > 0 && s.shapes.every((x) => x.isUpToDate), ms);
 
 async function addTasks(user, n, prefix) {
   await stack.sql(

@@ -4,6 +4,7 @@
 // malformed responses, refused connections), so the client always talks to real parts.
 import http from 'node:http';
 import net from 'node:net';
+import { decompress } from 'fzstd';
 
 /** Starts a proxy on a free port forwarding to `target` (http://host:port). */
 export async function startFaultProxy(target) {
@@ -108,6 +109,22 @@ function pickFault(faults, req) {
 }
 
 export { eventually } from '../support/eventually.mjs';
+
+/** Resolves when every shape of `db` is up to date (rejects after `ms`). */
+export function upToDate(db, ms = 30000) {
+  return db.waitForStatus((s) => s.isUpToDate && s.shapes.length > 0 && s.shapes.every((x) => x.isUpToDate), ms);
+}
+
+/** Mutation ids in the order a fault proxy saw them in POST /v1/changes bodies (zstd or plain). */
+export function uploadedIds(proxy) {
+  const ids = [];
+  for (const r of proxy.log) {
+    if (r.method !== 'POST' || !/\/v1\/changes/.test(r.url)) continue;
+    const raw = r.headers['content-encoding'] === 'zstd' ? Buffer.from(decompress(new Uint8Array(r.body))) : r.body;
+    for (const m of JSON.parse(raw.toString('utf8')).mutations) ids.push(m.id);
+  }
+  return ids;
+}
 
 export function freePort() {
   return new Promise((resolve, reject) => {

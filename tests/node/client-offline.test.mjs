@@ -4,8 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { decompress } from 'fzstd';
-import { startStack, eventually } from './client-harness.mjs';
+import { startStack, eventually, upToDate, uploadedIds } from './client-harness.mjs';
 import { Electrolite } from '../../dist/js/index.js';
 
 let stack;
@@ -15,19 +14,6 @@ before(async () => {
 after(async () => {
   await stack?.stop();
 });
-
-const upToDate = (db, ms = 30000) => db.waitForStatus((s) => s.isUpToDate && s.shapes.length > 0 && s.shapes.every((x) => x.isUpToDate), ms);
-
-/** Mutation ids in the order the proxy saw them in POST /v1/changes bodies. */
-function uploadedIds() {
-  const ids = [];
-  for (const r of stack.proxy.log) {
-    if (r.method !== 'POST' || !/\/v1\/changes/.test(r.url)) continue;
-    const raw = r.headers['content-encoding'] === 'zstd' ? Buffer.from(decompress(new Uint8Array(r.body))) : r.body;
-    for (const m of JSON.parse(raw.toString('utf8')).mutations) ids.push(m.id);
-  }
-  return ids;
-}
 
 test('500 offline writes across tables upload once, in order, after reconnect', async () => {
   const user = 'offline-user';
@@ -71,7 +57,7 @@ test('500 offline writes across tables upload once, in order, after reconnect', 
     await db.waitForStatus((s) => !s.isOffline, 10000);
 
     // Uploaded exactly once, in the order they were made.
-    const sent = uploadedIds();
+    const sent = uploadedIds(stack.proxy);
     assert.equal(new Set(sent).size, sent.length, 'no mutation uploaded twice');
     const sentKnown = sent.filter((id) => order.includes(id));
     assert.deepEqual(sentKnown, order.filter((id) => sentKnown.includes(id)), 'uploaded in order');

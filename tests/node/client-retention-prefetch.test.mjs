@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { startStack, eventually } from './client-harness.mjs';
+import { startStack, eventually, upToDate } from './client-harness.mjs';
 import { Electrolite } from '../../dist/js/index.js';
 
 let stack;
@@ -17,8 +17,6 @@ after(async () => {
   await stack?.stop();
 });
 
-const upToDate = (db, ms = 30000) =>
-  db.waitForStatus((s) => s.isUpToDate && s.shapes.length > 0 && s.shapes.every((x) => x.isUpToDate), ms);
 const count = async (db, sql, params = []) => Number((await db.query(sql, params)).rows[0].n);
 
 test('retention: old executions/events and expired memory are pruned locally only, and stay pruned', async () => {

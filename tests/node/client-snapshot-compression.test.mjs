@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { gzipSync, brotliCompressSync } from 'node:zlib';
-import { startStack, startFaultProxy, eventually } from './client-harness.mjs';
+import { startStack, startFaultProxy, eventually, upToDate } from './client-harness.mjs';
 import { Electrolite } from '../../dist/js/index.js';
 import { loadEngineModule } from '../../dist/js/wasm-loader.js';
 
@@ -19,8 +19,6 @@ after(async () => {
   await stack?.stop();
 });
 
-const upToDate = (db, ms = 30000) =>
-  db.waitForStatus((s) => s.isUpToDate && s.shapes.length > 0 && s.shapes.every((x) => x.isUpToDate), ms);
 const count = async (db, sql, params = []) => Number((await db.query(sql, params)).rows[0].n);
 
 /** A fetch that records every request URL. */
