@@ -48,6 +48,22 @@ export interface Transaction {
 const DISPLAY_SETTINGS = `SET datestyle = 'ISO, DMY' SET timezone = 'UTC' SET intervalstyle = 'iso_8601'
   SET extra_float_digits = 1 SET bytea_output = 'hex'`;
 
+/**
+ * The statement-level capture function `electric_capture_<name>`: every row of the transition
+ * table `transition` becomes one `op` change holding the row in `column`.
+ */
+function bulkCapture(name: string, op: 'I' | 'D', column: 'new_rec' | 'old_rec', transition: string): string {
+  return `CREATE OR REPLACE FUNCTION electric_capture_${name}() RETURNS trigger LANGUAGE plpgsql
+  ${DISPLAY_SETTINGS} AS $fn$
+DECLARE c text[] := ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = TG_RELID AND attnum > 0 AND NOT attisdropped ORDER BY attnum);
+BEGIN
+  INSERT INTO electric_changes (schema_name, table_name, op, cols, ${column})
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, '${op}', c, electric_rec::text FROM ${transition} electric_rec;
+  PERFORM pg_notify('${CHANNEL}', '');
+  RETURN NULL;
+END $fn$;`;
+}
+
 export const INSTALL_SQL = `
 CREATE TABLE IF NOT EXISTS electric_changes (
   id bigserial PRIMARY KEY,
@@ -87,24 +103,8 @@ END $fn$;
 -- Bulk path: inserts and deletes are captured once per statement from the transition table
 -- (one INSERT … SELECT instead of one trigger call per row); updates stay row-level since
 -- they need old and new images paired.
-CREATE OR REPLACE FUNCTION electric_capture_ins() RETURNS trigger LANGUAGE plpgsql
-  ${DISPLAY_SETTINGS} AS $fn$
-DECLARE c text[] := ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = TG_RELID AND attnum > 0 AND NOT attisdropped ORDER BY attnum);
-BEGIN
-  INSERT INTO electric_changes (schema_name, table_name, op, cols, new_rec)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', c, n::text FROM electric_new n;
-  PERFORM pg_notify('${CHANNEL}', '');
-  RETURN NULL;
-END $fn$;
-CREATE OR REPLACE FUNCTION electric_capture_del() RETURNS trigger LANGUAGE plpgsql
-  ${DISPLAY_SETTINGS} AS $fn$
-DECLARE c text[] := ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = TG_RELID AND attnum > 0 AND NOT attisdropped ORDER BY attnum);
-BEGIN
-  INSERT INTO electric_changes (schema_name, table_name, op, cols, old_rec)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', c, o::text FROM electric_old o;
-  PERFORM pg_notify('${CHANNEL}', '');
-  RETURN NULL;
-END $fn$;
+${bulkCapture('ins', 'I', 'new_rec', 'electric_new')}
+${bulkCapture('del', 'D', 'old_rec', 'electric_old')}
 CREATE OR REPLACE FUNCTION electric_capture_stmt() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
