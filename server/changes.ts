@@ -118,6 +118,7 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
     // and the transaction id, in one round trip.
     const [{ txid }] = await tx.query<{ txid: string }>(`SELECT pg_current_xact_id()::xid::text AS txid, ${DISPLAY_SET}`);
     const results: MutationResult[] = [];
+    const appliedHere = new Set<string>();   // R5: this request's own earlier writes
     for (const m of mutations) {
       const t = infos.get(m.table)!;
       const rowKey = JSON.stringify(t.pk.map((k) => m.key[k]));
@@ -134,7 +135,7 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
         const r = await tx.query<{ id: string }>(
           `SELECT id FROM electric_mutations WHERE tbl = $1 AND row_key = $2 AND status = 'applied' AND id <> $3
             ORDER BY seq DESC LIMIT 1`, [tbl, rowKey, m.id]);
-        return r.length ? r[0].id : null;
+        return r.length ? { id: r[0].id, sameRequest: appliedHere.has(r[0].id) } : null;
       };
       let r: MutationResult;
       try {
@@ -144,6 +145,7 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
         throw e;
       }
       await tx.query('UPDATE electric_mutations SET status = $2, reason = $3 WHERE id = $1', [m.id, r.status, r.reason ?? null]);
+      if (r.status === 'applied') appliedHere.add(m.id);
       const hidden = policyFor(policies, t.name).exclude ?? [];
       if (r.row) for (const c of hidden) delete r.row[c];
       results.push(r);

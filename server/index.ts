@@ -20,7 +20,7 @@ export type { ChangesHandler, ChangesHandlerOptions } from './changes.js';
 export { createAuth, signJwt, verifyJwt, AuthError } from './auth.js';
 export type { Auth } from './auth.js';
 export { validatePolicies, applyMutation } from './policy.js';
-export type { Policies, TablePolicy, Mutation, MutationResult } from './policy.js';
+export type { Policies, TablePolicy, Mutation, MutationResult, LastWriter } from './policy.js';
 export { PgUpstream, PgliteUpstream, toUpstream } from './upstream.js';
 export type { Upstream, Queryable } from './upstream.js';
 export { ShapeService } from './shapes.js';

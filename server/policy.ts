@@ -39,10 +39,12 @@
 //      equal → R5. A conflicting delete is rejected "conflict".
 //    server-wins (and custom, whose merge happens on the client, which then writes the merged
 //      row with base = the server row it merged with): rejected "conflict".
-// R5 Tie: the incoming write wins iff m.id > w.id (plain string comparison of the ids), where w is
-//    the last mutation this endpoint applied to that row; if none is recorded the server's row
-//    wins (rejected "stale"). (A client cannot know w.id; it should predict "server wins" on a
-//    tie and take the server's answer.)
+// R5 Tie: the incoming write wins iff w was applied earlier in the same request (a request's
+//    mutations are the client's writes in order; stamped by R1 they share the transaction time),
+//    or m.id > w.id (plain string comparison of the ids), where w is the last mutation this
+//    endpoint applied to that row; if none is recorded the server's row wins (rejected "stale").
+//    (A client cannot know w.id; it should predict "server wins" on a tie and take the server's
+//    answer.)
 // R6 Insert on an existing row, when it wins, becomes an update of cur with the insert's value.
 // R7 Idempotency: m.id is recorded in the same transaction; a mutation id seen before (in an
 //    earlier request or earlier in this one) is answered `duplicate` with its original status
@@ -124,9 +126,15 @@ function col(t: TableInfo, name: string): Column {
   return c;
 }
 
+/** The last mutation this endpoint applied to a row (R5), and whether the current request did. */
+export interface LastWriter {
+  id: string;
+  sameRequest: boolean;
+}
+
 /** Applies one mutation under its table's policy (R1–R6). Runs inside the request's transaction. */
 export async function applyMutation(
-  tx: Queryable, t: TableInfo, pol: TablePolicy, m: Mutation, caller: string | null, lastWriter: () => Promise<string | null>,
+  tx: Queryable, t: TableInfo, pol: TablePolicy, m: Mutation, caller: string | null, lastWriter: () => Promise<LastWriter | null>,
 ): Promise<MutationResult> {
   const T = qualified(t);
   const allCols = t.columns.map((c) => c.name);
@@ -210,7 +218,7 @@ export async function applyMutation(
   };
   const tieBreak = async (cur: TextRow): Promise<MutationResult> => {
     const w = await lastWriter();
-    if (w !== null && m.id > w) return win();
+    if (w !== null && (w.sameRequest || m.id > w.id)) return win();
     return { id: m.id, status: 'rejected', reason: 'stale', row: cur };
   };
   const win = async (): Promise<MutationResult> => {

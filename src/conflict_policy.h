@@ -20,9 +20,10 @@
 //  * server-wins, and custom (R4): the server row wins. For custom the app's
 //    resolver (local, remote) => row merges on the client, which then writes
 //    the merged row with base = the server row it merged with.
-//  * Tie (R5): the incoming write wins iff its mutation id is greater than
-//    the id of the last mutation the endpoint applied to the row; with no
-//    recorded writer the server row wins. The engine never knows that id
+//  * Tie (R5): the incoming write wins iff the last mutation the endpoint
+//    applied to the row came earlier in the same request, or its id is
+//    smaller than the incoming one's; with no recorded writer the server row
+//    wins. The engine never knows that id
 //    for a streamed row, so it predicts "server wins" on a tie.
 // Values compare by type: numbers numerically, timestamps as instants,
 // booleans false < true, other text byte-wise; NULL lowest.

@@ -44,6 +44,19 @@ test('insert, update, delete apply in one transaction and answer the txid seen o
   assert.equal(await taskRow(id), undefined);
 });
 
+// Regression (tests/server/load.test.mjs failed 1 run in ~20): two updates of one row in one
+// request both take the transaction time (R1), so the second tied with the first and lost
+// whenever its random id sorted lower. A request's later write wins against its own earlier one.
+test('last-write-wins: a request\'s later update of a row wins the tie against its own earlier one', async () => {
+  const id = uid();
+  await post({ mutations: [ins('tasks', id, { title: 'base' })] });
+  for (const [a, b] of [['z', '0'], ['0', 'z']]) {   // both id orders
+    const r = await post({ mutations: [upd('tasks', id, { title: `first-${a}` }, null, a + uid()), upd('tasks', id, { title: `second-${b}` }, null, b + uid())] });
+    assert.deepEqual(r.body.results.map((x) => x.status), ['applied', 'applied'], JSON.stringify(r.body));
+    assert.equal((await taskRow(id)).title, `second-${b}`);
+  }
+});
+
 test('idempotency: a replayed mutation id is answered duplicate and never applied twice', async () => {
   const id = uid();
   const m = ins('tasks', id, { title: 'once' });
