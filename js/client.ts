@@ -11,7 +11,7 @@ import { ElectroliteError } from './errors.js';
 import { checkImport, checkKey, extraEngineOptions, shapesUpToDate } from './extras.js';
 import { createInProcessPort, defaultModuleLoader, type HostPort, type ModuleLoader } from './host-port.js';
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
-import type { KeyChanges } from './live-incremental.js';
+import { IncrementalView, type KeyChanges } from './live-incremental.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
 import { idleCheckpointer, prepareStorage, type PreparedStorage } from './storage-open.js';
@@ -325,6 +325,7 @@ export class Electrolite {
         sql, params: p,
         query: (s, params) => this.port.call('query', s, [...params]),
         idle: () => this.idle(),
+        createView: IncrementalView.create,
       },
     );
     this.liveQueries.add(q as unknown as LiveQuery<Row>);

@@ -7,7 +7,7 @@
 // re-runs in full. `subscribe` + `getSnapshot` fit React's useSyncExternalStore.
 
 import { ElectroliteError } from './errors.js';
-import { IncrementalView, type KeyChanges, type RawQuery } from './live-incremental.js';
+import type { IncrementalView, KeyChanges, RawQuery } from './live-incremental.js';
 import { shareRows } from './structural-share.js';
 import type { QueryResult, Row } from './types.js';
 
@@ -20,6 +20,12 @@ export interface LiveSource {
   params: readonly unknown[];
   query: RawQuery;
   idle: () => Promise<void>;
+  /**
+   * `IncrementalView.create` (js/live-incremental.ts), handed in rather than imported so that
+   * a bundle whose live queries are only proxied (the page's side of the worker) leaves the
+   * incremental code out.
+   */
+  createView: <V extends Row>(sql: string, params: readonly unknown[], query: RawQuery) => Promise<IncrementalView<V> | null>;
 }
 
 /** Pending changed keys beyond this many: one full run is cheaper. */
@@ -174,7 +180,7 @@ export class LiveQuery<R extends Row = Row> {
     if (this.view === undefined && source) {
       try {
         await source.idle();
-        this.view = await IncrementalView.create<R>(source.sql, source.params, source.query);
+        this.view = await source.createView<R>(source.sql, source.params, source.query);
       } catch {
         this.view = null;
       }
