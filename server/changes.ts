@@ -41,8 +41,11 @@ CREATE TABLE IF NOT EXISTS electric_mutations (
   row_key text NOT NULL,
   status text NOT NULL DEFAULT 'pending',
   reason text,
-  created_at timestamptz NOT NULL DEFAULT now()
+  created_at timestamptz NOT NULL DEFAULT now(),
+  txid text
 );
+-- Tables created before R7 answered duplicates with the original txid.
+ALTER TABLE electric_mutations ADD COLUMN IF NOT EXISTS txid text;
 CREATE INDEX IF NOT EXISTS electric_mutations_row ON electric_mutations (tbl, row_key, seq);
 CREATE INDEX IF NOT EXISTS electric_mutations_age ON electric_mutations (created_at);`;
 
@@ -124,11 +127,12 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
       const rowKey = JSON.stringify(t.pk.map((k) => m.key[k]));
       const tbl = `${t.schema}.${t.name}`;
       const fresh = await tx.query(
-        `INSERT INTO electric_mutations (id, client_id, tbl, row_key) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING seq`,
-        [m.id, clientId, tbl, rowKey]);
+        `INSERT INTO electric_mutations (id, client_id, tbl, row_key, txid) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING seq`,
+        [m.id, clientId, tbl, rowKey, txid]);
       if (fresh.length === 0) {
-        const [orig] = await tx.query<{ status: string }>('SELECT status FROM electric_mutations WHERE id = $1', [m.id]);
-        results.push({ id: m.id, status: 'duplicate', original: orig?.status ?? 'applied' });
+        const [orig] = await tx.query<{ status: string; txid: string | null }>('SELECT status, txid FROM electric_mutations WHERE id = $1', [m.id]);
+        const original = orig?.status ?? 'applied';
+        results.push({ id: m.id, status: 'duplicate', original, ...(original === 'applied' && orig?.txid ? { txid: orig.txid } : {}) });
         continue;
       }
       const lastWriter = async () => {

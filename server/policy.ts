@@ -48,7 +48,9 @@
 // R6 Insert on an existing row, when it wins, becomes an update of cur with the insert's value.
 // R7 Idempotency: m.id is recorded in the same transaction; a mutation id seen before (in an
 //    earlier request or earlier in this one) is answered `duplicate` with its original status
-//    and never applied again.
+//    and, when that was `applied`, the txid of the transaction that applied it (so a client
+//    whose first answer was lost still matches the write's echo on the shape stream); it is
+//    never applied again.
 // Results: applied → row = the row as written (every column, Postgres text); rejected → row =
 //    cur (or null); the response's txid is pg_current_xact_id()::xid of the transaction.
 // ==========================================================================================
@@ -111,6 +113,8 @@ export interface MutationResult {
   status: 'applied' | 'rejected' | 'duplicate';
   reason?: string;
   original?: string;
+  /** duplicate of an applied mutation: the txid that applied it (R7). */
+  txid?: string;
   row?: TextRow | null;
 }
 

@@ -66,6 +66,9 @@ test('idempotency: a replayed mutation id is answered duplicate and never applie
   const b = await post({ mutations: [m, m] });
   assert.deepEqual(b.body.results.map((x) => x.status), ['duplicate', 'duplicate']);
   assert.equal(b.body.results[0].original, 'applied');
+  // The original write's txid, not this request's: the client matches it on the shape stream.
+  assert.deepEqual(b.body.results.map((x) => x.txid), [a.body.txid, a.body.txid]);
+  assert.notEqual(b.body.txid, a.body.txid);
   assert.equal((await taskRow(id)).title, 'changed by server');
   // Same id twice in one request: the second is a duplicate of the first.
   const m2 = upd('tasks', id, { priority: 5 });
