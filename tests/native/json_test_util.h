@@ -1,0 +1,15 @@
+// Test helpers for JsonValue: gtest prints values as their JSON text.
+#ifndef ELECTROLITE_TESTS_NATIVE_JSON_TEST_UTIL_H_
+#define ELECTROLITE_TESTS_NATIVE_JSON_TEST_UTIL_H_
+
+#include <ostream>
+
+#include "json_value.h"
+
+namespace electrolite {
+
+inline void PrintTo(const JsonValue& v, std::ostream* os) { *os << v.dump(); }
+
+}  // namespace electrolite
+
+#endif  // ELECTROLITE_TESTS_NATIVE_JSON_TEST_UTIL_H_
