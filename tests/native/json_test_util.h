@@ -1,10 +1,10 @@
-// Test helpers for JsonValue: gtest prints values as their JSON text.
+// Json (json.h) for the tests, printed by gtest as its JSON text.
 #ifndef ELECTROLITE_TESTS_NATIVE_JSON_TEST_UTIL_H_
 #define ELECTROLITE_TESTS_NATIVE_JSON_TEST_UTIL_H_
 
 #include <ostream>
 
-#include "json_value.h"
+#include "json.h"
 
 namespace electrolite {
 
