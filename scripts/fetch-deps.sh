@@ -22,6 +22,3 @@ fetch() { # name@version sha256 inner-path dest
 
 fetch better-sqlite3@12.11.1 ebf0ed75a7a59dbcb3b24bbd014ef49d9f15bc328e4adcbf516f2a8fadfa2835 deps/sqlite3 sqlite3
 fetch zstd-napi@0.0.13 5b76defc67c808989c5f3920e14f662d6318b84b8d53ac3e94b99463d8d65e76 deps/zstd/lib zstd
-
-# nlohmann/json comes from Debian's nlohmann-json3-dev (installed by setup-system.sh).
-test -f /usr/include/nlohmann/json.hpp || { echo "missing /usr/include/nlohmann/json.hpp (apt-get install nlohmann-json3-dev)" >&2; exit 1; }

@@ -5,7 +5,7 @@ set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in build-essential cmake libgtest-dev nlohmann-json3-dev emscripten clang libclang-rt-14-dev \
+for p in build-essential cmake libgtest-dev emscripten clang libclang-rt-14-dev \
          postgresql-15 chromium zstd; do
   have_pkg "$p" || need+=("$p")
 done

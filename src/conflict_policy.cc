@@ -7,7 +7,7 @@ namespace electrolite {
 
 namespace {
 
-using nlohmann::json;
+using json = Json;
 
 bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out) {
   if (pos + n > s.size()) return false;
@@ -233,7 +233,7 @@ int CompareValues(const json& a, const json& b) {
     if (ta && tb) return Cmp(*ta, *tb);
     // json/jsonb text: {"a": 1} (Postgres) equals {"a":1} (local).
     if (!sa.empty() && !sb.empty() && (sa[0] == '{' || sa[0] == '[') && sa[0] == sb[0]) {
-      json ja = json::parse(sa, nullptr, false), jb = json::parse(sb, nullptr, false);
+      json ja = json::parse(sa), jb = json::parse(sb);
       if (!ja.is_discarded() && !jb.is_discarded()) {
         if (ja == jb) return 0;
         return Cmp(ja.dump(), jb.dump());

@@ -36,8 +36,7 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "json.h"
 #include "status.h"
 
 namespace electrolite {
@@ -56,14 +55,14 @@ struct TablePolicy {
 
   // Parses {"policy": ..., "writable": ..., "timestamp": ..., "order": [...]}.
   // Unknown policy names and wrongly typed fields are invalid_argument errors.
-  static Result<TablePolicy> FromJson(const nlohmann::json& entry);
+  static Result<TablePolicy> FromJson(const Json& entry);
 };
 
 // Who wins between a local (pending) write and a concurrent server version.
 enum class Winner { kLocal, kRemote, kResolver };
 
 struct Contender {
-  const nlohmann::json* row = nullptr;  // full row (object); must not be null
+  const Json* row = nullptr;  // full row (object); must not be null
   std::string_view mutation_id;         // "" when unknown
 };
 
@@ -77,12 +76,12 @@ Winner Decide(const TablePolicy& policy, const Contender& local, const Contender
 // Whether `server_row` still matches what the client saw: every column present
 // in `base` equals the server's value (type-tolerant: 5 == "5", t == true).
 // A null/absent server row matches only an empty base.
-bool BaseMatches(const nlohmann::json& base, const nlohmann::json* server_row);
+bool BaseMatches(const Json& base, const Json* server_row);
 
 // Type-tolerant ordering of two column values: numbers (and numeric strings)
 // numerically, timestamps as instants, booleans false < true, anything else
 // byte-wise; null is lowest. Returns <0, 0, >0.
-int CompareValues(const nlohmann::json& a, const nlohmann::json& b);
+int CompareValues(const Json& a, const Json& b);
 
 // Microseconds since the Unix epoch for an ISO-8601 / Postgres timestamptz
 // text ("2024-01-02 03:04:05.123+00", "2024-01-02T03:04:05Z", "2024-01-02").

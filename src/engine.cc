@@ -302,7 +302,7 @@ Status Engine::HandleResponse(int64_t now_ms, int64_t request_id, int status,
 
 Status Engine::HandleResponse(int64_t now_ms, int64_t request_id, int status,
                               std::string_view headers_json, std::string_view body) {
-  Json j = Json::parse(headers_json.begin(), headers_json.end(), nullptr, false);
+  Json j = Json::parse(headers_json);
   if (j.is_discarded() || !(j.is_object() || j.is_null())) {
     return Status::InvalidArgument("headers must be a JSON object");
   }
@@ -466,7 +466,7 @@ std::string Engine::Metrics(int64_t now_ms) {
   impl_->Now(now_ms);
   const Impl& m = *impl_;
   // Conflicts by table/policy/outcome and the outbox by status.
-  Result<nlohmann::json> wm = m.writes->Metrics();
+  Result<Json> wm = m.writes->Metrics();
   const std::string writes_json = wm.ok() ? Dump(wm.value()) : "null";
   return "{\"ok\":true,\"rowsApplied\":" + std::to_string(m.rows_applied) +
          ",\"bytesReceived\":" + std::to_string(m.bytes_received) +

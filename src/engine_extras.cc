@@ -21,7 +21,7 @@ bool IsPrefetchShape(const std::string& id) { return id.find(kPrefetchIdMarker) 
 
 // A key argument: a JSON string or number, or an object with one field.
 Result<std::string> KeyValue(std::string_view key_json) {
-  Json j = Json::parse(key_json.begin(), key_json.end(), nullptr, false);
+  Json j = Json::parse(key_json);
   if (j.is_discarded()) j = Json(std::string(key_json));  // a bare id
   if (j.is_object() && j.size() == 1) j = j.begin().value();
   if (j.is_string() && !j.get<std::string>().empty()) return j.get<std::string>();
@@ -49,7 +49,7 @@ Result<uint64_t> DeclaredFingerprint(const EngineOptions& options) {
 }
 
 Status ApplyExcludedColumns(const TableDecl& decl, ShapeDef* def) {
-  Json p = Json::parse(decl.policy_json, nullptr, false);
+  Json p = Json::parse(decl.policy_json);
   if (p.is_discarded() || !p.is_object()) return Status::Ok();
   auto ex = p.find("exclude");
   if (ex == p.end() || ex->is_null()) return Status::Ok();
@@ -115,7 +115,7 @@ void Engine::Impl::RefreshRetentionTables() {
   for (const auto& kv : tables) {
     const SyncedTable& t = *kv.second;
     if (!t.materialized()) continue;
-    Json p = Json::parse(t.decl().policy_json, nullptr, false);
+    Json p = Json::parse(t.decl().policy_json);
     std::string column;
     if (p.is_object()) {
       auto r = p.find("retention");

@@ -1,11 +1,11 @@
-// EngineOptions parsing and Request serialisation (cold paths, nlohmann).
+// EngineOptions parsing and Request serialisation (cold paths, Json).
 #include "engine.h"
 #include "json.h"
 
 namespace electrolite {
 
 Result<EngineOptions> EngineOptions::FromJson(std::string_view text) {
-  Json j = Json::parse(text.begin(), text.end(), nullptr, false);
+  Json j = Json::parse(text);
   if (j.is_discarded()) return Status::InvalidArgument("options are not valid JSON");
   if (j.is_null()) j = Json::object();
   if (!j.is_object()) return Status::InvalidArgument("options must be a JSON object");

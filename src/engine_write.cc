@@ -12,7 +12,7 @@ namespace electrolite {
 
 namespace {
 
-using nlohmann::json;
+using json = Json;
 
 // Called inside the shape apply transaction, after the response's rows and
 // the shape's new state are written (engine_sync.cc ApplyBody).
@@ -83,7 +83,7 @@ std::string TransactionControlWord(std::string_view sql) {
 }
 
 Result<json> ParseObject(std::string_view text, const char* what) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
+  json j = json::parse(text);
   if (j.is_discarded() || !j.is_object()) {
     return Status::InvalidArgument(std::string(what) + " must be a JSON object");
   }

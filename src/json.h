@@ -1,21 +1,20 @@
-// nlohmann/json for cold paths (options, schema header, declarations), built
-// without exceptions: parse with allow_exceptions=false and check types
-// before get<>() (a type error would abort).
+// Json (JsonValue) for cold paths: options, schema header, declarations,
+// local writes, the outbox and uploads. It never aborts: parse() returns a
+// value for which is_discarded() is true on malformed input, and a mistyped
+// get<>() returns a zero value; still check types first where a wrong type
+// must be reported.
 #ifndef ELECTROLITE_SRC_JSON_H_
 #define ELECTROLITE_SRC_JSON_H_
-
-#ifndef JSON_NOEXCEPTION
-#define JSON_NOEXCEPTION 1  // also set by src/CMakeLists.txt
-#endif
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
 
-namespace electrolite {
-using Json = nlohmann::json;
+#include "json_value.h"
 
-// Type-checked field access that never aborts: `def` when absent or mistyped.
+namespace electrolite {
+using Json = JsonValue;
+
+// Type-checked field access: `def` when absent or mistyped.
 inline std::string JsonStr(const Json& j, const char* key, const std::string& def = "") {
   if (!j.is_object()) return def;
   auto it = j.find(key);
@@ -26,7 +25,7 @@ inline int64_t JsonInt(const Json& j, const char* key, int64_t def) {
   auto it = j.find(key);
   if (it == j.end()) return def;
   if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_number_float()) return static_cast<int64_t>(it->get<double>());
+  if (it->is_number_float()) return it->get<int64_t>();
   return def;
 }
 inline double JsonDouble(const Json& j, const char* key, double def) {

@@ -166,16 +166,20 @@ Status JsonTokenizer::ValueStartError() const {
 
 Status JsonTokenizer::EmitString() {
   lex_ = Lex::kNone;
-  if (high_surrogate_ != 0) {
-    AppendUtf8(&buf_, 0xFFFD);
-    high_surrogate_ = 0;
-  }
+  if (high_surrogate_ != 0) EL_RETURN_IF_ERROR(LoneSurrogate());
   if (string_is_key_) {
     state_ = State::kColon;
     return handler_->OnToken(JsonToken::kKey, buf_);
   }
   EL_RETURN_IF_ERROR(handler_->OnToken(JsonToken::kString, buf_));
   EndValue();
+  return Status::Ok();
+}
+
+Status JsonTokenizer::LoneSurrogate() {
+  high_surrogate_ = 0;
+  if (strict_surrogates_) return Error("lone surrogate in \\u escape");
+  AppendUtf8(&buf_, 0xFFFD);
   return Status::Ok();
 }
 
@@ -207,10 +211,7 @@ Status JsonTokenizer::StringStep(const char* p, const char* end, size_t* used) {
         offset_ += static_cast<size_t>(p - start);
         return Error("control character in string");
       }
-      if (high_surrogate_ != 0) {
-        AppendUtf8(&buf_, 0xFFFD);
-        high_surrogate_ = 0;
-      }
+      if (high_surrogate_ != 0) EL_RETURN_IF_ERROR(LoneSurrogate());
       // Copy a run of plain bytes.
       const char* q = ScanPlain(p, end);
       buf_.append(p, static_cast<size_t>(q - p));
@@ -233,10 +234,7 @@ Status JsonTokenizer::StringStep(const char* p, const char* end, size_t* used) {
           offset_ += static_cast<size_t>(p - start);
           return Error("invalid escape in string");
       }
-      if (high_surrogate_ != 0) {
-        AppendUtf8(&buf_, 0xFFFD);
-        high_surrogate_ = 0;
-      }
+      if (high_surrogate_ != 0) EL_RETURN_IF_ERROR(LoneSurrogate());
       buf_.push_back(out);
       escape_ = 0;
       p++;
@@ -254,20 +252,17 @@ Status JsonTokenizer::StringStep(const char* p, const char* end, size_t* used) {
     escape_ = 0;
     uint32_t cp = unicode_;
     if (cp >= 0xD800 && cp <= 0xDBFF) {
-      if (high_surrogate_ != 0) AppendUtf8(&buf_, 0xFFFD);
+      if (high_surrogate_ != 0) EL_RETURN_IF_ERROR(LoneSurrogate());
       high_surrogate_ = cp;
     } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
       if (high_surrogate_ != 0) {
         AppendUtf8(&buf_, 0x10000 + ((high_surrogate_ - 0xD800) << 10) + (cp - 0xDC00));
         high_surrogate_ = 0;
       } else {
-        AppendUtf8(&buf_, 0xFFFD);
+        EL_RETURN_IF_ERROR(LoneSurrogate());
       }
     } else {
-      if (high_surrogate_ != 0) {
-        AppendUtf8(&buf_, 0xFFFD);
-        high_surrogate_ = 0;
-      }
+      if (high_surrogate_ != 0) EL_RETURN_IF_ERROR(LoneSurrogate());
       AppendUtf8(&buf_, cp);
     }
   }
@@ -327,7 +322,7 @@ Status JsonTokenizer::Feed(std::string_view chunk) {
       case '{':
       case '[': {
         if (!CanStartValue()) return ValueStartError();
-        if (static_cast<int>(stack_.size()) >= kMaxDepth) return Error("nesting too deep");
+        if (static_cast<int>(stack_.size()) >= max_depth_) return Error("nesting too deep");
         stack_.push_back(c);
         state_ = c == '{' ? State::kObjectFirst : State::kArrayFirst;
         p++;

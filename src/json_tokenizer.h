@@ -6,7 +6,9 @@
 // other than \u are decoded into a stack buffer; the rest into an internal
 // buffer. Every view is valid only during the callback.
 // Validates full JSON syntax (RFC 8259), limits nesting depth, and rejects
-// trailing non-whitespace after the top-level value.
+// trailing non-whitespace after the top-level value. A \u escape that is a
+// lone surrogate decodes to U+FFFD, or is an error with strict_surrogates.
+// Bytes of strings are passed through unchecked (no UTF-8 validation).
 #ifndef ELECTROLITE_SRC_JSON_TOKENIZER_H_
 #define ELECTROLITE_SRC_JSON_TOKENIZER_H_
 
@@ -43,8 +45,17 @@ class JsonTokenizer {
  public:
   static constexpr int kMaxDepth = 64;
 
+  struct Options {
+    int max_depth = kMaxDepth;        // containers open at once
+    bool strict_surrogates = false;   // a lone surrogate escape is an error
+  };
+
   // `handler` must outlive the tokenizer.
   explicit JsonTokenizer(JsonHandler* handler) : handler_(handler) {}
+  JsonTokenizer(JsonHandler* handler, const Options& options)
+      : handler_(handler),
+        max_depth_(options.max_depth),
+        strict_surrogates_(options.strict_surrogates) {}
 
   Status Feed(std::string_view chunk);
   // Ends the input. An empty input (only whitespace) is ok iff allow_empty.
@@ -75,8 +86,12 @@ class JsonTokenizer {
   Status EmitString();
   Status FinishNumber();
   Status StringStep(const char* p, const char* end, size_t* used);
+  // A high surrogate escape not followed by a low one: U+FFFD or an error.
+  Status LoneSurrogate();
 
   JsonHandler* handler_;
+  int max_depth_ = kMaxDepth;
+  bool strict_surrogates_ = false;
   State state_ = State::kStart;
   Lex lex_ = Lex::kNone;
   bool string_is_key_ = false;

@@ -52,7 +52,7 @@ int Authorizer(void* arg, int action, const char* a3, const char* a4, const char
 
 Status BindParams(Stmt& stmt, std::string_view params_json) {
   if (params_json.empty()) return Status::Ok();
-  Json p = Json::parse(params_json.begin(), params_json.end(), nullptr, false);
+  Json p = Json::parse(params_json);
   if (p.is_discarded()) return Status::InvalidArgument("params is not valid JSON");
   if (p.is_null()) return Status::Ok();
   if (!p.is_array()) return Status::InvalidArgument("params must be a JSON array");

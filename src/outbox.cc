@@ -7,13 +7,13 @@ namespace electrolite {
 
 namespace {
 
-using nlohmann::json;
+using json = Json;
 
 constexpr char kColumns[] =
     "seq, id, tbl, op, key, value, base, local_ms, status, reason, txid, attempts";
 
 json ParseOr(std::string_view text, json fallback) {
-  json j = json::parse(text, nullptr, false);
+  json j = json::parse(text);
   return j.is_discarded() ? fallback : j;
 }
 

@@ -18,8 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "json.h"
 #include "status.h"
 
 namespace electrolite {
@@ -31,9 +30,9 @@ struct OutboxEntry {
   std::string id;         // mutation id (UUID v4): the idempotency key
   std::string table;
   std::string op;         // insert | update | delete
-  nlohmann::json key;     // {pk: value}
-  nlohmann::json value;   // changed columns (full row for insert)
-  nlohmann::json base;    // the row the client saw before the write ({} for insert)
+  Json key;     // {pk: value}
+  Json value;   // changed columns (full row for insert)
+  Json base;    // the row the client saw before the write ({} for insert)
   int64_t local_ms = 0;
   std::string status = "pending";  // pending | in_flight | acked | failed
   std::string reason;
@@ -41,7 +40,7 @@ struct OutboxEntry {
   int64_t attempts = 0;
 
   // {id, table, op, key, value, base, localMs, status, reason?, txid?, attempts}
-  nlohmann::json ToJson() const;
+  Json ToJson() const;
 };
 
 class Outbox {
@@ -55,7 +54,7 @@ class Outbox {
   [[nodiscard]] Status Append(const OutboxEntry& entry);
   // Entries for one row, in outbox order.
   [[nodiscard]] Result<std::vector<OutboxEntry>> ForKey(std::string_view table,
-                                                        const nlohmann::json& key);
+                                                        const Json& key);
   // Up to `limit` pending entries in outbox order.
   [[nodiscard]] Result<std::vector<OutboxEntry>> NextBatch(int limit);
   [[nodiscard]] Result<std::optional<OutboxEntry>> Get(std::string_view id);
@@ -77,7 +76,7 @@ class Outbox {
   [[nodiscard]] Result<int64_t> CountByStatus(std::string_view status, int64_t limit = -1);
 
   // Canonical text of a key (sorted JSON), used to index entries by row.
-  static std::string KeyText(const nlohmann::json& key);
+  static std::string KeyText(const Json& key);
 
  private:
   [[nodiscard]] Result<std::vector<OutboxEntry>> Select(const std::string& where,

@@ -9,7 +9,7 @@ namespace electrolite {
 
 namespace {
 
-using nlohmann::json;
+using json = Json;
 
 std::string PkWhere(const WriteTable& t, int first_param) {
   std::string w;

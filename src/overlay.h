@@ -16,8 +16,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "json.h"
 #include "status.h"
 #include "write_schema.h"
 
@@ -28,15 +27,15 @@ class Stmt;
 class Store;
 
 // Binds a storage-form JSON value.
-void BindJson(Stmt* st, int index, const nlohmann::json& v);
+void BindJson(Stmt* st, int index, const Json& v);
 // Reads column `col` of the current row as a storage-form JSON value.
-nlohmann::json ColumnJson(const Stmt& st, int col);
+Json ColumnJson(const Stmt& st, int col);
 
 struct OverlayRow {
   std::string op;
   std::string write_id;
   bool yield = false;
-  nlohmann::json values;  // the columns flagged as changed
+  Json values;  // the columns flagged as changed
 };
 
 class Overlay {
@@ -47,25 +46,25 @@ class Overlay {
   // Recomputes the overlay row of `key` from its outbox entries (deleting it
   // when none are left). `local_write`: a new local write, so the row stops
   // yielding; otherwise the yield flag is kept.
-  [[nodiscard]] Status Rebuild(const WriteTable& t, const nlohmann::json& key, bool local_write);
+  [[nodiscard]] Status Rebuild(const WriteTable& t, const Json& key, bool local_write);
 
   // The row as the app sees it (view `T`), the synced row, the overlay row.
-  [[nodiscard]] Result<std::optional<nlohmann::json>> ReadMerged(const WriteTable& t,
-                                                                 const nlohmann::json& key);
-  [[nodiscard]] Result<std::optional<nlohmann::json>> ReadSynced(const WriteTable& t,
-                                                                 const nlohmann::json& key);
+  [[nodiscard]] Result<std::optional<Json>> ReadMerged(const WriteTable& t,
+                                                                 const Json& key);
+  [[nodiscard]] Result<std::optional<Json>> ReadSynced(const WriteTable& t,
+                                                                 const Json& key);
   [[nodiscard]] Result<std::optional<OverlayRow>> Read(const WriteTable& t,
-                                                       const nlohmann::json& key);
+                                                       const Json& key);
 
   // Keys of overlay rows whose synced row changed since they were last
   // reconciled (written or decided); they count as reconciled afterwards.
-  [[nodiscard]] Result<std::vector<nlohmann::json>> TakeDirty(const WriteTable& t);
-  [[nodiscard]] Status SetYield(const WriteTable& t, const nlohmann::json& key, bool yield);
+  [[nodiscard]] Result<std::vector<Json>> TakeDirty(const WriteTable& t);
+  [[nodiscard]] Status SetYield(const WriteTable& t, const Json& key, bool yield);
 
  private:
-  [[nodiscard]] Result<std::optional<nlohmann::json>> ReadRow(const WriteTable& t,
+  [[nodiscard]] Result<std::optional<Json>> ReadRow(const WriteTable& t,
                                                               const std::string& relation,
-                                                              const nlohmann::json& key);
+                                                              const Json& key);
   Store* store_;
   Outbox* outbox_;
 };

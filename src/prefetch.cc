@@ -7,7 +7,7 @@ namespace electrolite {
 Result<std::vector<PrefetchRule>> PrefetchRulesFromDecls(const std::vector<TableDecl>& decls) {
   std::vector<PrefetchRule> rules;
   for (const TableDecl& d : decls) {
-    Json p = Json::parse(d.policy_json, nullptr, false);
+    Json p = Json::parse(d.policy_json);
     if (p.is_discarded() || !p.is_object()) continue;
     auto it = p.find("prefetch_children");
     if (it == p.end() || it->is_null()) continue;

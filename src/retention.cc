@@ -72,7 +72,7 @@ std::string IsoUtcFromMs(int64_t ms) {
 Result<std::vector<RetentionRule>> RetentionRulesFromDecls(const std::vector<TableDecl>& decls) {
   std::vector<RetentionRule> rules;
   for (const TableDecl& d : decls) {
-    Json p = Json::parse(d.policy_json, nullptr, false);
+    Json p = Json::parse(d.policy_json);
     if (p.is_discarded() || !p.is_object()) continue;
     auto r = p.find("retention");
     if (r != p.end() && !r->is_null()) {

@@ -63,7 +63,7 @@ int64_t ParseHttpDate(std::string_view s) {
 }  // namespace
 
 Result<ShapeDef> ShapeDef::FromJson(std::string_view text) {
-  Json j = Json::parse(text.begin(), text.end(), nullptr, false);
+  Json j = Json::parse(text);
   if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("shape must be a JSON object");
   ShapeDef d;
   d.table = JsonStr(j, "table");

@@ -7,7 +7,7 @@
 
 namespace electrolite {
 
-using json = nlohmann::json;
+using json = Json;
 
 namespace {
 
@@ -278,7 +278,7 @@ Result<std::vector<TableDecl>> ParseCreateTables(std::string_view sql) {
 }
 
 Result<std::vector<ColumnDecl>> ParseSchemaHeader(std::string_view text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
+  json j = json::parse(text);
   if (j.is_discarded() || !j.is_object()) {
     return Status::Protocol("electric-schema header is not a JSON object");
   }
@@ -304,7 +304,7 @@ Result<std::vector<ColumnDecl>> ParseSchemaHeader(std::string_view text) {
 
 Status ApplyPoliciesJson(std::string_view text, std::vector<TableDecl>* decls) {
   if (text.empty()) return Status::Ok();
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
+  json j = json::parse(text);
   if (j.is_discarded() || !j.is_object()) {
     return Status::InvalidArgument("policies must be a JSON object");
   }
@@ -322,7 +322,7 @@ Status ApplyPoliciesJson(std::string_view text, std::vector<TableDecl>* decls) {
 
 Status ApplyTablesJson(std::string_view text, std::vector<TableDecl>* decls) {
   if (text.empty()) return Status::Ok();
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
+  json j = json::parse(text);
   if (j.is_discarded() || !j.is_array()) return Status::InvalidArgument("tables must be a JSON array");
   for (const json& t : j) {
     if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) {
@@ -397,12 +397,12 @@ std::string TableDeclToJson(const TableDecl& decl) {
                     {"notNull", c.not_null}, {"pkIndex", c.pk_index}});
   }
   j["columns"] = cols;
-  j["policy"] = json::parse(decl.policy_json, nullptr, false);
+  j["policy"] = json::parse(decl.policy_json);
   return j.dump();
 }
 
 Result<TableDecl> TableDeclFromJson(std::string_view text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
+  json j = json::parse(text);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("stored table declaration is not JSON");
   TableDecl d;
   d.name = JsonStr(j, "name");

@@ -14,7 +14,7 @@ namespace electrolite {
 
 namespace {
 
-using nlohmann::json;
+using json = Json;
 
 constexpr char kChangesPath[] = "/v1/changes";
 
@@ -44,7 +44,7 @@ std::string HeaderValue(const Headers& headers, std::string_view name) {
 // The message of an error body ({"message"} / {"error"}), else its start.
 std::string ErrorReason(int status, std::string_view body) {
   std::string reason = "HTTP " + std::to_string(status);
-  json j = json::parse(body, nullptr, false);
+  json j = json::parse(body);
   if (j.is_object()) {
     for (const char* field : {"message", "error", "reason"}) {
       auto it = j.find(field);
@@ -229,7 +229,7 @@ Status Uploader::HandleResponse(int64_t now_ms, int64_t request_id, int status,
   if (!Owns(request_id)) return Status::InvalidArgument("not an upload request");
   Status result;
   if (status >= 200 && status < 300) {
-    json response = json::parse(body, nullptr, false);
+    json response = json::parse(body);
     const size_t mark = writes_->EventMark();
     Status s = ApplyResults(now_ms, response);
     if (!s.ok()) writes_->TruncateEvents(mark);

@@ -22,10 +22,9 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "engine.h"
 #include "env.h"
+#include "json.h"
 #include "status.h"
 
 namespace electrolite {
@@ -85,7 +84,7 @@ class Uploader {
   bool in_flight() const { return in_flight_.has_value(); }
   bool auth_blocked() const { return auth_blocked_; }
   const std::string& last_error() const { return last_error_; }
-  nlohmann::json Metrics() const;
+  Json Metrics() const;
 
  private:
   struct Batch {
@@ -96,7 +95,7 @@ class Uploader {
     int64_t deadline_ms = 0;
   };
 
-  Status ApplyResults(int64_t now_ms, const nlohmann::json& response);
+  Status ApplyResults(int64_t now_ms, const Json& response);
   Status MarkBatch(std::string_view status, std::string_view reason);
   void Retry(int64_t now_ms, int64_t floor_ms, std::string reason);
   void Finish(int64_t now_ms, int status);

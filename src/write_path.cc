@@ -11,7 +11,7 @@ namespace electrolite {
 
 namespace {
 
-using nlohmann::json;
+using json = Json;
 
 json ValueToJson(sqlite3_value* v) {
   switch (sqlite3_value_type(v)) {

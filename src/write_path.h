@@ -28,10 +28,9 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "change_set.h"
 #include "env.h"
+#include "json.h"
 #include "outbox.h"
 #include "overlay.h"
 #include "status.h"
@@ -61,11 +60,11 @@ class WritePath {
   const WriteTable* Find(std::string_view name) const;
 
   // ---- local writes: the mutation id, "" when nothing changed ----
-  [[nodiscard]] Result<std::string> Insert(std::string_view table, const nlohmann::json& row,
+  [[nodiscard]] Result<std::string> Insert(std::string_view table, const Json& row,
                                            int64_t now_ms);
-  [[nodiscard]] Result<std::string> Update(std::string_view table, const nlohmann::json& key,
-                                           const nlohmann::json& patch, int64_t now_ms);
-  [[nodiscard]] Result<std::string> Delete(std::string_view table, const nlohmann::json& key,
+  [[nodiscard]] Result<std::string> Update(std::string_view table, const Json& key,
+                                           const Json& patch, int64_t now_ms);
+  [[nodiscard]] Result<std::string> Delete(std::string_view table, const Json& key,
                                            int64_t now_ms);
 
   // Brackets one SQL statement that may write views: writes made by its
@@ -77,24 +76,24 @@ class WritePath {
 
   // ---- inspection ----
   // [{id, table, op, key, value, base, localMs, status, reason?, txid?}] (wire form).
-  [[nodiscard]] Result<nlohmann::json> PendingMutations();
+  [[nodiscard]] Result<Json> PendingMutations();
   // Mutations the server has not acknowledged (pending, in flight, failed).
   [[nodiscard]] Result<int64_t> PendingCount();
   // Drops a mutation that is not in flight and rolls its overlay back.
   [[nodiscard]] Status DiscardMutation(std::string_view id);
   // {conflicts: [{table, policy, outcome, count}], recentConflicts: [...]}.
-  [[nodiscard]] Result<nlohmann::json> Metrics();
+  [[nodiscard]] Result<Json> Metrics();
 
   // ---- custom resolvers (sans-IO: a `resolve` event, answered here) ----
   void SetResolver(std::string_view table, bool registered);
   // Applies the app's resolved row for resolve event `resolve_id`.
-  [[nodiscard]] Status ResolveConflict(std::string_view resolve_id, const nlohmann::json& row,
+  [[nodiscard]] Status ResolveConflict(std::string_view resolve_id, const Json& row,
                                        int64_t now_ms);
 
   // ---- upload answers (caller holds the transaction) ----
   [[nodiscard]] Status Acked(const OutboxEntry& e, int64_t txid);
   [[nodiscard]] Status Rejected(const OutboxEntry& e, std::string_view reason,
-                                const nlohmann::json& server_row, int64_t now_ms);
+                                const Json& server_row, int64_t now_ms);
 
   // ---- shape applies (inside the apply transaction) ----
   // After each applied shape response of `table` (also one without changes);
@@ -131,14 +130,14 @@ class WritePath {
   // Mutations written since the last call (wakes the uploader).
   int64_t TakeNewWrites();
   // Queues an event for TakeEvents.
-  void Emit(nlohmann::json event);
+  void Emit(Json event);
 
  private:
   // Creates or extends T__overlay and (re)creates the view T and its triggers from `ddl`.
   [[nodiscard]] Status BuildOverlay(const WriteTable& table, const std::string& ddl);
   struct PendingResolve {
     std::string table;
-    nlohmann::json key;
+    Json key;
   };
 
   static void SqlWrite(sqlite3_context* ctx, int argc, sqlite3_value** argv);
@@ -148,20 +147,20 @@ class WritePath {
   Status BeginWrite(Txn* txn);
   Status CommitWrite(Txn* txn);
 
-  Result<std::string> Record(const WriteTable& t, std::string op, nlohmann::json key,
-                             nlohmann::json value, nlohmann::json base, int64_t now_ms);
-  Result<nlohmann::json> NormalizeKey(const WriteTable& t, const nlohmann::json& key);
+  Result<std::string> Record(const WriteTable& t, std::string op, Json key,
+                             Json value, Json base, int64_t now_ms);
+  Result<Json> NormalizeKey(const WriteTable& t, const Json& key);
   Result<const WriteTable*> Writable(std::string_view table);
   std::string NewMutationId();
   Status MatchSeenTxid(const OutboxEntry& e, bool* matched);
   // Drops an acked mutation whose values the synced row already holds (a
   // `duplicate` answer carries no txid of the original write).
   Status DropIfConverged(const WriteTable& t, const OutboxEntry& e, bool* dropped);
-  Status DecideConcurrent(const WriteTable& t, const nlohmann::json& key, int64_t now_ms);
+  Status DecideConcurrent(const WriteTable& t, const Json& key, int64_t now_ms);
   // Notes that the merged row of `key` (storage form) may have changed.
-  void NoteChanged(const WriteTable& t, const nlohmann::json& key);
-  Status RecordConflict(const WriteTable& t, const nlohmann::json& key, std::string_view outcome,
-                        const nlohmann::json& local, const nlohmann::json& remote,
+  void NoteChanged(const WriteTable& t, const Json& key);
+  Status RecordConflict(const WriteTable& t, const Json& key, std::string_view outcome,
+                        const Json& local, const Json& remote,
                         std::string_view reason, std::string_view mutation_id, int64_t now_ms);
 
   Store* store_;

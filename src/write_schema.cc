@@ -13,7 +13,7 @@ namespace electrolite {
 
 namespace {
 
-using nlohmann::json;
+using json = Json;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -161,7 +161,7 @@ ColumnDefault ParseDefault(std::string_view def) {
     d.value = word == "true";
   } else if (!word.empty() && (std::isdigit(static_cast<unsigned char>(word[0])) ||
                                word[0] == '-')) {
-    json n = json::parse(word, nullptr, false);
+    json n = json::parse(word);
     d.kind = n.is_number() ? ColumnDefault::kValue : ColumnDefault::kServer;
     if (n.is_number()) d.value = n;
   } else {
@@ -216,7 +216,7 @@ Result<WriteTable> WriteTable::FromDecl(const TableDecl& decl, const SchemaDefau
   WriteTable t;
   t.name = decl.name;
   t.primary_key = decl.primary_key;
-  json entry = json::parse(decl.policy_json.empty() ? "{}" : decl.policy_json, nullptr, false);
+  json entry = json::parse(decl.policy_json.empty() ? "{}" : decl.policy_json);
   if (entry.is_discarded()) return Status::InvalidArgument(decl.name + ": policy is not JSON");
   Result<TablePolicy> policy = TablePolicy::FromJson(entry);
   if (!policy.ok()) return policy.status().WithContext(decl.name);
@@ -255,7 +255,7 @@ bool WriteTable::IsPrimaryKey(std::string_view column) const {
   return false;
 }
 
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& j) { return j.dump(); }
 
 std::string IsoFromMs(int64_t ms) {
   int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
@@ -287,7 +287,7 @@ Result<json> NormalizeValue(const WriteTable& t, const WriteColumn& c, const jso
     // any other JSON value is serialised. Arrays must be JSON arrays.
     if (v.is_string()) {
       const std::string& s = v.get_ref<const std::string&>();
-      json parsed = json::parse(s, nullptr, false);
+      json parsed = json::parse(s);
       if (parsed.is_discarded() || (c.dims > 0 && !parsed.is_array())) {
         if (c.dims > 0) return WrongType(t, c, v);
         return json(Dump(json(s)));  // a bare JSON string value
@@ -390,7 +390,7 @@ json ToWire(const WriteColumn& c, const json& v) {
   if (v.is_null()) return v;
   if (c.dims > 0 && v.is_string()) {
     // The mirror keeps arrays as JSON text; the endpoint takes Postgres text.
-    json parsed = json::parse(v.get_ref<const std::string&>(), nullptr, false);
+    json parsed = json::parse(v.get_ref<const std::string&>());
     if (parsed.is_array()) {
       std::string out;
       AppendPgArray(parsed, &out);
@@ -400,7 +400,7 @@ json ToWire(const WriteColumn& c, const json& v) {
   }
   if (c.cls == TypeClass::kJson) {
     if (v.is_string()) {
-      json parsed = json::parse(v.get_ref<const std::string&>(), nullptr, false);
+      json parsed = json::parse(v.get_ref<const std::string&>());
       if (!parsed.is_discarded()) return parsed;
     }
     return v;

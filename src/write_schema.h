@@ -18,9 +18,8 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "conflict_policy.h"
+#include "json.h"
 #include "pg_value.h"
 #include "status.h"
 #include "table_decl.h"
@@ -30,7 +29,7 @@ namespace electrolite {
 // A column's DEFAULT as far as the client can evaluate it.
 struct ColumnDefault {
   enum Kind { kNone, kValue, kNow, kUuid, kServer } kind = kNone;
-  nlohmann::json value;  // kValue: the literal (JSON), normalised on use
+  Json value;  // kValue: the literal (JSON), normalised on use
 };
 
 // table -> column -> default, from the DEFAULT clauses of CREATE TABLE
@@ -72,7 +71,7 @@ struct WriteTable {
 };
 
 // JSON text of `j`; invalid UTF-8 in strings is replaced, never fatal.
-std::string Dump(const nlohmann::json& j);
+std::string Dump(const Json& j);
 
 // ISO-8601 UTC text ("2024-01-02T03:04:05.678Z") of a Unix time in ms.
 std::string IsoFromMs(int64_t ms);
@@ -80,17 +79,17 @@ std::string IsoFromMs(int64_t ms);
 // Validates `value` for `column` and returns its storage form. A wrong type is
 // a schema error naming the table and column; null passes (NOT NULL is
 // checked by the caller, which knows about defaults).
-Result<nlohmann::json> NormalizeValue(const WriteTable& table, const WriteColumn& column,
-                                      const nlohmann::json& value);
+Result<Json> NormalizeValue(const WriteTable& table, const WriteColumn& column,
+                                      const Json& value);
 
 // Wire form of a storage-form value.
-nlohmann::json ToWire(const WriteColumn& column, const nlohmann::json& stored);
+Json ToWire(const WriteColumn& column, const Json& stored);
 // Wire form of a storage-form row (columns not in the table pass unchanged).
-nlohmann::json RowToWire(const WriteTable& table, const nlohmann::json& stored_row);
+Json RowToWire(const WriteTable& table, const Json& stored_row);
 
 // The storage-form key {pk: value} of `row`; a schema error when a key
 // column is missing or null.
-Result<nlohmann::json> KeyOf(const WriteTable& table, const nlohmann::json& row);
+Result<Json> KeyOf(const WriteTable& table, const Json& row);
 
 }  // namespace electrolite
 

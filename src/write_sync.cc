@@ -10,7 +10,7 @@ namespace electrolite {
 
 namespace {
 
-using nlohmann::json;
+using json = Json;
 
 constexpr int kKeepSeenTxids = 4096;  // per table
 constexpr int kKeepSnapshots = 8;     // per table
@@ -79,7 +79,7 @@ Status WritePath::MatchSeenTxid(const OutboxEntry& e, bool* matched) {
     uint64_t xmin = 0, xmax = 0;
     std::vector<uint64_t> xip;
     bool ok = ParseU64(snaps->ColumnText(0), &xmin) && ParseU64(snaps->ColumnText(1), &xmax);
-    json list = json::parse(snaps->ColumnText(2), nullptr, false);
+    json list = json::parse(snaps->ColumnText(2));
     if (list.is_array()) {
       for (const json& x : list) {
         uint64_t v = 0;

@@ -2,6 +2,8 @@
 // MessageDecoder (whole, then in two pieces split at a fuzzer-chosen byte),
 // and the whole response is applied through a real engine (in-memory SQLite)
 // with fuzzer-chosen status/headers. Both splits must agree; nothing may crash.
+// The body is also parsed as a JsonValue (the engine's JSON document type):
+// whatever parses must dump to a text that parses back equal and dumps the same.
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "engine.h"
+#include "json_value.h"
 #include "message_decoder.h"
 
 namespace {
@@ -84,6 +87,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (s1.ok() != s2.ok() || whole.count != split.count || whole.bytes != split.bytes ||
       whole.hash != split.hash) {
     abort();
+  }
+
+  electrolite::JsonValue doc = electrolite::JsonValue::parse(body);
+  if (!doc.is_discarded()) {
+    const std::string text = doc.dump();
+    electrolite::JsonValue again = electrolite::JsonValue::parse(text);
+    if (again.is_discarded() || again != doc || again.dump() != text) abort();
   }
 
   // Through the engine: snapshot response for a declared table.

@@ -194,7 +194,7 @@ TEST_F(ChangeKeysTest, UploadAnswersReportTheKey) {
   while (req && req->kind != "upload") req = engine->PollRequest(pair_now);
   ASSERT_TRUE(req.has_value());
   json body = json::parse(engine->RequestBody(req->id));
-  const std::string mid = body["mutations"][0]["id"];
+  const std::string mid = body["mutations"][0]["id"].get<std::string>();
   json answer = {{"results", json::array({{{"id", mid}, {"status", "rejected"}, {"reason", "no"}}})}};
   Status s = engine->HandleResponse(pair_now, req->id, 200, Headers{}, answer.dump());
   ASSERT_TRUE(s.ok()) << s.ToString();

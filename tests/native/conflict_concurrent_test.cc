@@ -195,7 +195,7 @@ class ImportanceTest : public ConflictConcurrentTest {
     Seed("agent_memory", Memory(5, "2023-01-01T00:00:00Z", "2023-01-01T00:00:00Z", "v0"));
     EXPECT_TRUE(h.writes->Update("agent_memory", {{"id", kMem1}}, patch, kT0).ok());
     ConcurrentServerChange("agent_memory", server_row);
-    std::string seen = h.Row("agent_memory", kMem1)["content"];
+    std::string seen = h.Row("agent_memory", kMem1)["content"].get<std::string>();
     Settle(kT0 + 100);
     // After the server's answer the app sees the server's final row.
     EXPECT_EQ(h.Row("agent_memory", kMem1)["content"], server.rows["agent_memory"][kMem1]["content"]);

@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "json_test_util.h"
+
 namespace electrolite {
 namespace {
 
-using nlohmann::json;
+using json = Json;
 
 TablePolicy Policy(const char* text) {
   Result<TablePolicy> p = TablePolicy::FromJson(json::parse(text));

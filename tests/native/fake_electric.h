@@ -13,14 +13,13 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "engine.h"
+#include "json_test_util.h"
 
 namespace electrolite {
 namespace testing {
 
-using nlohmann::json;
+using json = Json;
 
 struct FakeResponse {
   int status = 200;

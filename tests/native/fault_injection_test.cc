@@ -121,14 +121,14 @@ bool RunOnce(int n, bool fail_sync, const std::string& dir) {
     if (!engine) return false;
     SyncPair pair(engine.get(), &server);
     EXPECT_TRUE(pair.SyncUntilUpToDate());
-    old_offset = json::parse(engine->StatusJson())["shapes"][0]["offset"];
+    old_offset = json::parse(engine->StatusJson())["shapes"][0]["offset"].get<std::string>();
     for (int i = 4; i <= 8; i++) server.Insert(ItemRow(i, std::string(300, 'x')));
     g_fault = FaultState();
     (fail_sync ? g_fault.sync_countdown : g_fault.write_countdown) = n;
     pair.ReleaseHeld();  // applies the live batch (and may retry on failure)
     fired = g_fault.fired;
     g_fault = FaultState();
-    new_offset = json::parse(engine->StatusJson())["shapes"][0]["offset"];
+    new_offset = json::parse(engine->StatusJson())["shapes"][0]["offset"].get<std::string>();
     applied = new_offset != old_offset;
     if (fired) {
       // A failed apply left the in-memory state where it was.
@@ -139,8 +139,8 @@ bool RunOnce(int n, bool fail_sync, const std::string& dir) {
   auto engine = Open(path, "", &env);
   if (!engine) return fired;
   EXPECT_EQ(Q(*engine, "PRAGMA integrity_check")[0][0], "ok") << "n=" << n;
-  int64_t rows = Q(*engine, "SELECT count(*) FROM items")[0][0];
-  std::string offset = Q(*engine, "SELECT \"offset\" FROM _el_shapes")[0][0];
+  int64_t rows = Q(*engine, "SELECT count(*) FROM items")[0][0].get<int64_t>();
+  std::string offset = Q(*engine, "SELECT \"offset\" FROM _el_shapes")[0][0].get<std::string>();
   if (rows == 3) {
     EXPECT_EQ(offset, old_offset) << "n=" << n;
   } else {
@@ -200,8 +200,8 @@ TEST(ResumeTest, P_RESUME_C_CATCHUP_ReopenContinuesFromStoredHandleAndOffset) {
     SyncPair pair(engine.get(), &server);
     ASSERT_TRUE(pair.SyncUntilUpToDate());
     json st = json::parse(engine->StatusJson());
-    handle = st["shapes"][0]["handle"];
-    offset = st["shapes"][0]["offset"];
+    handle = st["shapes"][0]["handle"].get<std::string>();
+    offset = st["shapes"][0]["offset"].get<std::string>();
   }
   for (int i = 2; i <= 10; i++) server.Insert(ItemRow(i, "missed"));  // 9 while offline
   size_t before = server.urls.size();

@@ -1,6 +1,7 @@
 // Replays the fuzz seed corpus and every crash regression input
 // (tests/fuzz/corpus, tests/fuzz/regressions) through the decoder whole and
-// split, and through an engine: no crash, and whole/split agree.
+// split, and through an engine: no crash, and whole/split agree; and as a
+// JsonValue: what parses round-trips through dump().
 #include <dirent.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "engine.h"
+#include "json_value.h"
 #include "message_decoder.h"
 
 namespace electrolite {
@@ -69,6 +71,14 @@ TEST(FuzzRegressionsTest, CorpusAndRegressionsDecodeConsistently) {
       if (s2.ok()) s2 = d2.Finish();
       EXPECT_EQ(s1.ok(), s2.ok()) << path << " cut " << cut;
       EXPECT_EQ(whole.count, split.count) << path;
+    }
+    JsonValue doc = JsonValue::parse(body);
+    if (!doc.is_discarded()) {
+      const std::string text = doc.dump();
+      JsonValue again = JsonValue::parse(text);
+      EXPECT_FALSE(again.is_discarded()) << path;
+      EXPECT_TRUE(again == doc) << path;
+      EXPECT_EQ(again.dump(), text) << path;
     }
     auto e = Engine::Open(
         R"({"baseUrl":"http://f","schemaSql":"CREATE TABLE items (id bigint PRIMARY KEY, title text NOT NULL, tags text[], done boolean, at timestamptz, x float8);"})",

@@ -121,7 +121,7 @@ TEST_F(OutboxUploadTest, BatchesAreLimitedAndPaced) {
   // Outbox order is kept across batches.
   std::vector<std::string> expected;
   for (const json& row : h.Rows("SELECT id FROM _el_outbox ORDER BY seq")) {
-    expected.push_back(row["id"]);
+    expected.push_back(row["id"].get<std::string>());
   }
   EXPECT_EQ(server.seen_ids, expected);
   // Writes trickling in: the first after idle goes at once, later ones wait.

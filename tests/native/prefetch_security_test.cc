@@ -38,7 +38,7 @@ class PrefetchTest : public ::testing::Test {
     json opts = {{"path", ":memory:"}, {"baseUrl", "http://electric.test"}, {"schemaSql", kSql},
                  {"policies", policies}, {"nowMs", kT0}, {"autoSubscribe", false},
                  {"prefetchGraceMs", 30000}};
-    opts.update(extra);
+    for (auto it = extra.begin(); it != extra.end(); ++it) opts[it.key()] = it.value();
     auto r = Engine::Open(opts.dump(), &env_);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     engine_ = std::move(r).value();
@@ -93,7 +93,7 @@ TEST_F(PrefetchTest, ChildrenAreLocalBeforeTheFirstQueryAndDroppedAfterRelease) 
   json r = json::parse(engine_->Prefetch("tasks", "\"t1\"", kT0));
   ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
   ASSERT_EQ(r["shapeIds"].size(), 1u);
-  std::string shape_id = r["shapeIds"][0];
+  std::string shape_id = r["shapeIds"][0].get<std::string>();
   EXPECT_EQ(shape_id, Prefetcher::ShapeId("runs", "task_id", "t1"));
   ASSERT_TRUE(pair_->SyncUntilUpToDate());
   // The child shape asked the server for this task's runs only.

@@ -289,7 +289,7 @@ TEST_F(SyncScenarioTest, AuthErrorWaitsForTokenAndResumesAtSameOffset) {
   pair_->Advance(60000);
   json st = json::parse(engine_->StatusJson());
   EXPECT_EQ(st["error"]["code"], "auth");
-  std::string offset = st["shapes"][0]["offset"];
+  std::string offset = st["shapes"][0]["offset"].get<std::string>();
   size_t before = server_.urls.size();
   engine_->SetToken("tok", pair_->now);
   server_.Insert(ItemRow(2, "b"));
@@ -319,7 +319,7 @@ TEST_F(SyncScenarioTest, PrimaryKeyChangeIsDeletePlusInsert) {
 
 TEST_F(SyncScenarioTest, C_STATE_MustRefetchResetsButKeepsLastSyncedAt) {
   ASSERT_TRUE(pair_->SyncUntilUpToDate());
-  int64_t synced_at = json::parse(engine_->StatusJson())["lastSyncedAt"];
+  int64_t synced_at = json::parse(engine_->StatusJson())["lastSyncedAt"].get<int64_t>();
   server_.overrides.push_back({409, {{"electric-handle", "NEW"}}, R"([{"headers":{"control":"must-refetch"}}])"});
   server_.overrides.push_back({503, {}, ""});  // keep it at -1 for inspection
   pair_->Advance(10);
@@ -367,7 +367,7 @@ TEST_F(SyncScenarioTest, P_TXN_BadMessageRollsBackWholeResponse) {
   }
   bad.push_back(json{{"key", "k"}, {"value", {{"id", "16"}, {"title", nullptr}}}, {"headers", {{"operation", "insert"}}}});
   bad.push_back(json{{"headers", {{"control", "up-to-date"}}}});
-  std::string offset_before = json::parse(engine_->StatusJson())["shapes"][0]["offset"];
+  std::string offset_before = json::parse(engine_->StatusJson())["shapes"][0]["offset"].get<std::string>();
   server_.overrides.push_back({200,
                                {{"electric-handle", server_.handle()}, {"electric-offset", "5000_0"},
                                 {"electric-cursor", "7"}},

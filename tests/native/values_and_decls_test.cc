@@ -3,6 +3,7 @@
 // additive schema evolution without a resync.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 

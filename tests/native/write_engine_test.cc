@@ -45,7 +45,7 @@ class WriteEngineTest : public ::testing::Test {
       electric.next_txid = txid;  // every op of the request in one transaction
       if (m["op"] == "insert") electric.Insert(value);
       if (m["op"] == "update") electric.Update(value);
-      if (m["op"] == "delete") electric.Delete(value["id"]);
+      if (m["op"] == "delete") electric.Delete(value["id"].get<std::string>());
       results.push_back({{"id", m["id"]}, {"status", "applied"}});
       mutations_seen.push_back(m);
     }

@@ -128,7 +128,7 @@ TEST_F(WriteFaultTest, AckAndEchoApplyLoseNothingAndApplyOnce) {
     EXPECT_EQ(h.Row("tasks", kTask1)["title"], "v1") << "n=" << n << " ack=" << ack.ToString()
                                                       << " echo=" << echo.ToString();
     const int64_t left = h.Count("SELECT count(*) FROM _el_outbox");
-    const std::string synced = h.Rows("SELECT title FROM tasks__synced")[0]["title"];
+    const std::string synced = h.Rows("SELECT title FROM tasks__synced")[0]["title"].get<std::string>();
     EXPECT_TRUE(left == 1 || synced == "v1") << "n=" << n;
     // Finish the cycle after the "restart": retry (deduplicated) and re-stream.
     for (int i = 0; i < 3 && h.Count("SELECT count(*) FROM _el_outbox") > 0; ++i) {

@@ -18,9 +18,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "env.h"
+#include "json_test_util.h"
 #include "store.h"
 #include "synced_tables.h"
 #include "table_decl.h"
@@ -31,7 +30,7 @@
 namespace electrolite {
 namespace testing_write {
 
-using nlohmann::json;
+using json = Json;
 
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -231,13 +230,13 @@ class FakeWriteServer {
       const size_t got = ZSTD_decompress(text.data(), text.size(), body.data(), body.size());
       if (ZSTD_isError(got)) return {400, R"({"error":"bad zstd"})"};
     }
-    json j = json::parse(text, nullptr, false);
+    json j = json::parse(text);
     if (!j.is_object() || !j["mutations"].is_array()) return {400, R"({"error":"bad body"})"};
     const int64_t txid = next_txid++;
     json results = json::array();
     batch_sizes.push_back(j["mutations"].size());
     for (const json& m : j["mutations"]) {
-      const std::string id = m["id"];
+      const std::string id = m["id"].get<std::string>();
       seen_ids.push_back(id);
       auto done = results_.find(id);
       if (done != results_.end()) {  // R7: never applied twice, no txid of its own
@@ -265,7 +264,8 @@ class FakeWriteServer {
  private:
   // server/policy.ts R1-R7, in memory.
   json Apply(const json& m, int64_t txid) {
-    const std::string id = m["id"], table = m["table"], op = m["op"];
+    const std::string id = m["id"].get<std::string>(), table = m["table"].get<std::string>(),
+                      op = m["op"].get<std::string>();
     const WriteTable* t = h_->writes->Find(table);
     json r = {{"id", id}};
     auto reject = [&](const char* reason, const json* cur) {
@@ -274,7 +274,7 @@ class FakeWriteServer {
       r["row"] = cur ? *cur : json();
       return r;
     };
-    const std::string key = m["key"]["id"];
+    const std::string key = m["key"]["id"].get<std::string>();
     auto& table_rows = rows[table];
     auto it = table_rows.find(key);
     const json* cur = it == table_rows.end() ? nullptr : &it->second;
