@@ -32,6 +32,10 @@ std::string OkWith(const std::string& field, const std::string& json_value) {
 // ---------------------------------------------------------------- Impl
 
 Status Engine::Impl::Init() {
+  // One transaction: a new database's schema commits once (one WAL sync, not
+  // one per statement), and a reopen that changes nothing writes nothing.
+  Txn txn(store.get());
+  EL_RETURN_IF_ERROR(txn.Begin());
   EL_RETURN_IF_ERROR(CreateBookkeeping(*store));
   EL_RETURN_IF_ERROR(InitWrites());
   EL_ASSIGN_OR_RETURN(std::vector<TableDecl> decls, DeclaredTables(options));
@@ -48,8 +52,6 @@ Status Engine::Impl::Init() {
       stored[d->name] = std::move(d).value();
     }
   }
-  Txn txn(store.get());
-  EL_RETURN_IF_ERROR(txn.Begin());
   for (TableDecl& d : decls) {
     auto it = stored.find(d.name);
     if (it != stored.end()) {
@@ -102,9 +104,9 @@ Status Engine::Impl::Init() {
       (void)shape;
     }
   }
-  EL_RETURN_IF_ERROR(txn.Commit());
   EL_RETURN_IF_ERROR(StartUploads());
   EL_RETURN_IF_ERROR(InitExtras());
+  EL_RETURN_IF_ERROR(txn.Commit());
   MaybeEmitStatus();
   return Status::Ok();
 }

@@ -49,7 +49,8 @@ std::string CreateTableSql(const TableDecl& d, const std::string& name) {
 }  // namespace
 
 Status CreateBookkeeping(Store& store) {
-  return store.Exec(
+  return store.ExecSchema(
+      "schema:bookkeeping",
       "CREATE TABLE IF NOT EXISTS _el_tables (name TEXT PRIMARY KEY, decl TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS _el_shapes (id TEXT PRIMARY KEY, table_name TEXT NOT NULL,"
       " definition TEXT NOT NULL, handle TEXT, \"offset\" TEXT NOT NULL DEFAULT '-1',"
