@@ -54,7 +54,8 @@ Status Engine::Impl::Init() {
   }
   for (TableDecl& d : decls) {
     auto it = stored.find(d.name);
-    if (it != stored.end()) {
+    const TableDecl* saved = it != stored.end() ? &it->second : nullptr;
+    if (saved != nullptr) {
       if (d.columns.empty()) {
         d.columns = it->second.columns;
         d.primary_key = it->second.primary_key;
@@ -69,7 +70,7 @@ Status Engine::Impl::Init() {
       }
     }
     auto table = std::make_unique<SyncedTable>(store.get(), d);
-    EL_RETURN_IF_ERROR(table->Materialize(view_builder).WithContext("table " + d.name));
+    EL_RETURN_IF_ERROR(table->Materialize(view_builder, saved).WithContext("table " + d.name));
     tables[d.name] = std::move(table);
   }
   // Resume persisted shapes.
