@@ -110,7 +110,10 @@ Status WritePath::BuildOverlay(const WriteTable& table, const std::string& ddl) 
       }
     }
   }
+  // A new table has no view or earlier triggers to drop: its DDL is only CREATEs.
+  EL_ASSIGN_OR_RETURN(bool view_exists, store_->TableExists(table.name));
   store_->ClearCache();  // statements over the old view/columns
+  if (exists || view_exists) EL_RETURN_IF_ERROR(store_->Exec(table.OverlayDropDdl()));
   return store_->Exec(ddl);
 }
 
