@@ -19,7 +19,7 @@ import { Electrolite, type Transaction } from '../client.js';
 import { ElectroliteError } from '../errors.js';
 import type { EngineBindings } from '../engine-host.js';
 import { loadDefaultSchema } from '../default-schema.js';
-import { loadEngineModule } from '../wasm-loader.js';
+import { compileEngineWasm, loadEngineModule } from '../wasm-loader.js';
 import { openBrowserStorage, type BrowserStorage } from './opfs-storage.js';
 import { limitLivePolls } from './connection-limit.js';
 import type { ConflictResolver, OpenOptions, Status, Unsubscribe } from '../types.js';
@@ -80,7 +80,7 @@ async function open(req: WorkerOpenOptions): Promise<unknown> {
   // build copies dist/wasm there), loaded statically so bundlers keep it in this file.
   // It compiles while the locks are taken and the OPFS handles opened (openEngine awaits it
   // only to attach the storage), and the default schema is fetched meanwhile.
-  const module = loadEngineModule() as unknown as Promise<EngineBindings>;
+  const module = (req.pageCompiles ? loadPageModule() : loadEngineModule()) as unknown as Promise<EngineBindings>;
   module.catch(() => undefined); // awaited below; a failure rejects open()
   if (req.options['schemaSql'] === undefined && req.options['tables'] === undefined) {
     loadDefaultSchema().catch(() => undefined); // cached for Electrolite.open
@@ -124,6 +124,20 @@ async function open(req: WorkerOpenOptions): Promise<unknown> {
     follower = undefined;
     releaseTab?.();
     throw err;
+  }
+}
+
+/** The wasm the page compiled meanwhile (`module` message); undefined: compile it here. */
+let pageModule: ((module: WebAssembly.Module | undefined) => void) | undefined;
+const fromPage = new Promise<WebAssembly.Module | undefined>((resolve) => (pageModule = resolve));
+
+async function loadPageModule(): Promise<unknown> {
+  const wasm = fromPage.then((m) => m ?? compileEngineWasm());
+  try {
+    return await loadEngineModule({ wasm });
+  } catch {
+    // A page whose idea of the wasm URL differs from this worker's: compile the right one.
+    return loadEngineModule();
   }
 }
 
@@ -399,6 +413,10 @@ scope.addEventListener('message', (e: MessageEvent<ToWorker>) => {
       } else {
         serve(msg, post, '');
       }
+      return;
+    case 'module':
+      pageModule?.(msg.module);
+      pageModule = undefined;
       return;
     case 'token': {
       const w = tokenWaiters.get(msg.id);
