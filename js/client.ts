@@ -90,6 +90,11 @@ export class Electrolite {
     for (const [table, fn] of Object.entries(options.resolvers ?? {})) {
       if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', `resolvers.${table}: expected a function`);
     }
+    // The module loads (the wasm compiles) while the token, the default schema and the storage
+    // are resolved; the port awaits it.
+    const loader = advanced.loadModule ?? defaultModuleLoader;
+    const module = advanced.port ? undefined : loader();
+    module?.catch(() => undefined); // a failure rejects createInProcessPort below
     const token = await resolveToken(options.token ?? resolved.token);
     const engineOptions = await buildEngineOptions(options, resolved);
     Object.assign(engineOptions, extraEngineOptions(options, token));
@@ -100,7 +105,7 @@ export class Electrolite {
       : await prepareStorage(
           { file: resolved.storageFile, name: resolved.storage, vfs: resolved.vfs,
             encryptionKey: options.encryptionKey, synchronous: resolved.synchronous },
-          advanced.loadModule ?? defaultModuleLoader, engineOptions);
+          () => module!, engineOptions);
     let port: HostPort;
     try {
       port =

@@ -20,8 +20,8 @@ export interface LoadEngineOptions {
   moduleUrl?: string | URL;
   /** URL of the .wasm. Default: the glue's URL with `.wasm` for `.mjs` (electrolite.wasm). */
   wasmUrl?: string | URL;
-  /** The .wasm bytes or a compiled module, if the caller already has them. */
-  wasm?: ArrayBuffer | Uint8Array | WebAssembly.Module;
+  /** The .wasm bytes or a compiled module (or one on its way), if the caller already has them. */
+  wasm?: ArrayBuffer | Uint8Array | WebAssembly.Module | PromiseLike<WebAssembly.Module>;
 }
 
 interface NodeGlobals {
@@ -42,10 +42,23 @@ export function defaultModuleUrl(): URL {
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-/** Instantiates a fresh engine module. Rejects with an ElectroliteError (`io`) on failure. */
-export async function loadEngineModule(options: LoadEngineOptions = {}): Promise<EngineModule> {
+function resolveUrls(options: LoadEngineOptions): { moduleUrl: URL; wasmUrl: URL } {
   const moduleUrl = new URL(String(options.moduleUrl ?? defaultModuleUrl()), import.meta.url);
   const wasmUrl = new URL(String(options.wasmUrl ?? moduleUrl.href.replace(/\.m?js$/, '.wasm')), moduleUrl);
+  return { moduleUrl, wasmUrl };
+}
+
+/**
+ * Compiles the engine's .wasm (once per URL) without instantiating it. A page compiles it
+ * while its worker starts and posts the WebAssembly.Module there (js/browser/client.ts).
+ */
+export function compileEngineWasm(options: Pick<LoadEngineOptions, 'moduleUrl' | 'wasmUrl'> = {}): Promise<WebAssembly.Module> {
+  return compileCached(resolveUrls(options).wasmUrl);
+}
+
+/** Instantiates a fresh engine module. Rejects with an ElectroliteError (`io`) on failure. */
+export async function loadEngineModule(options: LoadEngineOptions = {}): Promise<EngineModule> {
+  const { moduleUrl, wasmUrl } = resolveUrls(options);
   let factory: EngineModuleFactory;
   let wasmModule: WebAssembly.Module;
   try {
@@ -87,8 +100,9 @@ async function importFactory(moduleUrl: URL): Promise<EngineModuleFactory> {
   return mod.default as EngineModuleFactory;
 }
 
-function compileGiven(wasm: ArrayBuffer | Uint8Array | WebAssembly.Module): Promise<WebAssembly.Module> {
+function compileGiven(wasm: NonNullable<LoadEngineOptions['wasm']>): Promise<WebAssembly.Module> {
   if (wasm instanceof WebAssembly.Module) return Promise.resolve(wasm);
+  if ('then' in wasm) return Promise.resolve(wasm);
   return WebAssembly.compile(wasm instanceof Uint8Array ? copyToArrayBuffer(wasm) : wasm);
 }
 

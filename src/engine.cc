@@ -32,6 +32,10 @@ std::string OkWith(const std::string& field, const std::string& json_value) {
 // ---------------------------------------------------------------- Impl
 
 Status Engine::Impl::Init() {
+  // One transaction: a new database's schema commits once (one WAL sync, not
+  // one per statement), and a reopen that changes nothing writes nothing.
+  Txn txn(store.get());
+  EL_RETURN_IF_ERROR(txn.Begin());
   EL_RETURN_IF_ERROR(CreateBookkeeping(*store));
   EL_RETURN_IF_ERROR(InitWrites());
   EL_ASSIGN_OR_RETURN(std::vector<TableDecl> decls, DeclaredTables(options));
@@ -48,11 +52,10 @@ Status Engine::Impl::Init() {
       stored[d->name] = std::move(d).value();
     }
   }
-  Txn txn(store.get());
-  EL_RETURN_IF_ERROR(txn.Begin());
   for (TableDecl& d : decls) {
     auto it = stored.find(d.name);
-    if (it != stored.end()) {
+    const TableDecl* saved = it != stored.end() ? &it->second : nullptr;
+    if (saved != nullptr) {
       if (d.columns.empty()) {
         d.columns = it->second.columns;
         d.primary_key = it->second.primary_key;
@@ -67,7 +70,7 @@ Status Engine::Impl::Init() {
       }
     }
     auto table = std::make_unique<SyncedTable>(store.get(), d);
-    EL_RETURN_IF_ERROR(table->Materialize(view_builder).WithContext("table " + d.name));
+    EL_RETURN_IF_ERROR(table->Materialize(view_builder, saved).WithContext("table " + d.name));
     tables[d.name] = std::move(table);
   }
   // Resume persisted shapes.
@@ -102,9 +105,9 @@ Status Engine::Impl::Init() {
       (void)shape;
     }
   }
-  EL_RETURN_IF_ERROR(txn.Commit());
   EL_RETURN_IF_ERROR(StartUploads());
   EL_RETURN_IF_ERROR(InitExtras());
+  EL_RETURN_IF_ERROR(txn.Commit());
   MaybeEmitStatus();
   return Status::Ok();
 }

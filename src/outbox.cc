@@ -31,7 +31,10 @@ json OutboxEntry::ToJson() const {
 }
 
 Status Outbox::Init() {
-  EL_RETURN_IF_ERROR(store_->Exec(
+  // Recorded once per database (Store::ExecSchema): a reopen neither parses
+  // this nor rewrites the stats row, so opening writes nothing.
+  EL_RETURN_IF_ERROR(store_->ExecSchema(
+      "schema:outbox",
       "CREATE TABLE IF NOT EXISTS _el_outbox ("
       " seq INTEGER PRIMARY KEY,"
       " id TEXT NOT NULL UNIQUE,"
@@ -65,6 +68,11 @@ Status Outbox::Init() {
       " VALUES (0, (SELECT count(*) FROM _el_outbox WHERE status <> 'acked'));"));
   // A batch that was in flight when the process died was either applied
   // (the retry is answered `duplicate`) or not: resend it with the same ids.
+  // Looked up first (index on status): the UPDATE, with its trigger, is
+  // prepared only when there is one.
+  EL_ASSIGN_OR_RETURN(int64_t in_flight,
+                      store_->QueryInt64("SELECT EXISTS (SELECT 1 FROM _el_outbox WHERE status = 'in_flight')"));
+  if (in_flight == 0) return Status::Ok();
   return store_->Exec("UPDATE _el_outbox SET status = 'pending' WHERE status = 'in_flight'");
 }
 

@@ -110,7 +110,8 @@ Retention::Retention(Store* store, std::vector<RetentionRule> rules, RetentionOp
     : store_(store), rules_(std::move(rules)), options_(options) {}
 
 Status Retention::Init(int64_t now_ms) {
-  EL_RETURN_IF_ERROR(store_->Exec(
+  EL_RETURN_IF_ERROR(store_->ExecSchema(
+      "schema:retention",
       "CREATE TABLE IF NOT EXISTS _el_pruned (tbl TEXT NOT NULL, key TEXT NOT NULL,"
       " pruned_at INTEGER NOT NULL, PRIMARY KEY (tbl, key)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS _el_retention_cutoff (tbl TEXT PRIMARY KEY, cutoff)"));

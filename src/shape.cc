@@ -291,13 +291,19 @@ Status Shape::Save(Store& store, const ShapeState& state) const {
 }
 
 Status Shape::Load(Store& store) {
+  // Cached: a reopen loads every persisted shape with it (one prepare, not one each).
   EL_ASSIGN_OR_RETURN(
-      Stmt stmt, store.Prepare("SELECT handle, \"offset\", cursor, schema, up_to_date, refetching,"
-                               " expired_handle, last_synced_at, snapshot_xmin, snapshot_xmax,"
-                               " snapshot_xip, last_lsn FROM _el_shapes WHERE id = ?1"));
+      Stmt * cached, store.Cached("SELECT handle, \"offset\", cursor, schema, up_to_date, refetching,"
+                                  " expired_handle, last_synced_at, snapshot_xmin, snapshot_xmax,"
+                                  " snapshot_xip, last_lsn FROM _el_shapes WHERE id = ?1"));
+  Stmt& stmt = *cached;
   stmt.BindText(1, def_.id);
-  EL_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return Status::NotFound("shape " + def_.id);
+  Result<bool> found = stmt.Step();
+  if (!found.ok() || !found.value()) {
+    stmt.Reset();
+    if (!found.ok()) return found.status();
+    return Status::NotFound("shape " + def_.id);
+  }
   state_.handle = std::string(stmt.ColumnText(0));
   state_.offset = std::string(stmt.ColumnText(1));
   state_.cursor = std::string(stmt.ColumnText(2));
@@ -310,6 +316,7 @@ Status Shape::Load(Store& store) {
   state_.snapshot_xmax = std::string(stmt.ColumnText(9));
   state_.snapshot_xip_json = std::string(stmt.ColumnText(10));
   state_.last_lsn = std::string(stmt.ColumnText(11));
+  stmt.Reset();
   if (state_.offset.empty()) state_.offset = "-1";
   RefreshColumns();
   return Status::Ok();

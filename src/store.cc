@@ -206,6 +206,35 @@ Result<bool> Store::TableExists(std::string_view name) {
   return row;
 }
 
+Result<bool> Store::SchemaRecorded(std::string_view key, std::string_view ddl) {
+  // Before CreateBookkeeping first ran, _el_kv does not exist: nothing is recorded.
+  Result<Stmt*> get = Cached("SELECT value FROM _el_kv WHERE key = ?1");
+  if (!get.ok()) return false;
+  Stmt* st = get.value();
+  st->BindText(1, key);
+  Result<bool> row = st->Step();
+  const bool same = row.ok() && row.value() && st->ColumnText(0) == ddl;
+  st->Reset();
+  if (!row.ok()) return row.status();
+  return same;
+}
+
+Status Store::RecordSchema(std::string_view key, std::string_view ddl) {
+  EL_ASSIGN_OR_RETURN(Stmt * put, Cached("INSERT OR REPLACE INTO _el_kv (key, value) VALUES (?1, ?2)"));
+  put->BindText(1, key);
+  put->BindText(2, ddl);
+  Status s = put->Run();
+  put->Reset();
+  return s;
+}
+
+Status Store::ExecSchema(std::string_view key, std::string_view ddl) {
+  EL_ASSIGN_OR_RETURN(bool recorded, SchemaRecorded(key, ddl));
+  if (recorded) return Status::Ok();
+  EL_RETURN_IF_ERROR(Exec(ddl));
+  return RecordSchema(key, ddl);
+}
+
 Txn::~Txn() {
   if (active_) Rollback();
 }

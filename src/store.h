@@ -95,6 +95,17 @@ class Store {
   [[nodiscard]] Result<int64_t> QueryInt64(std::string_view sql);
   [[nodiscard]] Result<bool> TableExists(std::string_view name);
 
+  // Schema text run once per database: the engine records the DDL it ran
+  // under a key in `_el_kv` (key TEXT PRIMARY KEY, value TEXT; created by
+  // CreateBookkeeping), so a reopen whose DDL is unchanged parses none of it.
+  // SchemaRecorded: whether `key` holds exactly `ddl` (false while _el_kv does
+  // not exist yet). RecordSchema: stores it. ExecSchema: runs `ddl` (one or
+  // more idempotent statements: CREATE ... IF NOT EXISTS, ...) and records it,
+  // unless it is recorded already.
+  [[nodiscard]] Result<bool> SchemaRecorded(std::string_view key, std::string_view ddl);
+  [[nodiscard]] Status RecordSchema(std::string_view key, std::string_view ddl);
+  [[nodiscard]] Status ExecSchema(std::string_view key, std::string_view ddl);
+
  private:
   explicit Store(sqlite3* db) : db_(db) {}
   sqlite3* db_;

@@ -49,7 +49,8 @@ std::string CreateTableSql(const TableDecl& d, const std::string& name) {
 }  // namespace
 
 Status CreateBookkeeping(Store& store) {
-  return store.Exec(
+  return store.ExecSchema(
+      "schema:bookkeeping",
       "CREATE TABLE IF NOT EXISTS _el_tables (name TEXT PRIMARY KEY, decl TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS _el_shapes (id TEXT PRIMARY KEY, table_name TEXT NOT NULL,"
       " definition TEXT NOT NULL, handle TEXT, \"offset\" TEXT NOT NULL DEFAULT '-1',"
@@ -90,16 +91,15 @@ void SyncedTable::RebuildIndex() {
   hint_ = 0;
 }
 
-Status SyncedTable::SaveDecl() {
+Status SyncedTable::SaveDecl(const std::string& decl_json) {
   EL_ASSIGN_OR_RETURN(Stmt * stmt,
                       store_->Cached("INSERT OR REPLACE INTO _el_tables (name, decl) VALUES (?1, ?2)"));
   stmt->BindText(1, decl_.name);
-  std::string json = TableDeclToJson(decl_);
-  stmt->BindText(2, json);
+  stmt->BindText(2, decl_json);
   return stmt->Run();
 }
 
-Status SyncedTable::Materialize(const ViewBuilder& view_builder) {
+Status SyncedTable::Materialize(const ViewBuilder& view_builder, const TableDecl* saved) {
   synced_name_ = decl_.name + "__synced";
   RebuildIndex();
   if (decl_.columns.empty()) return Status::Ok();  // waits for the server's schema
@@ -110,14 +110,20 @@ Status SyncedTable::Materialize(const ViewBuilder& view_builder) {
     if (pk < 0) return Status::Schema("table " + decl_.name + ": primary key column not declared");
   }
   EL_ASSIGN_OR_RETURN(bool existed, store_->TableExists(synced_name_));
-  const std::string decl_json = TableDeclToJson(decl_);
+  std::string decl_json;
   if (existed) {
     // Reopened with the declaration it was saved with: nothing to create or add.
-    EL_ASSIGN_OR_RETURN(Stmt * saved, store_->Cached("SELECT decl FROM _el_tables WHERE name = ?1"));
-    saved->BindText(1, decl_.name);
-    EL_ASSIGN_OR_RETURN(bool has_saved, saved->Step());
-    const bool unchanged = has_saved && saved->ColumnText(0) == decl_json;
-    saved->Reset();
+    bool unchanged = false;
+    if (saved != nullptr) {
+      unchanged = SameDeclaration(decl_, *saved);
+    } else {
+      decl_json = TableDeclToJson(decl_);
+      EL_ASSIGN_OR_RETURN(Stmt * stored, store_->Cached("SELECT decl FROM _el_tables WHERE name = ?1"));
+      stored->BindText(1, decl_.name);
+      EL_ASSIGN_OR_RETURN(bool has_saved, stored->Step());
+      unchanged = has_saved && stored->ColumnText(0) == decl_json;
+      stored->Reset();
+    }
     if (unchanged) {
       EL_RETURN_IF_ERROR(view_builder(*store_, decl_));
       materialized_ = true;
@@ -143,7 +149,8 @@ Status SyncedTable::Materialize(const ViewBuilder& view_builder) {
   }
   EL_ASSIGN_OR_RETURN(bool view_exists, store_->TableExists(decl_.name));
   if (!view_exists || existed) EL_RETURN_IF_ERROR(view_builder(*store_, decl_));
-  EL_RETURN_IF_ERROR(SaveDecl());
+  if (decl_json.empty()) decl_json = TableDeclToJson(decl_);
+  EL_RETURN_IF_ERROR(SaveDecl(decl_json));
   materialized_ = true;
   return Status::Ok();
 }
@@ -197,7 +204,7 @@ Status SyncedTable::MergeServerColumns(const std::vector<ColumnDecl>& server,
   }
   RebuildIndex();
   EL_RETURN_IF_ERROR(builder(*store_, decl_));
-  EL_RETURN_IF_ERROR(SaveDecl());
+  EL_RETURN_IF_ERROR(SaveDecl(TableDeclToJson(decl_)));
   *changed = true;
   return Status::Ok();
 }

@@ -51,7 +51,9 @@ class SyncedTable {
   int ColumnIndex(std::string_view name) const;
 
   // Creates T__synced (and the view) if the declaration has columns.
-  Status Materialize(const ViewBuilder& view_builder);
+  // `saved`: the declaration _el_tables holds for this table, when the caller
+  // has read it already (else it is looked up).
+  Status Materialize(const ViewBuilder& view_builder, const TableDecl* saved = nullptr);
   // Adds columns from a server schema header that the table lacks (and, for
   // a table declared without columns, adopts the header's columns and PK).
   // Sets *changed when DDL ran.
@@ -93,7 +95,7 @@ class SyncedTable {
 
   Result<Stmt*> StatementFor(Operation op, bool stage, const StmtKey& key);
   std::string TargetName(bool stage) const;
-  Status SaveDecl();
+  Status SaveDecl(const std::string& decl_json);
   void RebuildIndex();
 
   Store* store_;

@@ -428,4 +428,20 @@ Result<TableDecl> TableDeclFromJson(std::string_view text) {
   return d;
 }
 
+bool SameDeclaration(const TableDecl& a, const TableDecl& b) {
+  if (a.name != b.name || a.primary_key != b.primary_key || a.policy_json != b.policy_json ||
+      a.columns.size() != b.columns.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.columns.size(); i++) {
+    const ColumnDecl& x = a.columns[i];
+    const ColumnDecl& y = b.columns[i];
+    if (x.name != y.name || x.pg_type != y.pg_type || x.dims != y.dims ||
+        x.not_null != y.not_null || x.pk_index != y.pk_index) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace electrolite

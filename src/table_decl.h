@@ -50,6 +50,10 @@ Status ApplyTablesJson(std::string_view tables_json, std::vector<TableDecl>* dec
 std::string TableDeclToJson(const TableDecl& decl);
 Result<TableDecl> TableDeclFromJson(std::string_view json);
 
+// Whether TableDeclToJson(a) and TableDeclToJson(b) store the same thing
+// (name, primary key, columns, policy), compared without serialising.
+bool SameDeclaration(const TableDecl& a, const TableDecl& b);
+
 }  // namespace electrolite
 
 #endif  // ELECTROLITE_SRC_TABLE_DECL_H_

@@ -43,7 +43,8 @@ WritePath::~WritePath() {
 
 Status WritePath::Init() {
   EL_RETURN_IF_ERROR(outbox_->Init());
-  EL_RETURN_IF_ERROR(store_->Exec(
+  EL_RETURN_IF_ERROR(store_->ExecSchema(
+      "schema:writes",
       "CREATE TABLE IF NOT EXISTS _el_conflicts ("
       " seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
       " mutation_id TEXT, tbl TEXT NOT NULL, key TEXT NOT NULL, policy TEXT NOT NULL,"
@@ -69,18 +70,10 @@ Status WritePath::DeclareTable(WriteTable table) {
   // (the common case: every page load) skips re-parsing it — about half of open's work.
   const std::string ddl = table.OverlayDdl();
   const std::string ddl_key = "ddl:" + table.name;
-  EL_ASSIGN_OR_RETURN(Stmt * stored, store_->Cached("SELECT value FROM _el_kv WHERE key = ?1"));
-  stored->BindText(1, ddl_key);
-  EL_ASSIGN_OR_RETURN(bool has_stored, stored->Step());
-  const bool unchanged = has_stored && stored->ColumnText(0) == ddl;
-  stored->Reset();
+  EL_ASSIGN_OR_RETURN(bool unchanged, store_->SchemaRecorded(ddl_key, ddl));
   if (!unchanged) {
     EL_RETURN_IF_ERROR(BuildOverlay(table, ddl));
-    EL_ASSIGN_OR_RETURN(Stmt * save,
-                        store_->Cached("INSERT OR REPLACE INTO _el_kv (key, value) VALUES (?1, ?2)"));
-    save->BindText(1, ddl_key);
-    save->BindText(2, ddl);
-    EL_RETURN_IF_ERROR(save->Run());
+    EL_RETURN_IF_ERROR(store_->RecordSchema(ddl_key, ddl));
   }
   std::string name = table.name;
   tables_.erase(name);
@@ -117,7 +110,10 @@ Status WritePath::BuildOverlay(const WriteTable& table, const std::string& ddl) 
       }
     }
   }
+  // A new table has no view or earlier triggers to drop: its DDL is only CREATEs.
+  EL_ASSIGN_OR_RETURN(bool view_exists, store_->TableExists(table.name));
   store_->ClearCache();  // statements over the old view/columns
+  if (exists || view_exists) EL_RETURN_IF_ERROR(store_->Exec(table.OverlayDropDdl()));
   return store_->Exec(ddl);
 }
 

@@ -457,8 +457,10 @@ std::string WriteTable::OverlayDdl() const {
       // on the view uses T__synced's primary key.
       merged += "s." + q + " AS " + q;
     } else {
-      merged += "CASE WHEN o." + flag + " = 1 AND o.\"_el_yield\" = 0 THEN o." + q + " ELSE s." +
-                q + " END AS " + q;
+      // iif() is CASE WHEN ... END in fewer tokens: every open parses the view
+      // (the 7 views were 2.1M of the schema load's 4.1M instructions). Compared
+      // with constants, not flag > yield: that costs ~1 % more per row scanned.
+      merged += "iif(o." + flag + " = 1 AND o.\"_el_yield\" = 0, o." + q + ", s." + q + ") AS " + q;
     }
     if (!overlay_cols.empty()) overlay_cols += ", ";
     overlay_cols += "o." + q;
@@ -470,7 +472,6 @@ std::string WriteTable::OverlayDdl() const {
          "\"_el_op\" TEXT NOT NULL, \"_el_write_id\" TEXT NOT NULL, "
          "\"_el_yield\" INTEGER NOT NULL DEFAULT 0, \"_el_seen\" TEXT, " +
          flags + "PRIMARY KEY (" + pk_list + "));\n";
-  ddl += "DROP VIEW IF EXISTS " + v + ";\n";
   ddl += "CREATE VIEW " + v + " AS SELECT " + merged + " FROM " + s + " AS s LEFT JOIN " + o +
          " AS o ON " + pk_join +
          " WHERE o.\"_el_op\" IS NULL OR o.\"_el_op\" <> 'delete' OR o.\"_el_yield\" = 1"
@@ -485,11 +486,16 @@ std::string WriteTable::OverlayDdl() const {
          " BEGIN SELECT el_write(" + lit + ", 'update'" + news + olds + "); END;\n";
   ddl += "CREATE TRIGGER " + trig("_del") + " INSTEAD OF DELETE ON " + v +
          " BEGIN SELECT el_write(" + lit + ", 'delete'" + olds + "); END;\n";
+  return ddl;
+}
+
+std::string WriteTable::OverlayDropDdl() const {
+  std::string ddl = "DROP VIEW IF EXISTS " + QuoteIdent(name) + ";\n";
   // Earlier builds flagged changes with triggers on T__synced; the write path
   // now compares each overlay row's `_el_seen` copy instead (no per-row cost
   // on ingest).
   for (const char* suffix : {"_si", "_su", "_sd"}) {
-    ddl += "DROP TRIGGER IF EXISTS " + trig(suffix) + ";\n";
+    ddl += "DROP TRIGGER IF EXISTS " + QuoteIdent("_el_" + name + suffix) + ";\n";
   }
   return ddl;
 }

@@ -64,10 +64,13 @@ struct WriteTable {
   std::string SyncedName() const { return name + "__synced"; }
   std::string OverlayName() const { return name + "__overlay"; }
 
-  // CREATE TABLE IF NOT EXISTS T__overlay, the view T (dropped and recreated)
-  // and its INSTEAD OF triggers, plus triggers on T__synced that flag overlay
-  // rows whose synced row changed. REQUIRES: T__synced exists.
+  // CREATE TABLE IF NOT EXISTS T__overlay, the view T and its INSTEAD OF
+  // triggers. REQUIRES: T__synced exists, and OverlayDropDdl() ran first
+  // when the view T (or an earlier build's objects) may exist.
   std::string OverlayDdl() const;
+  // Drops the view T (its triggers go with it) and the triggers on T__synced
+  // that earlier builds created.
+  std::string OverlayDropDdl() const;
 };
 
 // JSON text of `j`; invalid UTF-8 in strings is replaced, never fatal.

@@ -15,6 +15,7 @@ import {
   type WorkerOpenOptions,
 } from './protocol.js';
 import { replaceEqualDeep } from './share.js';
+import { compileEngineWasm } from '../wasm-loader.js';
 
 /** Where the data lives: OPFS, or memory where OPFS is unavailable (said, not hidden). */
 export type StorageKind = 'opfs' | 'memory';
@@ -70,6 +71,10 @@ export class BrowserElectrolite {
     if (typeof Worker === 'undefined' && !options.worker) {
       throw new ElectroliteError('invalid_argument', 'BrowserElectrolite needs Worker (use Electrolite.open in Node)');
     }
+    // With the default worker (next to this module, the wasm beside both), the page compiles
+    // the wasm while the worker starts and hands the module over (structured clone).
+    const compiling = options.worker === undefined && options.workerUrl === undefined ? compileEngineWasm() : undefined;
+    compiling?.catch(() => undefined);
     const worker = options.worker ??
       new Worker(options.workerUrl ?? new URL('./worker.js', import.meta.url), { type: 'module', name: 'electrolite' });
     const db = new BrowserElectrolite(worker, options);
@@ -81,9 +86,15 @@ export class BrowserElectrolite {
       tokenFunction: typeof token === 'function',
       forwardLogs: typeof logger === 'function',
       ...(resolversModule !== undefined ? { resolversModule: String(resolversModule) } : {}),
+      ...(compiling ? { pageCompiles: true } : {}),
     };
     try {
-      const status = await db.#call('open', [open]);
+      const opened = db.#call('open', [open]);
+      compiling?.then(
+        (module) => db.#postModule({ t: 'module', module }),
+        (err: unknown) => db.#postModule({ t: 'module', error: String((err as Error)?.message ?? err) }),
+      );
+      const status = await opened;
       db.#setStatus(status as BrowserStatus);
       db.#watchPage();
     } catch (err) {
@@ -325,6 +336,15 @@ export class BrowserElectrolite {
   }
 
   #post(msg: ToWorker): void { this.#worker.postMessage(msg); }
+
+  /** A browser that cannot clone a WebAssembly.Module: the worker compiles it itself. */
+  #postModule(msg: ToWorker & { t: 'module' }): void {
+    try {
+      this.#post(msg);
+    } catch (err) {
+      this.#post({ t: 'module', error: toErrorData(err).message });
+    }
+  }
 
   #setStatus(status: BrowserStatus): void {
     this.#status = replaceEqualDeep(this.#status, status);

@@ -44,6 +44,7 @@ async function takeLock(database: string, maxWaitMs: number): Promise<(() => voi
   return (await granted) ? drop : undefined;
 }
 
+/** `module` may still be loading: it is awaited only once the handles are open. */
 export async function openBrowserStorage(
   module: unknown,
   database: string,
@@ -69,7 +70,7 @@ export async function openBrowserStorage(
   }
   let vfs: string;
   try {
-    vfs = attachStorage(module, pool, database, key);
+    vfs = attachStorage(await module, pool, database, key);
   } catch (err) {
     pool.release();
     unlock();

@@ -19,7 +19,10 @@ export type ToWorker =
   | { t: 'call'; id: number; method: CallMethod | HostMethod; args: unknown[]; tx?: number }
   | { t: 'live'; liveId: number; sql: string; params: unknown[] }
   | { t: 'unlive'; liveId: number }
-  | { t: 'token'; id: number; token?: string; error?: ErrorData };
+  | { t: 'token'; id: number; token?: string; error?: ErrorData }
+  // The engine's wasm, compiled by the page while this worker started (after an `open` with
+  // pageCompiles); without `module` the worker compiles it itself.
+  | { t: 'module'; module?: WebAssembly.Module; error?: string };
 
 /** Worker → main thread. */
 export type FromWorker =
@@ -38,6 +41,8 @@ export interface WorkerOpenOptions {
   options: Record<string, unknown>;
   /** The app gave a token function: the worker asks the main thread for each token. */
   tokenFunction: boolean;
+  /** The page compiles the engine's wasm and sends it in a `module` message. */
+  pageCompiles?: boolean;
   /** The app gave a logger: debug lines are posted back instead of printed in the worker. */
   forwardLogs: boolean;
   /** URL of an ES module exporting `resolvers` (custom conflict resolvers run in the worker). */

@@ -19,7 +19,7 @@ import { Electrolite, type Transaction } from '../client.js';
 import { ElectroliteError } from '../errors.js';
 import type { EngineBindings } from '../engine-host.js';
 import { loadDefaultSchema } from '../default-schema.js';
-import { loadEngineModule } from '../wasm-loader.js';
+import { compileEngineWasm, loadEngineModule } from '../wasm-loader.js';
 import { openBrowserStorage, type BrowserStorage } from './opfs-storage.js';
 import { limitLivePolls } from './connection-limit.js';
 import type { ConflictResolver, OpenOptions, Status, Unsubscribe } from '../types.js';
@@ -57,6 +57,8 @@ let leader: TabLeader | undefined;
 let follower: TabFollower | undefined;
 /** Visibility of this page ('') and of each follower tab: the stream pauses when none is visible. */
 const visibility = new Map<string, boolean>();
+/** The other tabs' request log (REQUESTS_TABLE): created, and pruned of entries older than an hour, on first use. */
+let requestsReady: Promise<unknown> | undefined;
 
 const withStorage = (s: Status) => ({
   ...s, storage: storage?.kind ?? 'memory', ...(storage?.reason ? { storageReason: storage.reason } : {}),
@@ -76,7 +78,13 @@ async function open(req: WorkerOpenOptions): Promise<unknown> {
   if (db || opening || follower) throw new ElectroliteError('invalid_argument', 'open: this worker already hosts a database');
   // The engine module comes from ../wasm/electrolite.mjs relative to this script (the demo
   // build copies dist/wasm there), loaded statically so bundlers keep it in this file.
-  const module = (await loadEngineModule()) as unknown as EngineBindings;
+  // It compiles while the locks are taken and the OPFS handles opened (openEngine awaits it
+  // only to attach the storage), and the default schema is fetched meanwhile.
+  const module = (req.pageCompiles ? loadPageModule() : loadEngineModule()) as unknown as Promise<EngineBindings>;
+  module.catch(() => undefined); // awaited below; a failure rejects open()
+  if (req.options['schemaSql'] === undefined && req.options['tables'] === undefined) {
+    loadDefaultSchema().catch(() => undefined); // cached for Electrolite.open
+  }
   const raw = req.options['storage'] as string | { path?: string } | undefined;
   const name = typeof raw === 'object' && raw !== null ? String(raw.path ?? ':memory:') : (raw ?? ':memory:');
   if (name === ':memory:' || !tabsAvailable()) return openEngine(req, module, name);
@@ -84,7 +92,13 @@ async function open(req: WorkerOpenOptions): Promise<unknown> {
   releaseTab = await holdLock(tabLockName(name, tabId));
   const unlock = await holdLock(lockName(name), { ifAvailable: true });
   if (unlock) return openEngine(req, module, name, unlock);
-  // A follower may have to take over while offline: fetch what opening needs now.
+  // A follower may have to take over while offline: have what opening needs now.
+  try {
+    await module;
+  } catch (err) {
+    releaseTab?.();
+    throw err;
+  }
   await loadDefaultSchema().catch(() => undefined);
   const f = new TabFollower(name, tabId, post);
   follower = f;
@@ -113,14 +127,33 @@ async function open(req: WorkerOpenOptions): Promise<unknown> {
   }
 }
 
+/** The wasm the page compiled meanwhile (`module` message); undefined: compile it here. */
+let pageModule: ((module: WebAssembly.Module | undefined) => void) | undefined;
+const fromPage = new Promise<WebAssembly.Module | undefined>((resolve) => (pageModule = resolve));
+
+async function loadPageModule(): Promise<unknown> {
+  const wasm = fromPage.then((m) => m ?? compileEngineWasm());
+  try {
+    return await loadEngineModule({ wasm });
+  } catch {
+    // A page whose idea of the wasm URL differs from this worker's: compile the right one.
+    return loadEngineModule();
+  }
+}
+
 /** Opens storage and the engine in this worker (the leader; `unlock` drops the database lock). */
-async function openEngine(req: WorkerOpenOptions, module: EngineBindings, name: string, unlock?: () => void): Promise<unknown> {
+async function openEngine(
+  req: WorkerOpenOptions, module: Promise<EngineBindings>, name: string, unlock?: () => void,
+): Promise<unknown> {
   const options = { ...req.options } as OpenOptions;
   try {
     // The lock stays ours until close (the storage's release must not drop it: a tab whose
     // OPFS failed still leads, in memory, so that two tabs never both open the files).
     storage = await openBrowserStorage(module, name, options.encryptionKey, unlock ? { unlock: () => {} } : {});
+    await module; // a memory database attached nothing: the module must still have loaded
   } catch (err) {
+    storage?.release();
+    storage = undefined;
     unlock?.();
     throw err;
   }
@@ -142,11 +175,8 @@ async function openEngine(req: WorkerOpenOptions, module: EngineBindings, name: 
     options.resolvers = resolvers;
   }
   try {
-    db = await Electrolite.open(options, { loadModule: async () => module });
-    if (unlock) {
-      await db.exec(`CREATE TABLE IF NOT EXISTS ${REQUESTS_TABLE} (uid TEXT PRIMARY KEY, result TEXT, at INTEGER NOT NULL)`, []);
-      await db.exec(`DELETE FROM ${REQUESTS_TABLE} WHERE at < ?`, [Date.now() - 3_600_000]);
-    }
+    db = await Electrolite.open(options, { loadModule: () => module });
+    requestsReady = undefined; // the other tabs' request log is created on their first write
   } catch (err) {
     await db?.close().catch(() => undefined);
     db = undefined;
@@ -169,8 +199,17 @@ async function openEngine(req: WorkerOpenOptions, module: EngineBindings, name: 
   return withStorage(db.status);
 }
 
+const REQUESTS_DDL = `CREATE TABLE IF NOT EXISTS ${REQUESTS_TABLE} (uid TEXT PRIMARY KEY, result TEXT, at INTEGER NOT NULL)`;
+function requestLog(): Promise<unknown> {
+  const d = need();
+  requestsReady ??= d.exec(REQUESTS_DDL, []).then(() => d.exec(`DELETE FROM ${REQUESTS_TABLE} WHERE at < ?`, [Date.now() - 3_600_000]));
+  requestsReady.catch(() => { requestsReady = undefined; });
+  return requestsReady;
+}
+
 /** A write from another tab, recorded with its uid in the same transaction (applied once). */
 async function recordedWrite(method: CallMethod, args: unknown[], retry: RetryInfo): Promise<unknown> {
+  await requestLog();
   const d = need();
   if (retry.retry) {
     const done = await d.query(`SELECT result FROM ${REQUESTS_TABLE} WHERE uid = ?`, [retry.uid!]);
@@ -240,6 +279,8 @@ async function end(id: number | undefined, commit: boolean, uid?: string): Promi
   txs.delete(id!);
   if (commit && uid !== undefined) {
     try {
+      // Inside the transaction: the log may not exist yet (requestLog() would wait for it).
+      await entry.tx.exec(REQUESTS_DDL, []);
       await entry.tx.exec(`INSERT INTO ${REQUESTS_TABLE} (uid, result, at) VALUES (?, 'null', ?)`, [uid, Date.now()]);
     } catch (err) {
       entry.finish(false);
@@ -261,6 +302,7 @@ async function call(
   if (retry.lostTx) {
     // A transaction begun on a previous leader: its commit happened only if recorded.
     if (method !== 'commit' || !retry.uid) throw lostTx();
+    await requestLog();
     const done = await need().query(`SELECT 1 FROM ${REQUESTS_TABLE} WHERE uid = ?`, [retry.uid]);
     if (done.rows.length === 0) throw lostTx();
     return undefined;
@@ -371,6 +413,10 @@ scope.addEventListener('message', (e: MessageEvent<ToWorker>) => {
       } else {
         serve(msg, post, '');
       }
+      return;
+    case 'module':
+      pageModule?.(msg.module);
+      pageModule = undefined;
       return;
     case 'token': {
       const w = tokenWaiters.get(msg.id);

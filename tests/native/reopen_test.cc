@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine.h"
+#include "store.h"
 
 namespace electrolite {
 namespace {
@@ -88,6 +89,19 @@ TEST_F(ReopenTest, SameDeclarationsRunNoDdlAndKeepDataAndPendingWrites) {
     ASSERT_NE(w.find("\"ok\":true"), std::string::npos) << w;
     EXPECT_NE(e->Query("SELECT body FROM notes", "[]").find("edited"), std::string::npos);
   }
+  EXPECT_EQ(SchemaVersion(), before);
+}
+
+// Each open used to rewrite the outbox's stats row (a WAL frame and a sync on
+// every page load) and re-run the bookkeeping DDL.
+TEST_F(ReopenTest, UnchangedReopenChangesNoRow) {
+  ASSERT_NO_FATAL_FAILURE(CreateWithOneNote());
+  const int before = SchemaVersion();
+  auto e = Open(kSchemaV1);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(sqlite3_total_changes64(e->store().raw()), 0);
+  EXPECT_NE(e->StatusJson().find("\"pendingChanges\":1"), std::string::npos) << e->StatusJson();
+  e.reset();
   EXPECT_EQ(SchemaVersion(), before);
 }
 
