@@ -30,7 +30,10 @@ export type BrowserStatus = Status & {
 };
 
 export interface BrowserOpenOptions extends Omit<OpenOptions, 'fetch' | 'resolvers'> {
-  /** URL of the worker script (default: worker.js next to this module). */
+  /**
+   * URL of the worker script (default: worker.js next to this module; with the default the
+   * page also compiles the engine's wasm while the worker starts, and hands it over).
+   */
   workerUrl?: string | URL;
   /** An already-created module worker running worker.js (tests, custom bundling). */
   worker?: Worker;
