@@ -65,16 +65,18 @@ int main(int argc, char** argv) {
     std::string row = "{\"id\":\"" + Id(i) + "\",\"user_id\":\"u1\",\"title\":\"Write the docs " +
                       std::to_string(i) + "\",\"description\":\"a local task\",\"status\":\"pending\"," +
                       "\"priority\":" + std::to_string(i % 10) + "}";
-    if (!Ok(engine.Insert("tasks", row, ++now))) {
-      std::fprintf(stderr, "insert %d failed: %s\n", i, engine.Insert("tasks", row, now).c_str());
+    const std::string reply = engine.Insert("tasks", row, ++now);
+    if (!Ok(reply)) {
+      std::fprintf(stderr, "insert %d failed: %s\n", i, reply.c_str());
       return 1;
     }
   }
   auto t1 = Clock::now();
   for (int i = 0; i < writes; i++) {
     std::string key = "{\"id\":\"" + Id(i) + "\"}";
-    if (!Ok(engine.Update("tasks", key, "{\"status\":\"completed\"}", ++now))) {
-      std::fprintf(stderr, "update %d failed\n", i);
+    const std::string reply = engine.Update("tasks", key, "{\"status\":\"completed\"}", ++now);
+    if (!Ok(reply)) {
+      std::fprintf(stderr, "update %d failed: %s\n", i, reply.c_str());
       return 1;
     }
   }
