@@ -189,3 +189,9 @@ console.log(`size${opt ? ` (${opt})` : ''}: electrolite.wasm ${kb(wasmBytes.leng
   `electrolite.mjs ${kb(glueBytes.length)} (${kb(gz(glueBytes))} gz), wasm-loader.js ${kb(loaderBytes.length)} (${kb(gz(loaderBytes))} gz)`);
 console.log(`wasm + glue gzipped: ${kb(total)} = ${fmt(total)} bytes  (budget ≤ 400 KB: ${total <= 400 * 1024 ? 'met' : 'MISSED'}); ` +
   `with wasm-loader.js: ${kb(total + gz(loaderBytes))}`);
+const deferredFile = join(wasmDir, 'electrolite.deferred.wasm');
+if (existsSync(deferredFile)) {
+  const rest = readFileSync(deferredFile);
+  console.log(`  split build: electrolite.wasm is the part the first query needs; electrolite.deferred.wasm ` +
+    `${kb(rest.length)} (${kb(gz(rest))} gz) loads after it (wasm/split-module.mjs); all of it: ${kb(total + gz(rest))} gz`);
+}

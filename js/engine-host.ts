@@ -17,6 +17,8 @@ import {
 
 /** The Embind surface the host uses (docs/engine-api.md); js/wasm-loader.ts provides it. */
 export interface EngineBindings {
+  /** A split build's second part (js/wasm-deferred.ts): resolves once loaded, starting the load. */
+  deferredReady?(): Promise<void>;
   open(optionsJson: string): string;
   close(h: number): void;
   handleResponse(h: number, nowMs: number, requestId: number, status: number, headersJson: string, body: Uint8Array): string;
@@ -214,9 +216,25 @@ export class EngineHost {
     // The engine sets each request's timeout; a request without one still gets a watchdog.
     const timed = req.timeoutMs > 0 ? req : { ...req, timeoutMs: req.live ? this.liveTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS };
     performRequest(this.fetchFn, timed, bodyCopy, ctl.signal, this.counters, this.zstd).then(
-      (res) => this.onResponse(req, res),
-      (err: unknown) => this.onFailure(req, err),
+      (res) => this.withDeferredPart(() => this.onResponse(req, res)),
+      (err: unknown) => this.withDeferredPart(() => this.onFailure(req, err)),
     );
+  }
+
+  /**
+   * Runs `fn` (which hands the engine a response) once a split build's second part is
+   * loaded: the sync path lives there, and loading it asynchronously keeps the synchronous
+   * fallback (js/wasm-deferred.ts) off the common path. A failed load is retried with
+   * backoff; the response waits, and the engine with it, while local queries go on.
+   */
+  private withDeferredPart(fn: () => void, attempt = 0): void {
+    const ready = this.m.deferredReady?.();
+    if (ready === undefined) return fn();
+    ready.then(fn, (err: unknown) => {
+      if (this.closed) return;
+      if (attempt === 0) console.warn(`[electrolite] ${ElectroliteError.from(err).message}; sync waits and retries`);
+      setTimeout(() => this.withDeferredPart(fn, attempt + 1), Math.min(30_000, 500 * 2 ** attempt));
+    });
   }
 
   private onResponse(req: EngineRequest, res: HostResponse): void {

@@ -69,6 +69,14 @@ export interface EngineModule {
   discardMutation(h: number, mutationId: string): ResultJson;
   metrics(h: number, nowMs: number): string;
 
+  // ---- loading (js/wasm-loader.ts, not Embind) ----
+  /**
+   * Resolves once a split build's second part (electrolite.deferred.wasm) is loaded; starts
+   * loading it if it has not started. Resolves at once for an unsplit build. Rejects with an
+   * ElectroliteError (`io`) if it cannot be loaded.
+   */
+  deferredReady?(): Promise<void>;
+
   // ---- benchmark only (bench/ingest.mjs); not part of the engine API ----
   /**
    * Raw SQLite prepared inserts in this same wasm build: opens `dbName` on the memory

@@ -9,9 +9,14 @@
 //   pitfall where the .wasm URL resolves against the worker script instead of the glue.
 // - Each `loadEngineModule()` call returns a fresh module instance (its own memory and
 //   memory VFS); one instance can hold several engines (`open` returns handles).
+// - A split build (wasm/split-module.mjs) ships the code the first query runs in
+//   electrolite.wasm and the rest in electrolite.deferred.wasm; js/wasm-deferred.ts loads the
+//   second part in the background (`deferredReady()`), or synchronously when the engine calls
+//   into it first. An unsplit build has no deferred part and loads as before.
 
 import { ElectroliteError } from './errors.js';
 import type { EngineModule, EngineModuleFactory, EngineModuleOverrides } from './engine-module.js';
+import { DeferredPart, deferredUrlOf } from './wasm-deferred.js';
 
 export type { EngineModule } from './engine-module.js';
 
@@ -22,6 +27,16 @@ export interface LoadEngineOptions {
   wasmUrl?: string | URL;
   /** The .wasm bytes or a compiled module (or one on its way), if the caller already has them. */
   wasm?: ArrayBuffer | Uint8Array | WebAssembly.Module | PromiseLike<WebAssembly.Module>;
+  /** URL of a split build's second part. Default: the .wasm URL with `.deferred.wasm`. */
+  deferredWasmUrl?: string | URL;
+  /**
+   * When a split build's second part loads: 'background' (default) starts it as soon as the
+   * module is instantiated; 'on-demand' only when `deferredReady()` is called or the engine
+   * first needs it (a page's worker starts it after the first query).
+   */
+  deferredLoad?: 'background' | 'on-demand';
+  /** Build tooling only (wasm/split-module.mjs): sees the raw instance. */
+  onInstance?: (instance: WebAssembly.Instance) => void;
 }
 
 interface NodeGlobals {
@@ -71,14 +86,26 @@ export async function loadEngineModule(options: LoadEngineOptions = {}): Promise
       cause: err,
     });
   }
+  let deferred: DeferredPart | undefined;
+  try {
+    const url = new URL(String(options.deferredWasmUrl ?? deferredUrlOf(wasmUrl)), wasmUrl);
+    deferred = await DeferredPart.of(wasmModule, url, compileCached);
+  } catch (err) {
+    throw new ElectroliteError('io', `could not load the engine (${wasmUrl.href}): ${describe(err)}`, { cause: err });
+  }
   let instantiateFailed!: (err: unknown) => void;
   const failure = new Promise<never>((_resolve, reject) => {
     instantiateFailed = reject;
   });
   const overrides: EngineModuleOverrides = {
     instantiateWasm(imports, receive) {
+      if (deferred) imports['placeholder'] = deferred.placeholders();
       WebAssembly.instantiate(wasmModule, imports).then(
-        (instance) => receive(instance, wasmModule),
+        (instance) => {
+          options.onInstance?.(instance);
+          deferred?.attach(instance);
+          receive(instance, wasmModule);
+        },
         (err: unknown) =>
           instantiateFailed(
             new ElectroliteError('io', `could not instantiate ${wasmUrl.href}: ${describe(err)}`, { cause: err }),
@@ -87,7 +114,12 @@ export async function loadEngineModule(options: LoadEngineOptions = {}): Promise
       return {};
     },
   };
-  return Promise.race([callFactory(factory, overrides, moduleUrl), failure]);
+  const module = await Promise.race([callFactory(factory, overrides, moduleUrl), failure]);
+  const part = deferred;
+  module.deferredReady = part ? () => part.ready() : () => Promise.resolve();
+  if (part?.needsAsyncLoad) await part.ready(); // no synchronous fallback here (a page's main thread)
+  else if (part && (options.deferredLoad ?? 'background') === 'background') part.ready().catch(() => undefined);
+  return module;
 }
 
 async function importFactory(moduleUrl: URL): Promise<EngineModuleFactory> {

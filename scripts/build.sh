@@ -9,4 +9,6 @@ export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}   # Debian's emscripten finds a
 emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/wasm -j"$JOBS"
 npx tsc -p tsconfig.json
+# Split the .wasm into what the first query needs and the rest (wasm/split-module.mjs).
+node wasm/split-module.mjs dist/wasm
 npm run --silent build:demo

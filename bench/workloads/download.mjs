@@ -3,12 +3,15 @@
 // files — compressed with gzip -9 and brotli q11, per file, summed.
 //
 //   electrolite      dist/demo/electrolite.js (browser client) + worker.js + wasm/electrolite.{mjs,wasm}
+//                    (a split build's first part; its worker fetches electrolite.deferred.wasm
+//                    after the first query: js/wasm-deferred.ts)
+//   electrolite-all  the same plus electrolite.deferred.wasm: everything the engine ever fetches
 //   pglite           PGlite bundle + pglite.wasm + initdb.wasm + pglite.data (all fetched by PGlite.create)
 //   pglite-sync      the PGlite bundle with @electric-sql/pglite-sync + the same assets
 //   sqlite-wasm-raw  @sqlite.org/sqlite-wasm bundle + sqlite3.wasm
 //   electric-client  @electric-sql/client bundle (no storage at all; for scale)
 import { build } from 'esbuild';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -32,11 +35,14 @@ async function bundle(name, source) {
   return outfile;
 }
 
+const electrolite = [
+  join(ROOT, 'dist/demo/electrolite.js'), join(ROOT, 'dist/demo/worker.js'),
+  join(ROOT, 'dist/demo/wasm/electrolite.mjs'), join(ROOT, 'dist/demo/wasm/electrolite.wasm'),
+];
+const deferredPart = join(ROOT, 'dist/demo/wasm/electrolite.deferred.wasm');
 const subjects = {
-  electrolite: async () => [
-    join(ROOT, 'dist/demo/electrolite.js'), join(ROOT, 'dist/demo/worker.js'),
-    join(ROOT, 'dist/demo/wasm/electrolite.mjs'), join(ROOT, 'dist/demo/wasm/electrolite.wasm'),
-  ],
+  electrolite: async () => electrolite,
+  ...(existsSync(deferredPart) ? { 'electrolite-all': async () => [...electrolite, deferredPart] } : {}),
   pglite: async () => [
     await bundle('pglite', "export { PGlite } from '@electric-sql/pglite';\n"),
     join(pgliteDist, 'pglite.wasm'), join(pgliteDist, 'initdb.wasm'), join(pgliteDist, 'pglite.data'),
@@ -92,7 +98,7 @@ try {
       br += b;
       parts.push(`${basename(f)} ${(bytes.length / 1024).toFixed(0)}→${(g / 1024).toFixed(0)} KB`);
     }
-    const note = `${(raw / 1024).toFixed(0)} KB raw: ${parts.join(', ')}${subject === 'electrolite' ? buildFlags() : ''}`;
+    const note = `${(raw / 1024).toFixed(0)} KB raw: ${parts.join(', ')}${subject.startsWith('electrolite') ? buildFlags() : ''}`;
     log(`${subject}: ${note}`);
     // Sizes are deterministic: one run.
     emit({ workload: 'download-gz', subject, values: [gz / 1024], unit: 'KB', note });

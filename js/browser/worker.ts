@@ -80,8 +80,9 @@ async function open(req: WorkerOpenOptions): Promise<unknown> {
   // build copies dist/wasm there), loaded statically so bundlers keep it in this file.
   // It compiles while the locks are taken and the OPFS handles opened (openEngine awaits it
   // only to attach the storage), and the default schema is fetched meanwhile.
-  const module = (req.pageCompiles ? loadPageModule() : loadEngineModule()) as unknown as Promise<EngineBindings>;
+  const module = (req.pageCompiles ? loadPageModule() : loadEngineModule(ON_DEMAND)) as unknown as Promise<EngineBindings>;
   module.catch(() => undefined); // awaited below; a failure rejects open()
+  engineModule = module;
   if (req.options['schemaSql'] === undefined && req.options['tables'] === undefined) {
     loadDefaultSchema().catch(() => undefined); // cached for Electrolite.open
   }
@@ -117,6 +118,8 @@ async function open(req: WorkerOpenOptions): Promise<unknown> {
   });
   try {
     const status = await Promise.race([f.connect(NO_LEADER_TIMEOUT_MS).then((s) => ({ ...(s as object), role: 'follower' })), promoted]);
+    // A follower serves no first screen, and may have to lead while offline: load it all now.
+    loadDeferredPart();
     return status;
   } catch (err) {
     stopWaiting.abort();
@@ -134,11 +137,27 @@ const fromPage = new Promise<WebAssembly.Module | undefined>((resolve) => (pageM
 async function loadPageModule(): Promise<unknown> {
   const wasm = fromPage.then((m) => m ?? compileEngineWasm());
   try {
-    return await loadEngineModule({ wasm });
+    return await loadEngineModule({ wasm, ...ON_DEMAND });
   } catch {
     // A page whose idea of the wasm URL differs from this worker's: compile the right one.
-    return loadEngineModule();
+    return loadEngineModule(ON_DEMAND);
   }
+}
+
+/**
+ * A split engine build's second part (js/wasm-deferred.ts) is fetched once the first query
+ * or live result has gone out, so it never competes with the first screen; 500 ms after
+ * open at the latest; a follower tab's at once (it may have to lead while offline). The
+ * engine host also asks for it when the first response arrives.
+ */
+const ON_DEMAND = { deferredLoad: 'on-demand' } as const;
+let engineModule: Promise<EngineBindings> | undefined;
+let deferredStarted = false;
+function loadDeferredPart(): void {
+  if (deferredStarted || engineModule === undefined) return;
+  deferredStarted = true;
+  const module = engineModule;
+  setTimeout(() => void module.then((m) => m.deferredReady?.()).catch(() => undefined), 0);
 }
 
 /** Opens storage and the engine in this worker (the leader; `unlock` drops the database lock). */
@@ -196,6 +215,7 @@ async function openEngine(
     leader?.broadcast({ t: 'conflict', event });
   });
   if (unlock) leader = new TabLeader(name, tabId, localServer);
+  setTimeout(loadDeferredPart, 500);
   return withStorage(db.status);
 }
 
@@ -373,7 +393,10 @@ function serve(msg: ToWorker, reply: (m: FromWorker) => void, owner: string, ret
         ? (opening = call('open', msg.args, undefined))
         : call(msg.method, msg.args, msg.tx, owner, retry);
       run.then(
-        (value) => reply({ t: 'reply', id: msg.id, ok: true, value }),
+        (value) => {
+          reply({ t: 'reply', id: msg.id, ok: true, value });
+          if (msg.method === 'query') loadDeferredPart();
+        },
         (err: unknown) => reply({ t: 'reply', id: msg.id, ok: false, error: toErrorData(err) }),
       ).finally(() => { if (msg.method === 'open' && owner === '') opening = undefined; });
       return;
@@ -383,7 +406,10 @@ function serve(msg: ToWorker, reply: (m: FromWorker) => void, owner: string, ret
       try {
         lives.get(key)?.();
         const stop = need().live(msg.sql, msg.params,
-          (result) => reply({ t: 'live', liveId: msg.liveId, result }),
+          (result) => {
+            reply({ t: 'live', liveId: msg.liveId, result });
+            loadDeferredPart();
+          },
           (err) => reply({ t: 'live-error', liveId: msg.liveId, error: toErrorData(err) }));
         lives.set(key, stop);
       } catch (err) {

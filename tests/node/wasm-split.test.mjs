@@ -1,0 +1,83 @@
+// The split build (wasm/split-module.mjs, js/wasm-deferred.ts): electrolite.wasm holds what
+// open + the first query run, electrolite.deferred.wasm the rest. A call into the second
+// part before it has loaded loads it synchronously and gives the same answer; a second part
+// that cannot be loaded fails that call with an `io` error naming the file; parts of
+// different builds are refused, not mixed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadEngineModule } from '../../dist/js/wasm-loader.js';
+
+const dist = new URL('../../dist/wasm/', import.meta.url);
+const wasmUrl = new URL('electrolite.wasm', dist);
+const deferredUrl = new URL('electrolite.deferred.wasm', dist);
+const split = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasmUrl)))
+  .filter((i) => i.module === 'placeholder').length;
+const skip = split === 0 || !existsSync(deferredUrl)
+  ? 'this build is not split (no wasm-split, or EL_WASM_SPLIT=0)' : false;
+
+const schemaSql = 'CREATE TABLE items (id TEXT PRIMARY KEY, title TEXT)';
+const ID = '00000000-0000-4000-8000-000000000001';
+
+function ok(json, what) {
+  const r = JSON.parse(json);
+  assert.notEqual(r.ok, false, `${what}: ${r.code}: ${r.message}`);
+  return r;
+}
+const openJson = JSON.stringify({
+  path: ':memory:', baseUrl: 'http://split.test/', clientId: 'split-test', nowMs: Date.now(),
+  schemaSql, policies: { items: { writable: true } }, autoSubscribe: false,
+});
+function open(m) {
+  return ok(m.open(openJson), 'open').handle;
+}
+
+test('the split build moves a real share of the module out of the first part', { skip }, () => {
+  const first = readFileSync(wasmUrl).length;
+  const rest = readFileSync(deferredUrl).length;
+  assert.ok(split > 100, `${split} placeholders`);
+  assert.ok(rest > first / 4, `first part ${first} bytes, deferred part ${rest} bytes`);
+});
+
+test('a write before the deferred part loaded loads it synchronously and answers the same', { skip }, async () => {
+  const m = await loadEngineModule({ deferredLoad: 'on-demand' });
+  const h = open(m);
+  assert.deepEqual(ok(m.query(h, 'SELECT count(*) FROM items', '[]'), 'query').rows, [[0]]);
+  ok(m.insert(h, 'items', JSON.stringify({ id: ID, title: 'written through a placeholder' })), 'insert');
+  assert.deepEqual(ok(m.query(h, 'SELECT title FROM items', '[]'), 'query').rows, [['written through a placeholder']]);
+  assert.equal(ok(m.pendingMutations(h), 'pending').mutations.length, 1);
+  await m.deferredReady(); // already loaded: resolves at once
+  ok(m.close(h), 'close');
+});
+
+test('a deferred part that cannot be loaded fails with an io error naming it, every time', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'el-split-'));
+  try {
+    const missing = pathToFileURL(join(dir, 'nowhere.deferred.wasm'));
+    const m = await loadEngineModule({ deferredWasmUrl: missing, deferredLoad: 'on-demand' });
+    await assert.rejects(m.deferredReady(), (err) => err.code === 'io' && err.message.includes('nowhere.deferred.wasm'));
+    // The benchmark-only raw insert never runs on the way to a first query: deferred.
+    const raw = () => m.benchRawInsert('raw.db', 'CREATE TABLE t (a)', 'INSERT INTO t VALUES (?)', 1, 1, new Uint8Array(0));
+    assert.throws(raw, (err) => err.code === 'io' && /deferred part .*nowhere\.deferred\.wasm/.test(err.message));
+    // The same error again, not a second attempt that could half-run.
+    assert.throws(raw, (err) => err.code === 'io');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('parts of different builds are refused, not mixed', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'el-split-'));
+  try {
+    // The first part itself stands in for a foreign deferred part: its imports are not ours.
+    const foreign = join(dir, 'foreign.deferred.wasm');
+    copyFileSync(wasmUrl, foreign);
+    const m = await loadEngineModule({ deferredWasmUrl: pathToFileURL(foreign), deferredLoad: 'on-demand' });
+    await assert.rejects(m.deferredReady(), (err) => err.code === 'io' && /imports .* which the first part does not export/.test(err.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
