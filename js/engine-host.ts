@@ -17,7 +17,9 @@ import {
 
 /** The Embind surface the host uses (docs/engine-api.md); js/wasm-loader.ts provides it. */
 export interface EngineBindings {
-  /** A split build's second part (js/wasm-deferred.ts): resolves once loaded, starting the load. */
+  /** A split build's second part (js/wasm-deferred.ts): resolves once loaded (not starting it). */
+  deferredLoaded?(): Promise<void>;
+  /** The same, starting the load if nothing has (the page worker, after its first query). */
   deferredReady?(): Promise<void>;
   open(optionsJson: string): string;
   close(h: number): void;
@@ -99,6 +101,8 @@ export class EngineHost {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = -1;
   private pumpScheduled = false;
+  /** True until a split build's second part has loaded (see start). */
+  private syncHeld = false;
   private txOpen = false;
   private closed = false;
   private networkOnline = true;
@@ -132,6 +136,19 @@ export class EngineHost {
       m.setToken(opened.handle, config.token, Date.now());
     }
     host.watchNetwork();
+    // A split build keeps the sync path (requests, responses, timers) in its second part:
+    // the loop only drains events until that has loaded (whoever started it), so the
+    // first screen never waits for it and no request needs a synchronous load.
+    const loaded = m.deferredLoaded?.();
+    if (loaded) {
+      host.syncHeld = true;
+      void loaded.then(() => {
+        host.syncHeld = false;
+        if (host.closed) return;
+        if (!host.networkOnline || !host.visible) host.applyOnline();
+        host.schedulePump();
+      });
+    }
     host.schedulePump();
     return host;
   }
@@ -149,6 +166,7 @@ export class EngineHost {
 
   private pump(): void {
     if (this.closed || this.txOpen) return;
+    if (this.syncHeld) return this.drainEvents();
     while (this.deferred.length > 0) this.deferred.shift()!();
     const now = Date.now();
     for (;;) {
@@ -216,25 +234,9 @@ export class EngineHost {
     // The engine sets each request's timeout; a request without one still gets a watchdog.
     const timed = req.timeoutMs > 0 ? req : { ...req, timeoutMs: req.live ? this.liveTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS };
     performRequest(this.fetchFn, timed, bodyCopy, ctl.signal, this.counters, this.zstd).then(
-      (res) => this.withDeferredPart(() => this.onResponse(req, res)),
-      (err: unknown) => this.withDeferredPart(() => this.onFailure(req, err)),
+      (res) => this.onResponse(req, res),
+      (err: unknown) => this.onFailure(req, err),
     );
-  }
-
-  /**
-   * Runs `fn` (which hands the engine a response) once a split build's second part is
-   * loaded: the sync path lives there, and loading it asynchronously keeps the synchronous
-   * fallback (js/wasm-deferred.ts) off the common path. A failed load is retried with
-   * backoff; the response waits, and the engine with it, while local queries go on.
-   */
-  private withDeferredPart(fn: () => void, attempt = 0): void {
-    const ready = this.m.deferredReady?.();
-    if (ready === undefined) return fn();
-    ready.then(fn, (err: unknown) => {
-      if (this.closed) return;
-      if (attempt === 0) console.warn(`[electrolite] ${ElectroliteError.from(err).message}; sync waits and retries`);
-      setTimeout(() => this.withDeferredPart(fn, attempt + 1), Math.min(30_000, 500 * 2 ** attempt));
-    });
   }
 
   private onResponse(req: EngineRequest, res: HostResponse): void {
@@ -311,6 +313,7 @@ export class EngineHost {
 
   private applyOnline(): void {
     const online = this.networkOnline && this.visible;
+    if (this.syncHeld) return this.emitHostStatus(); // told once the sync path is in (start)
     if (!online) {
       // Cut what is in flight; the engine learns it from a network error and waits.
       for (const [id, { ctl, req }] of this.inFlight) {

@@ -76,6 +76,8 @@ export interface EngineModule {
    * ElectroliteError (`io`) if it cannot be loaded.
    */
   deferredReady?(): Promise<void>;
+  /** Resolves once the second part is loaded, without starting the load. */
+  deferredLoaded?(): Promise<void>;
 
   // ---- benchmark only (bench/ingest.mjs); not part of the engine API ----
   /**

@@ -40,7 +40,11 @@ export class DeferredPart {
   private loaded = false;
   private failure: ElectroliteError | undefined;
   private loading: Promise<void> | undefined;
+  private retries = 0;
   private readonly real = new Map<number, WasmFn>();
+  private markLoaded!: () => void;
+  /** Resolves once the second part is in, however it got there. */
+  readonly loaded$ = new Promise<void>((resolve) => (this.markLoaded = resolve));
 
   private constructor(
     private readonly names: readonly string[],
@@ -88,7 +92,10 @@ export class DeferredPart {
     this.table = Object.values(instance.exports).find((e): e is WebAssembly.Table => e instanceof WebAssembly.Table);
   }
 
-  /** Loads the second part without blocking; idempotent. A failed load may be retried. */
+  /**
+   * Loads the second part without blocking; idempotent. A failed load rejects, and is tried
+   * again in the background with backoff (0.5 s doubling to 30 s) until it succeeds.
+   */
   ready(): Promise<void> {
     if (this.loaded) return Promise.resolve();
     if (this.loading === undefined) {
@@ -96,6 +103,9 @@ export class DeferredPart {
         .then((module) => this.instantiate(module))
         .catch((err: unknown) => {
           this.loading = undefined;
+          const delay = Math.min(30_000, 500 * 2 ** this.retries++);
+          const retry = setTimeout(() => void this.ready().catch(() => undefined), delay) as { unref?: () => void };
+          retry.unref?.(); // Node: a retry alone does not keep the process alive
           throw this.error(err);
         });
     }
@@ -103,7 +113,7 @@ export class DeferredPart {
   }
 
   private call(index: number, args: unknown[]): unknown {
-    if (!this.loaded) this.loadNow();
+    if (!this.loaded) this.loadNow(index);
     let fn = this.real.get(index);
     if (fn === undefined) {
       fn = this.table!.get(index) as WasmFn;
@@ -112,8 +122,11 @@ export class DeferredPart {
     return fn(...args);
   }
 
-  private loadNow(): void {
+  private loadNow(index: number): void {
     if (this.failure) throw this.failure;
+    // Visible in a profiler's timeline (and to bench/workloads/browser.mjs with BENCH_DEBUG):
+    // a synchronous load on the way to a first query means the split profile missed a path.
+    performance.mark?.('electrolite:deferred-sync-load', { detail: { placeholder: index } });
     try {
       this.instantiate(new WebAssembly.Module(this.readSync()));
     } catch (err) {
@@ -148,6 +161,7 @@ export class DeferredPart {
     }
     new WebAssembly.Instance(module, { primary }); // fills the first part's table slots
     this.loaded = true;
+    this.markLoaded();
   }
 
   private error(err: unknown): ElectroliteError {

@@ -117,6 +117,7 @@ export async function loadEngineModule(options: LoadEngineOptions = {}): Promise
   const module = await Promise.race([callFactory(factory, overrides, moduleUrl), failure]);
   const part = deferred;
   module.deferredReady = part ? () => part.ready() : () => Promise.resolve();
+  module.deferredLoaded = part ? () => part.loaded$ : () => Promise.resolve();
   if (part?.needsAsyncLoad) await part.ready(); // no synchronous fallback here (a page's main thread)
   else if (part && (options.deferredLoad ?? 'background') === 'background') part.ready().catch(() => undefined);
   return module;

@@ -4,11 +4,12 @@
 //   node wasm/split-module.mjs [dist/wasm]
 //
 // 1. `wasm-split --instrument` the linked module and load it through js/wasm-loader.ts.
-// 2. Drive the first screen of an app as the demo does, with the real client and no network
-//    (requests never answer): open a fresh file database with the default schema, the
+// 2. Drive the first screen of an app as the demo does, with the real client holding its
+//    sync loop as it does until the second part is in (no requests, no timers): open a fresh file database with the default schema, the
 //    demo's task and environment queries as one-off and live queries, status; reopen it and
-//    do the same on a database with rows (written beforehand by an uninstrumented instance,
-//    so the write path is not counted); an in-memory database likewise.
+//    do the same on a database of 10,000 synced rows with local changes over them (made
+//    beforehand by an uninstrumented instance, so the sync and write paths are not counted);
+//    an in-memory database likewise.
 // 3. `wasm-split --profile` keeps every function that ran in electrolite.wasm and moves the
 //    rest behind placeholders (js/wasm-deferred.ts loads them).
 //
@@ -26,6 +27,8 @@ const dir = resolve(process.argv[2] ?? join(root, 'dist/wasm'));
 const wasmFile = join(dir, 'electrolite.wasm');
 const deferredFile = join(dir, 'electrolite.deferred.wasm');
 const glue = join(dir, 'electrolite.mjs');
+// Written by the link (--emit-symbol-map; the .wasm is the same with or without it).
+const symbolsFile = join(dir, 'electrolite.mjs.symbols');
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 
 function isSplit(file) {
@@ -41,14 +44,20 @@ function findWasmSplit() {
   }
 }
 
+// The link's symbol map is for this script only: it never ships.
+process.on('exit', () => rmSync(symbolsFile, { force: true }));
 if (process.env.EL_WASM_SPLIT === '0') {
   if (existsSync(deferredFile) && !isSplit(wasmFile)) rmSync(deferredFile);
   console.log('split-module: EL_WASM_SPLIT=0, electrolite.wasm left whole');
   process.exit(0);
 }
-if (isSplit(wasmFile) && existsSync(deferredFile)) {
-  console.log('split-module: electrolite.wasm is already split');
-  process.exit(0);
+if (isSplit(wasmFile)) {
+  if (existsSync(deferredFile)) {
+    console.log('split-module: electrolite.wasm is already split');
+    process.exit(0);
+  }
+  console.error(`split-module: ${wasmFile} is a first part without its electrolite.deferred.wasm; relink it (cmake --build build/wasm)`);
+  process.exit(1);
 }
 const wasmSplit = findWasmSplit();
 if (!wasmSplit) {
@@ -61,6 +70,8 @@ const work = mkdtempSync(join(tmpdir(), 'el-split-'));
 const features = ['--enable-mutable-globals', '--enable-sign-ext'];
 const { Electrolite } = await import(pathToFileURL(join(root, 'dist/js/index.js')).href);
 const { loadEngineModule } = await import(pathToFileURL(join(root, 'dist/js/wasm-loader.js')).href);
+// The benchmarks' shape-log generator: realistic tasks rows in Electric's wire format.
+const { generateTasks, snapshotResponses } = await import(pathToFileURL(join(root, 'bench/lib/shape-log.mjs')).href);
 
 /** A fetch that never answers (aborts reject), so no response path runs. */
 const silentFetch = (_url, init) =>
@@ -75,11 +86,28 @@ const screens = [
   ['SELECT * FROM tasks WHERE user_id = ? ORDER BY created_at DESC, id', [USER]],
   ['SELECT * FROM environments WHERE user_id = ? ORDER BY name, id', [USER]],
   ['SELECT * FROM tasks ORDER BY updated_at DESC LIMIT 50', []],
+  ['SELECT id, title, status, updated_at FROM tasks ORDER BY updated_at DESC LIMIT 50', []],
+  ['SELECT count(*) AS n FROM tasks', []],
+];
+// What else an app's first screen may ask of SQLite's read path (sorts with ties and beyond
+// the page cache, grouping, joins, subqueries, expressions), so that SQLite's query engine
+// rarely waits for the deferred part. SQL features beyond these load it on first use.
+const variety = [
+  'SELECT * FROM tasks ORDER BY status, priority DESC, created_at LIMIT 20 OFFSET 10',
+  'SELECT * FROM tasks ORDER BY description',
+  'SELECT id FROM tasks ORDER BY title COLLATE NOCASE DESC',
+  'SELECT status, count(*), min(created_at), max(updated_at), sum(priority), avg(priority) FROM tasks GROUP BY status ORDER BY 2 DESC',
+  'SELECT DISTINCT user_id FROM tasks',
+  "SELECT t.id, e.name FROM tasks t LEFT JOIN environments e ON e.id = t.environment_id WHERE t.status IN ('pending', 'in_progress') AND t.title LIKE '%1%' ORDER BY t.updated_at DESC LIMIT 100",
+  'SELECT * FROM tasks t WHERE EXISTS (SELECT 1 FROM environments e WHERE e.user_id = t.user_id) OR t.priority > (SELECT avg(priority) FROM tasks)',
+  "SELECT id, upper(title), length(description), substr(title, 1, 10), coalesce(description, ''), cast(priority AS TEXT) || '!' FROM tasks WHERE user_id = ? LIMIT 50",
+  'SELECT count(*) FROM (SELECT user_id, status FROM tasks GROUP BY 1, 2 HAVING count(*) > 1)',
 ];
 
 async function firstScreen(db) {
   db.status;
   for (const [sql, params] of screens) await db.query(sql, params);
+  for (const sql of variety) await db.query(sql, sql.includes('?') ? [USER] : []);
   const offs = [];
   await Promise.all(screens.map(([sql, params]) => new Promise((resolveLive) => {
     offs.push(db.live(sql, params, () => resolveLive()));
@@ -88,20 +116,78 @@ async function firstScreen(db) {
   db.status;
 }
 
+const ZSTD = /^(ZSTD|HUF_|FSE_|HIST_|BIT_|XXH|POOL_|ERR_|ZDICT)/;
+/**
+ * C functions that go by the profile after all: SQL features a first screen rarely uses and
+ * that are whole subsystems (JSON, window functions, date/time and math functions, ALTER,
+ * ANALYZE, VACUUM, ATTACH, foreign keys, integrity_check, hot-journal playback) and the C
+ * library's number parsing and 128-bit float helpers the engine's sync path calls. A query
+ * that uses one loads the second part then (once).
+ */
+const SQL_FEATURES = new RegExp('^(' + [
+  'json\\w*', 'sqlite3Json\\w*', 'window\\w*', 'sqlite3Window\\w*', 'selectWindow\\w*', 'nth_value\\w*', 'ntile\\w*',
+  'rename\\w*', 'alter\\w*', 'sqlite3Alter\\w*', '\\w*ConstraintFunc', 'dropColumnFunc', 'sqlite3RenameExpr\\w*',
+  'analy\\w*', 'sqlite3Analy\\w*', 'stat(Get|Push|Init|Accum)\\w*', 'openStatTable', 'sqlite3ClearStatTables',
+  'sqlite3Fk\\w*', 'fk[A-Z]\\w*', 'attachFunc', 'detachFunc', 'codeAttach', 'sqlite3Vacuum', 'sqlite3RunVacuum', 'execSql',
+  'sqlite3Reindex', 'checkTreePage', 'checkList', 'checkAppendMsg', 'pager_playback\\w*', 'readJournalHdr', 'readSuperJournal',
+  '(date|time|datetime|strftime|julianday|unixepoch|timediff|ctime|cdate|ctimestamp)Func', 'isDate', 'compute(JD|YMD|HMS)\\w*',
+  'parse(HhMmSs|YyyyMmDd|Modifier|TimezoneOffset)', 'toLocaltime', 'setDateTimeToCurrent', 'setRawDateNumber', 'getDigits',
+  '(pow|exp|log|log1p|expm1|sin|cos|tan|asin|acos|atan|atan2|sinh|cosh|tanh|asinh|acosh|atanh|fmod|fmodl|scalbn|scalbnl)',
+  '__(sin|cos|tan|rem_pio2)', '(log|math\\w*|trunc|ceiling|pi|degToRad|radToDeg)Func',
+  'strtod', 'strtoll', '__shgetc', 'scanexp', '__\\w*tf\\w*',
+].join('|') + ')$');
+
+/**
+ * The functions the first part keeps: every one the profile saw run, plus all of SQLite and
+ * libc (C functions: no `::` in the symbol map, and not zstd's). SQLite's query engine takes
+ * rare branches (a b-tree rebalance in a sort, a spill to a temp file) that no profile covers
+ * reliably; a sync load in the middle of a query costs more than SQLite's unused corners
+ * weigh. The engine's own C++ and zstd go by the profile alone. Binaryen names a function
+ * without a name section by its index among the defined functions.
+ */
+function keepList(profile, scratch1, scratch2) {
+  const out = execFileSync(wasmSplit, [wasmFile, '--split', ...features, `--profile=${profile}`, '-v',
+    '-o1', scratch1, '-o2', scratch2], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = out.split('\n').find((l) => l.startsWith('Keeping functions:'));
+  if (!line) throw new Error('wasm-split -v printed no "Keeping functions:" line');
+  const keep = new Set(line.slice('Keeping functions:'.length).split(',').map((x) => x.trim()).filter(Boolean));
+  if (!existsSync(symbolsFile)) {
+    console.warn(`split-module: no ${symbolsFile} (link with --emit-symbol-map): splitting SQLite by the profile too`);
+    return [...keep];
+  }
+  const symbols = readFileSync(symbolsFile, 'utf8').split('\n').filter(Boolean)
+    .map((l) => [Number(l.slice(0, l.indexOf(':'))), l.slice(l.indexOf(':') + 1)]);
+  const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasmFile))).filter((i) => i.kind === 'function').length;
+  for (const [index, name] of symbols) {
+    if (index >= imports && !name.includes('::') && !ZSTD.test(name) && !SQL_FEATURES.test(name)) keep.add(String(index - imports));
+  }
+  return [...keep];
+}
+
 try {
-  // Rows for the reopened database, written by an uninstrumented instance.
+  // The reopened database: 10,000 synced tasks (a recorded-style shape log answered by a
+  // fake fetch) plus local writes over them, made by an uninstrumented instance so neither
+  // the sync path nor the write path is counted.
   const rowsDb = join(work, 'rows.db');
   {
     const m = await loadEngineModule({ moduleUrl: pathToFileURL(glue), wasmUrl: pathToFileURL(wasmFile) });
-    const db = await Electrolite.open(openOptions({ path: rowsDb }), { loadModule: async () => m });
-    const envId = '00000000-0000-4000-8000-000000000001';
-    await db.insert('environments', { id: envId, user_id: USER, name: 'default', is_active: true });
+    const rows = generateTasks(10000);
+    const log = new Map(snapshotResponses(rows).map((r) => [r.offset, r]));
+    const empty = { status: 200, headers: { 'electric-handle': '1-1', 'electric-offset': '0_inf', 'electric-schema': '{}',
+      'electric-up-to-date': '', 'content-type': 'application/json' }, body: '[{"headers":{"control":"up-to-date"}}]' };
+    const shapeFetch = (url, init) => {
+      const q = new URL(String(url)).searchParams;
+      const r = q.get('live') === 'true' ? undefined
+        : q.get('table') === 'tasks' ? log.get(q.get('offset')) : q.get('offset') === '-1' ? empty : undefined;
+      return r ? Promise.resolve(new Response(r.body, { status: r.status, headers: r.headers })) : silentFetch(url, init);
+    };
+    const db = await Electrolite.open({ ...openOptions({ path: rowsDb }), fetch: shapeFetch }, { loadModule: async () => m });
+    await db.waitForStatus((s) => s.isUpToDate, 120000);
     await db.transaction(async (tx) => {
-      for (let i = 0; i < 400; i++) {
-        await tx.insert('tasks', {
-          id: `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`, user_id: USER, environment_id: envId,
-          title: `task ${i}`, description: 'x'.repeat(i % 200), status: ['pending', 'in_progress', 'completed'][i % 3],
-        });
+      for (const row of rows.slice(0, 30)) await tx.update('tasks', { id: row.id }, { title: `${row.title} (edited)` });
+      await tx.delete('tasks', { id: rows[40].id });
+      for (let i = 0; i < 500; i++) {
+        await tx.insert('tasks', { id: `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`, user_id: rows[i].user_id, title: `local ${i}` });
       }
     });
     await db.close();
@@ -113,6 +199,9 @@ try {
   const m = await loadEngineModule({
     moduleUrl: pathToFileURL(glue), wasmUrl: pathToFileURL(instrumented), onInstance: (i) => (instance = i),
   });
+  // As a split build's host does until the second part is in: no requests, no timers
+  // (js/engine-host.ts), so the sync and upload paths stay out of the profile.
+  m.deferredLoaded = () => new Promise(() => {});
   const loadModule = async () => m;
   for (const storage of [{ path: join(work, 'fresh.db') }, { path: join(work, 'fresh.db') }, { path: rowsDb }, undefined]) {
     const db = await Electrolite.open(openOptions(storage), { loadModule });
@@ -131,8 +220,14 @@ try {
 
   const primary = join(work, 'primary.wasm');
   const secondary = join(work, 'deferred.wasm');
-  execFileSync(wasmSplit, [wasmFile, '--split', ...features, `--profile=${profile}`, '--export-prefix=%',
-    '--placeholder-namespace=placeholder', '--import-namespace=primary', '-o1', primary, '-o2', secondary]);
+  const keepFile = join(work, 'keep.txt');
+  writeFileSync(keepFile, keepList(profile, primary, secondary).join('\n'));
+  execFileSync(wasmSplit, [wasmFile, '--split', ...features, `--keep-funcs=@${keepFile}`, '--export-prefix=%',
+    '--placeholder-namespace=placeholder', '--import-namespace=primary', '-o1', primary, '-o2', secondary,
+    // EL_WASM_SPLIT_MAP=file: which function each placeholder stands for (needs a build with
+    // names, e.g. relinked with --profiling-funcs) — to find what a sync load was for.
+    ...(process.env.EL_WASM_SPLIT_MAP ? ['--placeholdermap', '--symbolmap'] : [])]);
+  if (process.env.EL_WASM_SPLIT_MAP) copyFileSync(`${primary}.placeholders`, process.env.EL_WASM_SPLIT_MAP);
   const before = readFileSync(wasmFile);
   copyFileSync(secondary, deferredFile);
   renameSync(primary, wasmFile);
