@@ -124,8 +124,8 @@ export class DeferredPart {
 
   private loadNow(index: number): void {
     if (this.failure) throw this.failure;
-    // Visible in a profiler's timeline (and to bench/workloads/browser.mjs with BENCH_DEBUG):
-    // a synchronous load on the way to a first query means the split profile missed a path.
+    // Visible in a profiler's timeline: a synchronous load on the way to a first query means
+    // the split (wasm/split-module.mjs) missed a path.
     performance.mark?.('electrolite:deferred-sync-load', { detail: { placeholder: index } });
     try {
       this.instantiate(new WebAssembly.Module(this.readSync()));

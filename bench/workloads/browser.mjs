@@ -151,12 +151,6 @@ async function visit(path, timeoutMs = Number(process.env.BENCH_PAGE_TIMEOUT ?? 
     await p.waitForFunction(() => window.__result !== undefined, null, { timeout: timeoutMs, polling: 50 });
     const r = await p.evaluate(() => window.__result);
     if (r.error) throw new Error(`${path}: ${r.error}`);
-    if (process.env.BENCH_DEBUG) {
-      for (const w of p.workers()) {
-        const marks = await w.evaluate(() => performance.getEntriesByType('mark').map((m) => `${m.name} ${Math.round(m.startTime)} ms ${JSON.stringify(m.detail)}`)).catch(() => []);
-        if (marks.length) log(`${path} worker marks: ${marks.join('; ')}`);
-      }
-    }
     return r;
   } catch (err) {
     if (consoleLines.length) err.message += ` (page console: ${consoleLines.slice(-5).join(' | ').slice(0, 600)})`;
