@@ -84,15 +84,19 @@ Status WritePath::DeclareTable(WriteTable table) {
 Status WritePath::BuildOverlay(const WriteTable& table, const std::string& ddl) {
   const std::string overlay = QuoteIdent(table.OverlayName());
   EL_ASSIGN_OR_RETURN(bool exists, store_->TableExists(table.OverlayName()));
+  bool retype_key = false;
   if (exists) {
     // Additive schema evolution: add overlay columns the table gained.
-    EL_ASSIGN_OR_RETURN(Stmt info, store_->Prepare("SELECT name FROM pragma_table_info(?1)"));
+    EL_ASSIGN_OR_RETURN(Stmt info, store_->Prepare("SELECT name, type FROM pragma_table_info(?1)"));
     info.BindText(1, table.OverlayName());
     std::set<std::string> have;
     for (;;) {
       EL_ASSIGN_OR_RETURN(bool row, info.Step());
       if (!row) break;
-      have.insert(std::string(info.ColumnText(0)));
+      std::string column(info.ColumnText(0));
+      // Overlays of earlier builds have an untyped key (the view could not be flattened).
+      if (table.IsPrimaryKey(column) && info.ColumnText(1).empty()) retype_key = true;
+      have.insert(std::move(column));
     }
     for (const WriteColumn& c : table.columns) {
       if (have.count(c.name) == 0) {
@@ -114,6 +118,26 @@ Status WritePath::BuildOverlay(const WriteTable& table, const std::string& ddl) 
   EL_ASSIGN_OR_RETURN(bool view_exists, store_->TableExists(table.name));
   store_->ClearCache();  // statements over the old view/columns
   if (exists || view_exists) EL_RETURN_IF_ERROR(store_->Exec(table.OverlayDropDdl()));
+  if (retype_key) {
+    // Rebuild under the new DDL (which creates the typed table) and copy the rows over,
+    // in the caller's transaction: the overlay is never missing a row.
+    const std::string old_name = QuoteIdent(table.OverlayName() + "__untyped");
+    EL_RETURN_IF_ERROR(store_->Exec("ALTER TABLE " + overlay + " RENAME TO " + old_name));
+    EL_RETURN_IF_ERROR(store_->Exec(ddl));
+    // By name: the old table's columns were appended in another order (ADD COLUMN above).
+    EL_ASSIGN_OR_RETURN(Stmt cols, store_->Prepare("SELECT name FROM pragma_table_info(?1)"));
+    cols.BindText(1, table.OverlayName());
+    std::string list;
+    for (;;) {
+      EL_ASSIGN_OR_RETURN(bool row, cols.Step());
+      if (!row) break;
+      if (!list.empty()) list += ", ";
+      list += QuoteIdent(std::string(cols.ColumnText(0)));
+    }
+    EL_RETURN_IF_ERROR(store_->Exec("INSERT INTO " + overlay + " (" + list + ") SELECT " + list +
+                                    " FROM " + old_name));
+    return store_->Exec("DROP TABLE " + old_name);
+  }
   return store_->Exec(ddl);
 }
 

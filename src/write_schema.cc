@@ -449,7 +449,8 @@ std::string WriteTable::OverlayDdl() const {
   for (const WriteColumn& c : columns) {
     const std::string q = QuoteIdent(c.name);
     const std::string flag = QuoteIdent("_el_c_" + c.name);
-    cols += q + ", ";
+    // The key is typed like T__synced's: see the view's UNION ALL arm below.
+    cols += IsPrimaryKey(c.name) ? q + " " + SqliteTypeFor(c.cls, c.dims) + ", " : q + ", ";
     flags += flag + " INTEGER NOT NULL DEFAULT 0, ";
     if (!merged.empty()) merged += ", ";
     if (IsPrimaryKey(c.name)) {
@@ -463,7 +464,13 @@ std::string WriteTable::OverlayDdl() const {
       merged += "iif(o." + flag + " = 1 AND o.\"_el_yield\" = 0, o." + q + ", s." + q + ") AS " + q;
     }
     if (!overlay_cols.empty()) overlay_cols += ", ";
-    overlay_cols += "o." + q;
+    // SQLite flattens a UNION ALL view into the outer query only when each column's
+    // affinity agrees across its arms (select.c, restriction 17h): iif() has none, nor has
+    // +o.col (an untyped column's is BLOB), and the key columns are typed alike in both
+    // tables (so WHERE key = ? still uses both primary keys). Flattened, ORDER BY ... LIMIT
+    // on the view sorts only the columns asked for instead of building every merged column
+    // of every row first (10,000 rows: 3.3 → 1.5 ms natively).
+    overlay_cols += (IsPrimaryKey(c.name) ? "o." : "+o.") + q;
     news += ", NEW." + q;
     olds += ", OLD." + q;
   }

@@ -1,5 +1,9 @@
 // Local writes: typed API and plain SQL on the view take the same path into
 // overlay + outbox; validation; the merged view; discard.
+#include <unistd.h>
+
+#include <cstdio>
+
 #include "write_test_util.h"
 
 namespace electrolite {
@@ -75,6 +79,62 @@ TEST_F(WriteLocalTest, SqlWritesGoThroughTheSamePath) {
   EXPECT_EQ(value.size(), 2u);
   EXPECT_EQ(value["priority"], 7);
   EXPECT_EQ(value["updated_at"], "2023-11-14T22:13:20.001Z");
+}
+
+// The merged view flattens into the outer query (its arms' column affinities agree), so a
+// sorted, limited read of a few columns does not build every merged column of every row
+// in a co-routine first; a key lookup still uses each arm's primary key.
+TEST_F(WriteLocalTest, MergedViewFlattensIntoTheQueryAndKeepsKeyLookups) {
+  SeedTask(kTask1, "synced");
+  ASSERT_TRUE(h.writes->Insert("tasks", {{"id", kTask2}, {"user_id", "u1"}, {"title", "local"}}, kNow).ok());
+  auto plan = [&](const std::string& sql) {
+    std::string text;
+    for (const json& r : h.Rows("EXPLAIN QUERY PLAN " + sql)) text += r["detail"].get<std::string>() + " | ";
+    return text;
+  };
+  // (SQLite flattens only when each ORDER BY term is also a result column.)
+  const std::string sorted = plan("SELECT id, title, updated_at FROM tasks ORDER BY updated_at DESC LIMIT 50");
+  EXPECT_EQ(sorted.find("CO-ROUTINE"), std::string::npos) << sorted;
+  const std::string by_key = plan(std::string("SELECT * FROM tasks WHERE id = '") + kTask1 + "'");
+  EXPECT_NE(by_key.find("SEARCH s USING INDEX"), std::string::npos) << by_key;
+  EXPECT_NE(by_key.find("SEARCH o USING INDEX"), std::string::npos) << by_key;
+  EXPECT_EQ(h.Count("SELECT count(*) FROM tasks"), 2);
+  EXPECT_EQ(h.Rows("SELECT title FROM tasks ORDER BY updated_at DESC LIMIT 1")[0]["title"], "local");
+}
+
+// A database whose overlay has an untyped key (earlier builds) is rebuilt on open with
+// the typed key, keeping its rows, so its view flattens too.
+TEST(WriteLocalUpgradeTest, AnUntypedOverlayKeyIsRetypedKeepingItsRows) {
+  char tmpl[] = "/tmp/electrolite-overlay-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string path = dir + "/db.sqlite";
+  {
+    WriteHarness h;
+    ASSERT_TRUE(h.Open(path).ok());
+    ASSERT_TRUE(h.writes->Insert("tasks", {{"id", kTask1}, {"user_id", "u1"}, {"title", "pending"}}, kNow).ok());
+    // Back to the earlier layout: the overlay's key without a type, and its recorded DDL.
+    std::string create = h.Rows("SELECT sql FROM sqlite_schema WHERE name = 'tasks__overlay'")[0]["sql"].get<std::string>();
+    const std::string typed = "\"id\" TEXT,";
+    ASSERT_NE(create.find(typed), std::string::npos) << create;
+    create.replace(create.find(typed), typed.size(), "\"id\",");
+    ASSERT_TRUE(h.store->Exec("DROP VIEW tasks; ALTER TABLE tasks__overlay RENAME TO old_overlay; " + create +
+                              "; INSERT INTO tasks__overlay SELECT * FROM old_overlay; DROP TABLE old_overlay;"
+                              " UPDATE _el_kv SET value = 'earlier' WHERE key = 'ddl:tasks'").ok());
+    EXPECT_EQ(h.Rows("SELECT type FROM pragma_table_info('tasks__overlay') WHERE name = 'id'")[0]["type"], "");
+  }
+  WriteHarness h;
+  ASSERT_TRUE(h.Open(path).ok());
+  EXPECT_EQ(h.Rows("SELECT type FROM pragma_table_info('tasks__overlay') WHERE name = 'id'")[0]["type"], "TEXT");
+  EXPECT_EQ(h.Row("tasks", kTask1)["title"], "pending");
+  EXPECT_EQ(*h.writes->PendingCount(), 1);
+  EXPECT_EQ(h.Count("SELECT count(*) FROM sqlite_schema WHERE name = 'tasks__overlay__untyped'"), 0);
+  std::string plan;
+  for (const json& r : h.Rows("EXPLAIN QUERY PLAN SELECT id, updated_at FROM tasks ORDER BY updated_at LIMIT 5")) plan += r["detail"].get<std::string>();
+  EXPECT_EQ(plan.find("CO-ROUTINE"), std::string::npos) << plan;
+  h.Close();
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path + suffix).c_str());
+  rmdir(dir.c_str());
 }
 
 TEST_F(WriteLocalTest, UpdateOverlaysOnlyChangedColumns) {
