@@ -84,11 +84,14 @@ const PAGES = {
   '/ours-hook-setup.html': page(`${openOurs('bench-hook.db')}
   ${OURS_SYNC}`),
   ...HOOK_PAGES,
-  '/ours-cold.html': page(`${OURS_OPEN}
+  '/ours-cold.html': page(`const tScript = performance.now();
+  ${OURS_OPEN.replace('const db = await', 'const tImported = performance.now(); const db = await')}
+  const tOpened = performance.now();
   const first = await db.query(${JSON.stringify(LIST)});
   const ms = performance.now();
+  const phases = { script: tScript, import: tImported - tScript, open: tOpened - tImported, query: ms - tOpened };
   const n = Number((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n);
-  const storage = db.status.storage; await db.close(); window.__result = { ms, n, storage, listed: first.rows.length };`),
+  const storage = db.status.storage; await db.close(); window.__result = { ms, n, storage, listed: first.rows.length, phases };`),
   '/ours-write.html': page(`${OURS_OPEN}
   const rows = await (await fetch('/write-rows.json')).json();
   const samples = [];
@@ -169,6 +172,7 @@ async function measure(name, fn) {
   }
 }
 
+const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1);
 const storageCaveat = (storage) => (storage === 'opfs' ? undefined
   : `storage '${storage}': the OPFS VFS is not in this build, so nothing persisted and the page opened an empty in-memory database`);
 
@@ -183,7 +187,9 @@ try {
     const persisted = runs.every((r) => r.n === ROWS);
     emit({
       workload: 'cold-start-browser', subject: 'electrolite', values: runs.map((r) => r.ms), unit: 'ms',
-      note: `navigation start → first screen (50 latest of ${runs[0].n} rows) on a new page; storage '${storage}'`,
+      note: `navigation start → first screen (50 latest of ${runs[0].n} rows) on a new page; storage '${storage}'; ` +
+        `median phases: page script starts ${medianOf(runs.map((r) => r.phases.script))} ms, import ${medianOf(runs.map((r) => r.phases.import))} ms, ` +
+        `open (worker, wasm, OPFS, engine) ${medianOf(runs.map((r) => r.phases.open))} ms, first query ${medianOf(runs.map((r) => r.phases.query))} ms`,
       extra: { storage, rowsFound: runs[0].n, ...(persisted && storage === 'opfs' ? {} : { caveat: storageCaveat(storage) ?? `found ${runs[0].n} of ${ROWS} rows` }) },
     });
   });
