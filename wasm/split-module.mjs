@@ -35,13 +35,20 @@ function isSplit(file) {
   return WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(file))).some((i) => i.module === 'placeholder');
 }
 
+/** Binaryen's wasm-split: on PATH (Debian's binaryen), else beside emsdk's emcc. */
 function findWasmSplit() {
+  const candidates = ['wasm-split'];
   try {
-    execFileSync('wasm-split', ['--version'], { stdio: 'ignore' });
-    return 'wasm-split';
-  } catch {
-    return undefined;
+    const root = execFileSync('em-config', ['BINARYEN_ROOT'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (root) candidates.push(join(root, 'bin', 'wasm-split'));
+  } catch { /* no em-config: PATH only */ }
+  for (const c of candidates) {
+    try {
+      execFileSync(c, ['--version'], { stdio: 'ignore' });
+      return c;
+    } catch { /* next */ }
   }
+  return undefined;
 }
 
 // The link's symbol map is for this script only: it never ships.
