@@ -210,6 +210,20 @@ Result<std::vector<OutboxEntry>> Outbox::ForKey(std::string_view table, const js
   return Select("tbl = ?1 AND key = ?2", {std::string(table), KeyText(key)}, 0);
 }
 
+Result<std::optional<std::string>> Outbox::LastIdForKey(std::string_view table,
+                                                        const json& key) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
+      "SELECT id FROM _el_outbox WHERE tbl = ?1 AND key = ?2 ORDER BY seq DESC LIMIT 1"));
+  st->BindText(1, table);
+  st->BindText(2, KeyText(key));
+  Result<bool> r = st->Step();
+  std::optional<std::string> id;
+  if (r.ok() && r.value()) id = std::string(st->ColumnText(0));
+  st->Reset();
+  if (!r.ok()) return r.status();
+  return id;
+}
+
 Result<std::vector<OutboxEntry>> Outbox::NextBatch(int limit) {
   return Select("status = 'pending'", {}, limit < 1 ? 1 : limit);
 }

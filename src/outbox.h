@@ -55,6 +55,9 @@ class Outbox {
   // Entries for one row, in outbox order.
   [[nodiscard]] Result<std::vector<OutboxEntry>> ForKey(std::string_view table,
                                                         const Json& key);
+  // The id of the row's newest entry (nullopt: it has none).
+  [[nodiscard]] Result<std::optional<std::string>> LastIdForKey(std::string_view table,
+                                                                const Json& key);
   // Up to `limit` pending entries in outbox order.
   [[nodiscard]] Result<std::vector<OutboxEntry>> NextBatch(int limit);
   [[nodiscard]] Result<std::optional<OutboxEntry>> Get(std::string_view id);

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <cmath>
+
 #include "outbox.h"
 #include "store.h"
 
@@ -26,6 +28,20 @@ void BindKey(const WriteTable& t, Stmt* st, const json& key, int first_param) {
   for (const std::string& k : t.primary_key) {
     auto it = key.find(k);
     BindJson(st, i++, it == key.end() ? json() : *it);
+  }
+}
+
+// Folds one outbox entry onto (op, values), in outbox order.
+void FoldEntry(const OutboxEntry& e, std::string* op, json* values) {
+  if (e.op == "insert") {
+    *op = "insert";
+    *values = e.value;
+  } else if (e.op == "update") {
+    if (op->empty()) *op = "update";
+    if (*op == "delete") return;  // an update cannot follow a local delete
+    for (auto it = e.value.begin(); it != e.value.end(); ++it) (*values)[it.key()] = it.value();
+  } else {
+    *op = "delete";
   }
 }
 
@@ -56,16 +72,47 @@ json ColumnJson(const Stmt& st, int col) {
   }
 }
 
-Result<std::optional<json>> Overlay::ReadRow(const WriteTable& t, const std::string& relation,
-                                             const json& key) {
-  std::string cols;
+const Overlay::TableSql& Overlay::Sql(const WriteTable& t) {
+  auto it = sql_.find(t.name);
+  if (it != sql_.end()) {
+    const TableSql& c = it->second;
+    bool same = c.primary_key == t.primary_key && c.columns.size() == t.columns.size();
+    for (size_t i = 0; same && i < t.columns.size(); ++i) same = c.columns[i] == t.columns[i].name;
+    if (same) return c;
+    sql_.erase(it);
+  }
+  TableSql q;
+  q.primary_key = t.primary_key;
+  std::string cols, overlay_cols, upsert_cols, params;
+  int n = 0;
   for (const WriteColumn& c : t.columns) {
+    q.columns.push_back(c.name);
     if (!cols.empty()) cols += ", ";
     cols += QuoteIdent(c.name);
+    overlay_cols += ", " + QuoteIdent(c.name) + ", " + QuoteIdent("_el_c_" + c.name);
+    upsert_cols += QuoteIdent(c.name) + ", " + QuoteIdent("_el_c_" + c.name) + ", ";
+    params += "?" + std::to_string(n + 1) + ", ?" + std::to_string(n + 2) + ", ";
+    n += 2;
   }
-  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached("SELECT " + cols + " FROM " +
-                                                QuoteIdent(relation) + " WHERE " +
-                                                PkWhere(t, 1) + " LIMIT 1"));
+  q.pk_where = PkWhere(t, 1);
+  const std::string overlay = QuoteIdent(t.OverlayName());
+  q.select_merged = "SELECT " + cols + " FROM " + QuoteIdent(t.name) + " WHERE " + q.pk_where +
+                    " LIMIT 1";
+  q.select_synced = "SELECT " + cols + " FROM " + QuoteIdent(t.SyncedName()) + " WHERE " +
+                    q.pk_where + " LIMIT 1";
+  q.select_overlay = "SELECT \"_el_op\", \"_el_write_id\", \"_el_yield\"" + overlay_cols +
+                     " FROM " + overlay + " WHERE " + q.pk_where;
+  q.upsert = "INSERT OR REPLACE INTO " + overlay + " (" + upsert_cols +
+             "\"_el_op\", \"_el_write_id\", \"_el_yield\", \"_el_seen\") VALUES (" + params +
+             "?" + std::to_string(n + 1) + ", ?" + std::to_string(n + 2) + ", ?" +
+             std::to_string(n + 3) + ", ?" + std::to_string(n + 4) + ")";
+  q.remove = "DELETE FROM " + overlay + " WHERE " + q.pk_where;
+  return sql_.insert_or_assign(t.name, std::move(q)).first->second;
+}
+
+Result<std::optional<json>> Overlay::ReadRow(const WriteTable& t, const std::string& sql,
+                                             const json& key) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(sql));
   BindKey(t, st, key, 1);
   Result<bool> r = st->Step();
   if (!r.ok() || !r.value()) {
@@ -80,21 +127,20 @@ Result<std::optional<json>> Overlay::ReadRow(const WriteTable& t, const std::str
 }
 
 Result<std::optional<json>> Overlay::ReadMerged(const WriteTable& t, const json& key) {
-  return ReadRow(t, t.name, key);
+  return ReadRow(t, Sql(t).select_merged, key);
 }
 
 Result<std::optional<json>> Overlay::ReadSynced(const WriteTable& t, const json& key) {
-  return ReadRow(t, t.SyncedName(), key);
+  return ReadRow(t, Sql(t).select_synced, key);
 }
 
 Result<std::optional<OverlayRow>> Overlay::Read(const WriteTable& t, const json& key) {
-  std::string cols = "\"_el_op\", \"_el_write_id\", \"_el_yield\"";
-  for (const WriteColumn& c : t.columns) {
-    cols += ", " + QuoteIdent(c.name) + ", " + QuoteIdent("_el_c_" + c.name);
-  }
-  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached("SELECT " + cols + " FROM " +
-                                                QuoteIdent(t.OverlayName()) + " WHERE " +
-                                                PkWhere(t, 1)));
+  return ReadOverlay(t, key, nullptr);
+}
+
+Result<std::optional<OverlayRow>> Overlay::ReadOverlay(const WriteTable& t, const json& key,
+                                                       json* all_columns) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(Sql(t).select_overlay));
   BindKey(t, st, key, 1);
   Result<bool> r = st->Step();
   if (!r.ok() || !r.value()) {
@@ -107,19 +153,85 @@ Result<std::optional<OverlayRow>> Overlay::Read(const WriteTable& t, const json&
   o.write_id = std::string(st->ColumnText(1));
   o.yield = st->ColumnInt64(2) != 0;
   o.values = json::object();
+  const bool all = all_columns != nullptr && o.op == "insert";
+  if (all) *all_columns = json::object();
   for (size_t i = 0; i < t.columns.size(); ++i) {
-    if (st->ColumnInt64(4 + 2 * i) != 0) o.values[t.columns[i].name] = ColumnJson(*st, 3 + 2 * i);
+    const bool flagged = st->ColumnInt64(4 + 2 * i) != 0;
+    if (!flagged && !all) continue;
+    json v = ColumnJson(*st, 3 + 2 * i);
+    if (all) (*all_columns)[t.columns[i].name] = v;
+    if (flagged) o.values[t.columns[i].name] = std::move(v);
   }
   st->Reset();
   return std::optional<OverlayRow>(std::move(o));
 }
 
+std::optional<json> RowState::Merged(const WriteTable& t) const {
+  if (synced) {
+    // The synced row, unless a local delete hides it; flagged columns from
+    // the overlay unless it yields (the primary key is always the synced one).
+    if (overlay && !overlay->yield && overlay->op == "delete") return std::nullopt;
+    json row = *synced;
+    if (overlay && !overlay->yield) {
+      for (auto it = overlay->values.begin(); it != overlay->values.end(); ++it) {
+        if (!t.IsPrimaryKey(it.key())) row[it.key()] = it.value();
+      }
+    }
+    return row;
+  }
+  // A local insert without a synced row: the overlay row as it is.
+  if (overlay && overlay->op == "insert") return overlay_columns;
+  return std::nullopt;
+}
+
+Result<RowState> Overlay::Load(const WriteTable& t, const json& key) {
+  RowState state;
+  EL_ASSIGN_OR_RETURN(state.synced, ReadSynced(t, key));
+  EL_ASSIGN_OR_RETURN(state.overlay, ReadOverlay(t, key, &state.overlay_columns));
+  return state;
+}
+
+Result<bool> Overlay::CanFold(const WriteTable& t, const json& key, const RowState& state) {
+  // The overlay row names the newest entry it folded; none without entries.
+  EL_ASSIGN_OR_RETURN(std::optional<std::string> last, outbox_->LastIdForKey(t.name, key));
+  if (!state.overlay) return !last.has_value();
+  return last.has_value() && *last == state.overlay->write_id;
+}
+
+namespace {
+
+// Whether `v` reads back from the outbox's JSON text as itself (Rebuild
+// folds what the outbox holds): not so for non-finite doubles (null) and
+// invalid UTF-8 (replaced).
+bool RoundTrips(const json& v) {
+  if (v.is_number_float()) return std::isfinite(v.get<double>());
+  if (!v.is_string()) return true;
+  for (char c : v.get_ref<const std::string&>()) {
+    if (static_cast<unsigned char>(c) >= 0x80) return json::parse(Dump(v)) == v;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status Overlay::FoldLocal(const WriteTable& t, const RowState& state, const OutboxEntry& e,
+                          bool can_fold) {
+  for (auto it = e.value.begin(); can_fold && it != e.value.end(); ++it) {
+    can_fold = RoundTrips(it.value());
+  }
+  if (!can_fold) return Rebuild(t, e.key, /*local_write=*/true);
+  // The fold so far, as Rebuild left it: op and the flagged values.
+  std::string op = state.overlay ? state.overlay->op : std::string();
+  json values = state.overlay ? state.overlay->values : json::object();
+  FoldEntry(e, &op, &values);
+  for (auto it = e.key.begin(); it != e.key.end(); ++it) values[it.key()] = it.value();
+  return Write(t, op, values, e.id, /*yield=*/false, state.synced);
+}
+
 Status Overlay::Rebuild(const WriteTable& t, const json& key, bool local_write) {
   EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> entries, outbox_->ForKey(t.name, key));
   if (entries.empty()) {
-    EL_ASSIGN_OR_RETURN(Stmt * del, store_->Cached("DELETE FROM " +
-                                                   QuoteIdent(t.OverlayName()) + " WHERE " +
-                                                   PkWhere(t, 1)));
+    EL_ASSIGN_OR_RETURN(Stmt * del, store_->Cached(Sql(t).remove));
     BindKey(t, del, key, 1);
     Status s = del->Run();
     del->Reset();
@@ -133,34 +245,17 @@ Status Overlay::Rebuild(const WriteTable& t, const json& key, bool local_write) 
   // Fold the row's mutations in outbox order.
   std::string op;
   json values = json::object();
-  for (const OutboxEntry& e : entries) {
-    if (e.op == "insert") {
-      op = "insert";
-      values = e.value;
-    } else if (e.op == "update") {
-      if (op.empty()) op = "update";
-      if (op == "delete") continue;  // an update cannot follow a local delete
-      for (auto it = e.value.begin(); it != e.value.end(); ++it) values[it.key()] = it.value();
-    } else {
-      op = "delete";
-    }
-  }
+  for (const OutboxEntry& e : entries) FoldEntry(e, &op, &values);
   for (auto it = key.begin(); it != key.end(); ++it) values[it.key()] = it.value();
   // The synced row this overlay row was last reconciled with.
   EL_ASSIGN_OR_RETURN(std::optional<json> synced, ReadSynced(t, key));
-  const std::string seen = synced ? Dump(*synced) : "null";
-  std::string cols, params;
-  int n = 0;
-  for (const WriteColumn& c : t.columns) {
-    cols += QuoteIdent(c.name) + ", " + QuoteIdent("_el_c_" + c.name) + ", ";
-    params += "?" + std::to_string(n + 1) + ", ?" + std::to_string(n + 2) + ", ";
-    n += 2;
-  }
-  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
-      "INSERT OR REPLACE INTO " + QuoteIdent(t.OverlayName()) + " (" + cols +
-      "\"_el_op\", \"_el_write_id\", \"_el_yield\", \"_el_seen\") VALUES (" + params + "?" +
-      std::to_string(n + 1) + ", ?" + std::to_string(n + 2) + ", ?" + std::to_string(n + 3) +
-      ", ?" + std::to_string(n + 4) + ")"));
+  return Write(t, op, values, entries.back().id, yield, synced);
+}
+
+Status Overlay::Write(const WriteTable& t, const std::string& op,
+                      const json& values, const std::string& write_id, bool yield,
+                      const std::optional<json>& synced) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(Sql(t).upsert));
   int i = 0;
   for (const WriteColumn& c : t.columns) {
     auto it = values.find(c.name);
@@ -169,9 +264,9 @@ Status Overlay::Rebuild(const WriteTable& t, const json& key, bool local_write) 
     st->BindInt64(++i, changed || (op == "insert" && it != values.end()) ? 1 : 0);
   }
   st->BindText(++i, op);
-  st->BindText(++i, entries.back().id);
+  st->BindText(++i, write_id);
   st->BindInt64(++i, yield ? 1 : 0);
-  st->BindText(++i, seen);
+  st->BindText(++i, synced ? Dump(*synced) : "null");
   Status s = st->Run();
   st->Reset();
   return s;

@@ -8,10 +8,13 @@
 // `_el_seen` (the synced row it was last reconciled with, to notice a server
 // change under it).
 // Rebuild() recomputes it from the outbox, so a rejected or discarded
-// mutation rolls back exactly its own columns.
+// mutation rolls back exactly its own columns. A new local write folds only
+// itself onto the row (FoldLocal), which is the same fold: the overlay row
+// is always the fold of the row's entries so far.
 #ifndef ELECTROLITE_SRC_OVERLAY_H_
 #define ELECTROLITE_SRC_OVERLAY_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +26,7 @@
 namespace electrolite {
 
 class Outbox;
+struct OutboxEntry;
 class Stmt;
 class Store;
 
@@ -38,6 +42,16 @@ struct OverlayRow {
   Json values;  // the columns flagged as changed
 };
 
+// What a local write reads of its row before writing it.
+struct RowState {
+  std::optional<Json> synced;        // T__synced's row
+  std::optional<OverlayRow> overlay;  // T__overlay's row
+  Json overlay_columns;  // op insert: every column of the overlay row
+
+  // The row as the view `T` shows it (the rules of WriteTable::OverlayDdl's view).
+  std::optional<Json> Merged(const WriteTable& t) const;
+};
+
 class Overlay {
  public:
   // Both must outlive the overlay.
@@ -47,6 +61,21 @@ class Overlay {
   // when none are left). `local_write`: a new local write, so the row stops
   // yielding; otherwise the yield flag is kept.
   [[nodiscard]] Status Rebuild(const WriteTable& t, const Json& key, bool local_write);
+
+  // The synced and overlay rows of `key`.
+  [[nodiscard]] Result<RowState> Load(const WriteTable& t, const Json& key);
+  // Whether `state` (loaded in this transaction) is the fold of the row's
+  // outbox entries so far, as far as one index lookup tells: an overlay row
+  // naming the row's newest entry, or neither. Every change that removes an
+  // entry refolds the row (Rebuild), so this holds unless the tables were
+  // edited behind the write path's back.
+  [[nodiscard]] Result<bool> CanFold(const WriteTable& t, const Json& key,
+                                     const RowState& state);
+  // Writes the overlay row after the new local write `e` was appended: `e`
+  // folded onto state.overlay when CanFold said so (and `e`'s values round
+  // trip through the outbox's JSON unchanged), else Rebuild(local_write).
+  [[nodiscard]] Status FoldLocal(const WriteTable& t, const RowState& state,
+                                 const OutboxEntry& e, bool can_fold);
 
   // The row as the app sees it (view `T`), the synced row, the overlay row.
   [[nodiscard]] Result<std::optional<Json>> ReadMerged(const WriteTable& t,
@@ -62,11 +91,25 @@ class Overlay {
   [[nodiscard]] Status SetYield(const WriteTable& t, const Json& key, bool yield);
 
  private:
-  [[nodiscard]] Result<std::optional<Json>> ReadRow(const WriteTable& t,
-                                                              const std::string& relation,
-                                                              const Json& key);
+  // The SQL text of a table's statements, built once per column set.
+  struct TableSql {
+    std::vector<std::string> columns, primary_key;  // what it was built for
+    std::string pk_where;                           // "pk" = ?1 AND ...
+    std::string select_merged, select_synced, select_overlay, upsert, remove;
+  };
+  const TableSql& Sql(const WriteTable& t);
+  [[nodiscard]] Result<std::optional<Json>> ReadRow(const WriteTable& t, const std::string& sql,
+                                                    const Json& key);
+  [[nodiscard]] Result<std::optional<OverlayRow>> ReadOverlay(const WriteTable& t,
+                                                              const Json& key,
+                                                              Json* all_columns);
+  // INSERT OR REPLACE of the overlay row folded to (op, values).
+  [[nodiscard]] Status Write(const WriteTable& t, const std::string& op,
+                             const Json& values, const std::string& write_id, bool yield,
+                             const std::optional<Json>& synced);
   Store* store_;
   Outbox* outbox_;
+  std::map<std::string, TableSql, std::less<>> sql_;
 };
 
 }  // namespace electrolite

@@ -192,8 +192,8 @@ Result<json> WritePath::NormalizeKey(const WriteTable& t, const json& key) {
   return out;
 }
 
-Result<std::string> WritePath::Record(const WriteTable& t, std::string op, json key, json value,
-                                      json base, int64_t now_ms) {
+Result<std::string> WritePath::Record(const WriteTable& t, const RowState& state, std::string op,
+                                      json key, json value, json base, int64_t now_ms) {
   OutboxEntry e;
   e.id = NewMutationId();
   e.table = t.name;
@@ -202,8 +202,11 @@ Result<std::string> WritePath::Record(const WriteTable& t, std::string op, json 
   e.value = std::move(value);
   e.base = std::move(base);
   e.local_ms = now_ms;
+  // Asked before the append: whether the overlay row is the fold of the
+  // entries so far, so the new one folds onto it alone.
+  EL_ASSIGN_OR_RETURN(bool can_fold, overlay_->CanFold(t, e.key, state));
   EL_RETURN_IF_ERROR(outbox_->Append(e));
-  EL_RETURN_IF_ERROR(overlay_->Rebuild(t, e.key, /*local_write=*/true));
+  EL_RETURN_IF_ERROR(overlay_->FoldLocal(t, state, e, can_fold));
   NoteChanged(t, e.key);
   ++new_writes_;
   return e.id;
@@ -244,12 +247,12 @@ Result<std::string> WritePath::Insert(std::string_view table, const json& row, i
   EL_ASSIGN_OR_RETURN(json key, KeyOf(*t, full));
   Txn txn(store_);
   EL_RETURN_IF_ERROR(BeginWrite(&txn));
-  EL_ASSIGN_OR_RETURN(std::optional<json> current, overlay_->ReadMerged(*t, key));
-  if (current) {
+  EL_ASSIGN_OR_RETURN(RowState state, overlay_->Load(*t, key));
+  if (state.Merged(*t)) {
     return Status::Conflict(t->name + " row " + Dump(key) + " already exists");
   }
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "insert", key, std::move(full), json::object(),
-                                             now_ms));
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, state, "insert", key, std::move(full),
+                                             json::object(), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
 }
@@ -276,7 +279,8 @@ Result<std::string> WritePath::Update(std::string_view table, const json& key_in
   }
   Txn txn(store_);
   EL_RETURN_IF_ERROR(BeginWrite(&txn));
-  EL_ASSIGN_OR_RETURN(std::optional<json> current, overlay_->ReadMerged(*t, key));
+  EL_ASSIGN_OR_RETURN(RowState state, overlay_->Load(*t, key));
+  std::optional<json> current = state.Merged(*t);
   if (!current) return Status::NotFound(t->name + " row " + Dump(key) + " does not exist");
   json changed = json::object();
   for (auto it = normalized.begin(); it != normalized.end(); ++it) {
@@ -292,7 +296,7 @@ Result<std::string> WritePath::Update(std::string_view table, const json& key_in
     EL_ASSIGN_OR_RETURN(changed[ts], NormalizeValue(*t, t->columns[t->ColumnIndex(ts)],
                                                     IsoFromMs(now_ms)));
   }
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "update", key, std::move(changed),
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, state, "update", key, std::move(changed),
                                              std::move(*current), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
@@ -304,7 +308,8 @@ Result<std::string> WritePath::Delete(std::string_view table, const json& key_in
   EL_ASSIGN_OR_RETURN(json key, NormalizeKey(*t, key_in));
   Txn txn(store_);
   EL_RETURN_IF_ERROR(BeginWrite(&txn));
-  EL_ASSIGN_OR_RETURN(std::optional<json> current, overlay_->ReadMerged(*t, key));
+  EL_ASSIGN_OR_RETURN(RowState state, overlay_->Load(*t, key));
+  std::optional<json> current = state.Merged(*t);
   if (!current) return Status::NotFound(t->name + " row " + Dump(key) + " does not exist");
   // A last-write-wins delete competes at its local time (server R4).
   json value = json::object();
@@ -313,7 +318,7 @@ Result<std::string> WritePath::Delete(std::string_view table, const json& key_in
     EL_ASSIGN_OR_RETURN(value[ts], NormalizeValue(*t, t->columns[t->ColumnIndex(ts)],
                                                   IsoFromMs(now_ms)));
   }
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "delete", key, std::move(value),
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, state, "delete", key, std::move(value),
                                              std::move(*current), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
@@ -476,8 +481,9 @@ Status WritePath::ResolveConflict(std::string_view resolve_id, const json& row, 
     }
     if (!patch.empty()) {
       // Based on the server's row, so the endpoint sees no conflict.
-      EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "update", key, std::move(patch), *remote,
-                                                 now_ms));
+      EL_ASSIGN_OR_RETURN(RowState state, overlay_->Load(*t, key));
+      EL_ASSIGN_OR_RETURN(std::string id, Record(*t, state, "update", key, std::move(patch),
+                                                 *remote, now_ms));
       (void)id;
     }
     EL_RETURN_IF_ERROR(RecordConflict(*t, key, "resolved", row, *remote, "custom resolver", "",
