@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "outbox.h"
@@ -94,6 +95,9 @@ const Overlay::TableSql& Overlay::Sql(const WriteTable& t) {
     params += "?" + std::to_string(n + 1) + ", ?" + std::to_string(n + 2) + ", ";
     n += 2;
   }
+  for (size_t i = 0; i < t.columns.size(); ++i) q.by_name.push_back(i);
+  std::sort(q.by_name.begin(), q.by_name.end(),
+            [&](size_t a, size_t b) { return t.columns[a].name < t.columns[b].name; });
   q.pk_where = PkWhere(t, 1);
   const std::string overlay = QuoteIdent(t.OverlayName());
   q.select_merged = "SELECT " + cols + " FROM " + QuoteIdent(t.name) + " WHERE " + q.pk_where +
@@ -112,6 +116,7 @@ const Overlay::TableSql& Overlay::Sql(const WriteTable& t) {
 
 Result<std::optional<json>> Overlay::ReadRow(const WriteTable& t, const std::string& sql,
                                              const json& key) {
+  const std::vector<size_t>& by_name = Sql(t).by_name;
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(sql));
   BindKey(t, st, key, 1);
   Result<bool> r = st->Step();
@@ -121,7 +126,7 @@ Result<std::optional<json>> Overlay::ReadRow(const WriteTable& t, const std::str
     return std::optional<json>();
   }
   json row = json::object();
-  for (size_t i = 0; i < t.columns.size(); ++i) row[t.columns[i].name] = ColumnJson(*st, i);
+  for (size_t i : by_name) row[t.columns[i].name] = ColumnJson(*st, static_cast<int>(i));
   st->Reset();
   return std::optional<json>(std::move(row));
 }
@@ -140,7 +145,8 @@ Result<std::optional<OverlayRow>> Overlay::Read(const WriteTable& t, const json&
 
 Result<std::optional<OverlayRow>> Overlay::ReadOverlay(const WriteTable& t, const json& key,
                                                        json* all_columns) {
-  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(Sql(t).select_overlay));
+  const TableSql& sql = Sql(t);
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(sql.select_overlay));
   BindKey(t, st, key, 1);
   Result<bool> r = st->Step();
   if (!r.ok() || !r.value()) {
@@ -155,7 +161,7 @@ Result<std::optional<OverlayRow>> Overlay::ReadOverlay(const WriteTable& t, cons
   o.values = json::object();
   const bool all = all_columns != nullptr && o.op == "insert";
   if (all) *all_columns = json::object();
-  for (size_t i = 0; i < t.columns.size(); ++i) {
+  for (size_t i : sql.by_name) {
     const bool flagged = st->ColumnInt64(4 + 2 * i) != 0;
     if (!flagged && !all) continue;
     json v = ColumnJson(*st, 3 + 2 * i);

@@ -94,6 +94,9 @@ class Overlay {
   // The SQL text of a table's statements, built once per column set.
   struct TableSql {
     std::vector<std::string> columns, primary_key;  // what it was built for
+    // Column indexes in name order: rows are built in the order a JSON
+    // object keeps its members (each one appended, none shifted).
+    std::vector<size_t> by_name;
     std::string pk_where;                           // "pk" = ?1 AND ...
     std::string select_merged, select_synced, select_overlay, upsert, remove;
   };
