@@ -140,11 +140,6 @@ Result<std::optional<json>> Overlay::ReadSynced(const WriteTable& t, const json&
 }
 
 Result<std::optional<OverlayRow>> Overlay::Read(const WriteTable& t, const json& key) {
-  return ReadOverlay(t, key, nullptr);
-}
-
-Result<std::optional<OverlayRow>> Overlay::ReadOverlay(const WriteTable& t, const json& key,
-                                                       json* all_columns) {
   const TableSql& sql = Sql(t);
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(sql.select_overlay));
   BindKey(t, st, key, 1);
@@ -159,14 +154,8 @@ Result<std::optional<OverlayRow>> Overlay::ReadOverlay(const WriteTable& t, cons
   o.write_id = std::string(st->ColumnText(1));
   o.yield = st->ColumnInt64(2) != 0;
   o.values = json::object();
-  const bool all = all_columns != nullptr && o.op == "insert";
-  if (all) *all_columns = json::object();
   for (size_t i : sql.by_name) {
-    const bool flagged = st->ColumnInt64(4 + 2 * i) != 0;
-    if (!flagged && !all) continue;
-    json v = ColumnJson(*st, 3 + 2 * i);
-    if (all) (*all_columns)[t.columns[i].name] = v;
-    if (flagged) o.values[t.columns[i].name] = std::move(v);
+    if (st->ColumnInt64(4 + 2 * i) != 0) o.values[t.columns[i].name] = ColumnJson(*st, 3 + 2 * i);
   }
   st->Reset();
   return std::optional<OverlayRow>(std::move(o));
@@ -185,15 +174,21 @@ std::optional<json> RowState::Merged(const WriteTable& t) const {
     }
     return row;
   }
-  // A local insert without a synced row: the overlay row as it is.
-  if (overlay && overlay->op == "insert") return overlay_columns;
-  return std::nullopt;
+  // A local insert without a synced row: the overlay row as it is. Its
+  // unflagged columns are null (Write binds null to every column it does
+  // not flag in an insert; ALTER TABLE ADD COLUMN adds null, flag 0).
+  if (!overlay || overlay->op != "insert") return std::nullopt;
+  json row = overlay->values;
+  for (const WriteColumn& c : t.columns) {
+    if (row.find(c.name) == row.end()) row[c.name] = json();
+  }
+  return row;
 }
 
 Result<RowState> Overlay::Load(const WriteTable& t, const json& key) {
   RowState state;
   EL_ASSIGN_OR_RETURN(state.synced, ReadSynced(t, key));
-  EL_ASSIGN_OR_RETURN(state.overlay, ReadOverlay(t, key, &state.overlay_columns));
+  EL_ASSIGN_OR_RETURN(state.overlay, Read(t, key));
   return state;
 }
 

@@ -46,7 +46,6 @@ struct OverlayRow {
 struct RowState {
   std::optional<Json> synced;        // T__synced's row
   std::optional<OverlayRow> overlay;  // T__overlay's row
-  Json overlay_columns;  // op insert: every column of the overlay row
 
   // The row as the view `T` shows it (the rules of WriteTable::OverlayDdl's view).
   std::optional<Json> Merged(const WriteTable& t) const;
@@ -103,9 +102,6 @@ class Overlay {
   const TableSql& Sql(const WriteTable& t);
   [[nodiscard]] Result<std::optional<Json>> ReadRow(const WriteTable& t, const std::string& sql,
                                                     const Json& key);
-  [[nodiscard]] Result<std::optional<OverlayRow>> ReadOverlay(const WriteTable& t,
-                                                              const Json& key,
-                                                              Json* all_columns);
   // INSERT OR REPLACE of the overlay row folded to (op, values).
   [[nodiscard]] Status Write(const WriteTable& t, const std::string& op,
                              const Json& values, const std::string& write_id, bool yield,
