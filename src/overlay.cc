@@ -98,6 +98,8 @@ const Overlay::TableSql& Overlay::Sql(const WriteTable& t) {
   for (size_t i = 0; i < t.columns.size(); ++i) q.by_name.push_back(i);
   std::sort(q.by_name.begin(), q.by_name.end(),
             [&](size_t a, size_t b) { return t.columns[a].name < t.columns[b].name; });
+  q.empty_row = json::object();
+  for (size_t i : q.by_name) q.empty_row[t.columns[i].name] = json();
   q.pk_where = PkWhere(t, 1);
   const std::string overlay = QuoteIdent(t.OverlayName());
   q.select_merged = "SELECT " + cols + " FROM " + QuoteIdent(t.name) + " WHERE " + q.pk_where +
@@ -114,10 +116,10 @@ const Overlay::TableSql& Overlay::Sql(const WriteTable& t) {
   return sql_.insert_or_assign(t.name, std::move(q)).first->second;
 }
 
-Result<std::optional<json>> Overlay::ReadRow(const WriteTable& t, const std::string& sql,
+Result<std::optional<json>> Overlay::ReadRow(const WriteTable& t, const std::string& select,
                                              const json& key) {
-  const std::vector<size_t>& by_name = Sql(t).by_name;
-  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(sql));
+  const TableSql& sql = Sql(t);
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(select));
   BindKey(t, st, key, 1);
   Result<bool> r = st->Step();
   if (!r.ok() || !r.value()) {
@@ -125,8 +127,8 @@ Result<std::optional<json>> Overlay::ReadRow(const WriteTable& t, const std::str
     if (!r.ok()) return r.status();
     return std::optional<json>();
   }
-  json row = json::object();
-  for (size_t i : by_name) row[t.columns[i].name] = ColumnJson(*st, static_cast<int>(i));
+  json row = sql.empty_row;  // one copy, then no member is inserted
+  for (size_t i : sql.by_name) row[t.columns[i].name] = ColumnJson(*st, static_cast<int>(i));
   st->Reset();
   return std::optional<json>(std::move(row));
 }
@@ -153,7 +155,10 @@ Result<std::optional<OverlayRow>> Overlay::Read(const WriteTable& t, const json&
   o.op = std::string(st->ColumnText(0));
   o.write_id = std::string(st->ColumnText(1));
   o.yield = st->ColumnInt64(2) != 0;
-  o.values = json::object();
+  size_t flagged = 0;
+  for (size_t i = 0; i < t.columns.size(); ++i) flagged += st->ColumnInt64(4 + 2 * i) != 0;
+  // Every column flagged (a local insert): fill a copy of the empty row.
+  o.values = flagged == t.columns.size() ? sql.empty_row : json::object();
   for (size_t i : sql.by_name) {
     if (st->ColumnInt64(4 + 2 * i) != 0) o.values[t.columns[i].name] = ColumnJson(*st, 3 + 2 * i);
   }
@@ -261,7 +266,11 @@ Status Overlay::Write(const WriteTable& t, const std::string& op,
   for (const WriteColumn& c : t.columns) {
     auto it = values.find(c.name);
     const bool changed = it != values.end() && !t.IsPrimaryKey(c.name);
-    BindJson(st, ++i, it == values.end() ? json() : *it);
+    if (it == values.end()) {
+      st->BindNull(++i);
+    } else {
+      BindJson(st, ++i, *it);
+    }
     st->BindInt64(++i, changed || (op == "insert" && it != values.end()) ? 1 : 0);
   }
   st->BindText(++i, op);

@@ -61,6 +61,10 @@ class Overlay {
   // yielding; otherwise the yield flag is kept.
   [[nodiscard]] Status Rebuild(const WriteTable& t, const Json& key, bool local_write);
 
+  // An object with every column of `t`, null: a row to fill (members exist,
+  // so filling them inserts none).
+  Json EmptyRow(const WriteTable& t) { return Sql(t).empty_row; }
+
   // The synced and overlay rows of `key`.
   [[nodiscard]] Result<RowState> Load(const WriteTable& t, const Json& key);
   // Whether `state` (loaded in this transaction) is the fold of the row's
@@ -96,12 +100,13 @@ class Overlay {
     // Column indexes in name order: rows are built in the order a JSON
     // object keeps its members (each one appended, none shifted).
     std::vector<size_t> by_name;
+    Json empty_row;  // every column, null
     std::string pk_where;                           // "pk" = ?1 AND ...
     std::string select_merged, select_synced, select_overlay, upsert, remove;
   };
   const TableSql& Sql(const WriteTable& t);
-  [[nodiscard]] Result<std::optional<Json>> ReadRow(const WriteTable& t, const std::string& sql,
-                                                    const Json& key);
+  [[nodiscard]] Result<std::optional<Json>> ReadRow(const WriteTable& t,
+                                                    const std::string& select, const Json& key);
   // INSERT OR REPLACE of the overlay row folded to (op, values).
   [[nodiscard]] Status Write(const WriteTable& t, const std::string& op,
                              const Json& values, const std::string& write_id, bool yield,

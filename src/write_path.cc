@@ -226,7 +226,7 @@ Result<std::string> WritePath::Insert(std::string_view table, const json& row, i
       return Status::Schema("unknown column " + t->name + "." + it.key());
     }
   }
-  json full = json::object();
+  json full = overlay_->EmptyRow(*t);  // every member exists: filling inserts none
   for (const WriteColumn& c : t->columns) {
     auto it = row.find(c.name);
     json v;
