@@ -143,24 +143,29 @@ Status Outbox::AdjustUnacked(const char* sql, std::string_view id, std::string_v
   return s;
 }
 
-Status Outbox::Append(const OutboxEntry& e) {
+Status Outbox::Append(const OutboxEntry& e) { return Append(e, {}); }
+
+Status Outbox::Append(const OutboxEntry& e, std::string_view key_text) {
   OwnTxn txn(store_);
   EL_RETURN_IF_ERROR(txn.Begin());
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
       "INSERT INTO _el_outbox (id, tbl, op, key, value, base, local_ms, status, reason,"
       " attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
-  st->BindText(1, e.id);
-  st->BindText(2, e.table);
-  st->BindText(3, e.op);
-  st->BindText(4, KeyText(e.key));
-  st->BindText(5, Dump(e.value));
-  st->BindText(6, Dump(e.base));
+  // Bound in place (not copied): everything outlives the run.
+  const std::string key = key_text.empty() ? KeyText(e.key) : std::string();
+  const std::string value = Dump(e.value), base = Dump(e.base);
+  st->BindText(1, e.id, false);
+  st->BindText(2, e.table, false);
+  st->BindText(3, e.op, false);
+  st->BindText(4, key_text.empty() ? std::string_view(key) : key_text, false);
+  st->BindText(5, value, false);
+  st->BindText(6, base, false);
   st->BindInt64(7, e.local_ms);
-  st->BindText(8, e.status);
+  st->BindText(8, e.status, false);
   if (e.reason.empty()) {
     st->BindNull(9);
   } else {
-    st->BindText(9, e.reason);
+    st->BindText(9, e.reason, false);
   }
   st->BindInt64(10, e.attempts);
   Status s = st->Run();
@@ -211,11 +216,11 @@ Result<std::vector<OutboxEntry>> Outbox::ForKey(std::string_view table, const js
 }
 
 Result<std::optional<std::string>> Outbox::LastIdForKey(std::string_view table,
-                                                        const json& key) {
+                                                        std::string_view key_text) {
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
       "SELECT id FROM _el_outbox WHERE tbl = ?1 AND key = ?2 ORDER BY seq DESC LIMIT 1"));
-  st->BindText(1, table);
-  st->BindText(2, KeyText(key));
+  st->BindText(1, table, false);
+  st->BindText(2, key_text, false);
   Result<bool> r = st->Step();
   std::optional<std::string> id;
   if (r.ok() && r.value()) id = std::string(st->ColumnText(0));

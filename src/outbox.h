@@ -52,12 +52,15 @@ class Outbox {
   [[nodiscard]] Status Init();
 
   [[nodiscard]] Status Append(const OutboxEntry& entry);
+  // `key_text`: KeyText(entry.key), when the caller has it already.
+  [[nodiscard]] Status Append(const OutboxEntry& entry, std::string_view key_text);
   // Entries for one row, in outbox order.
   [[nodiscard]] Result<std::vector<OutboxEntry>> ForKey(std::string_view table,
                                                         const Json& key);
-  // The id of the row's newest entry (nullopt: it has none).
+  // The id of the newest entry of the row whose KeyText is `key_text`
+  // (nullopt: it has none).
   [[nodiscard]] Result<std::optional<std::string>> LastIdForKey(std::string_view table,
-                                                                const Json& key);
+                                                                std::string_view key_text);
   // Up to `limit` pending entries in outbox order.
   [[nodiscard]] Result<std::vector<OutboxEntry>> NextBatch(int limit);
   [[nodiscard]] Result<std::optional<OutboxEntry>> Get(std::string_view id);

@@ -24,11 +24,26 @@ std::string PkWhere(const WriteTable& t, int first_param) {
   return w;
 }
 
+// BindJson, but text is not copied: `v` must outlive the statement's run
+// (Stmt::Reset clears the binding).
+void BindJsonInPlace(Stmt* st, int index, const json& v) {
+  if (v.is_string()) {
+    st->BindText(index, v.get_ref<const std::string&>(), /*transient=*/false);
+  } else {
+    BindJson(st, index, v);
+  }
+}
+
+// REQUIRES: `key` outlives the statement's run.
 void BindKey(const WriteTable& t, Stmt* st, const json& key, int first_param) {
   int i = first_param;
   for (const std::string& k : t.primary_key) {
     auto it = key.find(k);
-    BindJson(st, i++, it == key.end() ? json() : *it);
+    if (it == key.end()) {
+      st->BindNull(i++);
+    } else {
+      BindJsonInPlace(st, i++, *it);
+    }
   }
 }
 
@@ -197,9 +212,10 @@ Result<RowState> Overlay::Load(const WriteTable& t, const json& key) {
   return state;
 }
 
-Result<bool> Overlay::CanFold(const WriteTable& t, const json& key, const RowState& state) {
+Result<bool> Overlay::CanFold(const WriteTable& t, std::string_view key_text,
+                              const RowState& state) {
   // The overlay row names the newest entry it folded; none without entries.
-  EL_ASSIGN_OR_RETURN(std::optional<std::string> last, outbox_->LastIdForKey(t.name, key));
+  EL_ASSIGN_OR_RETURN(std::optional<std::string> last, outbox_->LastIdForKey(t.name, key_text));
   if (!state.overlay) return !last.has_value();
   return last.has_value() && *last == state.overlay->write_id;
 }
@@ -269,14 +285,15 @@ Status Overlay::Write(const WriteTable& t, const std::string& op,
     if (it == values.end()) {
       st->BindNull(++i);
     } else {
-      BindJson(st, ++i, *it);
+      BindJsonInPlace(st, ++i, *it);
     }
     st->BindInt64(++i, changed || (op == "insert" && it != values.end()) ? 1 : 0);
   }
-  st->BindText(++i, op);
-  st->BindText(++i, write_id);
+  const std::string seen = synced ? Dump(*synced) : "null";
+  st->BindText(++i, op, /*transient=*/false);
+  st->BindText(++i, write_id, /*transient=*/false);
   st->BindInt64(++i, yield ? 1 : 0);
-  st->BindText(++i, synced ? Dump(*synced) : "null");
+  st->BindText(++i, seen, /*transient=*/false);
   Status s = st->Run();
   st->Reset();
   return s;

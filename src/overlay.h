@@ -72,7 +72,8 @@ class Overlay {
   // naming the row's newest entry, or neither. Every change that removes an
   // entry refolds the row (Rebuild), so this holds unless the tables were
   // edited behind the write path's back.
-  [[nodiscard]] Result<bool> CanFold(const WriteTable& t, const Json& key,
+  // `key_text`: Outbox::KeyText of the row's key.
+  [[nodiscard]] Result<bool> CanFold(const WriteTable& t, std::string_view key_text,
                                      const RowState& state);
   // Writes the overlay row after the new local write `e` was appended: `e`
   // folded onto state.overlay when CanFold said so (and `e`'s values round

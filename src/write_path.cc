@@ -204,8 +204,9 @@ Result<std::string> WritePath::Record(const WriteTable& t, const RowState& state
   e.local_ms = now_ms;
   // Asked before the append: whether the overlay row is the fold of the
   // entries so far, so the new one folds onto it alone.
-  EL_ASSIGN_OR_RETURN(bool can_fold, overlay_->CanFold(t, e.key, state));
-  EL_RETURN_IF_ERROR(outbox_->Append(e));
+  const std::string key_text = Outbox::KeyText(e.key);
+  EL_ASSIGN_OR_RETURN(bool can_fold, overlay_->CanFold(t, key_text, state));
+  EL_RETURN_IF_ERROR(outbox_->Append(e, key_text));
   EL_RETURN_IF_ERROR(overlay_->FoldLocal(t, state, e, can_fold));
   NoteChanged(t, e.key);
   ++new_writes_;
