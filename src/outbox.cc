@@ -52,13 +52,24 @@ const std::string& Schema() {
 
 // Changes of the unacked count; a status change or removal is counted before
 // it runs (?1: the entry's id, ?2: its new status).
-constexpr char kCountAppend[] = "UPDATE _el_outbox_stats SET unacked = unacked + 1 WHERE id = 0";
-constexpr char kCountStatus[] =
-    "UPDATE _el_outbox_stats SET unacked = unacked + coalesce((SELECT (status = 'acked') -"
-    " (?2 = 'acked') FROM _el_outbox WHERE id = ?1), 0) WHERE id = 0";
-constexpr char kCountRemove[] =
-    "UPDATE _el_outbox_stats SET unacked = unacked - coalesce((SELECT status <> 'acked'"
-    " FROM _el_outbox WHERE id = ?1), 0) WHERE id = 0";
+// (Built once: Store::Cached looks statements up by std::string.)
+const std::string& CountAppend() {
+  static const std::string* sql =
+      new std::string("UPDATE _el_outbox_stats SET unacked = unacked + 1 WHERE id = 0");
+  return *sql;
+}
+const std::string& CountStatus() {
+  static const std::string* sql = new std::string(
+      "UPDATE _el_outbox_stats SET unacked = unacked + coalesce((SELECT (status = 'acked') -"
+      " (?2 = 'acked') FROM _el_outbox WHERE id = ?1), 0) WHERE id = 0");
+  return *sql;
+}
+const std::string& CountRemove() {
+  static const std::string* sql = new std::string(
+      "UPDATE _el_outbox_stats SET unacked = unacked - coalesce((SELECT status <> 'acked'"
+      " FROM _el_outbox WHERE id = ?1), 0) WHERE id = 0");
+  return *sql;
+}
 
 // The caller's transaction, or one of its own when there is none, so an
 // outbox change and its count change commit together.
@@ -134,7 +145,8 @@ Status Outbox::UpgradeTable() {
       "DROP TABLE _el_outbox_old;");
 }
 
-Status Outbox::AdjustUnacked(const char* sql, std::string_view id, std::string_view status) {
+Status Outbox::AdjustUnacked(const std::string& sql, std::string_view id,
+                             std::string_view status) {
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(sql));
   if (!id.empty()) st->BindText(1, id);
   if (!status.empty()) st->BindText(2, status);
@@ -148,9 +160,10 @@ Status Outbox::Append(const OutboxEntry& e) { return Append(e, {}); }
 Status Outbox::Append(const OutboxEntry& e, std::string_view key_text) {
   OwnTxn txn(store_);
   EL_RETURN_IF_ERROR(txn.Begin());
-  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
+  static const std::string* insert = new std::string(
       "INSERT INTO _el_outbox (id, tbl, op, key, value, base, local_ms, status, reason,"
-      " attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+      " attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(*insert));
   // Bound in place (not copied): everything outlives the run.
   const std::string key = key_text.empty() ? KeyText(e.key) : std::string();
   const std::string value = Dump(e.value), base = Dump(e.base);
@@ -171,7 +184,7 @@ Status Outbox::Append(const OutboxEntry& e, std::string_view key_text) {
   Status s = st->Run();
   st->Reset();
   EL_RETURN_IF_ERROR(s);
-  if (e.status != "acked") EL_RETURN_IF_ERROR(AdjustUnacked(kCountAppend, {}, {}));
+  if (e.status != "acked") EL_RETURN_IF_ERROR(AdjustUnacked(CountAppend(), {}, {}));
   return txn.Commit();
 }
 
@@ -217,8 +230,9 @@ Result<std::vector<OutboxEntry>> Outbox::ForKey(std::string_view table, const js
 
 Result<std::optional<std::string>> Outbox::LastIdForKey(std::string_view table,
                                                         std::string_view key_text) {
-  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
-      "SELECT id FROM _el_outbox WHERE tbl = ?1 AND key = ?2 ORDER BY seq DESC LIMIT 1"));
+  static const std::string* select = new std::string(
+      "SELECT id FROM _el_outbox WHERE tbl = ?1 AND key = ?2 ORDER BY seq DESC LIMIT 1");
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(*select));
   st->BindText(1, table, false);
   st->BindText(2, key_text, false);
   Result<bool> r = st->Step();
@@ -251,7 +265,7 @@ Result<std::vector<OutboxEntry>> Outbox::Acked(std::string_view table,
 Status Outbox::SetStatus(std::string_view id, std::string_view status, std::string_view reason) {
   OwnTxn txn(store_);
   EL_RETURN_IF_ERROR(txn.Begin());
-  EL_RETURN_IF_ERROR(AdjustUnacked(kCountStatus, id, status));
+  EL_RETURN_IF_ERROR(AdjustUnacked(CountStatus(), id, status));
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
       "UPDATE _el_outbox SET status = ?2, reason = ?3,"
       " attempts = attempts + (?2 = 'in_flight') WHERE id = ?1"));
@@ -271,7 +285,7 @@ Status Outbox::SetStatus(std::string_view id, std::string_view status, std::stri
 Status Outbox::MarkAcked(std::string_view id, int64_t txid) {
   OwnTxn txn(store_);
   EL_RETURN_IF_ERROR(txn.Begin());
-  EL_RETURN_IF_ERROR(AdjustUnacked(kCountStatus, id, "acked"));
+  EL_RETURN_IF_ERROR(AdjustUnacked(CountStatus(), id, "acked"));
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
       "UPDATE _el_outbox SET status = 'acked', reason = NULL, txid = ?2 WHERE id = ?1"));
   st->BindText(1, id);
@@ -285,7 +299,7 @@ Status Outbox::MarkAcked(std::string_view id, int64_t txid) {
 Status Outbox::Remove(std::string_view id) {
   OwnTxn txn(store_);
   EL_RETURN_IF_ERROR(txn.Begin());
-  EL_RETURN_IF_ERROR(AdjustUnacked(kCountRemove, id, {}));
+  EL_RETURN_IF_ERROR(AdjustUnacked(CountRemove(), id, {}));
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached("DELETE FROM _el_outbox WHERE id = ?1"));
   st->BindText(1, id);
   Status s = st->Run();

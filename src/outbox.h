@@ -93,7 +93,8 @@ class Outbox {
   // Upgrades the table of an earlier build (see outbox.cc).
   [[nodiscard]] Status UpgradeTable();
   // Runs one of the count updates in outbox.cc (?1 = id, ?2 = status when given).
-  [[nodiscard]] Status AdjustUnacked(const char* sql, std::string_view id, std::string_view status);
+  [[nodiscard]] Status AdjustUnacked(const std::string& sql, std::string_view id,
+                                     std::string_view status);
   Store* store_;
 };
 

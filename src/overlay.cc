@@ -89,12 +89,17 @@ json ColumnJson(const Stmt& st, int col) {
 }
 
 const Overlay::TableSql& Overlay::Sql(const WriteTable& t) {
+  if (last_sql_ != nullptr && last_sql_->table == &t) return *last_sql_;
   auto it = sql_.find(t.name);
   if (it != sql_.end()) {
-    const TableSql& c = it->second;
+    TableSql& c = it->second;
     bool same = c.primary_key == t.primary_key && c.columns.size() == t.columns.size();
     for (size_t i = 0; same && i < t.columns.size(); ++i) same = c.columns[i] == t.columns[i].name;
-    if (same) return c;
+    if (same) {
+      c.table = &t;
+      last_sql_ = &c;
+      return c;
+    }
     sql_.erase(it);
   }
   TableSql q;
@@ -128,7 +133,15 @@ const Overlay::TableSql& Overlay::Sql(const WriteTable& t) {
              "?" + std::to_string(n + 1) + ", ?" + std::to_string(n + 2) + ", ?" +
              std::to_string(n + 3) + ", ?" + std::to_string(n + 4) + ")";
   q.remove = "DELETE FROM " + overlay + " WHERE " + q.pk_where;
-  return sql_.insert_or_assign(t.name, std::move(q)).first->second;
+  q.table = &t;
+  last_sql_ = &sql_.insert_or_assign(t.name, std::move(q)).first->second;
+  return *last_sql_;
+}
+
+void Overlay::ForgetTable(std::string_view name) {
+  last_sql_ = nullptr;
+  auto it = sql_.find(name);
+  if (it != sql_.end()) sql_.erase(it);
 }
 
 Result<std::optional<json>> Overlay::ReadRow(const WriteTable& t, const std::string& select,
@@ -236,7 +249,7 @@ bool RoundTrips(const json& v) {
 
 }  // namespace
 
-Status Overlay::FoldLocal(const WriteTable& t, const RowState& state, const OutboxEntry& e,
+Status Overlay::FoldLocal(const WriteTable& t, RowState state, const OutboxEntry& e,
                           bool can_fold) {
   for (auto it = e.value.begin(); can_fold && it != e.value.end(); ++it) {
     can_fold = RoundTrips(it.value());
@@ -244,7 +257,7 @@ Status Overlay::FoldLocal(const WriteTable& t, const RowState& state, const Outb
   if (!can_fold) return Rebuild(t, e.key, /*local_write=*/true);
   // The fold so far, as Rebuild left it: op and the flagged values.
   std::string op = state.overlay ? state.overlay->op : std::string();
-  json values = state.overlay ? state.overlay->values : json::object();
+  json values = state.overlay ? std::move(state.overlay->values) : json::object();
   FoldEntry(e, &op, &values);
   for (auto it = e.key.begin(); it != e.key.end(); ++it) values[it.key()] = it.value();
   return Write(t, op, values, e.id, /*yield=*/false, state.synced);

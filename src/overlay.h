@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "json.h"
@@ -61,6 +62,11 @@ class Overlay {
   // yielding; otherwise the yield flag is kept.
   [[nodiscard]] Status Rebuild(const WriteTable& t, const Json& key, bool local_write);
 
+  // Statement text is kept per table, checked against its column names;
+  // a WriteTable seen before is trusted by address until ForgetTable(name),
+  // which whoever replaces or changes a table passed here must call first.
+  void ForgetTable(std::string_view name);
+
   // An object with every column of `t`, null: a row to fill (members exist,
   // so filling them inserts none).
   Json EmptyRow(const WriteTable& t) { return Sql(t).empty_row; }
@@ -78,7 +84,7 @@ class Overlay {
   // Writes the overlay row after the new local write `e` was appended: `e`
   // folded onto state.overlay when CanFold said so (and `e`'s values round
   // trip through the outbox's JSON unchanged), else Rebuild(local_write).
-  [[nodiscard]] Status FoldLocal(const WriteTable& t, const RowState& state,
+  [[nodiscard]] Status FoldLocal(const WriteTable& t, RowState state,
                                  const OutboxEntry& e, bool can_fold);
 
   // The row as the app sees it (view `T`), the synced row, the overlay row.
@@ -98,6 +104,7 @@ class Overlay {
   // The SQL text of a table's statements, built once per column set.
   struct TableSql {
     std::vector<std::string> columns, primary_key;  // what it was built for
+    const WriteTable* table = nullptr;              // last checked against
     // Column indexes in name order: rows are built in the order a JSON
     // object keeps its members (each one appended, none shifted).
     std::vector<size_t> by_name;
@@ -115,6 +122,7 @@ class Overlay {
   Store* store_;
   Outbox* outbox_;
   std::map<std::string, TableSql, std::less<>> sql_;
+  TableSql* last_sql_ = nullptr;  // the last one Sql() returned
 };
 
 }  // namespace electrolite

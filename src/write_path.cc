@@ -76,6 +76,7 @@ Status WritePath::DeclareTable(WriteTable table) {
     EL_RETURN_IF_ERROR(store_->RecordSchema(ddl_key, ddl));
   }
   std::string name = table.name;
+  overlay_->ForgetTable(name);  // its statement text may name other columns now
   tables_.erase(name);
   tables_.emplace(std::move(name), std::move(table));
   return Status::Ok();
@@ -192,7 +193,7 @@ Result<json> WritePath::NormalizeKey(const WriteTable& t, const json& key) {
   return out;
 }
 
-Result<std::string> WritePath::Record(const WriteTable& t, const RowState& state, std::string op,
+Result<std::string> WritePath::Record(const WriteTable& t, RowState state, std::string op,
                                       json key, json value, json base, int64_t now_ms) {
   OutboxEntry e;
   e.id = NewMutationId();
@@ -207,7 +208,7 @@ Result<std::string> WritePath::Record(const WriteTable& t, const RowState& state
   const std::string key_text = Outbox::KeyText(e.key);
   EL_ASSIGN_OR_RETURN(bool can_fold, overlay_->CanFold(t, key_text, state));
   EL_RETURN_IF_ERROR(outbox_->Append(e, key_text));
-  EL_RETURN_IF_ERROR(overlay_->FoldLocal(t, state, e, can_fold));
+  EL_RETURN_IF_ERROR(overlay_->FoldLocal(t, std::move(state), e, can_fold));
   NoteChanged(t, e.key);
   ++new_writes_;
   return e.id;
@@ -252,7 +253,7 @@ Result<std::string> WritePath::Insert(std::string_view table, const json& row, i
   if (state.Merged(*t)) {
     return Status::Conflict(t->name + " row " + Dump(key) + " already exists");
   }
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, state, "insert", key, std::move(full),
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "insert", key, std::move(full),
                                              json::object(), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
@@ -297,7 +298,7 @@ Result<std::string> WritePath::Update(std::string_view table, const json& key_in
     EL_ASSIGN_OR_RETURN(changed[ts], NormalizeValue(*t, t->columns[t->ColumnIndex(ts)],
                                                     IsoFromMs(now_ms)));
   }
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, state, "update", key, std::move(changed),
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "update", key, std::move(changed),
                                              std::move(*current), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
@@ -319,7 +320,7 @@ Result<std::string> WritePath::Delete(std::string_view table, const json& key_in
     EL_ASSIGN_OR_RETURN(value[ts], NormalizeValue(*t, t->columns[t->ColumnIndex(ts)],
                                                   IsoFromMs(now_ms)));
   }
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, state, "delete", key, std::move(value),
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "delete", key, std::move(value),
                                              std::move(*current), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
@@ -483,7 +484,7 @@ Status WritePath::ResolveConflict(std::string_view resolve_id, const json& row, 
     if (!patch.empty()) {
       // Based on the server's row, so the endpoint sees no conflict.
       EL_ASSIGN_OR_RETURN(RowState state, overlay_->Load(*t, key));
-      EL_ASSIGN_OR_RETURN(std::string id, Record(*t, state, "update", key, std::move(patch),
+      EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "update", key, std::move(patch),
                                                  *remote, now_ms));
       (void)id;
     }

@@ -149,7 +149,7 @@ class WritePath {
 
   // Appends the outbox entry and folds it into the overlay row; `state`: the
   // row as loaded in this transaction before the write.
-  Result<std::string> Record(const WriteTable& t, const RowState& state, std::string op,
+  Result<std::string> Record(const WriteTable& t, RowState state, std::string op,
                              Json key, Json value, Json base, int64_t now_ms);
   Result<Json> NormalizeKey(const WriteTable& t, const Json& key);
   Result<const WriteTable*> Writable(std::string_view table);
