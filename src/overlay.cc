@@ -290,18 +290,25 @@ Status Overlay::Rebuild(const WriteTable& t, const json& key, bool local_write) 
 Status Overlay::Write(const WriteTable& t, const std::string& op,
                       const json& values, const std::string& write_id, bool yield,
                       const std::optional<json>& synced) {
-  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(Sql(t).upsert));
-  int i = 0;
-  for (const WriteColumn& c : t.columns) {
-    auto it = values.find(c.name);
-    const bool changed = it != values.end() && !t.IsPrimaryKey(c.name);
-    if (it == values.end()) {
-      st->BindNull(++i);
+  const TableSql& sql = Sql(t);
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(sql.upsert));
+  const bool insert = op == "insert";
+  // Columns in name order against `values` (kept in name order): one pass.
+  auto it = values.begin();
+  for (size_t c : sql.by_name) {
+    const std::string& name = t.columns[c].name;
+    while (it != values.end() && std::string_view(it.key()) < name) ++it;
+    const bool present = it != values.end() && it.key() == name;
+    const int param = static_cast<int>(2 * c + 1);
+    if (present) {
+      BindJsonInPlace(st, param, it.value());
     } else {
-      BindJsonInPlace(st, ++i, *it);
+      st->BindNull(param);
     }
-    st->BindInt64(++i, changed || (op == "insert" && it != values.end()) ? 1 : 0);
+    const bool changed = present && !t.IsPrimaryKey(name);
+    st->BindInt64(param + 1, changed || (insert && present) ? 1 : 0);
   }
+  int i = static_cast<int>(2 * t.columns.size());
   const std::string seen = synced ? Dump(*synced) : "null";
   st->BindText(++i, op, /*transient=*/false);
   st->BindText(++i, write_id, /*transient=*/false);
