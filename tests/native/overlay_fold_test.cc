@@ -190,6 +190,95 @@ TEST_F(OverlayFoldTest, SqlWritesFoldTheSameWay) {
   ExpectSameAsRefold(kTask1);
 }
 
+// Random local writes, server changes, acks, rejections and discards over a
+// few rows: after every local write the folded overlay row is exactly a full
+// refold, and after every step each row's merged state is the view's and the
+// unacked count the outbox's.
+TEST_F(OverlayFoldTest, RandomHistoriesFoldLikeARefold) {
+  const char* ids[] = {kTask1, kTask2, "00000000-0000-4000-8000-000000000003"};
+  const char* titles[] = {"a", "b", "caf\xC3\xA9", "", "d"};
+  uint64_t x = 7;
+  auto next = [&x](uint64_t n) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (x >> 33) % n;
+  };
+  int64_t now = kNow;
+  int64_t txid = 1000;
+  int local_writes = 0;
+  int64_t yielding = 0;
+  for (int step = 0; step < 600; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    const char* id = ids[next(3)];
+    const json key = {{"id", id}};
+    const uint64_t what = next(10);
+    ++now;
+    bool local = false;
+    if (what <= 1) {
+      local = h.writes->Insert("tasks", {{"id", id}, {"user_id", "u1"},
+                                         {"title", titles[next(5)]}, {"priority", next(4)}},
+                               now).ok();
+    } else if (what <= 4) {
+      json patch = json::object();
+      if (next(2) == 0) patch["title"] = titles[next(5)];
+      if (next(2) == 0) patch["priority"] = static_cast<int64_t>(next(4));
+      if (next(3) == 0) patch["description"] = next(2) == 0 ? json() : json("text");
+      if (next(4) == 0) patch["status"] = "completed";
+      Result<std::string> r = h.writes->Update("tasks", key, patch, now);
+      local = r.ok() && !r->empty();  // "": nothing changed, nothing written
+    } else if (what == 5) {
+      local = h.writes->Delete("tasks", key, now).ok();
+    } else if (what == 6) {
+      // Older or newer than the local writes: the policy lets it through or not.
+      const char* at = next(2) == 0 ? "2023-01-01 00:00:00+00" : "2030-01-01 00:00:00+00";
+      json row = {{"id", id},           {"user_id", "u1"},  {"title", titles[next(5)]},
+                  {"status", "pending"}, {"priority", next(4)},
+                  {"created_at", "2023-01-01 00:00:00+00"}, {"updated_at", at}};
+      if (next(4) == 0) {
+        ASSERT_TRUE(h.ApplyServerRows("tasks", {}, {++txid}, now, {key}).ok());
+      } else {
+        ASSERT_TRUE(h.ApplyServerRows("tasks", {row}, {++txid}, now).ok());
+      }
+    } else {
+      // An answer for (or a discard of) one of the row's entries.
+      Result<std::vector<OutboxEntry>> entries = h.writes->outbox().ForKey("tasks", key);
+      ASSERT_TRUE(entries.ok());
+      if (entries->empty()) continue;
+      const OutboxEntry e = (*entries)[next(entries->size())];
+      Txn txn(h.store.get());
+      ASSERT_TRUE(txn.Begin().ok());
+      if (what == 7 && e.status != "acked") {
+        ASSERT_TRUE(h.writes->Acked(e, ++txid).ok());
+      } else if (what == 8 && e.status != "acked") {
+        ASSERT_TRUE(h.writes->Rejected(e, "no", json(), now).ok());
+      }
+      ASSERT_TRUE(txn.Commit().ok());
+      if (what == 9 && e.status != "acked") ASSERT_TRUE(h.writes->DiscardMutation(e.id).ok());
+    }
+    if (local) {
+      ++local_writes;
+      // A full refold, inside a savepoint that is rolled back.
+      const std::vector<json> folded = OverlayRows(id);
+      Txn txn(h.store.get());
+      ASSERT_TRUE(txn.Begin().ok());
+      ASSERT_TRUE(h.writes->overlay().Rebuild(*t, key, /*local_write=*/true).ok());
+      EXPECT_EQ(OverlayRows(id), folded);
+      txn.Rollback();
+    }
+    for (const char* other : ids) {
+      const json k = {{"id", other}};
+      Result<RowState> state = h.writes->overlay().Load(*t, k);
+      ASSERT_TRUE(state.ok());
+      EXPECT_EQ(state->Merged(*t), *h.writes->overlay().ReadMerged(*t, k)) << other;
+    }
+    EXPECT_EQ(h.Count("SELECT unacked FROM _el_outbox_stats"),
+              h.Count("SELECT count(*) FROM _el_outbox WHERE status <> 'acked'"));
+    (void)h.writes->TakeEvents();
+    yielding += h.Count("SELECT count(*) FROM tasks__overlay WHERE _el_yield = 1");
+  }
+  EXPECT_GT(local_writes, 150);
+  EXPECT_GT(yielding, 0);  // the history reached rows the policy let the server show through
+}
+
 }  // namespace
 }  // namespace testing_write
 }  // namespace electrolite
