@@ -516,7 +516,7 @@ void WritePath::NoteChanged(const WriteTable& t, const json& key) {
     auto it = key.find(t.primary_key[i]);
     bool ok = it != key.end();
     if (ok && it->is_string()) {
-      AppendJsonString(&k, it->get_ref<const std::string&>());
+      AppendJsonStringFast(&k, it->get_ref<const std::string&>());
     } else if (ok && it->is_boolean()) {
       k += it->get<bool>() ? '1' : '0';
     } else if (ok && it->is_number_integer()) {

@@ -257,6 +257,20 @@ bool WriteTable::IsPrimaryKey(std::string_view column) const {
 
 std::string Dump(const json& j) { return j.dump(); }
 
+void AppendJsonStringFast(std::string* out, std::string_view s) {
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == '"' || c == '\\') {
+      AppendJsonString(out, s);
+      return;
+    }
+  }
+  out->reserve(out->size() + s.size() + 2);
+  out->push_back('"');
+  out->append(s);
+  out->push_back('"');
+}
+
 std::string IsoFromMs(int64_t ms) {
   int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
   int64_t rem = ms - days * 86400000;

@@ -343,6 +343,19 @@ TEST(WriteSchemaTest, IsoFromMsAgreesWithGmtime) {
   }
 }
 
+TEST(WriteSchemaTest, AppendJsonStringFastWritesWhatAppendJsonStringWrites) {
+  for (const std::string& s :
+       {std::string(), std::string("00000000-0000-4000-8000-000000000001"), std::string("a\"b"),
+        std::string("back\\slash"), std::string("tab\there"), std::string("nl\n"),
+        std::string("nul\0in", 6), std::string("caf\xC3\xA9"), std::string("bad \xC3("),
+        std::string("\x7f del"), std::string("\x1f")}) {
+    std::string want = "prefix", got = "prefix";
+    AppendJsonString(&want, s);
+    AppendJsonStringFast(&got, s);
+    EXPECT_EQ(got, want);
+  }
+}
+
 }  // namespace
 }  // namespace testing_write
 }  // namespace electrolite
