@@ -298,8 +298,8 @@ Result<std::string> WritePath::Update(std::string_view table, const json& key_in
     EL_ASSIGN_OR_RETURN(changed[ts], NormalizeValue(*t, t->columns[t->ColumnIndex(ts)],
                                                     IsoFromMs(now_ms)));
   }
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "update", key, std::move(changed),
-                                             std::move(*current), now_ms));
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "update", key,
+                                             std::move(changed), std::move(*current), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
 }
@@ -320,8 +320,8 @@ Result<std::string> WritePath::Delete(std::string_view table, const json& key_in
     EL_ASSIGN_OR_RETURN(value[ts], NormalizeValue(*t, t->columns[t->ColumnIndex(ts)],
                                                   IsoFromMs(now_ms)));
   }
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "delete", key, std::move(value),
-                                             std::move(*current), now_ms));
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "delete", key,
+                                             std::move(value), std::move(*current), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
 }
@@ -484,8 +484,8 @@ Status WritePath::ResolveConflict(std::string_view resolve_id, const json& row, 
     if (!patch.empty()) {
       // Based on the server's row, so the endpoint sees no conflict.
       EL_ASSIGN_OR_RETURN(RowState state, overlay_->Load(*t, key));
-      EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "update", key, std::move(patch),
-                                                 *remote, now_ms));
+      EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "update", key,
+                                                 std::move(patch), *remote, now_ms));
       (void)id;
     }
     EL_RETURN_IF_ERROR(RecordConflict(*t, key, "resolved", row, *remote, "custom resolver", "",

@@ -104,7 +104,9 @@ class OutboxUpgradeTest : public ::testing::Test {
     Remove();
   }
   void Remove() {
-    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
+    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+      std::remove((path_ + suffix).c_str());
+    }
   }
 
   // A database as the earlier build left it: its outbox DDL (recorded as

@@ -82,7 +82,8 @@ TEST_F(OverlayFoldTest, SeveralWritesOverASyncedRow) {
   SeedTask(kTask1, "server");
   ASSERT_TRUE(h.writes->Update("tasks", {{"id", kTask1}}, {{"title", "mine"}}, kNow).ok());
   ExpectSameAsRefold(kTask1);
-  ASSERT_TRUE(h.writes->Update("tasks", {{"id", kTask1}}, {{"status", "completed"}}, kNow + 1).ok());
+  ASSERT_TRUE(
+      h.writes->Update("tasks", {{"id", kTask1}}, {{"status", "completed"}}, kNow + 1).ok());
   ExpectSameAsRefold(kTask1);
   // Same value again: no mutation.
   Result<std::string> same = h.writes->Update("tasks", {{"id", kTask1}}, {{"title", "mine"}},
@@ -123,8 +124,8 @@ TEST_F(OverlayFoldTest, ValuesTheOutboxJsonChangesAreRefolded) {
   SeedTask(kTask1, "server");
   // Non-ASCII text round-trips; invalid UTF-8 does not (the outbox holds it
   // replaced): both end as a refold would leave them.
-  ASSERT_TRUE(h.writes->Update("tasks", {{"id", kTask1}}, {{"title", "caf\xC3\xA9 \xF0\x9F\x98\x80"}},
-                               kNow).ok());
+  ASSERT_TRUE(h.writes->Update("tasks", {{"id", kTask1}},
+                               {{"title", "caf\xC3\xA9 \xF0\x9F\x98\x80"}}, kNow).ok());
   ExpectSameAsRefold(kTask1);
   EXPECT_EQ(h.Row("tasks", kTask1)["title"], "caf\xC3\xA9 \xF0\x9F\x98\x80");
   ASSERT_TRUE(h.writes->Update("tasks", {{"id", kTask1}}, {{"title", "bad \xC3("}}, kNow + 1).ok());
@@ -135,7 +136,8 @@ TEST_F(OverlayFoldTest, ValuesTheOutboxJsonChangesAreRefolded) {
 TEST_F(OverlayFoldTest, AnOverlayThatIsNotTheFoldOfTheOutboxIsRefolded) {
   SeedTask(kTask1, "server");
   ASSERT_TRUE(h.writes->Update("tasks", {{"id", kTask1}}, {{"title", "one"}}, kNow).ok());
-  ASSERT_TRUE(h.writes->Update("tasks", {{"id", kTask1}}, {{"status", "completed"}}, kNow + 1).ok());
+  ASSERT_TRUE(
+      h.writes->Update("tasks", {{"id", kTask1}}, {{"status", "completed"}}, kNow + 1).ok());
   // The newest entry disappears behind the overlay's back (no refold).
   ASSERT_TRUE(h.store->Exec("DELETE FROM _el_outbox WHERE seq = (SELECT max(seq) FROM _el_outbox)")
                   .ok());
