@@ -63,7 +63,7 @@ std::string MutationResult(const Result<std::string>& r) {
   if (r.value().empty()) {
     out += "null";
   } else {
-    AppendJsonString(&out, r.value());
+    AppendJsonStringFast(&out, r.value());
   }
   return out + "}";
 }

@@ -52,9 +52,15 @@ class Outbox {
   [[nodiscard]] Status Init();
 
   [[nodiscard]] Status Append(const OutboxEntry& entry);
+  // `key_text`: KeyText(entry.key), when the caller has it already.
+  [[nodiscard]] Status Append(const OutboxEntry& entry, std::string_view key_text);
   // Entries for one row, in outbox order.
   [[nodiscard]] Result<std::vector<OutboxEntry>> ForKey(std::string_view table,
                                                         const Json& key);
+  // The id of the newest entry of the row whose KeyText is `key_text`
+  // (nullopt: it has none).
+  [[nodiscard]] Result<std::optional<std::string>> LastIdForKey(std::string_view table,
+                                                                std::string_view key_text);
   // Up to `limit` pending entries in outbox order.
   [[nodiscard]] Result<std::vector<OutboxEntry>> NextBatch(int limit);
   [[nodiscard]] Result<std::optional<OutboxEntry>> Get(std::string_view id);
@@ -70,7 +76,9 @@ class Outbox {
   [[nodiscard]] Status Remove(std::string_view id);
 
   // Entries not yet acked by the server (pending + in_flight + failed); O(1),
-  // from `_el_outbox_stats`, which triggers keep transactionally.
+  // from `_el_outbox_stats`, which Append/SetStatus/MarkAcked/Remove keep in
+  // the transaction of their change (their own one when the caller has none).
+  // Nothing else may insert, delete or (un)ack outbox rows.
   [[nodiscard]] Result<int64_t> CountUnacked();
   // Entries with `status`, counting at most `limit` (-1: all).
   [[nodiscard]] Result<int64_t> CountByStatus(std::string_view status, int64_t limit = -1);
@@ -82,6 +90,11 @@ class Outbox {
   [[nodiscard]] Result<std::vector<OutboxEntry>> Select(const std::string& where,
                                                         const std::vector<std::string>& args,
                                                         int limit);
+  // Upgrades the table of an earlier build (see outbox.cc).
+  [[nodiscard]] Status UpgradeTable();
+  // Runs one of the count updates in outbox.cc (?1 = id, ?2 = status when given).
+  [[nodiscard]] Status AdjustUnacked(const std::string& sql, std::string_view id,
+                                     std::string_view status);
   Store* store_;
 };
 

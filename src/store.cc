@@ -164,6 +164,20 @@ Status Store::Exec(std::string_view sql) {
   return Status::Ok();
 }
 
+Status Store::ExecCached(const std::string& sql) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, Cached(sql));
+  int rc;
+  while ((rc = sqlite3_step(st->raw())) == SQLITE_ROW) {
+  }
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  std::string msg = rc == SQLITE_OK ? std::string() : sqlite3_errmsg(db_);
+  sqlite3_reset(st->raw());
+  if (rc != SQLITE_OK) {
+    return Status(CodeForSqlite(rc), Described(rc, msg + " (sqlite " + std::to_string(rc) + ")"));
+  }
+  return Status::Ok();
+}
+
 Result<Stmt> Store::Prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
@@ -241,14 +255,15 @@ Txn::~Txn() {
 
 Status Txn::Begin() {
   savepoint_ = store_->InTransaction();
-  Status s = store_->Exec(savepoint_ ? "SAVEPOINT el_txn" : "BEGIN IMMEDIATE");
+  // Prepared once: every local write runs these (sqlite3_exec parses anew).
+  Status s = store_->ExecCached(savepoint_ ? "SAVEPOINT el_txn" : "BEGIN IMMEDIATE");
   if (s.ok()) active_ = true;
   return s;
 }
 
 Status Txn::Commit() {
   if (!active_) return Status::Internal("commit without begin");
-  Status s = store_->Exec(savepoint_ ? "RELEASE el_txn" : "COMMIT");
+  Status s = store_->ExecCached(savepoint_ ? "RELEASE el_txn" : "COMMIT");
   if (!s.ok()) {
     Rollback();
     return s;

@@ -79,6 +79,9 @@ class Store {
 
   // Runs one or more statements with no parameters.
   [[nodiscard]] Status Exec(std::string_view sql);
+  // Runs one statement with no parameters, prepared once (Cached); errors
+  // read as Exec's. For the statements every transaction runs (BEGIN, COMMIT).
+  [[nodiscard]] Status ExecCached(const std::string& sql);
   [[nodiscard]] Result<Stmt> Prepare(std::string_view sql);
   // A statement cached by its SQL text (prepared once, reset on return).
   // The pointer stays valid until ClearCache() or destruction.

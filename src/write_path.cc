@@ -76,6 +76,7 @@ Status WritePath::DeclareTable(WriteTable table) {
     EL_RETURN_IF_ERROR(store_->RecordSchema(ddl_key, ddl));
   }
   std::string name = table.name;
+  overlay_->ForgetTable(name);  // its statement text may name other columns now
   tables_.erase(name);
   tables_.emplace(std::move(name), std::move(table));
   return Status::Ok();
@@ -192,8 +193,8 @@ Result<json> WritePath::NormalizeKey(const WriteTable& t, const json& key) {
   return out;
 }
 
-Result<std::string> WritePath::Record(const WriteTable& t, std::string op, json key, json value,
-                                      json base, int64_t now_ms) {
+Result<std::string> WritePath::Record(const WriteTable& t, RowState state, std::string op,
+                                      json key, json value, json base, int64_t now_ms) {
   OutboxEntry e;
   e.id = NewMutationId();
   e.table = t.name;
@@ -202,8 +203,12 @@ Result<std::string> WritePath::Record(const WriteTable& t, std::string op, json 
   e.value = std::move(value);
   e.base = std::move(base);
   e.local_ms = now_ms;
-  EL_RETURN_IF_ERROR(outbox_->Append(e));
-  EL_RETURN_IF_ERROR(overlay_->Rebuild(t, e.key, /*local_write=*/true));
+  // Asked before the append: whether the overlay row is the fold of the
+  // entries so far, so the new one folds onto it alone.
+  const std::string key_text = Outbox::KeyText(e.key);
+  EL_ASSIGN_OR_RETURN(bool can_fold, overlay_->CanFold(t, key_text, state));
+  EL_RETURN_IF_ERROR(outbox_->Append(e, key_text));
+  EL_RETURN_IF_ERROR(overlay_->FoldLocal(t, std::move(state), e, can_fold));
   NoteChanged(t, e.key);
   ++new_writes_;
   return e.id;
@@ -223,7 +228,7 @@ Result<std::string> WritePath::Insert(std::string_view table, const json& row, i
       return Status::Schema("unknown column " + t->name + "." + it.key());
     }
   }
-  json full = json::object();
+  json full = overlay_->EmptyRow(*t);  // every member exists: filling inserts none
   for (const WriteColumn& c : t->columns) {
     auto it = row.find(c.name);
     json v;
@@ -244,12 +249,12 @@ Result<std::string> WritePath::Insert(std::string_view table, const json& row, i
   EL_ASSIGN_OR_RETURN(json key, KeyOf(*t, full));
   Txn txn(store_);
   EL_RETURN_IF_ERROR(BeginWrite(&txn));
-  EL_ASSIGN_OR_RETURN(std::optional<json> current, overlay_->ReadMerged(*t, key));
-  if (current) {
+  EL_ASSIGN_OR_RETURN(RowState state, overlay_->Load(*t, key));
+  if (state.Merged(*t)) {
     return Status::Conflict(t->name + " row " + Dump(key) + " already exists");
   }
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "insert", key, std::move(full), json::object(),
-                                             now_ms));
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "insert", key, std::move(full),
+                                             json::object(), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
 }
@@ -276,7 +281,8 @@ Result<std::string> WritePath::Update(std::string_view table, const json& key_in
   }
   Txn txn(store_);
   EL_RETURN_IF_ERROR(BeginWrite(&txn));
-  EL_ASSIGN_OR_RETURN(std::optional<json> current, overlay_->ReadMerged(*t, key));
+  EL_ASSIGN_OR_RETURN(RowState state, overlay_->Load(*t, key));
+  std::optional<json> current = state.Merged(*t);
   if (!current) return Status::NotFound(t->name + " row " + Dump(key) + " does not exist");
   json changed = json::object();
   for (auto it = normalized.begin(); it != normalized.end(); ++it) {
@@ -292,8 +298,8 @@ Result<std::string> WritePath::Update(std::string_view table, const json& key_in
     EL_ASSIGN_OR_RETURN(changed[ts], NormalizeValue(*t, t->columns[t->ColumnIndex(ts)],
                                                     IsoFromMs(now_ms)));
   }
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "update", key, std::move(changed),
-                                             std::move(*current), now_ms));
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "update", key,
+                                             std::move(changed), std::move(*current), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
 }
@@ -304,7 +310,8 @@ Result<std::string> WritePath::Delete(std::string_view table, const json& key_in
   EL_ASSIGN_OR_RETURN(json key, NormalizeKey(*t, key_in));
   Txn txn(store_);
   EL_RETURN_IF_ERROR(BeginWrite(&txn));
-  EL_ASSIGN_OR_RETURN(std::optional<json> current, overlay_->ReadMerged(*t, key));
+  EL_ASSIGN_OR_RETURN(RowState state, overlay_->Load(*t, key));
+  std::optional<json> current = state.Merged(*t);
   if (!current) return Status::NotFound(t->name + " row " + Dump(key) + " does not exist");
   // A last-write-wins delete competes at its local time (server R4).
   json value = json::object();
@@ -313,8 +320,8 @@ Result<std::string> WritePath::Delete(std::string_view table, const json& key_in
     EL_ASSIGN_OR_RETURN(value[ts], NormalizeValue(*t, t->columns[t->ColumnIndex(ts)],
                                                   IsoFromMs(now_ms)));
   }
-  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "delete", key, std::move(value),
-                                             std::move(*current), now_ms));
+  EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "delete", key,
+                                             std::move(value), std::move(*current), now_ms));
   EL_RETURN_IF_ERROR(CommitWrite(&txn));
   return id;
 }
@@ -476,8 +483,9 @@ Status WritePath::ResolveConflict(std::string_view resolve_id, const json& row, 
     }
     if (!patch.empty()) {
       // Based on the server's row, so the endpoint sees no conflict.
-      EL_ASSIGN_OR_RETURN(std::string id, Record(*t, "update", key, std::move(patch), *remote,
-                                                 now_ms));
+      EL_ASSIGN_OR_RETURN(RowState state, overlay_->Load(*t, key));
+      EL_ASSIGN_OR_RETURN(std::string id, Record(*t, std::move(state), "update", key,
+                                                 std::move(patch), *remote, now_ms));
       (void)id;
     }
     EL_RETURN_IF_ERROR(RecordConflict(*t, key, "resolved", row, *remote, "custom resolver", "",
@@ -508,7 +516,7 @@ void WritePath::NoteChanged(const WriteTable& t, const json& key) {
     auto it = key.find(t.primary_key[i]);
     bool ok = it != key.end();
     if (ok && it->is_string()) {
-      AppendJsonString(&k, it->get_ref<const std::string&>());
+      AppendJsonStringFast(&k, it->get_ref<const std::string&>());
     } else if (ok && it->is_boolean()) {
       k += it->get<bool>() ? '1' : '0';
     } else if (ok && it->is_number_integer()) {

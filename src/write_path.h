@@ -147,8 +147,10 @@ class WritePath {
   Status BeginWrite(Txn* txn);
   Status CommitWrite(Txn* txn);
 
-  Result<std::string> Record(const WriteTable& t, std::string op, Json key,
-                             Json value, Json base, int64_t now_ms);
+  // Appends the outbox entry and folds it into the overlay row; `state`: the
+  // row as loaded in this transaction before the write.
+  Result<std::string> Record(const WriteTable& t, RowState state, std::string op,
+                             Json key, Json value, Json base, int64_t now_ms);
   Result<Json> NormalizeKey(const WriteTable& t, const Json& key);
   Result<const WriteTable*> Writable(std::string_view table);
   std::string NewMutationId();

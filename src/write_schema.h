@@ -76,6 +76,10 @@ struct WriteTable {
 // JSON text of `j`; invalid UTF-8 in strings is replaced, never fatal.
 std::string Dump(const Json& j);
 
+// AppendJsonString (status.h), with text that needs no escaping (mutation
+// ids, most keys) appended in one piece instead of byte by byte.
+void AppendJsonStringFast(std::string* out, std::string_view s);
+
 // ISO-8601 UTC text ("2024-01-02T03:04:05.678Z") of a Unix time in ms.
 std::string IsoFromMs(int64_t ms);
 

@@ -4,7 +4,10 @@
 // VFS. Under callgrind only the write loops are counted:
 //
 //   build/native/bench/native/write_bench [writes]
-//   valgrind --tool=callgrind --collect-atstart=no build/native/bench/native/write_bench 2000
+//   valgrind --tool=callgrind --instr-atstart=no build/native/bench/native/write_bench 1000
+//
+// ("Collected" / (2 x writes) is the figure per write: `writes` inserts, then as many
+// updates. --collect-atstart=no would collect nothing: the loops toggle instrumentation.)
 #include <valgrind/callgrind.h>
 
 #include <chrono>

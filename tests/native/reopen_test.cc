@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine.h"
+#include "old_outbox_schema.h"
 #include "store.h"
 
 namespace electrolite {
@@ -123,6 +124,64 @@ TEST_F(ReopenTest, ChangedDeclarationRebuildsTheViewWithTheNewColumn) {
   const int after = SchemaVersion();
   { ASSERT_NE(Open(kSchemaV2), nullptr); }
   EXPECT_EQ(SchemaVersion(), after);
+}
+
+// A database whose outbox an earlier build created (IN-list CHECKs, count kept
+// by triggers) opens with its pending writes, and the count stays exact.
+TEST_F(ReopenTest, OutboxOfAnEarlierBuildIsUpgradedOnOpen) {
+  CreateWithOneNote();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    const std::string downgrade = std::string(
+        "BEGIN;"
+        "CREATE TABLE _el_outbox_copy AS SELECT * FROM _el_outbox;"
+        "DROP TABLE _el_outbox; DROP TABLE _el_outbox_stats;") +
+        kOldOutboxDdl +
+        "INSERT INTO _el_outbox SELECT * FROM _el_outbox_copy;"
+        "DROP TABLE _el_outbox_copy;";
+    ASSERT_EQ(sqlite3_exec(db, downgrade.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE _el_kv SET value = ?1 WHERE key = 'schema:outbox'",
+                                 -1, &st, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_text(st, 1, kOldOutboxDdl, -1, SQLITE_STATIC);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
+    ASSERT_EQ(sqlite3_changes(db), 1);
+    sqlite3_finalize(st);
+    ASSERT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    auto e = Open(kSchemaV1);
+    ASSERT_NE(e, nullptr);
+    EXPECT_NE(e->PendingMutations().find(kNote), std::string::npos);
+    std::string r = e->Update("notes", std::string(R"({"id":")") + kNote + R"("})",
+                              R"({"body":"again"})", 2000);
+    ASSERT_NE(r.find("\"ok\":true"), std::string::npos) << r;
+    std::string q = e->Query("SELECT body FROM notes", "[]");
+    EXPECT_NE(q.find("again"), std::string::npos) << q;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  auto count = [db](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sql;
+    EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
+    const int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+  };
+  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+                  " AND tbl_name = '_el_outbox'"),
+            0);
+  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name = '_el_outbox'"
+                  " AND sql LIKE '%IN (%'"),
+            0);
+  EXPECT_EQ(count("SELECT count(*) FROM _el_outbox"), 2);
+  EXPECT_EQ(count("SELECT unacked FROM _el_outbox_stats"), 2);
+  sqlite3_close(db);
 }
 
 }  // namespace

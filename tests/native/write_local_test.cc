@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 
 #include "write_test_util.h"
 
@@ -315,6 +316,44 @@ TEST_F(WriteLocalTest, SchemaDefaultsParser) {
   EXPECT_EQ(d["t"]["ts"].kind, ColumnDefault::kNow);
   EXPECT_EQ(d["t"]["j"].value, "{}");
   EXPECT_EQ(d["t"]["x"].kind, ColumnDefault::kServer);
+}
+
+TEST(WriteSchemaTest, IsoFromMsAgreesWithGmtime) {
+  EXPECT_EQ(IsoFromMs(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(IsoFromMs(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(IsoFromMs(951782400123), "2000-02-29T00:00:00.123Z");
+  EXPECT_EQ(IsoFromMs(253402300799999), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(IsoFromMs(253402300800000), "10000-01-01T00:00:00.000Z");
+  EXPECT_EQ(IsoFromMs(-62167219200001), "-001-12-31T23:59:59.999Z");
+  uint64_t x = 12345;
+  for (int i = 0; i < 20000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    // Years 1 .. 9999, either side of 1970.
+    const int64_t ms = static_cast<int64_t>((x >> 16) % 315537897600000ULL) - 62135596800000;
+    const int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    const time_t tt = static_cast<time_t>(secs);
+    struct tm tm;
+    ASSERT_NE(gmtime_r(&tt, &tm), nullptr);
+    if (tm.tm_year + 1900 < 0) continue;
+    char want[64];
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms - secs * 1000));
+    ASSERT_EQ(IsoFromMs(ms), want) << ms;
+  }
+}
+
+TEST(WriteSchemaTest, AppendJsonStringFastWritesWhatAppendJsonStringWrites) {
+  for (const std::string& s :
+       {std::string(), std::string("00000000-0000-4000-8000-000000000001"), std::string("a\"b"),
+        std::string("back\\slash"), std::string("tab\there"), std::string("nl\n"),
+        std::string("nul\0in", 6), std::string("caf\xC3\xA9"), std::string("bad \xC3("),
+        std::string("\x7f del"), std::string("\x1f")}) {
+    std::string want = "prefix", got = "prefix";
+    AppendJsonString(&want, s);
+    AppendJsonStringFast(&got, s);
+    EXPECT_EQ(got, want);
+  }
 }
 
 }  // namespace
