@@ -2,7 +2,8 @@
 // open + the first query run, electrolite.deferred.wasm the rest. A call into the second
 // part before it has loaded loads it synchronously and gives the same answer; a second part
 // that cannot be loaded fails that call with an `io` error naming the file; parts of
-// different builds are refused, not mixed.
+// different builds are refused, not mixed; the client opens, queries and runs live queries
+// on the first part alone and sends no request until the second part is in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -79,5 +80,28 @@ test('parts of different builds are refused, not mixed', { skip }, async () => {
     await assert.rejects(m.deferredReady(), (err) => err.code === 'io' && /imports .* which the first part does not export/.test(err.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the client holds its sync loop until the deferred part is in, then syncs', { skip }, async () => {
+  const { Electrolite } = await import('../../dist/js/index.js');
+  const m = await loadEngineModule({ deferredLoad: 'on-demand' });
+  const requests = [];
+  const fetch = (url, init) => {
+    requests.push(String(url));
+    return new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+  };
+  const db = await Electrolite.open({ url: 'http://split.test', fetch }, { loadModule: async () => m });
+  try {
+    // Open, a query and a live query run on the first part alone.
+    assert.equal((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n, 0);
+    await new Promise((resolve) => db.live('SELECT id FROM tasks', [], () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(requests, [], 'no request before the second part is in');
+    await m.deferredReady();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(requests.some((u) => u.includes('/v1/shape')), `shape requests once it is in: ${requests.join(', ')}`);
+  } finally {
+    await db.close();
   }
 });
