@@ -156,14 +156,17 @@ export class Electrolite {
   }
 
   async metrics(): Promise<Metrics> {
+    await this.engineWhole();
     return (await this.port.call('metrics')) as Metrics;
   }
 
   async pendingMutations(): Promise<PendingMutation[]> {
+    await this.engineWhole();
     return (await this.port.call('pendingMutations')) as PendingMutation[];
   }
 
   async discardMutation(id: string): Promise<void> {
+    await this.engineWhole();
     await this.port.call('discardMutation', id);
   }
 
@@ -173,6 +176,7 @@ export class Electrolite {
    */
   async syncNow(timeoutMs = 30000): Promise<Status> {
     this.checkOpen();
+    await this.engineWhole();
     const done = this.waitForStatus((s) => s.isUpToDate && s.pendingChanges === 0 && s.sync !== 'syncing', timeoutMs, true);
     await this.port.call('syncNow');
     return done;
@@ -218,6 +222,7 @@ export class Electrolite {
     checkSql(sql);
     const p = checkParams(params);
     await this.idle();
+    await this.engineWhole();
     return this.port.call('exec', sql, p);
   }
 
@@ -225,6 +230,7 @@ export class Electrolite {
     const t = checkTable(table);
     const r = checkRow('row', row);
     await this.idle();
+    await this.engineWhole();
     return this.port.call('insert', t, r);
   }
 
@@ -233,6 +239,7 @@ export class Electrolite {
     const k = checkRow('key', key);
     const p = checkRow('patch', patch);
     await this.idle();
+    await this.engineWhole();
     return this.port.call('update', t, k, p);
   }
 
@@ -240,6 +247,7 @@ export class Electrolite {
     const t = checkTable(table);
     const k = checkRow('key', key);
     await this.idle();
+    await this.engineWhole();
     return this.port.call('delete', t, k);
   }
 
@@ -271,6 +279,7 @@ export class Electrolite {
     try {
       await prev;
       this.checkOpen();
+      await this.engineWhole();
       await this.port.call('begin');
       active = true;
       let result: T;
@@ -295,6 +304,18 @@ export class Electrolite {
       release();
     }
   }
+
+  /**
+   * Before a write (or anything else off the first-query path): a split build's second part
+   * (js/wasm-deferred.ts) is loaded, so a part that cannot be fetched fails the call here,
+   * cleanly, rather than inside the engine. Queries never wait for it.
+   */
+  private async engineWhole(): Promise<void> {
+    if (this.wholeEngine) return;
+    await this.port.call('deferredReady');
+    this.wholeEngine = true;
+  }
+  private wholeEngine = false;
 
   /** Waits while a transaction holds (or is queued for) the database. */
   private async idle(): Promise<void> {
@@ -407,6 +428,7 @@ export class Electrolite {
    */
   async export(): Promise<Uint8Array> {
     await this.idle();
+    await this.engineWhole();
     return this.port.call('exportSnapshot');
   }
 

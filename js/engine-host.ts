@@ -330,6 +330,11 @@ export class EngineHost {
 
   // ---- methods callable over RPC (HostMethods) ----
 
+  /** Resolves once a split build's second part is loaded, loading it if needed (js/wasm-deferred.ts). */
+  deferredReady(): Promise<void> {
+    return this.m.deferredReady?.() ?? Promise.resolve();
+  }
+
   setNetworkOnline(online: boolean): void {
     this.check();
     if (online) this.lastRequestFailed = false;
@@ -587,7 +592,7 @@ export class EngineHost {
 /** The names callable over an RPC boundary (issue 6: the Worker proxy forwards these). */
 export type HostMethods = Pick<
   EngineHost,
-  | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
+  | 'deferredReady' | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
   | 'delete' | 'begin' | 'commit' | 'rollback' | 'subscribe' | 'unsubscribe' | 'status' | 'metrics'
   | 'pendingMutations' | 'discardMutation' | 'setResolver' | 'resolveConflict' | 'close'
   | 'prefetch' | 'release' | 'exportSnapshot' | 'clear'
