@@ -4,14 +4,16 @@
 //   node wasm/split-module.mjs [dist/wasm]
 //
 // 1. `wasm-split --instrument` the linked module and load it through js/wasm-loader.ts.
-// 2. Drive the first screen of an app as the demo does, with the real client holding its
-//    sync loop as it does until the second part is in (no requests, no timers): open a fresh file database with the default schema, the
-//    demo's task and environment queries as one-off and live queries, status; reopen it and
-//    do the same on a database of 10,000 synced rows with local changes over them (made
-//    beforehand by an uninstrumented instance, so the sync and write paths are not counted);
-//    an in-memory database likewise.
-// 3. `wasm-split --profile` keeps every function that ran in electrolite.wasm and moves the
-//    rest behind placeholders (js/wasm-deferred.ts loads them).
+// 2. Drive the first screen of an app as the demo does, with the real client holding its sync
+//    loop as it does until the second part is in (no requests, no timers): open a fresh file
+//    database with the default schema and run the demo's task and environment queries as
+//    one-off and live queries, status, and a set of sorts, groupings and joins; reopen it; do
+//    the same on a database of 10,000 synced rows with local changes over them (made
+//    beforehand by an uninstrumented instance, so the sync and write paths are not counted)
+//    and on an in-memory database.
+// 3. `wasm-split --keep-funcs`: electrolite.wasm keeps every function that ran plus SQLite and
+//    libc but their whole SQL features (keepList below); the rest moves behind placeholders
+//    that js/wasm-deferred.ts fills from electrolite.deferred.wasm.
 //
 // Idempotent: a module that is already split is left alone. Without Binaryen's wasm-split
 // (or with EL_WASM_SPLIT=0) the unsplit module stays, which loads and works the same.
@@ -54,7 +56,11 @@ function findWasmSplit() {
 // The link's symbol map is for this script only: it never ships.
 process.on('exit', () => rmSync(symbolsFile, { force: true }));
 if (process.env.EL_WASM_SPLIT === '0') {
-  if (existsSync(deferredFile) && !isSplit(wasmFile)) rmSync(deferredFile);
+  if (isSplit(wasmFile)) {
+    console.error('split-module: EL_WASM_SPLIT=0, but electrolite.wasm is split already; relink it (cmake --build build/wasm)');
+    process.exit(1);
+  }
+  rmSync(deferredFile, { force: true });
   console.log('split-module: EL_WASM_SPLIT=0, electrolite.wasm left whole');
   process.exit(0);
 }
