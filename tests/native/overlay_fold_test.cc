@@ -18,13 +18,8 @@ class OverlayFoldTest : public ::testing::Test {
     ASSERT_NE(t, nullptr);
   }
 
-  void SeedTask(const char* id, const char* title) {
-    json row = {{"id", id},           {"user_id", "u1"},  {"title", title},
-                {"status", "pending"}, {"priority", 1},
-                {"created_at", "2023-01-01 00:00:00+00"},
-                {"updated_at", "2023-01-01 00:00:00+00"}};
-    ASSERT_TRUE(h.ApplyServerRows("tasks", {row}, {}, kNow).ok());
-  }
+  // A synced task as the server would have it.
+  void SeedTask(const char* id, const char* title) { ASSERT_TRUE(h.SeedTask(id, title, kNow).ok()); }
 
   std::vector<json> OverlayRows(const char* id) {
     return h.Rows(std::string("SELECT * FROM tasks__overlay WHERE id = '") + id + "'");

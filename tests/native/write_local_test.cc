@@ -18,13 +18,7 @@ class WriteLocalTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(h.Open().ok()); }
 
   // A synced task as the server would have it.
-  void SeedTask(const char* id, const char* title) {
-    json row = {{"id", id},         {"user_id", "u1"},  {"title", title},
-                {"status", "pending"}, {"priority", 1},
-                {"created_at", "2023-01-01 00:00:00+00"},
-                {"updated_at", "2023-01-01 00:00:00+00"}};
-    ASSERT_TRUE(h.ApplyServerRows("tasks", {row}, {}, kNow).ok());
-  }
+  void SeedTask(const char* id, const char* title) { ASSERT_TRUE(h.SeedTask(id, title, kNow).ok()); }
 
   WriteHarness h;
 };

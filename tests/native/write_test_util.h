@@ -140,6 +140,15 @@ struct WriteHarness {
     return r.value();
   }
 
+  // A synced `tasks` row as the server would have it (priority 1, pending, 2023-01-01).
+  Status SeedTask(const std::string& id, const std::string& title, int64_t now_ms) {
+    json row = {{"id", id},           {"user_id", "u1"},  {"title", title},
+                {"status", "pending"}, {"priority", 1},
+                {"created_at", "2023-01-01 00:00:00+00"},
+                {"updated_at", "2023-01-01 00:00:00+00"}};
+    return ApplyServerRows("tasks", {row}, {}, now_ms);
+  }
+
   // Applies server rows to T__synced as a shape response would, in one
   // transaction with the write path's hook.
   Status ApplyServerRows(const std::string& table, const std::vector<json>& wire_rows,
