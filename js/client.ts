@@ -74,6 +74,8 @@ export class Electrolite {
   private storageHandle: PreparedStorage | undefined;
   /** Persistent databases: a WAL checkpoint once changes stop for a second. */
   private checkpointer: { poke(): void; stop(): void } | undefined;
+  /** A split build's second part is known to be in (engineWhole). */
+  private wholeEngine = false;
 
   private constructor(port: HostPort, options: ResolvedOptions, opened: OpenOptions) {
     this.port = port;
@@ -315,7 +317,6 @@ export class Electrolite {
     await this.port.call('deferredReady');
     this.wholeEngine = true;
   }
-  private wholeEngine = false;
 
   /** Waits while a transaction holds (or is queued for) the database. */
   private async idle(): Promise<void> {

@@ -18,7 +18,7 @@
 // Idempotent: a module that is already split is left alone. Without Binaryen's wasm-split
 // (or with EL_WASM_SPLIT=0) the unsplit module stays, which loads and works the same.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,9 +33,9 @@ const glue = join(dir, 'electrolite.mjs');
 const symbolsFile = join(dir, 'electrolite.mjs.symbols');
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 
-function isSplit(file) {
-  return WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(file))).some((i) => i.module === 'placeholder');
-}
+// The linked module's imports, read once (compiling 1 MB of wasm is not free).
+const linkedImports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasmFile)));
+const isSplit = linkedImports.some((i) => i.module === 'placeholder');
 
 /** Binaryen's wasm-split: on PATH (Debian's binaryen), else beside emsdk's emcc. */
 function findWasmSplit() {
@@ -56,7 +56,7 @@ function findWasmSplit() {
 // The link's symbol map is for this script only: it never ships.
 process.on('exit', () => rmSync(symbolsFile, { force: true }));
 if (process.env.EL_WASM_SPLIT === '0') {
-  if (isSplit(wasmFile)) {
+  if (isSplit) {
     console.error('split-module: EL_WASM_SPLIT=0, but electrolite.wasm is split already; relink it (cmake --build build/wasm)');
     process.exit(1);
   }
@@ -64,7 +64,7 @@ if (process.env.EL_WASM_SPLIT === '0') {
   console.log('split-module: EL_WASM_SPLIT=0, electrolite.wasm left whole');
   process.exit(0);
 }
-if (isSplit(wasmFile)) {
+if (isSplit) {
   if (existsSync(deferredFile)) {
     console.log('split-module: electrolite.wasm is already split');
     process.exit(0);
@@ -168,13 +168,25 @@ function keepList(profile, scratch1, scratch2) {
     console.warn(`split-module: no ${symbolsFile} (link with --emit-symbol-map): splitting SQLite by the profile too`);
     return [...keep];
   }
-  const symbols = readFileSync(symbolsFile, 'utf8').split('\n').filter(Boolean)
-    .map((l) => [Number(l.slice(0, l.indexOf(':'))), l.slice(l.indexOf(':') + 1)]);
-  const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasmFile))).filter((i) => i.kind === 'function').length;
-  for (const [index, name] of symbols) {
-    if (index >= imports && !name.includes('::') && !ZSTD.test(name) && !SQL_FEATURES.test(name)) keep.add(String(index - imports));
+  for (const [name, symbol] of definedFunctions()) {
+    if (!symbol.includes('::') && !ZSTD.test(symbol) && !SQL_FEATURES.test(symbol)) keep.add(name);
   }
   return [...keep];
+}
+
+/**
+ * Binaryen's name of each defined function (its index among them, as a string) → its name
+ * in the link's symbol map (which numbers the imported functions first).
+ */
+function definedFunctions() {
+  const imported = linkedImports.filter((i) => i.kind === 'function').length;
+  const out = new Map();
+  for (const line of readFileSync(symbolsFile, 'utf8').split('\n')) {
+    const colon = line.indexOf(':');
+    const index = Number(line.slice(0, colon));
+    if (colon > 0 && index >= imported) out.set(String(index - imported), line.slice(colon + 1));
+  }
+  return out;
 }
 
 try {
@@ -237,10 +249,17 @@ try {
   writeFileSync(keepFile, keepList(profile, primary, secondary).join('\n'));
   execFileSync(wasmSplit, [wasmFile, '--split', ...features, `--keep-funcs=@${keepFile}`, '--export-prefix=%',
     '--placeholder-namespace=placeholder', '--import-namespace=primary', '-o1', primary, '-o2', secondary,
-    // EL_WASM_SPLIT_MAP=file: which function each placeholder stands for (needs a build with
-    // names, e.g. relinked with --profiling-funcs) — to find what a sync load was for.
-    ...(process.env.EL_WASM_SPLIT_MAP ? ['--placeholdermap', '--symbolmap'] : [])]);
-  if (process.env.EL_WASM_SPLIT_MAP) copyFileSync(`${primary}.placeholders`, process.env.EL_WASM_SPLIT_MAP);
+    ...(process.env.EL_WASM_SPLIT_MAP ? ['--placeholdermap'] : [])]);
+  if (process.env.EL_WASM_SPLIT_MAP) {
+    // EL_WASM_SPLIT_MAP=file: `<placeholder>:<function>` per line, to find what a synchronous
+    // load (performance mark 'electrolite:deferred-sync-load', detail.placeholder) was for.
+    const names = existsSync(symbolsFile) ? definedFunctions() : new Map();
+    const lines = readFileSync(`${primary}.placeholders`, 'utf8').split('\n').filter(Boolean).map((l) => {
+      const colon = l.indexOf(':');
+      return `${l.slice(0, colon)}:${names.get(l.slice(colon + 1)) ?? l.slice(colon + 1)}`;
+    });
+    writeFileSync(process.env.EL_WASM_SPLIT_MAP, `${lines.join('\n')}\n`);
+  }
   const before = readFileSync(wasmFile);
   copyFileSync(secondary, deferredFile);
   renameSync(primary, wasmFile);
@@ -248,7 +267,7 @@ try {
   const rest = readFileSync(deferredFile);
   console.log(`split-module: electrolite.wasm ${kb(before.length)} (${kb(gzipSync(before, { level: 9 }).length)} gz) → ` +
     `first part ${kb(after.length)} (${kb(gzipSync(after, { level: 9 }).length)} gz) + ` +
-    `electrolite.deferred.wasm ${kb(statSync(deferredFile).size)} (${kb(gzipSync(rest, { level: 9 }).length)} gz)`);
+    `electrolite.deferred.wasm ${kb(rest.length)} (${kb(gzipSync(rest, { level: 9 }).length)} gz)`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

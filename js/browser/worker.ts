@@ -147,8 +147,8 @@ async function loadPageModule(): Promise<unknown> {
 /**
  * A split engine build's second part (js/wasm-deferred.ts) is fetched once the first query
  * or live result has gone out, so it never competes with the first screen; 500 ms after
- * open at the latest; a follower tab's at once (it may have to lead while offline). The
- * engine host also asks for it when the first response arrives.
+ * open at the latest; a follower tab's at once (it may have to lead while offline). Until it
+ * is in, the engine host sends no request, and a write waits for it (js/client.ts).
  */
 const ON_DEMAND = { deferredLoad: 'on-demand' } as const;
 let engineModule: Promise<EngineBindings> | undefined;
