@@ -24,7 +24,12 @@ export interface TableInfo {
   signature: string;
 }
 
-export class TableNotFound extends Error {}
+export class TableNotFound extends Error {
+  /** The one answer for a table that is missing or not the app's: it says nothing more. */
+  static of(t: { schema: string; name: string }): TableNotFound {
+    return new TableNotFound(`Table ${qualified(t)} does not exist. If the table name contains capitals or special characters you must quote it.`);
+  }
+}
 
 /** Reads the `"quoted ""identifier"""` starting at s[i] (a `"`): its value and the index after it. */
 function readQuotedIdentifier(s: string, i: number): { value: string; next: number } | null {
@@ -76,7 +81,7 @@ export async function loadTable(db: Queryable, schema: string, name: string): Pr
   const rel = await db.query<{ oid: string; relkind: string }>(
     `SELECT c.oid::text AS oid, c.relkind::text AS relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`, [schema, name]);
-  if (rel.length === 0) throw new TableNotFound(`Table ${qualified({ schema, name })} does not exist. If the table name contains capitals or special characters you must quote it.`);
+  if (rel.length === 0) throw TableNotFound.of({ schema, name });
   const oid = rel[0].oid;
   const cols = await db.query<{ attname: string; typname: string; elem: string | null; attndims: string; attnotnull: string; atttypmod: string; fmt: string; pk: string | null }>(
     `SELECT a.attname, t.typname, et.typname AS elem, a.attndims::text, a.attnotnull::text, a.atttypmod::text,

@@ -5,8 +5,6 @@
 //   const handle = createChangesHandler({ db: pool, policies, auth: createAuth({ secret }) })
 //   http.createServer((req, res) => req.url === '/v1/changes' ? handle(req, res) : …)
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gunzipSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
 import { type Upstream, toUpstream, isPgError, type Queryable } from './upstream.js';
 import { type Auth, AuthError, createAuth } from './auth.js';
 import { type TableInfo, loadTable, TableNotFound, parseTableName } from './catalog.js';
@@ -14,7 +12,9 @@ import {
   type Policies, type Mutation, type MutationResult, type TextRow, applyMutation, policyFor, validatePolicies,
   isOwned, OWNER_COLUMN,
 } from './policy.js';
+import { BadRequest, DEFAULT_BODY_LIMITS, readJsonBody } from './body.js';
 import { DISPLAY_SET } from './shape.js';
+import { AppTables } from './tables.js';
 
 export interface ChangesHandlerOptions {
   /** A connection string, a pg.Pool, a PGlite instance or an Upstream. */
@@ -22,14 +22,19 @@ export interface ChangesHandlerOptions {
   policies?: Policies | unknown;
   /** An Auth from createAuth(), or {secret} to make one. Default: dev mode (no secret). */
   auth?: Auth | { secret?: string | null };
+  /**
+   * The only tables written: an AppTables, or table names in `schema` added to the tables the
+   * policies declare. Default: the tables the policies declare.
+   */
+  tables?: AppTables | readonly string[];
+  /** The schema of the app's tables when `tables` is a list. Default `public`. */
+  schema?: string;
   /** Largest accepted body after decompression, bytes. Default 16 MiB. */
   maxBodyBytes?: number;
+  /** Most mutations in one request. Default 1000. */
+  maxMutations?: number;
   /** How long mutation ids are remembered, days. Default 30. */
   idempotencyDays?: number;
-}
-
-export class BadRequest extends Error {
-  constructor(readonly errors: string[], readonly status = 400) { super(errors.join('; ')); }
 }
 
 const MUTATIONS_SQL = `
@@ -60,15 +65,19 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
   const auth: Auth = opts.auth && 'authenticate' in opts.auth ? opts.auth : createAuth((opts.auth as { secret?: string }) ?? {});
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
   const keepDays = opts.idempotencyDays ?? 30;
+  const maxMutations = opts.maxMutations ?? 1000;
+  const appTables = opts.tables instanceof AppTables ? Promise.resolve(opts.tables)
+    : AppTables.declare({ policies, tables: opts.tables as readonly string[] | undefined, schema: opts.schema });
   let ready: Promise<void> | null = null;
   const tables = new Map<string, { at: number; info: Promise<TableInfo> }>();
   let requests = 0;
 
-  const table = (name: string): Promise<TableInfo> => {
+  const table = async (name: string): Promise<TableInfo> => {
     const hit = tables.get(name);
     if (hit && Date.now() - hit.at < 2000) return hit.info;
     const parsed = parseTableName(name);
-    if (!parsed) return Promise.reject(new TableNotFound(`invalid table name ${JSON.stringify(name)}`));
+    if (!parsed) throw new TableNotFound(`invalid table name ${JSON.stringify(name.slice(0, 200))}`);
+    if (!(await appTables).has(parsed.schema, parsed.name)) throw TableNotFound.of(parsed);
     const info = loadTable(db, parsed.schema, parsed.name);
     info.catch(() => tables.delete(name));
     tables.set(name, { at: Date.now(), info });
@@ -78,7 +87,7 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
   async function apply(body: unknown, userId: string | null) {
     if (!ready) ready = db.exec(MUTATIONS_SQL).catch((e) => { ready = null; throw e; });
     await ready;
-    const { mutations, clientId } = parseBody(body);
+    const { mutations, clientId } = parseBody(body, maxMutations);
     const infos = new Map<string, TableInfo>();
     const errors: string[] = [];
     for (const [i, m] of mutations.entries()) {
@@ -166,10 +175,7 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
     try {
       if (req.method !== 'POST') return send(405, { message: 'Method not allowed: use POST' });
       const { userId } = auth.authenticate(req);
-      const raw = await readBody(req, maxBody);
-      const text = decode(raw, String(req.headers['content-encoding'] ?? 'identity').toLowerCase(), maxBody);
-      let body: unknown;
-      try { body = JSON.parse(text); } catch (e) { throw new BadRequest([`body is not valid JSON: ${(e as Error).message}`]); }
+      const body = await readJsonBody(req, { maxBytes: maxBody, maxDepth: DEFAULT_BODY_LIMITS.maxDepth });
       send(200, await apply(body, userId));
     } catch (e) {
       if (e instanceof AuthError) return send(401, { message: `Unauthorized - ${e.message}` });
@@ -179,35 +185,6 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
   }) as ChangesHandler;
   handler.apply = apply;
   return handler;
-}
-
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) { reject(new BadRequest([`body larger than ${max} bytes`], 413)); req.resume(); return; }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function decode(raw: Buffer, encoding: string, max: number): string {
-  let out: Uint8Array;
-  try {
-    if (encoding === 'zstd') out = zstdDecompress(new Uint8Array(raw.buffer, raw.byteOffset, raw.length));
-    else if (encoding === 'gzip') out = gunzipSync(raw, { maxOutputLength: max });
-    else if (encoding === 'identity' || encoding === '') out = raw;
-    else throw new BadRequest([`unsupported Content-Encoding ${JSON.stringify(encoding)} (use zstd, gzip or none)`], 415);
-  } catch (e) {
-    if (e instanceof BadRequest) throw e;
-    throw new BadRequest([`body could not be decompressed as ${encoding}: ${(e as Error).message}`]);
-  }
-  if (out.length > max) throw new BadRequest([`decompressed body larger than ${max} bytes`], 413);
-  return Buffer.from(out.buffer, out.byteOffset, out.length).toString('utf8');
 }
 
 /** JSON values → Postgres text input: strings as-is, objects/arrays as JSON, null stays null. */
@@ -228,13 +205,15 @@ function textRow(v: unknown, where: string, errors: string[]): TextRow {
   return o;
 }
 
-export function parseBody(body: unknown): { mutations: Mutation[]; clientId: string | null } {
+export function parseBody(body: unknown, maxMutations = 1000): { mutations: Mutation[]; clientId: string | null } {
   const errors: string[] = [];
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BadRequest(['body must be a JSON object {client_id, mutations}']);
   const b = body as Record<string, unknown>;
   if (b.client_id !== undefined && b.client_id !== null && typeof b.client_id !== 'string') errors.push('client_id must be a string');
   if (!Array.isArray(b.mutations)) throw new BadRequest([...errors, 'mutations must be an array']);
-  if (b.mutations.length > 10000) errors.push('at most 10000 mutations per request');
+  if (b.mutations.length > maxMutations) {
+    throw new BadRequest([`at most ${maxMutations} mutations per request (got ${b.mutations.length}); send them in batches`], 413);
+  }
   const mutations: Mutation[] = [];
   b.mutations.forEach((raw: unknown, i: number) => {
     const w = `mutations[${i}]`;

@@ -2,6 +2,7 @@
 // the write endpoint (POST /v1/changes) over PostgreSQL, or over embedded PGlite when no
 // database URL is given.
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,9 @@ import { type Policies, validatePolicies } from './policy.js';
 import { createChangesHandler } from './changes.js';
 import { ShapeService } from './shapes.js';
 import { INSTALL_SQL, userTables } from './capture.js';
-import { handleShape, Closing } from './shape-http.js';
+import { handleShape, Closing, LivePolls } from './shape-http.js';
+import { AppTables } from './tables.js';
+import { BadRequest, readJsonBody } from './body.js';
 import { EXPOSED_HEADERS, SERVER_NAME } from './protocol.js';
 import { serveStatic } from './static.js';
 
@@ -24,6 +27,7 @@ export type { Policies, TablePolicy, Mutation, MutationResult, LastWriter } from
 export { PgUpstream, PgliteUpstream, toUpstream } from './upstream.js';
 export type { Upstream, Queryable } from './upstream.js';
 export { ShapeService } from './shapes.js';
+export { AppTables } from './tables.js';
 
 const PKG_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEMO_SCHEMA = join(PKG_ROOT, 'schema', 'schema.sql');
@@ -42,6 +46,28 @@ export interface ServerOptions {
   schemaFile?: string | false;
   /** Policies object or path to a policies.json (default: the demo policies). */
   policies?: Policies | string;
+  /**
+   * Tables served and written besides those the policies and the schema file declare (names
+   * in `tableSchema`). No other table is ever read or written.
+   */
+  tables?: string[];
+  /** The schema the app's tables live in (default `public`). */
+  tableSchema?: string;
+  /** Refuse tokens without `exp` (default: on with an auth secret). */
+  requireExp?: boolean;
+  /** When set, tokens' `aud` must name it. */
+  jwtAudience?: string;
+  /** When set, tokens' `iss` must equal it. */
+  jwtIssuer?: string;
+  /** Statement timeout of shape queries (snapshots, where filtering), ms. Default 30 000. */
+  queryTimeoutMs?: number;
+  /** Live shapes per user (default 100) and in all (default 2000). */
+  maxShapesPerUser?: number;
+  maxShapes?: number;
+  /** Live and tail requests one user may hold open at once. Default 50. */
+  maxLivePerUser?: number;
+  /** Longest request URL, bytes. Default 16 384. */
+  maxUrlBytes?: number;
   longPollMs?: number;
   /** How long one SSE (`live_sse`) response stays open; default 60 000 ms. */
   sseTimeoutMs?: number;
@@ -76,17 +102,22 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
   const ownsDb = !opts.db;
   const policies = validatePolicies(typeof opts.policies === 'string' || opts.policies === undefined
     ? JSON.parse(readFileSync(opts.policies ?? DEMO_POLICIES, 'utf8')) : opts.policies);
-  const auth = createAuth({ secret: opts.authSecret ?? null });
-  if (auth.dev) log(DEV_WARNING);
-
   await db.exec(INSTALL_SQL);
-  if (opts.schemaFile !== false) {
+  const auth = createAuth({
+    secret: opts.authSecret ?? null, devSecret: opts.authSecret ? undefined : await devSecret(db),
+    requireExp: opts.requireExp, audience: opts.jwtAudience, issuer: opts.jwtIssuer,
+  });
+  if (auth.dev) log(DEV_WARNING);
+  const schemaFile = opts.schemaFile === false ? null : opts.schemaFile ?? DEMO_SCHEMA;
+  const tables = await AppTables.declare({
+    schema: opts.tableSchema, tables: opts.tables, policies, schemaSql: schemaFile ? readFileSync(schemaFile, 'utf8') : null,
+  });
+  if (schemaFile) {
     const [{ applied }] = await db.query<{ applied: string }>('SELECT schema_applied::text AS applied FROM electric_meta');
     if (applied !== 'true' && applied !== 't') {
-      const file = opts.schemaFile ?? DEMO_SCHEMA;
       if ((await userTables(db)).length === 0) {
-        await db.exec(readFileSync(file, 'utf8'));
-        log(`applied schema ${file}`);
+        await db.exec(readFileSync(schemaFile, 'utf8'));
+        log(`applied schema ${schemaFile}`);
       }
       await db.query('UPDATE electric_meta SET schema_applied = true');
     }
@@ -94,12 +125,17 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
 
   const service = new ShapeService(db, {
     logRetention: opts.logRetention, pollMs: opts.pollMs, chunkBytes: opts.chunkBytes, shapeIdleMs: opts.shapeIdleMs,
+    tables, queryTimeoutMs: opts.queryTimeoutMs, maxShapesPerUser: opts.maxShapesPerUser, maxShapes: opts.maxShapes,
     log: opts.debug ? log : undefined,
   });
   await service.start();
-  const changes = createChangesHandler({ db, policies, auth });
+  const changes = createChangesHandler({ db, policies, auth, tables });
   const closing = new Closing();
-  const ctx = { service, auth, policies, longPollMs: opts.longPollMs ?? 20000, sseTimeoutMs: opts.sseTimeoutMs, closing };
+  const ctx = {
+    service, auth, policies, tables, longPollMs: opts.longPollMs ?? 20000, sseTimeoutMs: opts.sseTimeoutMs, closing,
+    livePolls: new LivePolls(opts.maxLivePerUser ?? 50),
+  };
+  const maxUrl = opts.maxUrlBytes ?? 16384;
   let inflight = 0;
   let drained: (() => void) | null = null;
 
@@ -125,6 +161,10 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
   });
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if ((req.url ?? '').length > maxUrl) {
+      res.writeHead(414, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      return void res.end(JSON.stringify({ message: `URI too long: at most ${maxUrl} bytes` }));
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/{2,}/g, '/').replace(/\/$/, '') || '/';
     if (req.method === 'OPTIONS') {
@@ -198,16 +238,26 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
 async function issueToken(req: http.IncomingMessage, res: http.ServerResponse, auth: Auth, json: (s: number, b: unknown) => void): Promise<void> {
   if (req.method !== 'POST') return json(405, { message: 'Method not allowed: use POST' });
   if (!auth.dev) return json(404, { message: 'POST /v1/token is only available in dev auth mode (no --auth-secret)' });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) { size += (c as Buffer).length; if (size > 65536) return json(413, { message: 'body too large' }); chunks.push(c as Buffer); }
   let body: { userId?: unknown; user_id?: unknown };
-  try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { return json(400, { message: 'Invalid request', errors: ['body must be JSON {"userId": "..."}'] }); }
+  try {
+    body = await readJsonBody(req, { maxBytes: 65536, maxDepth: 4 }) as typeof body;
+  } catch (e) {
+    if (!(e instanceof BadRequest)) throw e;
+    return json(e.status, { message: 'Invalid request', errors: [...e.errors, 'body must be JSON {"userId": "..."}'] });
+  }
   const userId = body?.userId ?? body?.user_id;
   if (typeof userId !== 'string' || userId.length === 0 || userId.length > 200) {
     return json(400, { message: 'Invalid request', errors: ['userId must be a non-empty string'] });
   }
   json(200, { token: auth.issue(userId), userId });
+}
+
+/** The dev-mode signing secret, kept in the database so dev tokens outlive a restart. */
+async function devSecret(db: Upstream): Promise<string> {
+  await db.exec('ALTER TABLE electric_meta ADD COLUMN IF NOT EXISTS dev_secret text');
+  await db.query('UPDATE electric_meta SET dev_secret = $1 WHERE dev_secret IS NULL', [randomBytes(32).toString('hex')]);
+  const [{ secret }] = await db.query<{ secret: string }>('SELECT dev_secret AS secret FROM electric_meta');
+  return secret;
 }
 
 export function defaultStaticDir(): string | null {

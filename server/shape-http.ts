@@ -8,13 +8,15 @@ import { type Policies, policyFor, isOwned, OWNER_COLUMN } from './policy.js';
 import {
   H, type Offset, BEFORE_ALL, MUST_REFETCH, compareOffsets, formatOffset, nextCursor, parseOffset, upToDate,
 } from './protocol.js';
-import { type Shape, type ShapeDef, defKey } from './shape.js';
-import type { ShapeService } from './shapes.js';
-import { isPgError } from './upstream.js';
+import { type Shape, type ShapeDef, ShapeQueryFailed, defKey } from './shape.js';
+import { type ShapeService, ShapeLimit } from './shapes.js';
+import type { AppTables } from './tables.js';
 import { checkWhere, WhereError } from './where.js';
 
 export interface ShapeHttpContext {
   service: ShapeService;
+  /** The only tables served. */
+  tables: AppTables;
   auth: Auth;
   policies: Policies;
   longPollMs: number;
@@ -22,6 +24,7 @@ export interface ShapeHttpContext {
   sseTimeoutMs?: number;
   /** Shutdown signal: held long-polls answer at once. */
   closing: Closing;
+  livePolls: LivePolls;
 }
 
 export class Closing {
@@ -73,11 +76,9 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
 
     const currentShape = async (): Promise<Shape> => {
       try {
-        return await ctx.service.getShape(def, table);
+        return await ctx.service.getShape(def, table, userId ?? '');
       } catch (e) {
-        if (isPgError(e) && /^(42|22)/.test(e.code)) {
-          throw new InvalidRequest({ where: [`At location ${Number(e.position ?? 1) - 1}: ${e.message}`] });
-        }
+        if (e instanceof ShapeQueryFailed) throw new InvalidRequest({ where: [`the shape's query failed: ${e.message}`] });
         throw e;
       }
     };
@@ -137,6 +138,14 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
       });
     }
 
+    // Tail and live requests, SSE included, count against the user's limit while they are open.
+    const held = ctx.livePolls.hold(userId ?? '');
+    if (!held) {
+      return send(res, 429, { 'cache-control': 'no-store', 'retry-after': '5' }, JSON.stringify({
+        message: `Too many requests - this user already holds ${ctx.livePolls.max} live requests`,
+      }), head);
+    }
+    res.once('close', held);
     if (q.sse) return await serveSse(req, res, shape, reqOffset, ctx, q, { ...base, 'cache-control': `${privacy}, max-age=59` }, head);
 
     const liveCache = `${privacy}, max-age=5, stale-while-revalidate=5`;
@@ -186,7 +195,29 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
     if (e instanceof InvalidRequest) {
       return send(res, 400, { 'cache-control': 'no-store', 'surrogate-control': 'no-store' }, JSON.stringify({ message: 'Invalid request', errors: e.errors }), head);
     }
+    if (e instanceof ShapeLimit) {
+      return send(res, e.status, { 'cache-control': 'no-store', 'retry-after': '10' }, JSON.stringify({ message: e.message }), head);
+    }
     throw e;
+  }
+}
+
+/** Live requests held per user; a user past `max` is answered 429 at once. */
+export class LivePolls {
+  private readonly held = new Map<string, number>();
+  constructor(readonly max: number) {}
+  /** Counts one more held request of `who`; returns its release, or null over the limit. */
+  hold(who: string): (() => void) | null {
+    const n = this.held.get(who) ?? 0;
+    if (n >= this.max) return null;
+    this.held.set(who, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.held.get(who) ?? 1) - 1;
+      if (left > 0) this.held.set(who, left); else this.held.delete(who);
+    };
   }
 }
 
@@ -311,7 +342,7 @@ function parseParams(url: URL): Params {
 async function loadTableOr400(ctx: ShapeHttpContext, name: string, maxAgeMs: number): Promise<TableInfo> {
   const t = parseTableName(name);
   if (!t) throw new InvalidRequest({ table: [`Invalid table name ${JSON.stringify(name)}`] });
-  if (t.name.startsWith('electric_')) throw new InvalidRequest({ table: [`Table ${JSON.stringify(name)} is internal to the sync service`] });
+  if (!ctx.tables.has(t.schema, t.name)) throw new InvalidRequest({ table: [TableNotFound.of(t).message] });
   try {
     return await ctx.service.table(t.schema, t.name, maxAgeMs);
   } catch (e) {

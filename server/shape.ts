@@ -8,7 +8,8 @@
 // not visible in the snapshot (xid ≥ xmax, or in xip). A transaction visible in the snapshot is
 // therefore never replayed twice, and one that was not visible is never lost, whatever order
 // the snapshot, the commits and the harvests happen in.
-import type { Queryable, Upstream } from './upstream.js';
+import { type Queryable, type Upstream, isPgError } from './upstream.js';
+import type { Reader } from './reader.js';
 import type { Transaction, Change } from './capture.js';
 import { type TableInfo, qualified, quoteIdent } from './catalog.js';
 import { type Offset, compareOffsets, relationKey, rowKey, newHandle } from './protocol.js';
@@ -30,6 +31,28 @@ export function defKey(d: ShapeDef): string {
 }
 
 export interface Entry { offset: Offset; json: string }
+
+/**
+ * A shape's own query failed (its where clause on some row, or the timeout). The message is
+ * built from the SQLSTATE alone: Postgres' text can quote a value of a row the caller may not
+ * see.
+ */
+export class ShapeQueryFailed extends Error {
+  constructor(readonly code: string) { super(`${QUERY_FAILURES[code] ?? 'the query failed'} (SQLSTATE ${code})`); }
+  static from(e: unknown): unknown {
+    return isPgError(e) && (/^(22|42)/.test(e.code) || e.code === '57014') ? new ShapeQueryFailed(e.code) : e;
+  }
+}
+
+const QUERY_FAILURES: Record<string, string> = {
+  '22P02': 'a value has the wrong format for its type', '22003': 'a number is out of range',
+  '22012': 'division by zero', '22007': 'a date or time has the wrong format', '22008': 'a date or time is out of range',
+  '2201B': 'invalid regular expression', '22023': 'invalid parameter value', '22004': 'null value not allowed',
+  '22001': 'a string is too long for its type', '22021': 'invalid byte sequence', '22025': 'invalid escape sequence',
+  '42883': 'no operator or function matches the argument types', '42804': 'the types do not match',
+  '42703': 'a column does not exist', '42725': 'an operator or function is ambiguous', '42P18': 'a type cannot be determined',
+  '57014': 'the query ran longer than the statement timeout', '42501': 'permission denied',
+};
 
 export class ShapeRetired extends Error {
   constructor(readonly reason: string) { super(reason); }
@@ -57,7 +80,7 @@ export class Shape {
   private waiters = new Set<() => void>();
   private processing: Promise<void> = Promise.resolve();
 
-  constructor(readonly def: ShapeDef, readonly table: TableInfo) {
+  constructor(readonly def: ShapeDef, readonly table: TableInfo, private readonly reader: Reader) {
     this.key = defKey(def);
     this.handle = newHandle(this.key);
     this.rel = relationKey(def.schema, def.table);
@@ -75,8 +98,7 @@ export class Shape {
     const t = this.table;
     const cols = this.selected.map((c, i) => `${quoteIdent(c)}::text AS c${i}`).join(', ');
     const { sql, params } = this.filterSql();
-    await db.transaction(async (tx) => {
-      await setDisplay(tx);
+    await this.reader.read(db, async (tx) => {
       const [snap] = await tx.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
       const [xmin, xmax, xip] = snap.s.split(':');
       this.xmin = BigInt(xmin);
@@ -100,7 +122,7 @@ export class Shape {
         headers: { control: 'snapshot-end', xmin: String(this.xmin), xmax: String(this.xmax), xip_list: [...this.xip].map(String) },
       }));
       this.snapshotChunks = chunks;
-    }, { isolation: 'repeatable read', readOnly: true });
+    }, { isolation: 'repeatable read' }, DISPLAY_SET).catch((e) => { throw ShapeQueryFailed.from(e); });
   }
 
   /** `(where) AND owner = $k` with its parameters, or an empty string for every row. */
@@ -183,9 +205,9 @@ export class Shape {
     const json = JSON.stringify(candidates.map((r) => this.typedForJson(r)));
     const params = [...this.def.params, json];
     const t = qualified({ schema: this.def.schema, name: this.def.table });
-    const res = await db.query<{ i: string }>(
+    const res = await this.reader.read(db, (tx) => tx.query<{ i: string }>(
       `SELECT ordinality::text AS i FROM json_populate_recordset(null::${t}, $${params.length}::json) WITH ORDINALITY
-        WHERE (${this.def.where})`, params);
+        WHERE (${this.def.where})`, params));
     for (const { i } of res) out.set(candidates[Number(i) - 1], true);
     return out;
   }
@@ -277,6 +299,9 @@ export class Shape {
   retire(reason: string): void {
     if (this.retired) return;
     this.retired = reason;
+    // A retired shape only ever answers must-refetch: its rows can go now.
+    this.snapshotChunks = [];
+    this.entries = [];
     this.wake();
   }
 
@@ -299,7 +324,3 @@ export class Shape {
 export const DISPLAY_SET = `set_config('datestyle', 'ISO, DMY', true), set_config('timezone', 'UTC', true),
     set_config('intervalstyle', 'iso_8601', true), set_config('extra_float_digits', '1', true),
     set_config('bytea_output', 'hex', true)`;
-
-export async function setDisplay(tx: Queryable): Promise<void> {
-  await tx.query(`SELECT ${DISPLAY_SET}`);
-}

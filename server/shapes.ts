@@ -4,6 +4,8 @@ import type { Upstream } from './upstream.js';
 import { ChangeLog, CHANNEL, INSTALL_SQL, captureTable, assign, readAssigned, prune, userTables } from './capture.js';
 import { type TableInfo, loadTable } from './catalog.js';
 import { Shape, type ShapeDef, defKey } from './shape.js';
+import { Reader } from './reader.js';
+import type { AppTables } from './tables.js';
 
 export interface ShapeServiceOptions {
   /** Transactions kept in the change log; a client behind that gets 409. Default 10 000. */
@@ -14,7 +16,20 @@ export interface ShapeServiceOptions {
   chunkBytes?: number;
   /** Shapes nobody asked for in this long are dropped, ms. Default 10 min. */
   shapeIdleMs?: number;
+  /** The only tables served and captured. Default: none. */
+  tables?: AppTables;
+  /** Statement timeout of every query that carries a where clause, ms. Default 30 000. */
+  queryTimeoutMs?: number;
+  /** Live shapes one user may hold (dev mode: all tokenless callers together). Default 100. */
+  maxShapesPerUser?: number;
+  /** Live shapes in all. Default 2000. */
+  maxShapes?: number;
   log?: (msg: string) => void;
+}
+
+/** A new shape over a limit: 429 for one user's limit, 503 for the service's. */
+export class ShapeLimit extends Error {
+  constructor(message: string, readonly status: 429 | 503) { super(message); }
 }
 
 export class ShapeService {
@@ -31,6 +46,9 @@ export class ShapeService {
   private stopped = false;
   private lastPrune = 0;
   private paused = false;
+  private reader: Reader | null = null;
+  /** Who asked for each live shape first: the limits count shapes by it. */
+  private readonly creator = new Map<Shape, string>();
 
   /** Holds back change delivery (operations and tests: widen the snapshot/harvest race). */
   pause(): void { this.paused = true; }
@@ -47,7 +65,11 @@ export class ShapeService {
     const [{ last_tx }] = await this.db.query<{ last_tx: string }>('SELECT last_tx::text FROM electric_meta');
     this.log.head = Number(last_tx);
     this.log.trimmedTx = this.log.head;
-    for (const t of await userTables(this.db)) await this.ensureCaptured(t.schema, t.name);
+    this.reader = await Reader.setup(this.db, this.opts.queryTimeoutMs ?? 30000, (l) => (this.opts.log ?? console.error)(l));
+    const existing = new Set((await userTables(this.db)).map((t) => `${t.schema}.${t.name}`));
+    for (const t of this.opts.tables?.list() ?? []) {
+      if (existing.has(`${t.schema}.${t.name}`)) await this.ensureCaptured(t.schema, t.name);
+    }
     this.unlisten = await this.db.listen(CHANNEL, () => { void this.harvestNow(); });
     const poll = this.opts.pollMs ?? 500;
     this.timer = setInterval(() => { void this.harvestNow(); this.evictIdle(); }, poll);
@@ -112,6 +134,7 @@ export class ShapeService {
 
   private forget(s: Shape): void {
     if (this.current.get(s.key) === s) this.current.delete(s.key);
+    this.creator.delete(s);
     this.opts.log?.(`shape ${s.handle} retired: ${s.retired}`);
   }
 
@@ -129,25 +152,39 @@ export class ShapeService {
   }
 
   /** The current shape for a definition, created (with its snapshot) if needed. */
-  async getShape(def: ShapeDef, table: TableInfo): Promise<Shape> {
+  async getShape(def: ShapeDef, table: TableInfo, who = ''): Promise<Shape> {
     const key = defKey(def);
     const cur = this.current.get(key);
     if (cur && !cur.retired && cur.table.signature === table.signature) return cur;
     if (cur) { cur.retire('schema change'); this.forget(cur); }
     let p = this.creating.get(key);
     if (!p) {
-      p = this.createShape(def, table).finally(() => this.creating.delete(key));
+      this.checkLimits(who);
+      p = this.createShape(def, table, who).finally(() => this.creating.delete(key));
       this.creating.set(key, p);
     }
     return p;
   }
 
-  private async createShape(def: ShapeDef, table: TableInfo): Promise<Shape> {
+  private checkLimits(who: string): void {
+    const perUser = this.opts.maxShapesPerUser ?? 100;
+    const total = this.opts.maxShapes ?? 2000;
+    const live = this.creator.size + this.creating.size;
+    if (live >= total) throw new ShapeLimit(`the service holds its limit of ${total} shapes; retry later`, 503);
+    let mine = 0;
+    for (const w of this.creator.values()) if (w === who) mine++;
+    if (mine >= perUser) {
+      throw new ShapeLimit(`this user holds its limit of ${perUser} shapes; shapes unused for ${Math.round((this.opts.shapeIdleMs ?? 600000) / 1000)} s are released`, 429);
+    }
+  }
+
+  private async createShape(def: ShapeDef, table: TableInfo, who: string): Promise<Shape> {
     await this.ensureCaptured(def.schema, def.table);
+    await this.reader!.grant(this.db, def.schema, def.table);
     // Anything committed before the snapshot but not yet harvested is filtered by xid, so
     // harvesting first is not needed for correctness; it just keeps the replay short.
     await this.harvestNow();
-    const shape = new Shape(def, table);
+    const shape = new Shape(def, table, this.reader!);
     await shape.takeSnapshot(this.db, this.log.head, this.chunkBytes);
     if (this.log.trimmedTx > shape.startTx) {
       // Retention dropped transactions this shape still needed while the snapshot ran.
@@ -155,6 +192,7 @@ export class ShapeService {
     }
     this.byHandle.set(shape.handle, shape);
     this.current.set(shape.key, shape);
+    this.creator.set(shape, who);
     await shape.catchUp(this.db, () => this.log.since(shape.processedTx));
     return shape;
   }

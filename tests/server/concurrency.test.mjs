@@ -13,7 +13,7 @@ unrefLongTimers();
 
 let s;
 before(async () => {
-  s = await startStack({ server: { longPollMs: 500, pollMs: 100 } });
+  s = await startStack({ server: { longPollMs: 500, pollMs: 100, tables: ['conc', 'snapc', 'oorder'] } });
   await s.sql(`CREATE TABLE conc (id int PRIMARY KEY, v int NOT NULL, grp int NOT NULL)`);
   await s.sql(`INSERT INTO conc SELECT g, 0, g % 3 FROM generate_series(1, 60) g`);
   // Tables created after the server started get their capture triggers on first use; do it

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { startStack, shapeRequest, ShapeReader, sleep, until } from '../support/server.mjs';
 
 let s;
+// The tables these scenarios create; every other table is unknown to the service.
+const tables = ['items', 'nopk', 'wide', 'chunky', 'trunc', 'ret'];
 before(async () => {
-  s = await startStack();
+  s = await startStack({ server: { tables } });
   await s.sql(`CREATE TABLE items (id int8 PRIMARY KEY, value1 text, value2 text, num int, flag boolean, doc jsonb, tags int[])`);
   await s.sql(`CREATE TABLE nopk (col1 text, col2 text)`);
   await s.sql(`CREATE TABLE wide (id int8 PRIMARY KEY, value1 text, value2 text)`);
@@ -207,7 +209,7 @@ test('S-CHANGES-ONLY and S-OOB', async () => {
 });
 
 test('S-CHUNK: large snapshots and logs come in chunks, only the last has up-to-date', async () => {
-  const st = await startStack({ databaseUrl: s.databaseUrl, server: { chunkBytes: 2000 } });
+  const st = await startStack({ databaseUrl: s.databaseUrl, server: { chunkBytes: 2000, tables } });
   try {
     await s.sql(`CREATE TABLE chunky (id int PRIMARY KEY, body text)`);
     await s.sql(`INSERT INTO chunky SELECT g, repeat('x', 300) FROM generate_series(1, 20) g`);
@@ -262,7 +264,7 @@ test('S-TRUNC and schema change → 409, then a fresh handle syncs normally', as
 });
 
 test('retention: a client whose offset fell off the retained log gets 409', async () => {
-  const st = await startStack({ databaseUrl: s.databaseUrl, server: { logRetention: 5 } });
+  const st = await startStack({ databaseUrl: s.databaseUrl, server: { logRetention: 5, tables } });
   try {
     await s.sql(`CREATE TABLE ret (id int PRIMARY KEY, v int)`);
     await s.sql(`INSERT INTO ret VALUES (1, 0)`);
