@@ -11,6 +11,15 @@ const USAGE = `usage: electrolite-server [options]
   --schema FILE        schema applied to an empty database on first start (default: demo schema)
   --no-schema          never apply a schema
   --policies FILE      conflict policies (default: the demo policies.json)
+  --tables A,B         more app tables to serve and write (besides the policies' and the
+                       schema file's); no other table is ever read or written
+  --table-schema S     the schema of the app's tables (default public)
+  --no-require-exp     accept tokens without exp (default: exp required with --auth-secret)
+  --jwt-audience A     require tokens' aud to name A
+  --jwt-issuer I       require tokens' iss to be I
+  --query-timeout-ms N statement timeout of shape queries (default 30000)
+  --max-shapes-per-user N   live shapes one user may hold (default 100)
+  --max-live-per-user N     live requests one user may hold open (default 50)
   --static DIR         serve DIR at / (default: the demo page, if present)
   --long-poll-ms N     live request hold time (default 20000)
   --log-retention N    transactions kept in the change log (default 10000)
@@ -23,7 +32,7 @@ function parse(argv: string[]): Record<string, string | boolean> {
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
     const eq = a.indexOf('=');
     const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    if (['debug', 'help', 'no-schema'].includes(key)) { out[key] = true; continue; }
+    if (['debug', 'help', 'no-schema', 'no-require-exp'].includes(key)) { out[key] = true; continue; }
     const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (v === undefined) throw new Error(`--${key} needs a value`);
     out[key] = v;
@@ -35,7 +44,9 @@ async function main(): Promise<void> {
   let args: Record<string, string | boolean>;
   try { args = parse(process.argv.slice(2)); } catch (e) { console.error(`${(e as Error).message}\n${USAGE}`); process.exit(2); }
   if (args.help) { console.log(USAGE); return; }
-  const known = ['port', 'host', 'database-url', 'data-dir', 'auth-secret', 'schema', 'no-schema', 'policies', 'static', 'long-poll-ms', 'log-retention', 'debug'];
+  const known = ['port', 'host', 'database-url', 'data-dir', 'auth-secret', 'schema', 'no-schema', 'policies', 'static', 'long-poll-ms',
+    'log-retention', 'debug', 'tables', 'table-schema', 'no-require-exp', 'jwt-audience', 'jwt-issuer', 'query-timeout-ms',
+    'max-shapes-per-user', 'max-live-per-user'];
   const unknown = Object.keys(args).filter((k) => !known.includes(k));
   if (unknown.length) { console.error(`unknown option(s): ${unknown.map((k) => `--${k}`).join(' ')}\n${USAGE}`); process.exit(2); }
   const num = (k: string, d: number) => {
@@ -56,6 +67,14 @@ async function main(): Promise<void> {
     longPollMs: num('long-poll-ms', 20000),
     logRetention: args['log-retention'] === undefined ? undefined : num('log-retention', 10000),
     debug: args.debug === true,
+    tables: typeof args.tables === 'string' ? args.tables.split(',').map((t) => t.trim()).filter(Boolean) : undefined,
+    tableSchema: args['table-schema'] as string | undefined,
+    requireExp: args['no-require-exp'] ? false : undefined,
+    jwtAudience: args['jwt-audience'] as string | undefined,
+    jwtIssuer: args['jwt-issuer'] as string | undefined,
+    queryTimeoutMs: args['query-timeout-ms'] === undefined ? undefined : num('query-timeout-ms', 30000),
+    maxShapesPerUser: args['max-shapes-per-user'] === undefined ? undefined : num('max-shapes-per-user', 100),
+    maxLivePerUser: args['max-live-per-user'] === undefined ? undefined : num('max-live-per-user', 50),
     log: (l) => console.error(l),
   });
   const url = await server.listen(port, host);
