@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS electric_mutations (
 );
 -- Tables created before R7 answered duplicates with the original txid.
 ALTER TABLE electric_mutations ADD COLUMN IF NOT EXISTS txid text;
+-- Mutation ids are idempotency keys per user: one user's id never answers for another's write.
+ALTER TABLE electric_mutations ADD COLUMN IF NOT EXISTS owner text NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX IF NOT EXISTS electric_mutations_owner_id ON electric_mutations (owner, id);
+ALTER TABLE electric_mutations DROP CONSTRAINT IF EXISTS electric_mutations_id_key;
 CREATE INDEX IF NOT EXISTS electric_mutations_row ON electric_mutations (tbl, row_key, seq);
 CREATE INDEX IF NOT EXISTS electric_mutations_age ON electric_mutations (created_at);`;
 
@@ -135,19 +139,22 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
       const t = infos.get(m.table)!;
       const rowKey = JSON.stringify(t.pk.map((k) => m.key[k]));
       const tbl = `${t.schema}.${t.name}`;
-      const fresh = await tx.query(
-        `INSERT INTO electric_mutations (id, client_id, tbl, row_key, txid) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING seq`,
-        [m.id, clientId, tbl, rowKey, txid]);
+      const owner = userId ?? '';
+      const fresh = await tx.query<{ seq: string }>(
+        `INSERT INTO electric_mutations (owner, id, client_id, tbl, row_key, txid) VALUES ($1, $2, $3, $4, $5, $6)
+          ON CONFLICT (owner, id) DO NOTHING RETURNING seq::text`,
+        [owner, m.id, clientId, tbl, rowKey, txid]);
       if (fresh.length === 0) {
-        const [orig] = await tx.query<{ status: string; txid: string | null }>('SELECT status, txid FROM electric_mutations WHERE id = $1', [m.id]);
+        const [orig] = await tx.query<{ status: string; txid: string | null }>(
+          'SELECT status, txid FROM electric_mutations WHERE owner = $1 AND id = $2', [owner, m.id]);
         const original = orig?.status ?? 'applied';
         results.push({ id: m.id, status: 'duplicate', original, ...(original === 'applied' && orig?.txid ? { txid: orig.txid } : {}) });
         continue;
       }
       const lastWriter = async () => {
         const r = await tx.query<{ id: string }>(
-          `SELECT id FROM electric_mutations WHERE tbl = $1 AND row_key = $2 AND status = 'applied' AND id <> $3
-            ORDER BY seq DESC LIMIT 1`, [tbl, rowKey, m.id]);
+          `SELECT id FROM electric_mutations WHERE tbl = $1 AND row_key = $2 AND status = 'applied' AND seq <> $3::bigint
+            ORDER BY seq DESC LIMIT 1`, [tbl, rowKey, fresh[0].seq]);
         return r.length ? { id: r[0].id, sameRequest: appliedHere.has(r[0].id) } : null;
       };
       let r: MutationResult;
@@ -157,7 +164,7 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
         if (e && typeof e === 'object') (e as { mutation?: string }).mutation = m.id;
         throw e;
       }
-      await tx.query('UPDATE electric_mutations SET status = $2, reason = $3 WHERE id = $1', [m.id, r.status, r.reason ?? null]);
+      await tx.query('UPDATE electric_mutations SET status = $2, reason = $3 WHERE seq = $1::bigint', [fresh[0].seq, r.status, r.reason ?? null]);
       if (r.status === 'applied') appliedHere.add(m.id);
       const hidden = policyFor(policies, t.name).exclude ?? [];
       if (r.row) for (const c of hidden) delete r.row[c];

@@ -66,7 +66,7 @@ export interface ServerOptions {
   maxShapes?: number;
   /** Live and tail requests one user may hold open at once. Default 50. */
   maxLivePerUser?: number;
-  /** Longest request URL, bytes. Default 16 384. */
+  /** Longest request URL, bytes. Default 8192 (Node refuses request heads over 16 KiB with 431 anyway). */
   maxUrlBytes?: number;
   longPollMs?: number;
   /** How long one SSE (`live_sse`) response stays open; default 60 000 ms. */
@@ -135,7 +135,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
     service, auth, policies, tables, longPollMs: opts.longPollMs ?? 20000, sseTimeoutMs: opts.sseTimeoutMs, closing,
     livePolls: new LivePolls(opts.maxLivePerUser ?? 50),
   };
-  const maxUrl = opts.maxUrlBytes ?? 16384;
+  const maxUrl = opts.maxUrlBytes ?? 8192;
   let inflight = 0;
   let drained: (() => void) | null = null;
 

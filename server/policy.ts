@@ -46,8 +46,8 @@
 //    (A client cannot know w.id; it should predict "server wins" on a tie and take the server's
 //    answer.)
 // R6 Insert on an existing row, when it wins, becomes an update of cur with the insert's value.
-// R7 Idempotency: m.id is recorded in the same transaction; a mutation id seen before (in an
-//    earlier request or earlier in this one) is answered `duplicate` with its original status
+// R7 Idempotency: m.id is recorded in the same transaction, per user; a mutation id the same user
+//    sent before (in an earlier request or earlier in this one) is answered `duplicate` with its original status
 //    and, when that was `applied`, the txid of the transaction that applied it (so a client
 //    whose first answer was lost still matches the write's echo on the shape stream); it is
 //    never applied again.
