@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // npm run server -- --port 5133 [--database-url URL] [--auth-secret S] [--schema file] [--debug]
+import { readFileSync } from 'node:fs';
 import { createServer, defaultStaticDir } from './index.js';
 
 const USAGE = `usage: electrolite-server [options]
@@ -22,6 +23,8 @@ const USAGE = `usage: electrolite-server [options]
   --max-live-per-user N     live requests one user may hold open (default 50)
   --static DIR         serve DIR at / (default: the demo page, if present)
   --long-poll-ms N     live request hold time (default 20000)
+  --tls-cert FILE      PEM certificate: serve HTTPS with HTTP/2 (needs --tls-key)
+  --tls-key FILE       PEM private key of --tls-cert
   --log-retention N    transactions kept in the change log (default 10000)
   --debug              one log line per request`;
 
@@ -46,7 +49,7 @@ async function main(): Promise<void> {
   if (args.help) { console.log(USAGE); return; }
   const known = ['port', 'host', 'database-url', 'data-dir', 'auth-secret', 'schema', 'no-schema', 'policies', 'static', 'long-poll-ms',
     'log-retention', 'debug', 'tables', 'table-schema', 'no-require-exp', 'jwt-audience', 'jwt-issuer', 'query-timeout-ms',
-    'max-shapes-per-user', 'max-live-per-user'];
+    'max-shapes-per-user', 'max-live-per-user', 'tls-cert', 'tls-key'];
   const unknown = Object.keys(args).filter((k) => !known.includes(k));
   if (unknown.length) { console.error(`unknown option(s): ${unknown.map((k) => `--${k}`).join(' ')}\n${USAGE}`); process.exit(2); }
   const num = (k: string, d: number) => {
@@ -56,6 +59,11 @@ async function main(): Promise<void> {
     return n;
   };
   const port = num('port', Number(process.env.PORT ?? 5133));
+  if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) {
+    console.error('--tls-cert and --tls-key go together');
+    process.exit(2);
+  }
+  const tls = args['tls-cert'] ? { cert: readFileSync(args['tls-cert'] as string), key: readFileSync(args['tls-key'] as string) } : null;
   const host = (args.host as string) ?? '127.0.0.1';
   const server = await createServer({
     databaseUrl: (args['database-url'] as string) ?? process.env.DATABASE_URL ?? null,
@@ -67,6 +75,7 @@ async function main(): Promise<void> {
     longPollMs: num('long-poll-ms', 20000),
     logRetention: args['log-retention'] === undefined ? undefined : num('log-retention', 10000),
     debug: args.debug === true,
+    tls,
     tables: typeof args.tables === 'string' ? args.tables.split(',').map((t) => t.trim()).filter(Boolean) : undefined,
     tableSchema: args['table-schema'] as string | undefined,
     requireExp: args['no-require-exp'] ? false : undefined,

@@ -2,6 +2,7 @@
 // the write endpoint (POST /v1/changes) over PostgreSQL, or over embedded PGlite when no
 // database URL is given.
 import http from 'node:http';
+import http2 from 'node:http2';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -79,12 +80,17 @@ export interface ServerOptions {
   debug?: boolean;
   /** Folder served at / (the demo page). */
   staticDir?: string | null;
+  /**
+   * PEM certificate and key: serve HTTPS with HTTP/2 (HTTP/1.1 still accepted). Over HTTP/2 a
+   * browser multiplexes every live poll on one connection, so no table waits for a slot.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer } | null;
   /** Where log lines go (default console.error). */
   log?: (line: string) => void;
 }
 
 export interface ElectroliteServer {
-  readonly http: http.Server;
+  readonly http: http.Server | http2.Http2SecureServer;
   readonly service: ShapeService;
   readonly db: Upstream;
   readonly auth: Auth;
@@ -139,7 +145,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
   let inflight = 0;
   let drained: (() => void) | null = null;
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = Date.now();
     inflight++;
     res.on('close', () => {
@@ -158,7 +164,15 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
         res.end(JSON.stringify({ message: 'Service unavailable; retry', detail: e.message }));
       } else res.destroy();
     });
-  });
+  };
+  const server = opts.tls
+    ? http2.createSecureServer({ cert: opts.tls.cert, key: opts.tls.key, allowHTTP1: true },
+      onRequest as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void)
+    : http.createServer(onRequest);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  if (opts.tls) {
+    (server as http2.Http2SecureServer).on('session', (sess) => { sessions.add(sess); sess.once('close', () => sessions.delete(sess)); });
+  }
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if ((req.url ?? '').length > maxUrl) {
@@ -205,7 +219,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
         server.once('error', reject);
         server.listen(port, host, () => {
           const addr = server.address() as { port: number };
-          self.url = `http://${host}:${addr.port}`;
+          self.url = `${opts.tls ? 'https' : 'http'}://${host}:${addr.port}`;
           resolve(self.url);
         });
       });
@@ -215,7 +229,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
       closed = (async () => {
         closing.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
-        server.closeIdleConnections?.();
+        (server as http.Server).closeIdleConnections?.();
         if (inflight > 0) {
           let t: NodeJS.Timeout | undefined;
           await Promise.race([
@@ -224,7 +238,8 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
           ]);
           clearTimeout(t);
         }
-        server.closeAllConnections?.();
+        (server as http.Server).closeAllConnections?.();
+        for (const sess of sessions) sess.destroy();
         await stopped;
         await service.stop();
         if (ownsDb) await db.close();

@@ -229,7 +229,8 @@ export class LivePolls {
 async function serveSse(req: IncomingMessage, res: ServerResponse, shape: Shape, from: Offset, ctx: ShapeHttpContext,
   q: Params, headers: Record<string, string>, head: boolean): Promise<void> {
   res.writeHead(200, {
-    ...headers, 'content-type': 'text/event-stream', connection: 'keep-alive', 'x-accel-buffering': 'no',
+    ...headers, 'content-type': 'text/event-stream', 'x-accel-buffering': 'no',
+    ...(req.httpVersionMajor >= 2 ? {} : { connection: 'keep-alive' }),   // connection headers are HTTP/1 only
     [H.handle]: shape.handle, [H.offset]: formatOffset(from), [H.cursor]: nextCursor(Date.now(), ctx.longPollMs / 1000, q.cursor),
   });
   if (head) return void res.end();

@@ -1,15 +1,25 @@
 // A fetch decorator (STYLE.md #6) for browsers talking HTTP/1.1 to the sync service: Chrome
 // opens at most six connections per host, and every synced table holds one in a live
 // long-poll. With seven tables the seventh poll and every upload (POST /v1/changes) queued
-// inside the browser until some poll returned: ~20 s per write on the dev server. This keeps
-// live polls to `maxLive` per origin (the others wait here, abortably), so uploads and
-// catch-up requests always find a free connection. Once a response shows the origin speaks
-// HTTP/2 or HTTP/3 (PerformanceResourceTiming.nextHopProtocol), there is no limit.
+// inside the browser until some poll returned: ~20 s per write on the dev server, and as long
+// for the queued table's changes. This keeps live polls to `maxLive` per origin, so uploads
+// and catch-up requests always find a free connection, and a live poll that finds no slot is
+// *parked*: it waits `parkMs` (abortably), then goes out as a short poll (the same request
+// without `live`, answered at once) unless a slot has freed meanwhile. A table without a slot
+// thus sees the server's changes within about `parkMs`, not after someone's 20 s poll.
+// Once a response shows the origin speaks HTTP/2 or HTTP/3 (nextHopProtocol), there is no
+// limit. See the README ("Live updates over HTTP/1.1") for what this costs the server.
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
-interface Waiter { start: () => void; cancel: () => void }
-interface Origin { active: number; queue: Waiter[]; multiplexed: boolean }
+interface Origin { active: number; multiplexed: boolean }
+
+export interface LiveLimitOptions {
+  /** Live polls held at once per origin over HTTP/1.1. Default 5 (Chrome allows six connections). */
+  maxLive?: number;
+  /** How long a poll without a slot waits before it goes out as a short poll, ms. Default 600. */
+  parkMs?: number;
+}
 
 const isLive = (url: URL) => url.searchParams.get('live') === 'true';
 
@@ -20,30 +30,50 @@ function protocolOf(url: string): string {
   return entries?.at(-1)?.nextHopProtocol ?? '';
 }
 
-export function limitLivePolls(next: FetchLike, maxLive = 5): FetchLike {
+/** The same shape request, answered at once: no `live`, no cursor, never from a cache. */
+function shortPoll(url: URL): string {
+  const u = new URL(url);
+  u.searchParams.delete('live');
+  u.searchParams.delete('live_sse');
+  u.searchParams.delete('cursor');
+  return u.toString();
+}
+
+function sleep(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason ?? new DOMException('aborted', 'AbortError'));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function limitLivePolls(next: FetchLike, opts: LiveLimitOptions | number = {}): FetchLike {
+  const { maxLive = 5, parkMs = 600 } = typeof opts === 'number' ? { maxLive: opts } : opts;
   const origins = new Map<string, Origin>();
   const originOf = (url: URL): Origin => {
     let o = origins.get(url.origin);
-    if (!o) origins.set(url.origin, (o = { active: 0, queue: [], multiplexed: false }));
+    if (!o) origins.set(url.origin, (o = { active: 0, multiplexed: false }));
     return o;
   };
-  const release = (o: Origin) => {
-    o.active--;
-    while (o.queue.length > 0 && (o.multiplexed || o.active < maxLive)) {
-      o.active++;
-      o.queue.shift()!.start();
-    }
-  };
   const learn = (o: Origin, url: string) => {
-    if (!o.multiplexed && /^h[23]/.test(protocolOf(url))) {
-      o.multiplexed = true;
-      for (const w of o.queue.splice(0)) {
-        o.active++;
-        w.start();
-      }
-    }
+    if (!o.multiplexed && /^h[23]/.test(protocolOf(url))) o.multiplexed = true;
   };
-  return (input, init) => {
+  const hasSlot = (o: Origin) => o.multiplexed || o.active < maxLive;
+  const live = (o: Origin, input: string, init: RequestInit) => {
+    o.active++;
+    return next(input, init).finally(() => {
+      o.active--;
+      learn(o, input);
+    });
+  };
+  return async (input, init) => {
     let url: URL;
     try {
       url = new URL(input);
@@ -52,36 +82,15 @@ export function limitLivePolls(next: FetchLike, maxLive = 5): FetchLike {
     }
     const o = originOf(url);
     if (!isLive(url)) {
-      return next(input, init).then((res) => {
-        learn(o, input);
-        return res;
-      });
-    }
-    const run = () => next(input, init).finally(() => {
+      const res = await next(input, init);
       learn(o, input);
-      release(o);
-    });
-    if (o.multiplexed || o.active < maxLive) {
-      o.active++;
-      return run();
+      return res;
     }
-    return new Promise<Response>((resolve, reject) => {
-      const signal = init.signal;
-      const onAbort = () => waiter.cancel();
-      const waiter: Waiter = {
-        start: () => {
-          signal?.removeEventListener('abort', onAbort);
-          run().then(resolve, reject);
-        },
-        cancel: () => {
-          const i = o.queue.indexOf(waiter);
-          if (i >= 0) o.queue.splice(i, 1);
-          reject(signal?.reason ?? new DOMException('aborted', 'AbortError'));
-        },
-      };
-      if (signal?.aborted) return waiter.cancel();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      o.queue.push(waiter);
-    });
+    if (hasSlot(o)) return live(o, input, init);
+    await sleep(parkMs, init.signal);
+    if (hasSlot(o)) return live(o, input, init);
+    const res = await next(shortPoll(url), { ...init, cache: 'no-store' });
+    learn(o, input);
+    return res;
   };
 }

@@ -1,7 +1,8 @@
 // limitLivePolls (js/browser/connection-limit.ts) over Node's fetch against a real HTTP server
-// that holds live long-polls: at most `maxLive` polls per origin reach the server, uploads
-// and other requests never wait behind them, queued polls start as slots free up, and an
-// aborted queued poll is dropped with the abort reason.
+// that holds live long-polls: at most `maxLive` polls per origin reach the server as live
+// polls, uploads and other requests never wait behind them, a poll without a slot goes out
+// as a short poll (no live, no cursor) after parking, and an aborted parked poll is dropped
+// with the abort reason.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -10,13 +11,16 @@ import { limitLivePolls } from '../../dist/js/browser/connection-limit.js';
 let held = 0;
 let maxHeld = 0;
 const releases = [];
+const shortPolls = [];
 const server = http.createServer((req, res) => {
-  if (new URL(req.url, 'http://x').searchParams.get('live') === 'true') {
+  const u = new URL(req.url, 'http://x');
+  if (u.searchParams.get('live') === 'true') {
     held++;
     maxHeld = Math.max(maxHeld, held);
     releases.push(() => { held--; res.end('[]'); });
     return;
   }
+  if (u.pathname === '/v1/shape') shortPolls.push(u);
   res.end('ok');
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -28,23 +32,36 @@ const until = async (pred) => {
   assert.ok(pred());
 };
 
-test('live polls are capped per origin; uploads pass at once; queued polls start when one returns', async () => {
-  const f = limitLivePolls((input, init) => fetch(input, init), 3);
+test('live polls are capped per origin; uploads pass at once; polls without a slot go out short after parking', async () => {
+  const f = limitLivePolls((input, init) => fetch(input, init), { maxLive: 3, parkMs: 100 });
   const polls = [];
-  for (let i = 0; i < 5; i++) polls.push(f(`${base}/v1/shape?table=t${i}&live=true`, {}));
+  for (let i = 0; i < 5; i++) polls.push(f(`${base}/v1/shape?table=t${i}&offset=1_0&live=true&cursor=7`, {}));
   await until(() => held === 3);
   const upload = await f(`${base}/v1/changes`, { method: 'POST', body: '{}' });
   assert.equal(await upload.text(), 'ok', 'the upload did not wait for a poll');
+  // The two polls without a slot are answered by short polls within about parkMs.
+  const t0 = Date.now();
+  const parked = await Promise.all(polls.slice(3));
+  assert.ok(Date.now() - t0 < 1000, `parked polls took ${Date.now() - t0} ms`);
+  assert.deepEqual(await Promise.all(parked.map((r) => r.text())), ['ok', 'ok']);
+  assert.equal(shortPolls.length, 2);
+  for (const u of shortPolls) {
+    assert.equal(u.searchParams.get('live'), null);
+    assert.equal(u.searchParams.get('cursor'), null);
+    assert.equal(u.searchParams.get('offset'), '1_0');
+  }
   const ctl = new AbortController();
   const aborted = f(`${base}/v1/shape?table=gone&live=true`, { signal: ctl.signal });
   ctl.abort(new Error('watchdog'));
   await assert.rejects(aborted, /watchdog/);
+  assert.equal(shortPolls.length, 2, 'an aborted parked poll never reaches the server');
+  // A slot that frees while a poll is parked is taken by it, as a live poll.
+  const late = f(`${base}/v1/shape?table=late&live=true`, {});
   releases.shift()();
   await until(() => held === 3 && releases.length === 3);
-  releases.shift()();
-  await until(() => releases.length === 3);
   while (releases.length) releases.shift()();
-  const done = await Promise.all(polls);
-  assert.equal(done.length, 5);
+  await late;
+  await Promise.all(polls.slice(0, 3));
   assert.equal(maxHeld, 3, 'never more than three polls on the server at once');
+  assert.equal(shortPolls.length, 2);
 });
