@@ -1,10 +1,13 @@
 // Bundles the demo page into dist/demo/: the app (main.js), the engine worker (worker.js),
-// the engine module in wasm/ (worker.js loads ../wasm/electrolite.mjs relative to itself), the default schema, index.html and styles.css. The dev
-// server serves this folder as its staticDir; `npm run build:demo` runs this file.
+// the engine module in wasm/ (worker.js loads ../wasm/electrolite.mjs relative to itself), the
+// default schema, index.html and styles.css, and the service worker (sw.js) that precaches
+// all of them for offline starts. The dev server serves this folder as its staticDir;
+// `npm run build:demo` runs this file.
 
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,4 +54,21 @@ if (existsSync(wasmDir)) {
 } else {
   console.warn('build:demo: dist/wasm is missing (run the wasm build first); the page will not find the engine');
 }
-console.log(`build:demo: wrote ${out}`);
+// Last, the service worker, with the list of every file it precaches and the build's hash.
+const shell = [];
+const walk = (dir, rel = '') => {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) walk(join(dir, e.name), path);
+    else if (!/\.map$/.test(e.name) && !/^(main-react18\.js|react18\.html|sw\.js)$/.test(path)) shell.push(path);
+  }
+};
+walk(out);
+shell.sort();
+const hash = createHash('sha256');
+for (const f of shell) hash.update(f).update(readFileSync(join(out, f)));
+await build({
+  ...common, entryPoints: { sw: join(root, 'demo/sw.ts') }, outdir: out, format: 'iife',
+  define: { ...common.define, __PRECACHE__: JSON.stringify(['./', ...shell.map((f) => `./${f}`)]), __VERSION__: JSON.stringify(hash.digest('hex').slice(0, 16)) },
+});
+console.log(`build:demo: wrote ${out} (service worker precaches ${shell.length} files)`);

@@ -2,7 +2,8 @@
 // renders the app inside <ElectricProvider>; the engine runs in ./worker.js.
 // ?user=<id> picks the user, ?token=<jwt> uses a given token instead of asking the server,
 // ?upload=<ms> sets the upload interval (default 5000, the seed's sync interval), ?debug=true,
-// ?storage=memory keeps the local database in memory instead of OPFS.
+// ?storage=memory keeps the local database in memory instead of OPFS, ?sw=off skips the
+// service worker (the offline app shell).
 
 import { StrictMode, version } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -26,6 +27,16 @@ async function fetchToken(): Promise<string> {
   const body = (await res.json()) as { token?: string };
   if (typeof body.token !== 'string') throw new Error('POST /v1/token: no token in the answer');
   return body.token;
+}
+
+// The service worker (demo/sw.ts) keeps the app shell for offline starts. When a new build's
+// worker takes over a page it was already controlling, reload so every file is of one build.
+if ('serviceWorker' in navigator && params.get('sw') !== 'off') {
+  const hadController = navigator.serviceWorker.controller !== null;
+  navigator.serviceWorker.addEventListener('controllerchange', () => { if (hadController) location.reload(); });
+  navigator.serviceWorker.register(new URL('./sw.js', import.meta.url)).catch((e: unknown) => {
+    console.warn('service worker not registered: the page needs the network to start', e);
+  });
 }
 
 document.documentElement.dataset.react = version; // which React the page runs (18 or 19)

@@ -39,6 +39,18 @@ function shortPoll(url: URL): string {
   return u.toString();
 }
 
+/**
+ * A short poll's answer as the live answer the caller asked for: a live response always
+ * carries `electric-cursor`; a short poll's does not, so the request's cursor is carried over
+ * (the server moves it on at the next live request).
+ */
+function asLiveAnswer(res: Response, url: URL): Response {
+  if (!res.ok || res.headers.has('electric-cursor')) return res;
+  const headers = new Headers(res.headers);
+  headers.set('electric-cursor', url.searchParams.get('cursor') || '0');
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
 function sleep(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
@@ -91,6 +103,6 @@ export function limitLivePolls(next: FetchLike, opts: LiveLimitOptions | number 
     if (hasSlot(o)) return live(o, input, init);
     const res = await next(shortPoll(url), { ...init, cache: 'no-store' });
     learn(o, input);
-    return res;
+    return asLiveAnswer(res, url);
   };
 }

@@ -100,9 +100,10 @@ export async function startDemoStack() {
   return {
     server,
     sql,
+    databaseUrl: pgServer.url,
     async stop() {
       await sql.end().catch(() => undefined);
-      await server.close();
+      await this.server.close();
       await pgServer.stop();
     },
   };
