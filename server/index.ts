@@ -65,6 +65,9 @@ export interface ServerOptions {
   /** Live shapes per user (default 100) and in all (default 2000). */
   maxShapesPerUser?: number;
   maxShapes?: number;
+  /** Shape data (snapshots and logs) per user (default 512 MiB) and in all (default 2 GiB), bytes. */
+  maxShapeBytesPerUser?: number;
+  maxShapeBytes?: number;
   /** Live and tail requests one user may hold open at once. Default 50. */
   maxLivePerUser?: number;
   /** Longest request URL, bytes. Default 8192 (Node refuses request heads over 16 KiB with 431 anyway). */
@@ -132,6 +135,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
   const service = new ShapeService(db, {
     logRetention: opts.logRetention, pollMs: opts.pollMs, chunkBytes: opts.chunkBytes, shapeIdleMs: opts.shapeIdleMs,
     tables, queryTimeoutMs: opts.queryTimeoutMs, maxShapesPerUser: opts.maxShapesPerUser, maxShapes: opts.maxShapes,
+    maxShapeBytesPerUser: opts.maxShapeBytesPerUser, maxShapeBytes: opts.maxShapeBytes,
     log: opts.debug ? log : undefined,
   });
   await service.start();

@@ -74,6 +74,8 @@ export class Shape {
   trimmedTx = 0;
   retired: string | null = null;
   lastUsed = Date.now();
+  /** Characters of JSON this shape holds (snapshot and log): what the memory limits count. */
+  bytes = 0;
   private xmin = 0n;
   private xmax = 0n;
   private xip = new Set<bigint>();
@@ -116,6 +118,7 @@ export class Shape {
           if (bytes > 0 && bytes + msg.length > chunkBytes) { chunks.push([]); bytes = 0; }
           chunks[chunks.length - 1].push(msg);
           bytes += msg.length;
+          this.bytes += msg.length;
         }
       }
       chunks[chunks.length - 1].push(JSON.stringify({
@@ -181,7 +184,9 @@ export class Shape {
         headers.txids = [t.xid32];
         if (i === out.length - 1) headers.last = true;
         this.lastOffset = { tx: t.tx, op: o.op };
-        this.entries.push({ offset: this.lastOffset, json: JSON.stringify(o.msg) });
+        const json = JSON.stringify(o.msg);
+        this.entries.push({ offset: this.lastOffset, json });
+        this.bytes += json.length;
       });
       added = true;
     }
@@ -292,7 +297,7 @@ export class Shape {
     if (tx <= this.trimmedTx) return;
     this.trimmedTx = tx;
     let n = 0;
-    while (n < this.entries.length && this.entries[n].offset.tx <= tx) n++;
+    while (n < this.entries.length && this.entries[n].offset.tx <= tx) this.bytes -= this.entries[n++].json.length;
     if (n) this.entries.splice(0, n);
   }
 
@@ -302,6 +307,7 @@ export class Shape {
     // A retired shape only ever answers must-refetch: its rows can go now.
     this.snapshotChunks = [];
     this.entries = [];
+    this.bytes = 0;
     this.wake();
   }
 

@@ -24,6 +24,10 @@ export interface ShapeServiceOptions {
   maxShapesPerUser?: number;
   /** Live shapes in all. Default 2000. */
   maxShapes?: number;
+  /** JSON held by one user's shapes (snapshots and logs), bytes. Default 512 MiB. */
+  maxShapeBytesPerUser?: number;
+  /** JSON held by all shapes, bytes. Default 2 GiB. */
+  maxShapeBytes?: number;
   log?: (msg: string) => void;
 }
 
@@ -169,13 +173,20 @@ export class ShapeService {
   private checkLimits(who: string): void {
     const perUser = this.opts.maxShapesPerUser ?? 100;
     const total = this.opts.maxShapes ?? 2000;
+    const bytesPerUser = this.opts.maxShapeBytesPerUser ?? 512 * 1024 * 1024;
+    const totalBytes = this.opts.maxShapeBytes ?? 2048 * 1024 * 1024;
+    const released = `shapes unused for ${Math.round((this.opts.shapeIdleMs ?? 600000) / 1000)} s are released`;
     const live = this.creator.size + this.creating.size;
-    if (live >= total) throw new ShapeLimit(`the service holds its limit of ${total} shapes; retry later`, 503);
-    let mine = 0;
-    for (const w of this.creator.values()) if (w === who) mine++;
-    if (mine >= perUser) {
-      throw new ShapeLimit(`this user holds its limit of ${perUser} shapes; shapes unused for ${Math.round((this.opts.shapeIdleMs ?? 600000) / 1000)} s are released`, 429);
+    let mine = 0, myBytes = 0, allBytes = 0;
+    for (const [shape, w] of this.creator) {
+      allBytes += shape.bytes;
+      if (w === who) { mine++; myBytes += shape.bytes; }
     }
+    if (live >= total || allBytes >= totalBytes) {
+      throw new ShapeLimit(`the service holds its limit of ${total} shapes or ${totalBytes} bytes of shape data; retry later`, 503);
+    }
+    if (mine >= perUser) throw new ShapeLimit(`this user holds its limit of ${perUser} shapes; ${released}`, 429);
+    if (myBytes >= bytesPerUser) throw new ShapeLimit(`this user's shapes hold their limit of ${bytesPerUser} bytes; ${released}`, 429);
   }
 
   private async createShape(def: ShapeDef, table: TableInfo, who: string): Promise<Shape> {
