@@ -12,6 +12,7 @@ import { createChangesHandler } from './changes.js';
 import { ShapeService } from './shapes.js';
 import { INSTALL_SQL, userTables } from './capture.js';
 import { handleShape, Closing } from './shape-http.js';
+import { loadWhereParser } from './where.js';
 import { EXPOSED_HEADERS, SERVER_NAME } from './protocol.js';
 import { serveStatic } from './static.js';
 
@@ -70,6 +71,7 @@ export interface ElectroliteServer {
 
 export async function createServer(opts: ServerOptions = {}): Promise<ElectroliteServer> {
   const log = opts.log ?? ((l: string) => console.error(l));
+  await loadWhereParser();
   const db: Upstream = opts.db ? toUpstream(opts.db)
     : opts.databaseUrl ? new PgUpstream(opts.databaseUrl)
       : await PgliteUpstream.open(opts.dataDir ?? './.electrolite-data');
