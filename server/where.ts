@@ -202,6 +202,7 @@ class Emitter {
   maxParam = 0;
   readonly columns = new Set<string>();
   private nodes = 0;
+  private readonly groups = new Map<string, { kind: 'AND' | 'OR'; terms: string[] }>();
   private readonly names: Set<string>;
 
   constructor(private readonly table: WhereTable) {
@@ -243,8 +244,8 @@ class Emitter {
         this.only(n, 'a boolean expression', loc, ['boolop', 'args', 'location']);
         const args: string[] = (n.args ?? []).map(sub);
         if (n.boolop === 'NOT_EXPR' && args.length === 1) return `(NOT ${args[0]})`;
-        if (n.boolop === 'AND_EXPR' && args.length >= 2) return `(${args.join(' AND ')})`;
-        if (n.boolop === 'OR_EXPR' && args.length >= 2) return `(${args.join(' OR ')})`;
+        if (n.boolop === 'AND_EXPR' && args.length >= 2) return this.bool('AND', args);
+        if (n.boolop === 'OR_EXPR' && args.length >= 2) return this.bool('OR', args);
         return this.fail(loc, 'unexpected boolean expression');
       }
       case 'A_Expr': return this.aExpr(n, depth, loc);
@@ -330,6 +331,19 @@ class Emitter {
       case 'RowExpr': return this.fail(loc, 'row constructors are not allowed');
       default: return this.fail(loc, `${describeNode(type)} is not allowed`);
     }
+  }
+
+  /**
+   * `(a AND b …)`. Postgres' parser merges a left operand that is itself an AND (OR) into the
+   * list, so the first operand's terms are spliced in here: then the output parses back to the
+   * same tree and emits the same text.
+   */
+  private bool(kind: 'AND' | 'OR', args: string[]): string {
+    const first = this.groups.get(args[0]);
+    const terms = first && first.kind === kind ? [...first.terms, ...args.slice(1)] : args;
+    const out = `(${terms.join(` ${kind} `)})`;
+    this.groups.set(out, { kind, terms });
+    return out;
   }
 
   private list(items: Node[] | undefined, sub: (x: Node) => string, loc: number, what: string): string {
@@ -456,7 +470,7 @@ class Emitter {
         if (o !== '=' && o !== '<>') this.fail(loc, 'unexpected IN');
         const l = sub(n.lexpr);
         const parts = items!.map((it) => `(${l} ${op(o!)} ${sub(it)})`);
-        return parts.length === 1 ? parts[0] : `(${parts.join(o === '=' ? ' OR ' : ' AND ')})`;
+        return parts.length === 1 ? parts[0] : this.bool(o === '=' ? 'OR' : 'AND', parts);
       }
       case 'AEXPR_LIKE':
       case 'AEXPR_ILIKE':
@@ -472,22 +486,23 @@ class Emitter {
         // Spelled out as Postgres itself rewrites BETWEEN.
         const x = sub(n.lexpr);
         const [a, b] = pair();
-        const inside = (lo: string, hi: string) => `((${x} ${op('>=')} ${lo}) AND (${x} ${op('<=')} ${hi}))`;
-        const outside = (lo: string, hi: string) => `((${x} ${op('<')} ${lo}) OR (${x} ${op('>')} ${hi}))`;
+        const inside = (lo: string, hi: string) => this.bool('AND', [`(${x} ${op('>=')} ${lo})`, `(${x} ${op('<=')} ${hi})`]);
+        const outside = (lo: string, hi: string) => this.bool('OR', [`(${x} ${op('<')} ${lo})`, `(${x} ${op('>')} ${hi})`]);
         switch (n.kind) {
           case 'AEXPR_BETWEEN': return inside(a, b);
           case 'AEXPR_NOT_BETWEEN': return outside(a, b);
-          case 'AEXPR_BETWEEN_SYM': return `(${inside(a, b)} OR ${inside(b, a)})`;
-          default: return `(${outside(a, b)} AND ${outside(b, a)})`;
+          case 'AEXPR_BETWEEN_SYM': return this.bool('OR', [inside(a, b), inside(b, a)]);
+          default: return this.bool('AND', [outside(a, b), outside(b, a)]);
         }
       }
       case 'AEXPR_DISTINCT':
       case 'AEXPR_NOT_DISTINCT': {
         if (o !== '=') this.fail(loc, 'unexpected IS DISTINCT FROM');
         const [l, r] = both();
+        // Written exactly as this emitter prints the CASE it parses to, so the output is a fixpoint.
         return n.kind === 'AEXPR_DISTINCT'
-          ? `(CASE WHEN ${l} IS NULL THEN ${r} IS NOT NULL WHEN ${r} IS NULL THEN true ELSE NOT (${l} ${op('=')} ${r}) END)`
-          : `(CASE WHEN ${l} IS NULL THEN ${r} IS NULL WHEN ${r} IS NULL THEN false ELSE (${l} ${op('=')} ${r}) END)`;
+          ? `(CASE WHEN (${l} IS NULL) THEN (${r} IS NOT NULL) WHEN (${r} IS NULL) THEN true ELSE (NOT (${l} ${op('=')} ${r})) END)`
+          : `(CASE WHEN (${l} IS NULL) THEN (${r} IS NULL) WHEN (${r} IS NULL) THEN false ELSE (${l} ${op('=')} ${r}) END)`;
       }
       case 'AEXPR_NULLIF': {
         if (o !== '=') this.fail(loc, 'unexpected NULLIF');
