@@ -499,10 +499,14 @@ class Emitter {
       case 'AEXPR_NOT_DISTINCT': {
         if (o !== '=') this.fail(loc, 'unexpected IS DISTINCT FROM');
         const [l, r] = both();
-        // Written exactly as this emitter prints the CASE it parses to, so the output is a fixpoint.
-        return n.kind === 'AEXPR_DISTINCT'
-          ? `(CASE WHEN (${l} IS NULL) THEN (${r} IS NOT NULL) WHEN (${r} IS NULL) THEN true ELSE (NOT (${l} ${op('=')} ${r})) END)`
-          : `(CASE WHEN (${l} IS NULL) THEN (${r} IS NULL) WHEN (${r} IS NULL) THEN false ELSE (${l} ${op('=')} ${r}) END)`;
+        // The comparison comes first so that it, not IS NULL, decides the type of a `$N`
+        // operand; it is NULL exactly when an operand is. Written exactly as this emitter
+        // prints the CASE it parses back to, so the output is a fixpoint.
+        const eq = `(${l} ${op('=')} ${r})`;
+        const nulls = n.kind === 'AEXPR_DISTINCT'
+          ? `((${l} IS NULL) ${op('<>')} (${r} IS NULL))`
+          : this.bool('AND', [`(${l} IS NULL)`, `(${r} IS NULL)`]);
+        return `(CASE WHEN (${eq} IS NULL) THEN ${nulls} ELSE ${n.kind === 'AEXPR_DISTINCT' ? `(NOT ${eq})` : eq} END)`;
       }
       case 'AEXPR_NULLIF': {
         if (o !== '=') this.fail(loc, 'unexpected NULLIF');

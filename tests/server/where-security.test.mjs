@@ -203,6 +203,13 @@ const ACCEPTED = [
   [`position('a' in title) = 5`, {}, [1]],
   [`starts_with(title, 'G')`, {}, [3]],
   [`id IN ($1, $2)`, { 'params[1]': '1', 'params[2]': '4' }, [1, 4]],
+  // Parameters take their type from the comparison in every rewritten form.
+  [`priority IS DISTINCT FROM $1`, { 'params[1]': '5' }, [1, 3, 4]],
+  [`$1 IS NOT DISTINCT FROM priority`, { 'params[1]': '5' }, [2]],
+  [`nullif($1, title) IS NULL`, { 'params[1]': 'beta' }, [2]],
+  [`CASE $1 WHEN status THEN true END`, { 'params[1]': 'open' }, [1, 3]],
+  [`priority BETWEEN SYMMETRIC $2 AND $1`, { 'params[1]': '2', 'params[2]': '9' }, [2, 3]],
+  [`title ILIKE $1 ESCAPE '!'`, { 'params[1]': 'A%' }, [1]],
 ];
 
 test('accepted: ordinary clauses select the right rows', async () => {
