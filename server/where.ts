@@ -28,7 +28,7 @@ export interface WhereTable { schema: string; name: string; columns: { name: str
 export const MAX_WHERE_LENGTH = 8192;
 const MAX_NESTING = 64;      // brackets in the text, and expression depth in the tree
 const MAX_NODES = 4000;
-const MAX_SQL_LENGTH = 65536;
+const MAX_SQL_LENGTH = 262144;   // an 8 KB IN list of small numbers expands about 16-fold
 
 const PREFIX = 'SELECT WHERE ';
 
@@ -122,7 +122,6 @@ export function checkWhere(where: string, table: WhereTable): CheckedWhere {
   }
   const emitter = new Emitter(table);
   const out = emitter.expr(select.whereClause, 0, 0);
-  if (out.length > MAX_SQL_LENGTH) throw new WhereError('At location 0: the where clause is too large');
   return { sql: out, maxParam: emitter.maxParam, columns: emitter.columns };
 }
 
@@ -220,8 +219,18 @@ class Emitter {
     }
   }
 
-  /** One expression node; `loc` is the nearest known location for messages. */
+  /**
+   * One expression node; `loc` is the nearest known location for messages. IN, BETWEEN,
+   * DISTINCT, NULLIF and simple CASE repeat an operand in the output, so nesting them could
+   * grow it exponentially: every result is held to MAX_SQL_LENGTH.
+   */
   expr(wrapped: Node, depth: number, loc: number): string {
+    const out = this.node(wrapped, depth, loc);
+    if (out.length > MAX_SQL_LENGTH) this.fail(loc, 'the where clause is too large once expanded');
+    return out;
+  }
+
+  private node(wrapped: Node, depth: number, loc: number): string {
     if (++this.nodes > MAX_NODES) this.fail(loc, 'the where clause is too complex');
     if (depth > MAX_NESTING) this.fail(loc, `expressions are nested more than ${MAX_NESTING} deep`);
     const keys = Object.keys(wrapped ?? {});
@@ -469,6 +478,7 @@ class Emitter {
         if (!items || !n.lexpr) this.fail(loc, 'IN needs a list of values (subqueries are not allowed)');
         if (o !== '=' && o !== '<>') this.fail(loc, 'unexpected IN');
         const l = sub(n.lexpr);
+        if (l.length * items!.length > MAX_SQL_LENGTH) this.fail(loc, 'the where clause is too large once expanded');
         const parts = items!.map((it) => `(${l} ${op(o!)} ${sub(it)})`);
         return parts.length === 1 ? parts[0] : this.bool(o === '=' ? 'OR' : 'AND', parts);
       }

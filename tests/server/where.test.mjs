@@ -92,6 +92,9 @@ test('refusals say what and where, and echo nothing but names from the clause', 
     [`x`.repeat(9000), /longer than 8192/],
     [`${'('.repeat(70)}true${')'.repeat(70)}`, /nested more than 64 deep/],
     [`${'NOT '.repeat(70)}true`, /nested more than 64 deep/],
+    // Operands repeated by the rewrite must not multiply: nested IN lists and BETWEEN SYMMETRIC.
+    [`${'('.repeat(6)}n${Array.from({ length: 6 }, () => ` IN (${Array(60).fill('1').join(',')}))`).join('')}`, /too large once expanded/],
+    [`${'('.repeat(20)}n${' BETWEEN SYMMETRIC 1 AND 2)'.repeat(20)}`, /too large once expanded/],
   ];
   for (const [input, re] of cases) {
     assert.throws(() => checkWhere(input, T), (e) => e instanceof WhereError && re.test(e.message), input.slice(0, 80));
