@@ -25,7 +25,7 @@ export interface CheckedWhere {
 
 export interface WhereTable { schema: string; name: string; columns: { name: string }[] }
 
-export const MAX_WHERE_LENGTH = 8192;
+const MAX_WHERE_LENGTH = 8192;
 const MAX_NESTING = 64;      // brackets in the text, and expression depth in the tree
 const MAX_NODES = 4000;
 const MAX_SQL_LENGTH = 262144;   // an 8 KB IN list of small numbers expands about 16-fold
@@ -78,13 +78,13 @@ let loaded: Promise<void> | null = null;
 let ready = false;
 
 /** Loads the parser (wasm). Idempotent; must have resolved before `checkWhere` is called. */
-export function loadWhereParser(): Promise<void> {
+export async function loadWhereParser(): Promise<void> {
   loaded ??= loadModule().then(() => { ready = true; }, (e: unknown) => { loaded = null; throw e; });
-  return loaded;
+  await loaded;
 }
 
 /** A string constant for a server with standard_conforming_strings on (the default since 9.1). */
-export function quoteLiteral(s: string): string {
+function quoteLiteral(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
