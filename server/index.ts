@@ -16,6 +16,7 @@ import { INSTALL_SQL, userTables } from './capture.js';
 import { handleShape, Closing, LivePolls } from './shape-http.js';
 import { AppTables } from './tables.js';
 import { BadRequest, readJsonBody } from './body.js';
+import { loadWhereParser } from './where.js';
 import { EXPOSED_HEADERS, SERVER_NAME } from './protocol.js';
 import { serveStatic } from './static.js';
 
@@ -105,6 +106,7 @@ export interface ElectroliteServer {
 
 export async function createServer(opts: ServerOptions = {}): Promise<ElectroliteServer> {
   const log = opts.log ?? ((l: string) => console.error(l));
+  await loadWhereParser();
   const db: Upstream = opts.db ? toUpstream(opts.db)
     : opts.databaseUrl ? new PgUpstream(opts.databaseUrl)
       : await PgliteUpstream.open(opts.dataDir ?? './.electrolite-data');

@@ -11,7 +11,7 @@ import {
 import { type Shape, type ShapeDef, ShapeQueryFailed, defKey } from './shape.js';
 import { type ShapeService, ShapeLimit } from './shapes.js';
 import type { AppTables } from './tables.js';
-import { checkWhere, WhereError } from './where.js';
+import { type CheckedWhere, checkWhere, WhereError } from './where.js';
 
 export interface ShapeHttpContext {
   service: ShapeService;
@@ -317,10 +317,6 @@ function parseParams(url: URL): Params {
     if (!columns) add('columns', 'Invalid columns list');
   }
   const where = sp.get('where');
-  let maxParam = 0;
-  if (where !== null) {
-    try { maxParam = checkWhere(where).maxParam; } catch (e) { if (e instanceof WhereError) add('where', e.message); else throw e; }
-  }
   const pmap = new Map<number, string>();
   for (const [k, v] of sp) {
     const m = /^params\[(\d+)\]$/.exec(k);
@@ -332,11 +328,10 @@ function parseParams(url: URL): Params {
     if (!pmap.has(i)) { add('params', `parameters must be numbered 1..${pmap.size} without gaps`); break; }
     params.push(pmap.get(i)!);
   }
-  if (maxParam > params.length) add('params', `where clause uses $${maxParam} but only ${params.length} parameter(s) were given`);
   if (Object.keys(errors).length) throw new InvalidRequest(errors);
   return {
     table, offset, now, handle: now || offset === BEFORE_ALL ? null : handle, live, sse: live && liveSse, cursor: sp.get('cursor'),
-    where: where && where.trim() ? where : null, params, columns, replica: replica as Params['replica'], log: log as Params['log'],
+    where, params, columns, replica: replica as Params['replica'], log: log as Params['log'],
   };
 }
 
@@ -367,16 +362,25 @@ function buildDef(q: Params, table: TableInfo, policies: Policies, userId: strin
   } else if (excluded.size) {
     columns = names.filter((c) => !excluded.has(c));
   }
-  if (q.where && excluded.size) {
-    for (const c of excluded) {
-      if (new RegExp(`(^|[^A-Za-z0-9_$"])"?${c.replace(/[^A-Za-z0-9_]/g, '\\$&')}"?($|[^A-Za-z0-9_$"])`, 'i').test(q.where)) {
-        throw new InvalidRequest({ where: [`column ${c} is excluded from sync and cannot be filtered on`] });
-      }
+  let where: string | null = null;
+  if (q.where !== null) {
+    let checked: CheckedWhere;
+    try {
+      checked = checkWhere(q.where, table);
+    } catch (e) {
+      if (e instanceof WhereError) throw new InvalidRequest({ where: [e.message] });
+      throw e;
     }
+    const hidden = [...checked.columns].filter((c) => excluded.has(c));
+    if (hidden.length) throw new InvalidRequest({ where: [`column ${hidden[0]} is excluded from sync and cannot be filtered on`] });
+    if (checked.maxParam > q.params.length) {
+      throw new InvalidRequest({ params: [`where clause uses $${checked.maxParam} but only ${q.params.length} parameter(s) were given`] });
+    }
+    where = checked.sql;
   }
   const owned = userId !== null && isOwned(table);
   return {
-    schema: table.schema, table: table.name, where: q.where, params: q.params, columns,
+    schema: table.schema, table: table.name, where, params: q.params, columns,
     replica: q.replica, log: q.log, ownerColumn: owned ? OWNER_COLUMN : null, ownerValue: owned ? userId : null,
   };
 }

@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 const { parseRecord } = await import('../../dist/server/record.js');
-const { checkWhere } = await import('../../dist/server/where.js');
+const { checkWhere, loadWhereParser } = await import('../../dist/server/where.js');
+await loadWhereParser();
+const T = { schema: 'public', name: 't', columns: ['id', 'title', 'priority', 'status', 'created_at', 'x', 'tags', 'Weird col', 'doc', 'a', 'b'].map((name) => ({ name })) };
 const { signJwt, verifyJwt } = await import('../../dist/server/auth.js');
 const { parseOffset, formatOffset, compareOffsets, rowKey, nextCursor } = await import('../../dist/server/protocol.js');
 const { parseTableName, parseColumnsParam } = await import('../../dist/server/catalog.js');
@@ -22,12 +24,12 @@ test('checkWhere accepts plain expressions and refuses what could escape its par
   for (const ok of [`id = 1`, `title ILIKE 'a%' AND priority > $1`, `status IN ('a', 'b')`, `lower(title) = 'x'`,
     `created_at > now() - interval '1 day'`, `x::numeric(10,2) > 1`, `tags @> ARRAY[1,2]`, `"Weird col" = 'it''s'`,
     `doc->>'k' = 'v'`, `a IS NOT NULL OR b BETWEEN 1 AND 2`]) {
-    assert.doesNotThrow(() => checkWhere(ok), ok);
+    assert.doesNotThrow(() => checkWhere(ok, T), ok);
   }
-  assert.equal(checkWhere('a = $1 AND b = $3').maxParam, 3);
+  assert.equal(checkWhere('a = $1 AND b = $3', T).maxParam, 3);
   for (const bad of [`true) OR (true`, `1=1; DROP TABLE x`, `id = 1 -- c`, `id /* c */ = 1`, `id IN (SELECT 1)`,
     `EXISTS (SELECT 1)`, `pg_sleep(10) IS NULL`, `a = $$x$$`, `(a = 1`, `'unterminated`, `a = 1) --`, ``]) {
-    assert.throws(() => checkWhere(bad), /At location/, bad);
+    assert.throws(() => checkWhere(bad, T), /At location/, bad);
   }
 });
 
