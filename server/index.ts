@@ -71,7 +71,7 @@ export interface ServerOptions {
   maxShapeBytes?: number;
   /** Live and tail requests one user may hold open at once. Default 50. */
   maxLivePerUser?: number;
-  /** Longest request URL, bytes. Default 8192 (Node refuses request heads over 16 KiB with 431 anyway). */
+  /** Longest request URL, bytes. Default 12 288: room for an 8 KB where clause (Node refuses request heads over 16 KiB with 431 anyway). */
   maxUrlBytes?: number;
   longPollMs?: number;
   /** How long one SSE (`live_sse`) response stays open; default 60 000 ms. */
@@ -147,7 +147,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
     service, auth, policies, tables, longPollMs: opts.longPollMs ?? 20000, sseTimeoutMs: opts.sseTimeoutMs, closing,
     livePolls: new LivePolls(opts.maxLivePerUser ?? 50),
   };
-  const maxUrl = opts.maxUrlBytes ?? 8192;
+  const maxUrl = opts.maxUrlBytes ?? 12288;
   let inflight = 0;
   let drained: (() => void) | null = null;
 

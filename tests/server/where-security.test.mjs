@@ -9,7 +9,7 @@ import { startStack, shapeRequest, ShapeReader, until, uid } from '../support/se
 const SECRET = 'test-secret-0123456789';
 let s, auth;
 before(async () => {
-  s = await startStack({ server: { authSecret: SECRET } });
+  s = await startStack({ server: { authSecret: SECRET, tables: ['items'] } });
   ({ createAuth: auth } = await import('../../dist/server/index.js'));
   auth = auth({ secret: SECRET });
   await s.sql(`CREATE TABLE secrets (id int PRIMARY KEY, secret text)`);
