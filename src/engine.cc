@@ -25,7 +25,8 @@ uint64_t SeedFrom(const EngineOptions& o) {
 }
 
 Status DropColumnIfExists(Store& store, const std::string& table, const std::string& column) {
-  EL_ASSIGN_OR_RETURN(Stmt info, store.Prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2"));
+  EL_ASSIGN_OR_RETURN(Stmt info,
+                      store.Prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2"));
   info.BindText(1, table);
   info.BindText(2, column);
   EL_ASSIGN_OR_RETURN(bool has, info.Step());
@@ -74,10 +75,12 @@ Status RepairReservedColumns(Store& store, TableDecl* stored, bool* repaired) {
     EL_RETURN_IF_ERROR(DropColumnIfExists(store, t + "__stage", name));
     EL_RETURN_IF_ERROR(DropColumnIfExists(store, t + "__overlay", kOverlayChangedPrefix + name));
   }
-  stored->columns.erase(std::remove_if(stored->columns.begin(), stored->columns.end(),
-                                       [](const ColumnDecl& c) { return IsReservedColumnName(c.name); }),
-                        stored->columns.end());
-  EL_ASSIGN_OR_RETURN(Stmt put, store.Prepare("INSERT OR REPLACE INTO _el_tables (name, decl) VALUES (?1, ?2)"));
+  auto reserved = [](const ColumnDecl& c) { return IsReservedColumnName(c.name); };
+  stored->columns.erase(
+      std::remove_if(stored->columns.begin(), stored->columns.end(), reserved),
+      stored->columns.end());
+  EL_ASSIGN_OR_RETURN(
+      Stmt put, store.Prepare("INSERT OR REPLACE INTO _el_tables (name, decl) VALUES (?1, ?2)"));
   put.BindText(1, t);
   put.BindText(2, TableDeclToJson(*stored));
   return put.Run();

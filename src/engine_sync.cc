@@ -101,7 +101,8 @@ void Engine::Impl::OnBadRequest(int64_t now_ms, Shape* shape, const Headers& hea
     Status s = MustRefetch(shape, std::string());
     if (!s.ok()) EmitError(s, shape->def().id);
   }
-  int64_t wait = shape->NextClientStateBackoffMs(*env, options.backoff, RetryAfterMs(headers, now_ms));
+  int64_t wait =
+      shape->NextClientStateBackoffMs(*env, options.backoff, RetryAfterMs(headers, now_ms));
   if (shape->client_state_errors() > 1) {
     // It came back after a re-fetch: shown in status while it keeps retrying.
     shape->error = err.WithContext("after re-fetching the shape");

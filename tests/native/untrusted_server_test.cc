@@ -36,7 +36,9 @@ class UntrustedServerTest : public ::testing::Test {
   void TearDown() override {
     pair_.reset();
     engine_.reset();
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      std::remove((path_ + suffix).c_str());
+    }
     rmdir(dir_.c_str());
   }
 
@@ -92,7 +94,9 @@ class UntrustedServerTest : public ::testing::Test {
   }
   static json UpToDate() { return json{{"headers", {{"control", "up-to-date"}}}}; }
   static json InsertMsg(const json& value) {
-    return json{{"key", "k"}, {"value", value}, {"headers", {{"operation", "insert"}, {"txids", {901}}}}};
+    return json{{"key", "k"},
+                {"value", value},
+                {"headers", {{"operation", "insert"}, {"txids", {901}}}}};
   }
 
   int64_t now_ = 1000000;
@@ -186,7 +190,9 @@ TEST_F(UntrustedServerTest, ReservedColumnInTheSchemaHeaderIsRefusedBeforeAnythi
   EXPECT_EQ(errors.back()["code"], "protocol");
   EXPECT_EQ(Count(), 0);
   EXPECT_EQ(Offset(), "-1");
-  EXPECT_EQ(Query("SELECT count(*) FROM pragma_table_info('items__synced') WHERE name = '_el_op'")[0][0], 0);
+  EXPECT_EQ(
+      Query("SELECT count(*) FROM pragma_table_info('items__synced') WHERE name = '_el_op'")[0][0],
+      0);
   EXPECT_EQ(Query("SELECT count(*) FROM _el_tables WHERE decl LIKE '%_el_op%'")[0][0], 0);
   // Local writes still work.
   WriteLocally(50);
@@ -243,12 +249,14 @@ TEST_F(UntrustedServerTest, EachMalformedOffsetHandleOrCursorIsRefusedWithNothin
   ASSERT_TRUE(pair_->SyncUntilUpToDate());
   int id = 100;
   for (const Case& c : cases) {
-    SCOPED_TRACE(std::string(c.header) + " " + c.offset + " " + c.handle.substr(0, 20) + " " + c.cursor);
+    SCOPED_TRACE(std::string(c.header) + " " + c.offset + " " + c.handle.substr(0, 20) + " " +
+                 c.cursor);
     const std::string offset = Offset();
     const json handle = Status()["shapes"][0]["handle"];
     Errors();
     server_.overrides.push_back(
-        Live(c.offset, json::array({InsertMsg(ItemRow(id, "planted")), UpToDate()}), c.handle, c.cursor));
+        Live(c.offset, json::array({InsertMsg(ItemRow(id, "planted")), UpToDate()}), c.handle,
+             c.cursor));
     server_.Insert(ItemRow(id + 1, "real"));  // what the retry brings
     pair_->Advance(10);
     electrolite::Status s = pair_->handle_results.back();
@@ -277,8 +285,9 @@ TEST_F(UntrustedServerTest, AStoredMalformedOffsetIsRefetchedOnOpen) {
   {  // what an earlier build kept from a bad response
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "UPDATE _el_shapes SET \"offset\" = '-5_0'", nullptr, nullptr, nullptr),
-              SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db, "UPDATE _el_shapes SET \"offset\" = '-5_0'", nullptr, nullptr, nullptr),
+        SQLITE_OK);
     sqlite3_close(db);
   }
   const size_t before = server_.urls.size();
@@ -353,6 +362,12 @@ TEST_F(UntrustedServerTest, A400ThatRepeatsAfterTheRefetchShowsInStatusAndKeepsR
   EXPECT_LE(made, 40u);  // ... but never hot
   ASSERT_FALSE(times.empty());
   EXPECT_GT(times.back(), last + 60000);  // and still at it late in the window
+  // Uploads are not held up by it.
+  EXPECT_TRUE(pair_->uploads.empty());
+  WriteLocally(70);
+  pair_->Pump();
+  ASSERT_EQ(pair_->uploads.size(), 1u);
+  EXPECT_EQ(pair_->uploads[0].kind, "upload");
   // The server recovers: so does the client.
   server_.overrides.clear();
   pair_->Advance(70000);
@@ -385,10 +400,12 @@ TEST_F(UntrustedServerTest, APoisonedDatabaseIsRepairedOnReopenAndRefetched) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
     sqlite3_stmt* st = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT decl FROM _el_tables WHERE name = 'items'", -1, &st, nullptr),
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT decl FROM _el_tables WHERE name = 'items'", -1, &st,
+                                 nullptr),
               SQLITE_OK);
     ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-    Result<TableDecl> decl = TableDeclFromJson(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    Result<TableDecl> decl =
+        TableDeclFromJson(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
     sqlite3_finalize(st);
     ASSERT_TRUE(decl.ok());
     ColumnDecl op;
@@ -402,7 +419,8 @@ TEST_F(UntrustedServerTest, APoisonedDatabaseIsRepairedOnReopenAndRefetched) {
         "DROP VIEW items;"
         "CREATE VIEW items AS SELECT id, title, priority, done, \"_el_op\" FROM items__synced;"
         "UPDATE _el_shapes SET schema = '" + std::string(kPoisonedHeader) + "';"
-        "UPDATE _el_tables SET decl = '" + TableDeclToJson(decl.value()) + "' WHERE name = 'items';";
+        "UPDATE _el_tables SET decl = '" + TableDeclToJson(decl.value()) +
+        "' WHERE name = 'items';";
     char* err = nullptr;
     ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
     sqlite3_close(db);
@@ -417,7 +435,9 @@ TEST_F(UntrustedServerTest, APoisonedDatabaseIsRepairedOnReopenAndRefetched) {
               0)
         << t;
   }
-  EXPECT_EQ(Query("SELECT count(*) FROM _el_tables WHERE decl LIKE '%\\_el\\_op%' ESCAPE '\\'")[0][0], 0);
+  EXPECT_EQ(
+      Query("SELECT count(*) FROM _el_tables WHERE decl LIKE '%\\_el\\_op%' ESCAPE '\\'")[0][0],
+      0);
   EXPECT_EQ(Offset(), "-1");  // the shape starts over
   EXPECT_EQ(Count("id = 60"), 1);  // the pending write survived
   WriteLocally(61);
