@@ -130,6 +130,9 @@ std::optional<FakeResponse> FakeElectric::Handle(const Request& req) {
     return r;
   }
   ParsedUrl url = ParseUrl(req.url);
+  if (intercept) {
+    if (std::optional<FakeResponse> r = intercept(url)) return r;
+  }
   const std::string offset = url.query["offset"];
   bool live = url.query.count("live") && url.query["live"] != "false";
   if (offset == "-1") {
@@ -183,6 +186,9 @@ FakeResponse FakeElectric::AnswerHeld(const Request& req) {
     return r;
   }
   ParsedUrl url = ParseUrl(req.url);
+  if (intercept) {
+    if (std::optional<FakeResponse> r = intercept(url)) return *r;
+  }
   if (url.query["handle"] != handle_) {
     FakeResponse r;
     r.status = 409;

@@ -53,6 +53,8 @@ class FakeElectric {
   FakeResponse AnswerHeld(const Request& req);
 
   std::deque<FakeResponse> overrides;  // served first, one per request
+  // Asked next (held live requests too): an answer for this request, or nullopt.
+  std::function<std::optional<FakeResponse>(const ParsedUrl&)> intercept;
   std::vector<std::string> urls;
   size_t snapshot_chunk_rows = 0;  // 0 = whole snapshot in the -1 response
   // Electric's 400 for an offset past the end of the log (protocol notes

@@ -93,6 +93,10 @@ class UntrustedServerTest : public ::testing::Test {
                         body.dump()};
   }
   static json UpToDate() { return json{{"headers", {{"control", "up-to-date"}}}}; }
+  static json SnapshotEnd() {
+    return json{{"headers", {{"control", "snapshot-end"}, {"xmin", "690"}, {"xmax", "700"},
+                             {"xip_list", json::array()}}}};
+  }
   static json InsertMsg(const json& value) {
     return json{{"key", "k"},
                 {"value", value},
@@ -345,7 +349,7 @@ TEST_F(UntrustedServerTest, A400ThatRepeatsAfterTheRefetchShowsInStatusAndKeepsR
         {200,
          {{"electric-handle", server_.handle()}, {"electric-offset", "900000_0"},
           {"electric-schema", kItemsSchemaHeader}},
-         json::array({json{{"headers", {{"control", "snapshot-end"}}}}}).dump()});
+         json::array({SnapshotEnd()}).dump()});
   }
   pair_->Advance(10);
   const size_t start = server_.urls.size();
@@ -375,6 +379,37 @@ TEST_F(UntrustedServerTest, A400ThatRepeatsAfterTheRefetchShowsInStatusAndKeepsR
   EXPECT_TRUE(st["isUpToDate"].get<bool>()) << st.dump();
   EXPECT_EQ(st["error"], nullptr);
   EXPECT_EQ(Count("id = 1"), 1);
+}
+
+TEST_F(UntrustedServerTest, OtherShapesKeepSyncingWhileOneRetriesA400) {
+  server_.check_offset_bounds = true;
+  server_.Insert(ItemRow(1, "one", 5));
+  json r = json::parse(engine_->Subscribe(
+      R"({"id":"prio","table":"items","where":"priority > 1"})", pair_->now));
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  ASSERT_TRUE(pair_->SyncUntilUpToDate());
+  // From now on the whole-table shape is always handed the planted offset.
+  server_.intercept = [&](const ParsedUrl& url) -> std::optional<FakeResponse> {
+    const std::string& offset = url.query.at("offset");
+    if (url.query.count("where") > 0 || offset == "900000_0") return std::nullopt;
+    FakeResponse planted = Live("900000_0", json::array({UpToDate()}));
+    if (offset == "-1") {
+      planted.headers.emplace_back("electric-schema", kItemsSchemaHeader);
+      planted.body = json::array({SnapshotEnd()}).dump();
+    }
+    return planted;
+  };
+  pair_->Advance(20000);  // the held polls come back, the planted offset meets its 400
+  server_.Insert(ItemRow(2, "two", 5));
+  pair_->ReleaseHeld();
+  pair_->Advance(20000);
+  json st = Status();
+  EXPECT_EQ(st["error"]["code"], "invalid_argument") << st.dump();
+  EXPECT_EQ(st["error"]["shapeId"], "items");
+  for (const json& shape : st["shapes"]) {
+    if (shape["id"] == "prio") EXPECT_TRUE(shape["isUpToDate"].get<bool>()) << st.dump();
+  }
+  EXPECT_EQ(Count("id = 2"), 1);  // brought by the other shape meanwhile
 }
 
 TEST_F(UntrustedServerTest, A400ForTheShapeDefinitionStaysTerminal) {
