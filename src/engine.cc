@@ -73,7 +73,7 @@ Status RepairReservedColumns(Store& store, TableDecl* stored, bool* repaired) {
   for (const std::string& name : bad) {
     EL_RETURN_IF_ERROR(DropColumnIfExists(store, t + "__synced", name));
     EL_RETURN_IF_ERROR(DropColumnIfExists(store, t + "__stage", name));
-    EL_RETURN_IF_ERROR(DropColumnIfExists(store, t + "__overlay", kOverlayChangedPrefix + name));
+    EL_RETURN_IF_ERROR(DropColumnIfExists(store, t + "__overlay", OverlayChangedColumn(name)));
   }
   auto reserved = [](const ColumnDecl& c) { return IsReservedColumnName(c.name); };
   stored->columns.erase(

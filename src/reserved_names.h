@@ -14,6 +14,7 @@
 #ifndef ELECTROLITE_SRC_RESERVED_NAMES_H_
 #define ELECTROLITE_SRC_RESERVED_NAMES_H_
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,12 +27,19 @@ namespace electrolite {
 // trigger (compared case-insensitively).
 inline constexpr char kReservedPrefix[] = "_el_";
 
-// Overlay bookkeeping columns (write_schema.cc builds T__overlay with these).
+// Overlay bookkeeping columns (write_schema.cc builds T__overlay with these;
+// untrusted_server_test checks that every column it has beside the table's
+// own is reserved).
 inline constexpr char kOverlayOpColumn[] = "_el_op";
 inline constexpr char kOverlayWriteIdColumn[] = "_el_write_id";
 inline constexpr char kOverlayYieldColumn[] = "_el_yield";
 inline constexpr char kOverlaySeenColumn[] = "_el_seen";
 inline constexpr char kOverlayChangedPrefix[] = "_el_c_";
+
+// The overlay's changed flag of `column`: `_el_c_<column>`.
+inline std::string OverlayChangedColumn(std::string_view column) {
+  return kOverlayChangedPrefix + std::string(column);
+}
 
 // Whether a column may not be called `name`: the reserved prefix, or one of
 // SQLite's rowid aliases (rowid, _rowid_, oid), in any letter case.
