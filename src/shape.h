@@ -5,9 +5,14 @@
 //   live long-poll with cursor --200--> live ...
 //   any --409 / must-refetch--> -1 (new handle, cache-buster, rows staged
 //   and swapped in at the next up-to-date)
-//   network error / 5xx / 429 --> waiting (full-jitter backoff, Retry-After floor)
-//   401/403 --> auth (until SetToken); other 4xx, missing headers,
-//   fast loop --> error.
+//   network error / 5xx / 429, a response with a malformed offset, handle or
+//   cursor, or one that cannot be applied --> waiting (full-jitter backoff,
+//   Retry-After floor), then the same request again
+//   400 refusing the client's own offset/handle --> -1 without the handle
+//   (re-fetch as on a 409) after a backoff of its own; shown as an error in
+//   status if it repeats before a request past -1 succeeds, never terminal
+//   401/403 --> auth (until SetToken); other 4xx (a 400 for the shape's
+//   definition), missing headers, fast loop --> error.
 //
 // The persisted part (handle, offset, cursor, schema, ...) lives in
 // `_el_shapes` and is written in the same transaction as the rows.
