@@ -41,7 +41,7 @@ Result<std::vector<TableDecl>> DeclaredTables(const EngineOptions& options) {
   }
   EL_RETURN_IF_ERROR(ApplyPoliciesJson(options.policies_json, &decls));
   EL_RETURN_IF_ERROR(ApplyTablesJson(options.tables_json, &decls));
-  for (const TableDecl& d : decls) EL_RETURN_IF_ERROR(CheckDeclaredColumns(d));
+  for (const TableDecl& d : decls) EL_RETURN_IF_ERROR(CheckDeclaration(d));
   return decls;
 }
 

@@ -40,6 +40,20 @@ Status CheckColumns(Code code, std::string_view who, std::string_view table,
 
 }  // namespace
 
+bool IsReservedTableName(std::string_view name) {
+  auto starts = [&](std::string_view p) {
+    return name.size() >= p.size() && EqualsIgnoreCase(name.substr(0, p.size()), p);
+  };
+  auto ends = [&](std::string_view p) {
+    return name.size() >= p.size() && EqualsIgnoreCase(name.substr(name.size() - p.size()), p);
+  };
+  if (starts(kReservedPrefix) || starts("sqlite_") || ends("__untyped")) return true;
+  for (const char* suffix : kTableSuffixes) {
+    if (ends(suffix)) return true;
+  }
+  return false;
+}
+
 bool IsReservedColumnName(std::string_view name) {
   constexpr std::string_view prefix(kReservedPrefix);
   if (name.size() >= prefix.size() && EqualsIgnoreCase(name.substr(0, prefix.size()), prefix)) {
@@ -53,7 +67,13 @@ Status CheckServerColumns(std::string_view table, const std::vector<ColumnDecl>&
   return CheckColumns(Code::kProtocol, "server", table, columns);
 }
 
-Status CheckDeclaredColumns(const TableDecl& decl) {
+Status CheckDeclaration(const TableDecl& decl) {
+  if (IsReservedTableName(decl.name)) {
+    return Status::Schema("declared table " + Quoted(decl.name) +
+                          " uses a name the engine reserves for its own tables (\"_el_...\","
+                          " \"sqlite_...\", \"...__synced\", \"...__overlay\", \"...__stage\","
+                          " \"...__untyped\")");
+  }
   return CheckColumns(Code::kSchema, "declared", decl.name, decl.columns);
 }
 

@@ -41,6 +41,15 @@ inline std::string OverlayChangedColumn(std::string_view column) {
   return kOverlayChangedPrefix + std::string(column);
 }
 
+// Suffixes of the SQLite tables the engine keeps beside a synced table `T`
+// (the synced mirror, the overlay, a re-fetch's stage).
+inline constexpr const char* kTableSuffixes[] = {"__synced", "__overlay", "__stage"};
+
+// Whether the app may not declare a table called `name`: the reserved prefix
+// or `sqlite_`, or ending like one of the engine's tables beside another
+// (kTableSuffixes, `__untyped`), in any letter case.
+bool IsReservedTableName(std::string_view name);
+
 // Whether a column may not be called `name`: the reserved prefix, or one of
 // SQLite's rowid aliases (rowid, _rowid_, oid), in any letter case.
 bool IsReservedColumnName(std::string_view name);
@@ -50,8 +59,9 @@ bool IsReservedColumnName(std::string_view name);
 // in case), is a protocol error naming the column and the table.
 Status CheckServerColumns(std::string_view table, const std::vector<ColumnDecl>& columns);
 
-// The same rule for a declaration the app gave (a schema error).
-Status CheckDeclaredColumns(const TableDecl& decl);
+// The same rules for a declaration the app gave, its table name included
+// (a schema error).
+Status CheckDeclaration(const TableDecl& decl);
 
 }  // namespace electrolite
 

@@ -167,6 +167,23 @@ TEST_F(UntrustedServerTest, EveryBookkeepingColumnOfTheOverlayIsReserved) {
   EXPECT_GE(bookkeeping, 8);  // _el_op, _el_write_id, _el_yield, _el_seen, 4 change flags
 }
 
+TEST(ReservedNamesTest, TableNamesTheEngineUsesBesideATable) {
+  for (const char* name : {"_el_outbox", "_EL_x", "sqlite_stat1", "items__synced", "items__OVERLAY",
+                           "items__stage", "items__overlay__untyped"}) {
+    EXPECT_TRUE(IsReservedTableName(name)) << name;
+  }
+  for (const char* name : {"items", "el_items", "items_synced", "my__table", "stage"}) {
+    EXPECT_FALSE(IsReservedTableName(name)) << name;
+  }
+  json opts = {{"path", ":memory:"},
+               {"schemaSql", "CREATE TABLE a (id int8 PRIMARY KEY);"
+                             "CREATE TABLE a__synced (id int8 PRIMARY KEY);"}};
+  auto r = Engine::Open(opts.dump());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kSchema);
+  EXPECT_NE(r.status().message().find("\"a__synced\""), std::string::npos) << r.status().ToString();
+}
+
 TEST(DeclaredColumnsTest, AnAppColumnWithAReservedNameIsASchemaError) {
   json opts = {{"path", ":memory:"},
                {"schemaSql", "CREATE TABLE t (id int8 PRIMARY KEY, \"_el_seen\" text);"}};
