@@ -7,6 +7,7 @@
 #include "engine_impl.h"
 #include "json.h"
 #include "local_query.h"
+#include "reserved_names.h"
 #include "snapshot_export.h"
 #include "table_decl.h"
 
@@ -21,6 +22,74 @@ uint64_t SeedFrom(const EngineOptions& o) {
     h *= 1099511628211ULL;
   }
   return h;
+}
+
+Status DropColumnIfExists(Store& store, const std::string& table, const std::string& column) {
+  EL_ASSIGN_OR_RETURN(Stmt info,
+                      store.Prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2"));
+  info.BindText(1, table);
+  info.BindText(2, column);
+  EL_ASSIGN_OR_RETURN(bool has, info.Step());
+  info.Reset();
+  if (!has) return Status::Ok();
+  return store.Exec("ALTER TABLE " + QuoteIdent(table) + " DROP COLUMN " + QuoteIdent(column));
+}
+
+// A declaration stored by an earlier build may hold a column a server named
+// like the engine's bookkeeping (reserved_names.h), which breaks the table's
+// local writes. It is repaired on open: the reserved columns leave the
+// declaration, T__synced, T__stage and the overlay's change flags (the view
+// goes first: SQLite refuses to drop a column a view names; Materialize
+// rebuilds it), or, when one is in the primary key, the synced copies are
+// dropped whole and the declaration forgotten (*stored left without
+// columns). Either way the caller re-fetches the table's shapes.
+Status RepairReservedColumns(Store& store, TableDecl* stored, bool* repaired) {
+  *repaired = false;
+  bool in_pk = false;
+  std::vector<std::string> bad;
+  for (const ColumnDecl& c : stored->columns) {
+    if (!IsReservedColumnName(c.name)) continue;
+    bad.push_back(c.name);
+    if (c.pk_index >= 0) in_pk = true;
+  }
+  for (const std::string& k : stored->primary_key) in_pk |= IsReservedColumnName(k);
+  if (bad.empty() && !in_pk) return Status::Ok();
+  *repaired = true;
+  const std::string& t = stored->name;
+  EL_RETURN_IF_ERROR(store.Exec("DROP VIEW IF EXISTS " + QuoteIdent(t)));
+  // The write path rebuilds the view and overlay only when its recorded DDL differs.
+  EL_RETURN_IF_ERROR(store.RecordSchema("ddl:" + t, ""));
+  if (in_pk) {
+    for (const char* suffix : {"__synced", "__stage", "__overlay"}) {
+      EL_RETURN_IF_ERROR(store.Exec("DROP TABLE IF EXISTS " + QuoteIdent(t + suffix)));
+    }
+    EL_ASSIGN_OR_RETURN(Stmt del, store.Prepare("DELETE FROM _el_tables WHERE name = ?1"));
+    del.BindText(1, t);
+    EL_RETURN_IF_ERROR(del.Run());
+    stored->columns.clear();
+    stored->primary_key.clear();
+    return Status::Ok();
+  }
+  for (const std::string& name : bad) {
+    EL_RETURN_IF_ERROR(DropColumnIfExists(store, t + "__synced", name));
+    EL_RETURN_IF_ERROR(DropColumnIfExists(store, t + "__stage", name));
+    EL_RETURN_IF_ERROR(DropColumnIfExists(store, t + "__overlay", OverlayChangedColumn(name)));
+  }
+  auto reserved = [](const ColumnDecl& c) { return IsReservedColumnName(c.name); };
+  stored->columns.erase(
+      std::remove_if(stored->columns.begin(), stored->columns.end(), reserved),
+      stored->columns.end());
+  EL_ASSIGN_OR_RETURN(
+      Stmt put, store.Prepare("INSERT OR REPLACE INTO _el_tables (name, decl) VALUES (?1, ?2)"));
+  put.BindText(1, t);
+  put.BindText(2, TableDeclToJson(*stored));
+  return put.Run();
+}
+
+// Stopped (error, auth), or retrying a 400 that came back after a re-fetch.
+bool ShowsError(const Shape& s) {
+  return s.phase == Shape::Phase::kError || s.phase == Shape::Phase::kAuth ||
+         (s.client_state_errors() > 1 && !s.error.ok());
 }
 
 std::string OkWith(const std::string& field, const std::string& json_value) {
@@ -51,6 +120,17 @@ Status Engine::Impl::Init() {
       if (!d.ok()) return d.status();
       stored[d->name] = std::move(d).value();
     }
+  }
+  std::set<std::string> repaired;  // their shapes start over
+  for (auto it = stored.begin(); it != stored.end();) {
+    bool r = false;
+    EL_RETURN_IF_ERROR(RepairReservedColumns(*store, &it->second, &r));
+    if (r) {
+      repaired.insert(it->first);
+      Log("warn", "table " + it->first + ": dropped server columns with reserved names;"
+                  " re-fetching its shapes");
+    }
+    it = r && it->second.columns.empty() ? stored.erase(it) : std::next(it);
   }
   for (TableDecl& d : decls) {
     auto it = stored.find(d.name);
@@ -91,6 +171,17 @@ Status Engine::Impl::Init() {
       EL_RETURN_IF_ERROR(shape->Load(*store));
       // Resume with a non-live catch-up request.
       shape->state().up_to_date = false;
+      // A repaired table, or an offset/handle no server should have given
+      // (an earlier build kept them unchecked): start over from -1.
+      const ShapeState& st = shape->state();
+      if (repaired.count(shape->def().table) > 0 || !IsValidOffset(st.offset) ||
+          (!st.handle.empty() && !IsValidHandle(st.handle)) || !IsValidCursor(st.cursor)) {
+        shape->state().handle.clear();
+        shape->state().expired_handle.clear();
+        shape->MarkMustRefetch(std::string(), *env);
+        EL_RETURN_IF_ERROR(shape->table()->ClearStage());
+        EL_RETURN_IF_ERROR(shape->Save(*store));
+      }
     }
   }
   if (options.auto_subscribe) {
@@ -182,7 +273,7 @@ std::string Engine::Impl::BuildStatusJson() const {
   bool any_error = false, all_up = !shapes.empty(), any_connected = false, all_ok = true;
   int64_t last_synced = -1;
   for (const auto& s : shapes) {
-    if (s->phase == Shape::Phase::kError || s->phase == Shape::Phase::kAuth) any_error = true;
+    if (ShowsError(*s)) any_error = true;
     if (!s->state().up_to_date) all_up = false;
     if (s->connected) any_connected = true;
     if (s->attempted && !s->connected) all_ok = false;
@@ -210,7 +301,7 @@ std::string Engine::Impl::BuildStatusJson() const {
   if (any_error) {
     const Shape* failed = nullptr;
     for (const auto& s : shapes) {
-      if (failed == nullptr && (s->phase == Shape::Phase::kError || s->phase == Shape::Phase::kAuth)) failed = s.get();
+      if (failed == nullptr && ShowsError(*s)) failed = s.get();
     }
     out += "{\"code\":\"";
     out += failed->error.code_name();

@@ -7,6 +7,7 @@
 
 #include "engine_impl.h"
 #include "json.h"
+#include "reserved_names.h"
 #include "response_applier.h"
 #include "snapshot_export.h"
 #include "table_decl.h"
@@ -40,6 +41,7 @@ Result<std::vector<TableDecl>> DeclaredTables(const EngineOptions& options) {
   }
   EL_RETURN_IF_ERROR(ApplyPoliciesJson(options.policies_json, &decls));
   EL_RETURN_IF_ERROR(ApplyTablesJson(options.tables_json, &decls));
+  for (const TableDecl& d : decls) EL_RETURN_IF_ERROR(CheckDeclaration(d));
   return decls;
 }
 

@@ -136,6 +136,12 @@ class Engine::Impl {
                    std::string_view body, bool live);
   Status MustRefetch(Shape* shape, const std::string& new_handle);
   void Fail(Shape* shape, const Status& s);
+  // A response that could not be applied: reported, then retried from the
+  // same offset after a backoff (Fail after kMaxConsecutiveFailures).
+  void RetryOrFail(int64_t now_ms, Shape* shape, const Status& s);
+  // HTTP 400: the shape's definition (terminal) or the client's own state
+  // (re-fetched from -1 with backoff, never a permanent stop).
+  void OnBadRequest(int64_t now_ms, Shape* shape, const Headers& headers, std::string_view body);
   void Backoff(int64_t now_ms, Shape* shape, int64_t retry_after_ms);
 };
 

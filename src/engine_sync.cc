@@ -4,7 +4,9 @@
 #include <algorithm>
 
 #include "engine_impl.h"
+#include "json.h"
 #include "message_decoder.h"
+#include "reserved_names.h"
 #include "response_applier.h"
 
 namespace electrolite {
@@ -31,7 +33,88 @@ std::string XipJson(const std::vector<std::string>& xip) {
   return out + "]";
 }
 
+// A 400 lists the request fields it refused (protocol notes §2.1, §2.1a):
+// {"errors":{"offset":["out of bounds for this shape"]}}. The offset,
+// handle, cursor and live flag are the client's own state; the rest (where,
+// columns, table, params, ...) is the shape's definition, the app's to fix.
+// A body that names no field blames the client's state when the request sent
+// any (an offset past -1).
+bool BlamesClientState(std::string_view body, bool sent_state) {
+  static const char* const kStateFields[] = {"offset", "handle", "cursor", "live", "live_sse",
+                                             "experimental_live_sse", "expired_handle"};
+  Json j = Json::parse(body);
+  if (j.is_discarded() || !j.is_object()) return sent_state;
+  auto errors = j.find("errors");
+  if (errors == j.end() || !errors->is_object() || errors->empty()) return sent_state;
+  for (auto it = errors->begin(); it != errors->end(); ++it) {
+    for (const char* f : kStateFields) {
+      if (it.key() == f) return true;
+    }
+  }
+  return false;
+}
+
+// The headers a 200 brings that the engine keeps and sends back.
+Status CheckStateHeaders(const Headers& headers) {
+  const std::string* offset = FindHeader(headers, proto::kOffset);
+  if (offset != nullptr && !IsValidOffset(*offset)) {
+    return Status::Protocol("malformed electric-offset header \"" + Excerpt(*offset) + "\"");
+  }
+  const std::string* handle = FindHeader(headers, proto::kHandle);
+  if (handle != nullptr && !IsValidHandle(*handle)) {
+    return Status::Protocol("malformed electric-handle header \"" + Excerpt(*handle) + "\"");
+  }
+  const std::string* cursor = FindHeader(headers, proto::kCursor);
+  if (cursor != nullptr && !IsValidCursor(*cursor)) {
+    return Status::Protocol("malformed electric-cursor header \"" + Excerpt(*cursor) + "\"");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+void Engine::Impl::RetryOrFail(int64_t now_ms, Shape* shape, const Status& s) {
+  EmitError(s, shape->def().id);
+  if (shape->retries() + 1 >= kMaxConsecutiveFailures) {
+    Fail(shape, s.WithContext("giving up after " + std::to_string(kMaxConsecutiveFailures) +
+                              " failed attempts"));
+  } else {
+    Backoff(now_ms, shape, 0);
+  }
+}
+
+void Engine::Impl::OnBadRequest(int64_t now_ms, Shape* shape, const Headers& headers,
+                                std::string_view body) {
+  Status err = Status::InvalidArgument("HTTP 400: " + Excerpt(body));
+  bool sent_state = shape->request_offset != "-1";
+  bool client = BlamesClientState(body, sent_state);
+  if (!client && shape->client_state_errors() == 0) {
+    Fail(shape, err);  // the shape's definition: terminal until the app changes it
+    return;
+  }
+  // The server refused what the client sent back (e.g. an offset out of
+  // bounds after the server lost its log, or one a bad response planted):
+  // start the shape over from -1, as on a 409, without expiring its handle
+  // (the server did not rotate it), and wait so this never loops hot.
+  if (client && sent_state) {
+    shape->state().handle.clear();
+    Status s = MustRefetch(shape, std::string());
+    if (!s.ok()) EmitError(s, shape->def().id);
+  }
+  int64_t wait =
+      shape->NextClientStateBackoffMs(*env, options.backoff, RetryAfterMs(headers, now_ms));
+  if (shape->client_state_errors() > 1) {
+    // It came back after a re-fetch: shown in status while it keeps retrying.
+    shape->error = err.WithContext("after re-fetching the shape");
+    EmitError(shape->error, shape->def().id);
+  }
+  shape->phase = Shape::Phase::kWaiting;
+  shape->wait_until_ms = now_ms + wait;
+  shape->connected = false;
+  ExtrasOnDisconnected();
+  Log("warn", "shape " + shape->def().id + ": " + err.message() + "; re-fetching in " +
+                  std::to_string(wait) + " ms");
+}
 
 void Engine::Impl::Fail(Shape* shape, const Status& s) {
   shape->phase = Shape::Phase::kError;
@@ -87,6 +170,10 @@ Status Engine::Impl::OnResponse(int64_t now_ms, int64_t request_id, int status,
     shape->connected = true;
     const std::string* h = FindHeader(headers, proto::kHandle);
     if (h == nullptr) Log("warn", "409 without electric-handle: a proxy may strip headers");
+    if (h != nullptr && !IsValidHandle(*h)) {
+      Log("warn", "409 with a malformed electric-handle, ignored");
+      h = nullptr;
+    }
     result = MustRefetch(shape, h != nullptr ? *h : std::string());
     if (!result.ok()) {
       EmitError(result, shape->def().id);
@@ -100,10 +187,10 @@ Status Engine::Impl::OnResponse(int64_t now_ms, int64_t request_id, int status,
   } else if (status == 429 || status >= 500) {
     Log("warn", "shape " + shape->def().id + ": HTTP " + std::to_string(status));
     Backoff(now_ms, shape, RetryAfterMs(headers, now_ms));
+  } else if (status == 400) {
+    OnBadRequest(now_ms, shape, headers, body);
   } else if (status >= 400) {
-    Code code = status == 400 ? Code::kInvalidArgument
-                : status == 404 ? Code::kNotFound
-                                : Code::kProtocol;
+    Code code = status == 404 ? Code::kNotFound : Code::kProtocol;
     Fail(shape, Status(code, "HTTP " + std::to_string(status) + ": " + Excerpt(body)));
   } else {
     Fail(shape, Status::Protocol("unexpected HTTP status " + std::to_string(status)));
@@ -131,6 +218,13 @@ Status Engine::Impl::OnSuccess(int64_t now_ms, Shape* shape, int status, const H
     Fail(shape, s);  // fatal, never retried (protocol notes §2.2)
     return s;
   }
+  // Nothing of a response whose offset, handle or cursor is malformed is
+  // applied or kept; the same request is retried after a backoff.
+  Status bad = CheckStateHeaders(headers);
+  if (!bad.ok()) {
+    RetryOrFail(now_ms, shape, bad);
+    return bad;
+  }
   ShapeState& st = shape->state();
   if (!st.expired_handle.empty() && *handle == st.expired_handle) {
     // A cached response of the shape we were told to drop (§4.4).
@@ -146,15 +240,7 @@ Status Engine::Impl::OnSuccess(int64_t now_ms, Shape* shape, int status, const H
     return Status::Ok();
   }
   Status s = ApplyBody(now_ms, shape, status, headers, body, live);
-  if (!s.ok()) {
-    EmitError(s, shape->def().id);
-    if (shape->retries() + 1 >= kMaxConsecutiveFailures) {
-      Fail(shape, s.WithContext("giving up after " + std::to_string(kMaxConsecutiveFailures) +
-                                " failed attempts"));
-    } else {
-      Backoff(now_ms, shape, 0);
-    }
-  }
+  if (!s.ok()) RetryOrFail(now_ms, shape, s);
   return s;
 }
 
@@ -181,6 +267,8 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   if (schema != nullptr) {
     Result<std::vector<ColumnDecl>> cols = ParseSchemaHeader(*schema);
     if (!cols.ok()) return undo(cols.status());
+    Status reserved = CheckServerColumns(shape->def().table, cols.value());
+    if (!reserved.ok()) return undo(reserved);
     bool changed = false;
     Status ms = table->MergeServerColumns(cols.value(), view_builder, &changed);
     ddl = changed;
@@ -255,7 +343,10 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   shape->ResetBackoff();
   shape->stale_retries = 0;
   shape->cache_buster.clear();
-  shape->error = Status::Ok();
+  // The server took the offset and handle this request sent back; until then
+  // a repeated 400's error stays in status through the re-fetch.
+  if (shape->request_offset != "-1") shape->ResetClientStateErrors();
+  if (shape->client_state_errors() == 0) shape->error = Status::Ok();
   if (advanced || up_to_date) shape->ResetFastLoop();
   rows_applied += applier.rows();
   int64_t ms = now_ms - shape->request_sent_ms;
@@ -341,6 +432,7 @@ std::optional<Request> Engine::Impl::NextRequest(int64_t now_ms) {
     shape->request_sent_ms = now_ms;
     shape->request_deadline_ms = now_ms + req.timeout_ms;
     shape->request_live = live;
+    shape->request_offset = shape->state().offset;
     Log("debug", "GET " + req.url);
     MaybeEmitStatus();
     return req;

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "json.h"
+#include "reserved_names.h"
 
 namespace electrolite {
 
@@ -14,7 +15,7 @@ std::string AppTableName(const char* name) {
   if (name == nullptr) return {};
   std::string n(name);
   if (n.rfind("_el_", 0) == 0 || n.rfind("sqlite_", 0) == 0) return {};
-  for (const char* suffix : {"__synced", "__overlay", "__stage"}) {
+  for (const char* suffix : kTableSuffixes) {
     size_t len = std::char_traits<char>::length(suffix);
     if (n.size() > len && n.compare(n.size() - len, len, suffix) == 0) {
       return n.substr(0, n.size() - len);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "outbox.h"
+#include "reserved_names.h"
 #include "store.h"
 
 namespace electrolite {
@@ -110,8 +111,8 @@ const Overlay::TableSql& Overlay::Sql(const WriteTable& t) {
     q.columns.push_back(c.name);
     if (!cols.empty()) cols += ", ";
     cols += QuoteIdent(c.name);
-    overlay_cols += ", " + QuoteIdent(c.name) + ", " + QuoteIdent("_el_c_" + c.name);
-    upsert_cols += QuoteIdent(c.name) + ", " + QuoteIdent("_el_c_" + c.name) + ", ";
+    overlay_cols += ", " + QuoteIdent(c.name) + ", " + QuoteIdent(OverlayChangedColumn(c.name));
+    upsert_cols += QuoteIdent(c.name) + ", " + QuoteIdent(OverlayChangedColumn(c.name)) + ", ";
     params += "?" + std::to_string(n + 1) + ", ?" + std::to_string(n + 2) + ", ";
     n += 2;
   }

@@ -1,6 +1,7 @@
 #include "shape.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 
 #include "json.h"
@@ -107,6 +108,45 @@ std::string ShapeDef::DefaultId() const {
   for (int i = 15; i >= 8; i--) out += kHex[(h >> (i * 4)) & 15];
   return out;
 }
+
+namespace {
+
+// Decimal digits no greater than `max` (leading zeros allowed, as the server's
+// Integer.parse takes them).
+bool DecimalAtMost(std::string_view s, uint64_t max) {
+  if (s.empty()) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (max - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  return true;
+}
+
+bool PrintableToken(std::string_view s, size_t max_len) {
+  if (s.size() > max_len) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+}  // namespace
+
+bool IsValidOffset(std::string_view offset) {
+  if (offset == "-1") return true;
+  if (offset.size() > 64) return false;
+  size_t sep = offset.find('_');
+  if (sep == std::string_view::npos) return false;
+  std::string_view tx = offset.substr(0, sep), op = offset.substr(sep + 1);
+  if (!DecimalAtMost(tx, UINT64_MAX)) return false;
+  return op == "inf" || DecimalAtMost(op, static_cast<uint64_t>(INT64_MAX));
+}
+
+bool IsValidHandle(std::string_view handle) {
+  return !handle.empty() && PrintableToken(handle, 256);
+}
+
+bool IsValidCursor(std::string_view cursor) { return PrintableToken(cursor, 64); }
 
 std::string FormEncode(std::string_view s) {
   static const char kHex[] = "0123456789ABCDEF";
@@ -236,6 +276,18 @@ int64_t Shape::NextBackoffMs(Env& env, const BackoffOptions& opts, int64_t retry
       opts.max_ms, static_cast<int64_t>(static_cast<double>(backoff_delay_ms_) * opts.multiplier));
   retries_++;
   return wait;
+}
+
+int64_t Shape::NextClientStateBackoffMs(Env& env, const BackoffOptions& opts,
+                                        int64_t retry_after_ms) {
+  client_state_errors_++;
+  int64_t delay = std::max<int64_t>(1, opts.initial_ms);
+  for (int i = 1; i < client_state_errors_ && delay < opts.max_ms; i++) {
+    delay = static_cast<int64_t>(static_cast<double>(delay) * std::max(2.0, opts.multiplier));
+  }
+  delay = std::min(delay, opts.max_ms);
+  int64_t jitter = static_cast<int64_t>(env.RandomUnit() * static_cast<double>(delay / 2));
+  return std::max(retry_after_ms, delay - delay / 2 + jitter);
 }
 
 bool Shape::RecordNonLiveRequest(const std::string& offset, int64_t now_ms) {

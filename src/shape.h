@@ -5,9 +5,14 @@
 //   live long-poll with cursor --200--> live ...
 //   any --409 / must-refetch--> -1 (new handle, cache-buster, rows staged
 //   and swapped in at the next up-to-date)
-//   network error / 5xx / 429 --> waiting (full-jitter backoff, Retry-After floor)
-//   401/403 --> auth (until SetToken); other 4xx, missing headers,
-//   fast loop --> error.
+//   network error / 5xx / 429, a response with a malformed offset, handle or
+//   cursor, or one that cannot be applied --> waiting (full-jitter backoff,
+//   Retry-After floor), then the same request again
+//   400 refusing the client's own offset/handle --> -1 without the handle
+//   (re-fetch as on a 409) after a backoff of its own; shown as an error in
+//   status if it repeats before a request past -1 succeeds, never terminal
+//   401/403 --> auth (until SetToken); other 4xx (a 400 for the shape's
+//   definition), missing headers, fast loop --> error.
 //
 // The persisted part (handle, offset, cursor, schema, ...) lives in
 // `_el_shapes` and is written in the same transaction as the rows.
@@ -110,6 +115,15 @@ class Shape {
   void ResetBackoff() { backoff_delay_ms_ = 0; retries_ = 0; }
   int retries() const { return retries_; }
 
+  // A 400 that refused the client's own state (its offset or handle):
+  // counts it and returns the wait before the next request, exponential in
+  // the count with equal jitter (delay/2 + random(delay/2)) and Retry-After as
+  // a floor. Unlike NextBackoffMs it is not reset by the re-fetch's own
+  // responses, only by ResetClientStateErrors (a request past -1 succeeded).
+  int64_t NextClientStateBackoffMs(Env& env, const BackoffOptions& opts, int64_t retry_after_ms);
+  int client_state_errors() const { return client_state_errors_; }
+  void ResetClientStateErrors() { client_state_errors_ = 0; }
+
   // Records a non-live request at `offset`; returns true when a fast retry
   // loop is detected (>= 5 such requests within 500 ms).
   bool RecordNonLiveRequest(const std::string& offset, int64_t now_ms);
@@ -127,6 +141,7 @@ class Shape {
   int64_t request_sent_ms = 0;
   int64_t request_deadline_ms = -1;
   bool request_live = false;
+  std::string request_offset;  // the offset the request in flight sent
   int64_t wait_until_ms = -1;
   std::string cache_buster;
   int stale_retries = 0;
@@ -142,10 +157,22 @@ class Shape {
   std::vector<ShapeColumn> columns_;
   int64_t backoff_delay_ms_ = 0;
   int retries_ = 0;
+  int client_state_errors_ = 0;
   std::string fast_loop_offset_;
   std::vector<int64_t> fast_loop_times_;
   int fast_loop_detections_ = 0;
 };
+
+// Response header values, checked before anything of a response is applied
+// (protocol notes §1.3, §1.4, §3.2), since each is persisted and sent back:
+//  * an offset is `-1`, `<tx>_<op>` or `<tx>_inf`: decimal digits, tx within
+//    uint64 and op within int64 (`now` is a request value only);
+//  * a handle is 1-256 bytes of printable ASCII without spaces;
+//  * a cursor is at most 64 bytes of printable ASCII without spaces (empty
+//    is what the official client sends before the first one).
+bool IsValidOffset(std::string_view offset);
+bool IsValidHandle(std::string_view handle);
+bool IsValidCursor(std::string_view cursor);
 
 // application/x-www-form-urlencoded (as URLSearchParams writes it).
 std::string FormEncode(std::string_view s);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "reserved_names.h"
+
 namespace electrolite {
 
 namespace {
@@ -285,6 +287,11 @@ Status SyncedTable::Apply(const ShapeMessage& m, const std::vector<ShapeColumn>&
     } else {
       idx = ColumnIndex(c.name);
       if (idx < 0) {
+        if (IsReservedColumnName(c.name)) {  // never in decl_ (reserved_names.h)
+          return Status::Protocol("server column \"" + std::string(c.name) + "\" of table \"" +
+                                  decl_.name + "\" uses a name the engine reserves for its own"
+                                  " bookkeeping");
+        }
         return Status::Protocol("table " + decl_.name + ": unknown column \"" +
                                 std::string(c.name) + "\"");
       }

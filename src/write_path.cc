@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include "reserved_names.h"
 #include "store.h"
 
 namespace electrolite {
@@ -108,9 +109,9 @@ Status WritePath::BuildOverlay(const WriteTable& table, const std::string& ddl) 
         have.insert("_el_seen");
         EL_RETURN_IF_ERROR(store_->Exec("ALTER TABLE " + overlay + " ADD COLUMN \"_el_seen\" TEXT"));
       }
-      if (have.count("_el_c_" + c.name) == 0) {
+      if (have.count(OverlayChangedColumn(c.name)) == 0) {
         EL_RETURN_IF_ERROR(store_->Exec("ALTER TABLE " + overlay + " ADD COLUMN " +
-                                        QuoteIdent("_el_c_" + c.name) +
+                                        QuoteIdent(OverlayChangedColumn(c.name)) +
                                         " INTEGER NOT NULL DEFAULT 0"));
       }
     }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "reserved_names.h"
 #include "store.h"
 
 namespace electrolite {
@@ -484,7 +485,7 @@ std::string WriteTable::OverlayDdl() const {
   std::string flags;
   for (const WriteColumn& c : columns) {
     const std::string q = QuoteIdent(c.name);
-    const std::string flag = QuoteIdent("_el_c_" + c.name);
+    const std::string flag = QuoteIdent(OverlayChangedColumn(c.name));
     // The key is typed like T__synced's: see the view's UNION ALL arm below.
     cols += IsPrimaryKey(c.name) ? q + " " + SqliteTypeFor(c.cls, c.dims) + ", " : q + ", ";
     flags += flag + " INTEGER NOT NULL DEFAULT 0, ";

@@ -130,6 +130,9 @@ std::optional<FakeResponse> FakeElectric::Handle(const Request& req) {
     return r;
   }
   ParsedUrl url = ParseUrl(req.url);
+  if (intercept) {
+    if (std::optional<FakeResponse> r = intercept(url)) return r;
+  }
   const std::string offset = url.query["offset"];
   bool live = url.query.count("live") && url.query["live"] != "false";
   if (offset == "-1") {
@@ -160,6 +163,7 @@ std::optional<FakeResponse> FakeElectric::Handle(const Request& req) {
     r.body = R"([{"headers":{"control":"must-refetch"}}])";
     return r;
   }
+  if (std::optional<FakeResponse> oob = OutOfBounds(url)) return oob;
   if (offset.rfind("0_", 0) == 0 && offset != "0_inf") {
     size_t k = std::stoul(offset.substr(2));
     if (k + 1 < chunks_.size()) {
@@ -182,6 +186,9 @@ FakeResponse FakeElectric::AnswerHeld(const Request& req) {
     return r;
   }
   ParsedUrl url = ParseUrl(req.url);
+  if (intercept) {
+    if (std::optional<FakeResponse> r = intercept(url)) return *r;
+  }
   if (url.query["handle"] != handle_) {
     FakeResponse r;
     r.status = 409;
@@ -189,8 +196,22 @@ FakeResponse FakeElectric::AnswerHeld(const Request& req) {
     r.body = R"([{"headers":{"control":"must-refetch"}}])";
     return r;
   }
+  if (std::optional<FakeResponse> oob = OutOfBounds(url)) return *oob;
   bool has_data = false;
   return Log(url, true, true, &has_data);
+}
+
+std::optional<FakeResponse> FakeElectric::OutOfBounds(const ParsedUrl& url) const {
+  if (!check_offset_bounds) return std::nullopt;
+  const std::string& offset = url.query.at("offset");
+  size_t us = offset.find('_');
+  if (offset.rfind("0_", 0) == 0 || us == std::string::npos) return std::nullopt;
+  if (std::stoll(offset.substr(0, us)) <= lsn_) return std::nullopt;
+  FakeResponse r;
+  r.status = 400;
+  r.headers = {{"content-type", "application/json"}};
+  r.body = R"({"message":"Invalid request","errors":{"offset":["out of bounds for this shape"]}})";
+  return r;
 }
 
 FakeResponse FakeElectric::Log(const ParsedUrl& url, bool live, bool allow_empty, bool* has_data) {
@@ -231,6 +252,10 @@ void SyncPair::Pump(int max_requests) {
     std::optional<Request> req = engine_->PollRequest(now);
     if (!req) return;
     requests_sent++;
+    if (req->kind == "upload") {
+      uploads.push_back(*req);
+      continue;
+    }
     std::optional<FakeResponse> resp = server_->Handle(*req);
     if (!resp) {
       held_.push_back({*req, now});

@@ -53,8 +53,13 @@ class FakeElectric {
   FakeResponse AnswerHeld(const Request& req);
 
   std::deque<FakeResponse> overrides;  // served first, one per request
+  // Asked next (held live requests too): an answer for this request, or nullopt.
+  std::function<std::optional<FakeResponse>(const ParsedUrl&)> intercept;
   std::vector<std::string> urls;
   size_t snapshot_chunk_rows = 0;  // 0 = whole snapshot in the -1 response
+  // Electric's 400 for an offset past the end of the log (protocol notes
+  // §2.1a), answered at once instead of after half a long-poll.
+  bool check_offset_bounds = false;
   int64_t next_txid = 700;
   const std::string& handle() const { return handle_; }
   const std::map<std::string, json>& rows() const { return rows_; }
@@ -68,6 +73,7 @@ class FakeElectric {
   };
   json Change(const char* op, const json& value, int64_t lsn, int64_t txid, bool last) const;
   FakeResponse Log(const ParsedUrl& url, bool live, bool allow_empty, bool* has_data);
+  std::optional<FakeResponse> OutOfBounds(const ParsedUrl& url) const;
   Headers BaseHeaders(const std::string& offset, bool live) const;
 
   std::string table_;
@@ -102,6 +108,8 @@ class SyncPair {
 
   int64_t now = 1000000;
   int requests_sent = 0;
+  // Upload requests (the write endpoint is not this server's): kept, unanswered.
+  std::vector<Request> uploads;
   std::vector<Status> handle_results;
   // Called after every HandleResponse (e.g. to check invariants).
   std::function<void()> after_response;
