@@ -206,6 +206,33 @@ TEST_F(WriteEngineTest, ReadOnlyTablesRefuseWrites) {
   EXPECT_EQ(res["code"], "read_only");
 }
 
+// The write endpoint refuses a row owned by another user (403 naming the
+// mutation); once the engine knows the signed-in user, it refuses such a
+// typed write itself, before anything is applied or queued.
+TEST_F(WriteEngineTest, WritesOfAnotherUsersRowsAreRefusedOnceTheUserIsKnown) {
+  json opts = {{"path", ":memory:"},
+               {"schemaSql", "CREATE TABLE notes (id TEXT PRIMARY KEY, user_id TEXT, body TEXT);"},
+               {"policies", {{"notes", {{"policy", "last-write-wins"}, {"writable", true}}}}}};
+  auto r = Engine::Open(opts.dump());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Engine& e = *r.value();
+  // Unknown user: nothing to check against.
+  EXPECT_TRUE(json::parse(e.Insert("notes", R"({"id":"n1","user_id":"a","body":"x"})"))["ok"].get<bool>());
+  e.SetUserId("b");
+  json res = json::parse(e.Insert("notes", R"({"id":"n2","user_id":"a","body":"x"})"));
+  EXPECT_EQ(res["code"], "invalid_argument");
+  EXPECT_NE(res["message"].get<std::string>().find("notes.user_id"), std::string::npos) << res.dump();
+  res = json::parse(e.Update("notes", R"({"id":"n1"})", R"({"user_id":"a"})"));
+  EXPECT_EQ(res["code"], "invalid_argument");
+  EXPECT_TRUE(json::parse(e.Insert("notes", R"({"id":"n3","user_id":"b","body":"x"})"))["ok"].get<bool>());
+  EXPECT_TRUE(json::parse(e.Insert("notes", R"({"id":"n4","body":"no owner given"})"))["ok"].get<bool>());
+  EXPECT_TRUE(json::parse(e.Update("notes", R"({"id":"n1"})", R"({"body":"y"})"))["ok"].get<bool>());
+  json q = json::parse(e.Query("SELECT count(*) FROM notes", "[]"));
+  EXPECT_EQ(q["rows"][0][0], 3);
+  json pending = json::parse(e.PendingMutations());
+  EXPECT_EQ((pending.is_array() ? pending : pending["mutations"]).size(), 4u) << pending.dump();
+}
+
 TEST_F(WriteEngineTest, TransactionsCommitOrRollBackOverlayAndOutboxTogether) {
   ASSERT_TRUE(json::parse(engine->Begin())["ok"].get<bool>());
   ASSERT_TRUE(Exec("INSERT INTO items (id, title) VALUES (10, 'a')")["ok"].get<bool>());
