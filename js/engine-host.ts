@@ -28,6 +28,7 @@ export interface EngineBindings {
   handleTimeout(h: number, nowMs: number): unknown;
   setOnline(h: number, online: boolean, nowMs: number): unknown;
   setToken(h: number, token: string, nowMs: number): unknown;
+  setUserId?(h: number, userId: string): string;
   pollRequest(h: number, nowMs: number): string;
   requestBody(h: number, requestId: number): Uint8Array;
   pollTimeout(h: number): number;
@@ -73,6 +74,24 @@ export interface HostConfig {
   fetch?: FetchFn;
   /** A db.export() snapshot restored before the engine starts. */
   importSnapshot?: Uint8Array;
+  /**
+   * A token function runs on the client side and its first token is not here yet: no request
+   * goes out until setToken (an empty token: go without one).
+   */
+  awaitToken?: boolean;
+}
+
+/**
+ * Why requests are failing right now, as the host sees them (null once one succeeds):
+ * `offline` (the runtime says there is no network), `unreachable` (no answer: connection
+ * refused or reset, DNS, a watchdog timeout), `server_error` (5xx; `count` in a row).
+ * `at`: when it was last seen (ms since the epoch).
+ */
+export interface RequestProblem {
+  code: 'offline' | 'unreachable' | 'server_error';
+  message: string;
+  count: number;
+  at: number;
 }
 
 export interface RawQueryResult {
@@ -103,6 +122,9 @@ export class EngineHost {
   private pumpScheduled = false;
   /** True until a split build's second part has loaded (see start). */
   private syncHeld = false;
+  /** True until the first token arrives (HostConfig.awaitToken). */
+  private tokenHeld = false;
+  private problem: RequestProblem | null = null;
   private txOpen = false;
   private closed = false;
   private networkOnline = true;
@@ -134,6 +156,8 @@ export class EngineHost {
     if (config.token) {
       host.token = config.token;
       m.setToken(opened.handle, config.token, Date.now());
+    } else if (config.awaitToken) {
+      host.tokenHeld = true;
     }
     host.watchNetwork();
     // A split build keeps the sync path (requests, responses, timers) in its second part:
@@ -166,7 +190,7 @@ export class EngineHost {
 
   private pump(): void {
     if (this.closed || this.txOpen) return;
-    if (this.syncHeld) return this.drainEvents();
+    if (this.syncHeld || this.tokenHeld) return this.drainEvents();
     while (this.deferred.length > 0) this.deferred.shift()!();
     const now = Date.now();
     for (;;) {
@@ -188,7 +212,7 @@ export class EngineHost {
       } catch {
         ev = { type: 'error', code: 'internal', message: `engine event is not JSON: ${text.slice(0, 200)}` };
       }
-      if (ev.type === 'status') ev = { ...ev, isOffline: this.isOffline() };
+      if (ev.type === 'status') ev = { ...ev, isOffline: this.isOffline(), problem: this.problem };
       this.emit(ev);
     }
   }
@@ -243,6 +267,15 @@ export class EngineHost {
     if (!this.inFlight.delete(req.id) || this.closed) return;
     const wasOffline = this.isOffline();
     this.lastRequestFailed = false;
+    const hadProblem = this.problem;
+    if (res.status >= 500) {
+      this.counters.failedRequests++;
+      this.counters.serverErrors++;
+      const count = hadProblem?.code === 'server_error' ? hadProblem.count + 1 : 1;
+      this.problem = { code: 'server_error', message: `${req.method} ${pathOf(req.url)}: ${httpReason(res)}`, count, at: Date.now() };
+    } else {
+      this.problem = null;
+    }
     const staleRejection = this.noteAuth(req, res.status);
     this.whenNoTx(() => {
       const t0 = performance.now();
@@ -254,7 +287,7 @@ export class EngineHost {
       // the current one is newer than the one refused — hand it over again.
       if (staleRejection && this.token !== undefined) this.m.setToken(this.h, this.token, Date.now());
     });
-    if (wasOffline !== this.isOffline()) this.emitHostStatus();
+    if (wasOffline !== this.isOffline() || hadProblem !== this.problem) this.emitHostStatus();
     this.pump();
   }
 
@@ -266,7 +299,8 @@ export class EngineHost {
    */
   private noteAuth(req: EngineRequest, status: number): boolean {
     if (this.token === undefined) return false;
-    const rejected = status === 401 || status === 403;
+    // An upload's 403 refuses a mutation (the engine rejects it), not the token.
+    const rejected = status === 401 || (status === 403 && req.kind !== 'upload');
     const auth = req.headers['authorization'] ?? req.headers['Authorization'];
     if (auth !== `Bearer ${this.token}`) return rejected;
     if (status >= 200 && status < 400) this.tokenAccepted = true;
@@ -279,6 +313,12 @@ export class EngineHost {
     const failure = err instanceof RequestFailure ? err : new RequestFailure('network', String(err));
     const wasOffline = this.isOffline();
     if (failure.kind === 'network') this.lastRequestFailed = true;
+    if (failure.kind !== 'aborted') {
+      const code = this.networkOnline ? 'unreachable' : 'offline';
+      const count = this.problem?.code === code ? this.problem.count + 1 : 1;
+      this.problem = { code, message: failure.message, count, at: Date.now() };
+      this.emitHostStatus();
+    }
     this.whenNoTx(() => this.m.handleNetworkError(this.h, Date.now(), req.id, `${failure.kind}: ${failure.message}`));
     if (wasOffline !== this.isOffline()) this.emitHostStatus();
     this.pump();
@@ -340,6 +380,7 @@ export class EngineHost {
     if (online) this.lastRequestFailed = false;
     if (online === this.networkOnline) return;
     this.networkOnline = online;
+    this.problem = online ? null : { code: 'offline', message: 'the network is offline', count: 1, at: Date.now() };
     this.applyOnline();
   }
 
@@ -351,17 +392,34 @@ export class EngineHost {
     this.applyOnline();
   }
 
+  /** A new bearer token ('' = none); the first one also lets requests go out (awaitToken). */
   setToken(token: string): void {
     this.check();
     if (token !== this.token) this.tokenAccepted = false;
-    this.token = token;
+    this.token = token === '' ? undefined : token;
+    this.tokenHeld = false;
     this.m.setToken(this.h, token, Date.now());
     this.schedulePump();
+  }
+
+  /**
+   * The signed-in user, once known after open (the token's `sub`): rows of other users are
+   * dropped, and typed writes of them refused, from then on.
+   */
+  setUserId(userId: string): void {
+    this.check();
+    if (typeof this.m.setUserId !== 'function') return; // an older build: the open-time userId stays
+    unwrap(this.m.setUserId(this.h, userId), 'setUserId');
   }
 
   syncNow(): void {
     this.check();
     const now = Date.now();
+    // A failure seen before is not the answer to this attempt (a new one sets it again).
+    if (this.problem && this.networkOnline) {
+      this.problem = null;
+      this.emitHostStatus();
+    }
     if (typeof this.m.syncNow === 'function') {
       this.whenNoTx(() => this.m.syncNow!(this.h, now));
     } else {
@@ -470,7 +528,7 @@ export class EngineHost {
   status(): Record<string, unknown> {
     this.check();
     const s = JSON.parse(this.m.status(this.h)) as Record<string, unknown>;
-    return { ...s, isOffline: this.isOffline() };
+    return { ...s, isOffline: this.isOffline(), problem: this.problem };
   }
 
   metrics(): Record<string, unknown> {
@@ -589,10 +647,37 @@ export class EngineHost {
   }
 }
 
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
+
+/** "HTTP 503: <the body's message>" for a failed response. */
+function httpReason(res: HostResponse): string {
+  let detail = '';
+  try {
+    const text = new TextDecoder().decode(res.body.subarray(0, 500));
+    try {
+      const j = JSON.parse(text) as { message?: unknown; error?: unknown };
+      const m = j.message ?? j.error;
+      detail = typeof m === 'string' ? m : text;
+    } catch {
+      detail = text;
+    }
+  } catch {
+    detail = '';
+  }
+  detail = detail.trim().slice(0, 200);
+  return `HTTP ${res.status}${detail ? `: ${detail}` : ''}`;
+}
+
 /** The names callable over an RPC boundary (issue 6: the Worker proxy forwards these). */
 export type HostMethods = Pick<
   EngineHost,
-  | 'deferredReady' | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
+  | 'deferredReady' | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'setUserId' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
   | 'delete' | 'begin' | 'commit' | 'rollback' | 'subscribe' | 'unsubscribe' | 'status' | 'metrics'
   | 'pendingMutations' | 'discardMutation' | 'setResolver' | 'resolveConflict' | 'close'
   | 'prefetch' | 'release' | 'exportSnapshot' | 'clear'
