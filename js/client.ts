@@ -645,6 +645,8 @@ export class Electrolite {
     let next = normalizeStatus(raw, this.currentStatus);
     if (!isEngineError(next.error) && this.lastError) next = { ...next, error: { code: this.lastError.code, message: this.lastError.message } };
     if (!isEngineError(next.error) && this.tokenProblem) next = { ...next, error: { ...this.tokenProblem } };
+    // A token endpoint that does not answer: the server is unreachable, whether or not a request went out.
+    if (this.tokenProblem?.code === 'unreachable' && next.network === 'online') next = { ...next, network: 'unreachable', isOffline: true };
     if (sameStatus(next, this.currentStatus)) return;
     this.currentStatus = next;
     for (const cb of [...this.statusListeners]) {
