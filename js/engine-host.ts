@@ -122,6 +122,8 @@ export class EngineHost {
   private pumpScheduled = false;
   /** True until a split build's second part has loaded (see start). */
   private syncHeld = false;
+  /** Engine calls that live in a split build's second part, waiting for it (setToken, setUserId). */
+  private readonly afterLoad: Array<() => void> = [];
   /** True until the first token arrives (HostConfig.awaitToken). */
   private tokenHeld = false;
   private problem: RequestProblem | null = null;
@@ -169,6 +171,7 @@ export class EngineHost {
       void loaded.then(() => {
         host.syncHeld = false;
         if (host.closed) return;
+        for (const fn of host.afterLoad.splice(0)) fn();
         if (!host.networkOnline || !host.visible) host.applyOnline();
         host.schedulePump();
       });
@@ -398,8 +401,15 @@ export class EngineHost {
     if (token !== this.token) this.tokenAccepted = false;
     this.token = token === '' ? undefined : token;
     this.tokenHeld = false;
-    this.m.setToken(this.h, token, Date.now());
+    // Nothing is requested before the second part is in: no need to load it for this.
+    this.whenSyncPath(() => this.m.setToken(this.h, token, Date.now()));
     this.schedulePump();
+  }
+
+  /** Runs `fn` now, or once a split build's second part has loaded (see start). */
+  private whenSyncPath(fn: () => void): void {
+    if (this.syncHeld) this.afterLoad.push(fn);
+    else fn();
   }
 
   /**
@@ -409,7 +419,7 @@ export class EngineHost {
   setUserId(userId: string): void {
     this.check();
     if (typeof this.m.setUserId !== 'function') return; // an older build: the open-time userId stays
-    unwrap(this.m.setUserId(this.h, userId), 'setUserId');
+    this.whenSyncPath(() => unwrap(this.m.setUserId!(this.h, userId), 'setUserId'));
   }
 
   syncNow(): void {
