@@ -79,6 +79,25 @@ test('open never waits for a token function that hangs, and without a usable tok
   }
 });
 
+test('ElectricProvider\'s store is ready while the token function fails', async () => {
+  const { ElectricClientStore, defaultOpen } = await import('../../dist/react/index.js');
+  const store = new ElectricClientStore({
+    open: defaultOpen, config: { url: 'http://127.0.0.1:1', token: async () => { throw new TypeError('fetch failed'); } },
+  });
+  const release = store.retain();
+  try {
+    const state = await eventually(() => (store.getSnapshot().db || store.getSnapshot().error ? store.getSnapshot() : null), 10000, 'opened');
+    assert.equal(state.error, null);
+    assert.equal((await state.db.query('SELECT count(*) AS n FROM tasks')).rows[0].n, 0);
+    const s = await state.db.waitForStatus((st) => st.error !== null, 5000);
+    assert.equal(s.error.code, 'unreachable');
+    assert.equal(s.network, 'unreachable');
+  } finally {
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+});
+
 test('a token function that cannot reach its endpoint becomes status `unreachable`; one refused becomes `auth`', async () => {
   const unreachable = await Electrolite.open({
     url: 'http://127.0.0.1:1', token: async () => { throw new TypeError('fetch failed'); }, ...FAST,
