@@ -339,7 +339,26 @@ Status Uploader::HandleResponse(int64_t now_ms, int64_t request_id, int status,
 Status Uploader::Refused(int64_t now_ms, int status, std::string_view body) {
   const std::string reason = ErrorReason(status, body);
   std::vector<std::pair<size_t, std::string>> named = NamedMutations(status, body, in_flight_->ids);
-  if (named.empty() && in_flight_->ids.size() == 1) named.emplace_back(0, reason);
+  if (named.empty() && in_flight_->ids.size() == 1) {
+    if (status == 403) {
+      // Forbidden without saying what: maybe this mutation, maybe everything (a proxy,
+      // a firewall). Kept, failed with the reason until discarded, and the rest go on.
+      Status s = MarkBatch("failed", reason);
+      if (!s.ok()) {
+        (void)MarkBatch("pending", {});
+        Retry(now_ms, 0, s.ToString());
+        return s;
+      }
+      ++failed_;
+      if (isolate_ > 0) --isolate_;
+      retry_at_ms_ = 0;
+      last_send_ms_ = INT64_MIN / 2;
+      last_error_ = reason;
+      writes_->Emit({{"type", "error"}, {"code", "auth"}, {"message", reason}});
+      return Status::Ok();
+    }
+    named.emplace_back(0, reason);
+  }
   if (named.empty()) {
     // The server did not say which mutation it refused: send this batch's
     // mutations one at a time, so the next refusal names its mutation.

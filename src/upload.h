@@ -15,8 +15,9 @@
 //    backoff, same mutation ids; 400/403/409/413/422 -> the mutations the body
 //    names (`mutations[i]`, or an id) are rejected like a per-mutation
 //    rejection and the rest resent, an unnamed refusal resends the batch one
-//    mutation at a time (a refused single mutation is rejected); other 4xx ->
-//    mutations failed with the reason until discarded.
+//    mutation at a time (a refused single mutation is rejected; after an
+//    unnamed 403 it is kept, failed); other 4xx -> mutations failed with the
+//    reason until discarded.
 #ifndef ELECTROLITE_SRC_UPLOAD_H_
 #define ELECTROLITE_SRC_UPLOAD_H_
 

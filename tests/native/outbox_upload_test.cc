@@ -381,6 +381,33 @@ TEST_F(OutboxUploadTest, AnUnnamedRefusalIsolatesTheRefusedMutation) {
   (void)c;
 }
 
+// A 403 that names nothing may come from a proxy refusing everything: a
+// single mutation is then kept (failed, until discarded), never rolled back,
+// and the others still go.
+TEST_F(OutboxUploadTest, AnUnnamed403KeepsTheMutationFailedAndTheOthersGo) {
+  const std::string a = InsertTask(1, kT0);
+  const std::string b = InsertTask(2, kT0);
+  std::optional<Request> r = h.Poll(kT0);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0, r->id, 403, {}, R"({"message":"Forbidden"})").ok());
+  std::optional<Request> ra = h.Poll(kT0 + 1);
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(Body(*ra, *h.uploader->Body(ra->id))["mutations"].size(), 1u);
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0 + 1, ra->id, 403, {}, R"({"message":"Forbidden"})").ok());
+  EXPECT_FALSE(h.uploader->auth_blocked());
+  EXPECT_EQ(h.Row("tasks", TaskId(1))["title"], "t");  // kept
+  json pending = *h.writes->PendingMutations();
+  ASSERT_FALSE(pending.empty());
+  EXPECT_EQ(pending[0]["id"], a);
+  EXPECT_EQ(pending[0]["status"], "failed");
+  EXPECT_EQ(pending[0]["reason"], "HTTP 403: Forbidden");
+  int status = 0;
+  ASSERT_TRUE(RoundTrip(kT0 + 2, &status));
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox WHERE status = 'acked'"), 1);
+  (void)b;
+}
+
 TEST_F(OutboxUploadTest, SyncNowLiftsAnAuthStop) {
   h.uploader->SetToken("t");
   InsertTask(1, kT0);
