@@ -29,7 +29,6 @@ import type {
   Row,
   ShapeSubscription,
   Status,
-  TokenSource,
   Unsubscribe,
 } from './types.js';
 
@@ -62,7 +61,6 @@ function isEngineError(e: Status['error']): boolean {
 export class Electrolite {
   private readonly port: HostPort;
   private readonly options: ResolvedOptions;
-  private readonly tokenSource: TokenSource | undefined;
   private readonly resolvers: Record<string, ConflictResolver>;
   private readonly debugLog: DebugLog | undefined;
   private readonly statusListeners = new Set<(s: Status) => void>();
@@ -81,6 +79,7 @@ export class Electrolite {
   private tokenProblem: TokenProblem | null = null;
   /** `userId` given at open (else the token's `sub` is handed to the engine as tokens arrive). */
   private readonly fixedUserId: boolean;
+  private readonly openedUserId: string | undefined;
   /** The last engine `error` event, shown in status until the shape next syncs. */
   private lastError: { code: string; message: string; shapeId?: string } | null = null;
   private rawStatus: Record<string, unknown> = {};
@@ -97,9 +96,9 @@ export class Electrolite {
   private constructor(port: HostPort, options: ResolvedOptions, opened: OpenOptions) {
     this.port = port;
     this.options = options;
-    this.tokenSource = opened.token ?? options.token;
     this.resolvers = { ...(opened.resolvers ?? {}) };
     this.fixedUserId = opened.userId !== undefined;
+    this.openedUserId = opened.userId;
     if (options.debug) this.debugLog = new DebugLog(opened.logger);
   }
 
@@ -187,7 +186,8 @@ export class Electrolite {
     });
     this.cleanups.push(() => this.tokenKeeper?.stop());
     const saved = await this.savedToken();
-    if (saved && tokenUsable(saved)) {
+    const userId = this.fixedUserId ? this.openedUserId : undefined;
+    if (saved && tokenUsable(saved) && (userId === undefined || jwtSubject(saved) === userId)) {
       this.tokenKeeper.current = saved;
       await this.useToken(saved, false);
     }

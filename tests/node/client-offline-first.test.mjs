@@ -67,6 +67,25 @@ test('open resolves from local data while the token function fails, then syncs w
   }
 });
 
+test('a saved token past its exp is not used', async () => {
+  const user = 'expired-user';
+  const path = join(dir, 'expired.db');
+  let db = await Electrolite.open({ url: stack.url, token: async () => stack.token(user, { expiresInSec: 1 }), storage: { path }, ...FAST });
+  await upToDate(db);
+  await db.close();
+  await new Promise((r) => setTimeout(r, 1200));
+  const requestsBefore = stack.proxy.log.length;
+  db = await Electrolite.open({ url: stack.url, token: async () => { throw new TypeError('fetch failed'); }, storage: { path }, ...FAST });
+  try {
+    const s = await db.waitForStatus((st) => st.error !== null, 5000);
+    assert.equal(s.error.code, 'unreachable');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(stack.proxy.log.length, requestsBefore, 'no request with the expired token');
+  } finally {
+    await db.close();
+  }
+});
+
 test('open never waits for a token function that hangs, and without a usable token nothing is requested', async () => {
   const requestsBefore = stack.proxy.log.length;
   const db = await Electrolite.open({ url: stack.url, token: () => new Promise(() => {}) });
