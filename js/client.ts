@@ -16,7 +16,8 @@ import { resolveOptions, type ResolvedOptions } from './options.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
 import { idleCheckpointer, prepareStorage, type PreparedStorage } from './storage-open.js';
 import { toObjects } from './structural-share.js';
-import { TokenKeeper, tokenUsable, type TokenProblem } from './token-keeper.js';
+import { isEngineError, waitForSync } from './sync-wait.js';
+import { savedToken, saveToken, TokenKeeper, tokenUsable, type TokenProblem } from './token-keeper.js';
 import type {
   ConflictEvent,
   ConflictResolver,
@@ -46,16 +47,6 @@ export interface AdvancedOpenOptions {
   port?: HostPort;
   /** Loads the engine module for the in-process host (default js/wasm-loader.ts). */
   loadModule?: ModuleLoader;
-}
-
-/** Status error codes of the transport (js/engine-host.ts RequestProblem): the next success clears them. */
-const TRANSIENT: ReadonlySet<string> = new Set(['unreachable', 'server_error', 'offline']);
-/** How long a status error may last after syncNow before syncNow rejects with it. */
-export const SYNC_FAILURE_GRACE_MS = 2000;
-
-/** An error the engine reports (a request problem the host saw ranks below the client's own). */
-function isEngineError(e: Status['error']): boolean {
-  return e !== null && !TRANSIENT.has(e.code);
 }
 
 export class Electrolite {
@@ -185,7 +176,7 @@ export class Electrolite {
       log: (line) => this.debugLog?.line('auth', line),
     });
     this.cleanups.push(() => this.tokenKeeper?.stop());
-    const saved = await this.savedToken();
+    const saved = await savedToken(this.port);
     const userId = this.fixedUserId ? this.openedUserId : undefined;
     if (saved && tokenUsable(saved) && (userId === undefined || jwtSubject(saved) === userId)) {
       this.tokenKeeper.current = saved;
@@ -200,29 +191,9 @@ export class Electrolite {
     const sub = jwtSubject(token);
     if (sub && !this.fixedUserId) await this.port.call('setUserId', sub);
     await this.port.call('setToken', token);
-    if (save && token) await this.saveToken(token);
-  }
-
-  /** The last good token, kept on the device (never in db.export() snapshots; gone with clear()). */
-  private static readonly TOKEN_KEY = 'lastToken';
-
-  private async savedToken(): Promise<string | undefined> {
-    try {
-      const r = await this.port.call('query', 'SELECT value FROM _el_secrets WHERE key = ?', [Electrolite.TOKEN_KEY]);
-      const v = r.rows[0]?.[0];
-      return typeof v === 'string' && v !== '' ? v : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async saveToken(token: string): Promise<void> {
-    try {
+    if (save && token) {
       await this.engineWhole();
-      await this.port.call('exec', 'CREATE TABLE IF NOT EXISTS _el_secrets (key TEXT PRIMARY KEY, value TEXT)', []);
-      await this.port.call('exec', 'INSERT OR REPLACE INTO _el_secrets (key, value) VALUES (?, ?)', [Electrolite.TOKEN_KEY, token]);
-    } catch (err) {
-      this.debugLog?.line('auth', `could not keep the token: ${(err as Error).message}`);
+      await saveToken(this.port, token).catch((err: Error) => this.debugLog?.line('auth', `could not keep the token: ${err.message}`));
     }
   }
 
@@ -277,42 +248,7 @@ export class Electrolite {
     await this.engineWhole();
     if (this.tokenProblem) void this.tokenKeeper?.fetch();
     await this.port.call('syncNow');
-    return this.waitForSync(timeoutMs);
-  }
-
-  /** syncNow's wait (see there). */
-  private waitForSync(timeoutMs: number): Promise<Status> {
-    return new Promise((resolve, reject) => {
-      let graceTimer: ReturnType<typeof setTimeout> | undefined;
-      const fail = (e: { code: string; message: string }) =>
-        finish(() => reject(new ElectroliteError(e.code as never, e.message, { details: { status: this.currentStatus } })));
-      const check = (s: Status) => {
-        if (s.isUpToDate && s.pendingChanges === 0 && s.sync !== 'syncing') return finish(() => resolve(s));
-        if (s.network === 'offline') return fail({ code: 'offline', message: 'the network is offline' });
-        if (!s.error) {
-          if (graceTimer !== undefined) clearTimeout(graceTimer);
-          graceTimer = undefined;
-        } else if (graceTimer === undefined) {
-          graceTimer = setTimeout(() => {
-            const e = this.currentStatus.error;
-            if (e) fail(e);
-            else graceTimer = undefined;
-          }, SYNC_FAILURE_GRACE_MS);
-        }
-      };
-      const off = this.onStatus(check);
-      const timer = setTimeout(
-        () => fail({ code: 'timeout', message: `not up to date within ${timeoutMs} ms` }),
-        timeoutMs,
-      );
-      function finish(fn: () => void) {
-        off();
-        clearTimeout(timer);
-        if (graceTimer !== undefined) clearTimeout(graceTimer);
-        fn();
-      }
-      check(this.currentStatus);
-    });
+    return waitForSync(() => this.currentStatus, (cb) => this.onStatus(cb), timeoutMs);
   }
 
   /** Resolves with the first status (current or later) for which `pred` holds. */

@@ -6,6 +6,7 @@
 
 import { resolveToken } from './client-args.js';
 import { ElectroliteError } from './errors.js';
+import type { HostPort } from './host-port.js';
 
 export interface TokenProblem {
   code: 'auth' | 'unreachable';
@@ -56,6 +57,28 @@ function jwtClaims(token: string | undefined): { exp?: unknown; sub?: unknown } 
   } catch {
     return undefined;
   }
+}
+
+// The last good token, kept on the device in its own table: never in db.export() snapshots
+// (src/snapshot_export.cc skips it), gone with db.clear().
+const SECRETS_DDL = 'CREATE TABLE IF NOT EXISTS _el_secrets (key TEXT PRIMARY KEY, value TEXT)';
+const TOKEN_KEY = 'lastToken';
+
+/** The saved token, or undefined (none yet, or unreadable). */
+export async function savedToken(port: HostPort): Promise<string | undefined> {
+  try {
+    const r = await port.call('query', 'SELECT value FROM _el_secrets WHERE key = ?', [TOKEN_KEY]);
+    const v = r.rows[0]?.[0];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  } catch {
+    return undefined; // no table yet
+  }
+}
+
+/** Keeps `token` for the next open. REQUIRES: a split build's second part is in (a write). */
+export async function saveToken(port: HostPort, token: string): Promise<void> {
+  await port.call('exec', SECRETS_DDL, []);
+  await port.call('exec', 'INSERT OR REPLACE INTO _el_secrets (key, value) VALUES (?, ?)', [TOKEN_KEY, token]);
 }
 
 /** `auth` when the token endpoint refused (401/403, an `auth` ElectroliteError); else `unreachable`. */
