@@ -287,6 +287,33 @@ TEST_F(WriteEngineTest, AuthErrorShowsInStatusUntilSetToken) {
   EXPECT_EQ(m["upload"]["batches"], 2);
 }
 
+// db.discardMutation + db.syncNow must unblock uploads stopped by a 401
+// even without a new token: SyncNow lifts the stop for one more try.
+TEST_F(WriteEngineTest, SyncNowLiftsAnUploadAuthStopAndItsStatusError) {
+  hold_uploads = true;
+  ASSERT_TRUE(json::parse(engine->Insert("items", R"({"id":3,"title":"x"})"))["ok"].get<bool>());
+  Pump();
+  ASSERT_EQ(held_uploads.size(), 1u);
+  ASSERT_EQ(engine->HandleResponse(now, held_uploads[0].id, 401, Headers{}, R"({"message":"expired"})").code(),
+            Code::kAuth);
+  ASSERT_EQ(json::parse(engine->StatusJson())["error"]["code"], "auth");
+  std::string id = Pending()[0]["id"].get<std::string>();
+  ASSERT_TRUE(json::parse(engine->DiscardMutation(id))["ok"].get<bool>());
+  ASSERT_TRUE(json::parse(engine->Insert("items", R"({"id":4,"title":"y"})"))["ok"].get<bool>());
+  engine->SyncNow(now);
+  bool cleared = false;
+  for (std::string e = engine->PollEvent(); !e.empty(); e = engine->PollEvent()) {
+    json ev = json::parse(e);
+    if (ev["type"] == "status") cleared = ev["error"].is_null();
+  }
+  EXPECT_TRUE(cleared);
+  hold_uploads = false;
+  Pump();
+  ASSERT_EQ(uploads.size(), 2u);  // the refused one, then the one left after the discard
+  ASSERT_EQ(mutations_seen.size(), 1u);
+  EXPECT_EQ(mutations_seen.back()["key"]["id"], 4);
+}
+
 TEST_F(WriteEngineTest, OverlayAndOutboxSurviveARestart) {
   const std::string path = ::testing::TempDir() + "el_write_engine_restart.db";
   std::remove(path.c_str());
