@@ -316,14 +316,14 @@ export class EngineHost {
     const failure = err instanceof RequestFailure ? err : new RequestFailure('network', String(err));
     const wasOffline = this.isOffline();
     if (failure.kind === 'network') this.lastRequestFailed = true;
+    const hadProblem = this.problem;
     if (failure.kind !== 'aborted') {
       const code = this.networkOnline ? 'unreachable' : 'offline';
-      const count = this.problem?.code === code ? this.problem.count + 1 : 1;
+      const count = hadProblem?.code === code ? hadProblem.count + 1 : 1;
       this.problem = { code, message: failure.message, count, at: Date.now() };
-      this.emitHostStatus();
     }
     this.whenNoTx(() => this.m.handleNetworkError(this.h, Date.now(), req.id, `${failure.kind}: ${failure.message}`));
-    if (wasOffline !== this.isOffline()) this.emitHostStatus();
+    if (wasOffline !== this.isOffline() || hadProblem !== this.problem) this.emitHostStatus();
     this.pump();
   }
 
