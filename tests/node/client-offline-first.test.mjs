@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, eventually, upToDate, uploadedIds } from './client-harness.mjs';
+import { decompress } from 'fzstd';
 import { Electrolite, ElectroliteError } from '../../dist/js/index.js';
 
 const FAST = { uploadIntervalMs: 100, backoff: { initialMs: 100, maxMs: 400 } };
@@ -81,6 +82,26 @@ test('a saved token past its exp is not used', async () => {
     assert.equal(s.error.code, 'unreachable');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(stack.proxy.log.length, requestsBefore, 'no request with the expired token');
+  } finally {
+    await db.close();
+  }
+});
+
+test('the kept token never leaves in db.export() and goes with db.clear()', async () => {
+  const user = 'secret-user';
+  const path = join(dir, 'secret.db');
+  const token = stack.token(user);
+  let db = await Electrolite.open({ url: stack.url, token: async () => token, storage: { path }, ...FAST });
+  try {
+    await eventually(async () => (await db.query('SELECT value FROM _el_secrets')).rows[0]?.value === token, 10000, 'token kept');
+    const snapshot = Buffer.from(decompress((await db.export()).subarray(32))); // after the 32-byte header
+    assert.ok(snapshot.includes(Buffer.from('_el_outbox')), 'the snapshot reads as the database image');
+    assert.equal(snapshot.includes(Buffer.from(token)), false, 'the token is not in the snapshot');
+    assert.equal(snapshot.includes(Buffer.from('_el_secrets')), false);
+    await db.clear();
+    db = await Electrolite.open({ url: stack.url, token: () => new Promise(() => {}), storage: { path } });
+    const err = await db.query('SELECT value FROM _el_secrets').catch((e) => e);
+    assert.ok(err instanceof ElectroliteError, 'the table is gone with clear()');
   } finally {
     await db.close();
   }
