@@ -5,6 +5,7 @@
 // It makes no sync decisions: retries, backoff, offsets and conflicts are the engine's.
 
 import { ElectroliteError, unwrap } from './errors.js';
+import { noAnswer, serverError, type RequestProblem } from './request-problem.js';
 import {
   newCounters,
   performRequest,
@@ -81,18 +82,7 @@ export interface HostConfig {
   awaitToken?: boolean;
 }
 
-/**
- * Why requests are failing right now, as the host sees them (null once one succeeds):
- * `offline` (the runtime says there is no network), `unreachable` (no answer: connection
- * refused or reset, DNS, a watchdog timeout), `server_error` (5xx; `count` in a row).
- * `at`: when it was last seen (ms since the epoch).
- */
-export interface RequestProblem {
-  code: 'offline' | 'unreachable' | 'server_error';
-  message: string;
-  count: number;
-  at: number;
-}
+export type { RequestProblem };
 
 export interface RawQueryResult {
   columns: string[];
@@ -274,8 +264,7 @@ export class EngineHost {
     if (res.status >= 500) {
       this.counters.failedRequests++;
       this.counters.serverErrors++;
-      const count = hadProblem?.code === 'server_error' ? hadProblem.count + 1 : 1;
-      this.problem = { code: 'server_error', message: `${req.method} ${pathOf(req.url)}: ${httpReason(res)}`, count, at: Date.now() };
+      this.problem = serverError(hadProblem, req, res);
     } else {
       this.problem = null;
     }
@@ -318,9 +307,7 @@ export class EngineHost {
     if (failure.kind === 'network') this.lastRequestFailed = true;
     const hadProblem = this.problem;
     if (failure.kind !== 'aborted') {
-      const code = this.networkOnline ? 'unreachable' : 'offline';
-      const count = hadProblem?.code === code ? hadProblem.count + 1 : 1;
-      this.problem = { code, message: failure.message, count, at: Date.now() };
+      this.problem = noAnswer(hadProblem, this.networkOnline ? 'unreachable' : 'offline', failure.message);
     }
     this.whenNoTx(() => this.m.handleNetworkError(this.h, Date.now(), req.id, `${failure.kind}: ${failure.message}`));
     if (wasOffline !== this.isOffline() || hadProblem !== this.problem) this.emitHostStatus();
@@ -383,7 +370,7 @@ export class EngineHost {
     if (online) this.lastRequestFailed = false;
     if (online === this.networkOnline) return;
     this.networkOnline = online;
-    this.problem = online ? null : { code: 'offline', message: 'the network is offline', count: 1, at: Date.now() };
+    this.problem = online ? null : noAnswer(null, 'offline', 'the network is offline');
     this.applyOnline();
   }
 
@@ -655,33 +642,6 @@ export class EngineHost {
   private check(): void {
     if (this.closed) throw new ElectroliteError('closed', 'the database is closed');
   }
-}
-
-function pathOf(url: string): string {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return url;
-  }
-}
-
-/** "HTTP 503: <the body's message>" for a failed response. */
-function httpReason(res: HostResponse): string {
-  let detail = '';
-  try {
-    const text = new TextDecoder().decode(res.body.subarray(0, 500));
-    try {
-      const j = JSON.parse(text) as { message?: unknown; error?: unknown };
-      const m = j.message ?? j.error;
-      detail = typeof m === 'string' ? m : text;
-    } catch {
-      detail = text;
-    }
-  } catch {
-    detail = '';
-  }
-  detail = detail.trim().slice(0, 200);
-  return `HTTP ${res.status}${detail ? `: ${detail}` : ''}`;
 }
 
 /** The names callable over an RPC boundary (issue 6: the Worker proxy forwards these). */
