@@ -125,6 +125,13 @@ std::string SetToken(int h, const std::string& token, double now_ms) {
   return Status::Ok().ToJson();
 }
 
+std::string SetUserId(int h, const std::string& user_id) {
+  Engine* e = Find(h);
+  if (e == nullptr) return NoEngine(h);
+  e->SetUserId(user_id);
+  return Status::Ok().ToJson();
+}
+
 // "" when there is nothing to send (a Request never has "ok").
 std::string PollRequest(int h, double now_ms) {
   Engine* e = Find(h);
@@ -319,6 +326,7 @@ EMSCRIPTEN_BINDINGS(electrolite_engine) {
   emscripten::function("handleTimeout", &HandleTimeout);
   emscripten::function("setOnline", &SetOnline);
   emscripten::function("setToken", &SetToken);
+  emscripten::function("setUserId", &SetUserId);
   emscripten::function("syncNow", &SyncNow);
   emscripten::function("pollRequest", &PollRequest);
   emscripten::function("requestBody", &RequestBody);

@@ -176,12 +176,15 @@ function Panel({ title, sql, userId, render, testId }: {
 const time = (v: unknown) => (typeof v === 'string' ? v.replace('T', ' ').slice(0, 19) : String(v ?? ''));
 
 function OfflineBanner() {
-  const { isOffline, pendingChanges } = useOfflineState();
+  const { isOffline, network, pendingChanges } = useOfflineState();
   if (!isOffline) return null;
+  const pending = pendingChanges === 1 ? ' (1 pending change)' : pendingChanges > 1 ? ` (${pendingChanges} pending changes)` : '';
   return (
-    <div className="offline-banner" data-testid="offline-banner">
-      You're offline. Changes will sync when you're back online.
-      {pendingChanges > 0 && ` (${pendingChanges} pending changes)`}
+    <div className="offline-banner" data-testid="offline-banner" data-network={network}>
+      {network === 'offline'
+        ? "You're offline. Changes will sync when you're back online."
+        : 'The server is unreachable. Working from local data; changes will sync when it is back.'}
+      {pending}
     </div>
   );
 }

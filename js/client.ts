@@ -8,7 +8,7 @@ import { DebugLog } from './debug-log.js';
 import { buildEngineOptions } from './engine-options.js';
 import type { EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
-import { checkImport, checkKey, extraEngineOptions, shapesUpToDate } from './extras.js';
+import { checkImport, checkKey, extraEngineOptions, jwtSubject, shapesUpToDate } from './extras.js';
 import { createInProcessPort, defaultModuleLoader, type HostPort, type ModuleLoader } from './host-port.js';
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
 import { IncrementalView, type KeyChanges } from './live-incremental.js';
@@ -16,6 +16,8 @@ import { resolveOptions, type ResolvedOptions } from './options.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
 import { idleCheckpointer, prepareStorage, type PreparedStorage } from './storage-open.js';
 import { toObjects } from './structural-share.js';
+import { isEngineError, waitForSync } from './sync-wait.js';
+import { savedToken, saveToken, TokenKeeper, tokenUsable, type TokenProblem } from './token-keeper.js';
 import type {
   ConflictEvent,
   ConflictResolver,
@@ -28,7 +30,6 @@ import type {
   Row,
   ShapeSubscription,
   Status,
-  TokenSource,
   Unsubscribe,
 } from './types.js';
 
@@ -51,7 +52,6 @@ export interface AdvancedOpenOptions {
 export class Electrolite {
   private readonly port: HostPort;
   private readonly options: ResolvedOptions;
-  private readonly tokenSource: TokenSource | undefined;
   private readonly resolvers: Record<string, ConflictResolver>;
   private readonly debugLog: DebugLog | undefined;
   private readonly statusListeners = new Set<(s: Status) => void>();
@@ -64,6 +64,13 @@ export class Electrolite {
   /** The current token came from a refresh after a 401 (so a second 401 is final). */
   private tokenFromRefresh = false;
   private authRefreshing = false;
+  /** Runs the token function in the background (a function `token` only). */
+  private tokenKeeper: TokenKeeper | undefined;
+  /** The token function's failure, shown in status while the engine reports no error. */
+  private tokenProblem: TokenProblem | null = null;
+  /** `userId` given at open (else the token's `sub` is handed to the engine as tokens arrive). */
+  private readonly fixedUserId: boolean;
+  private readonly openedUserId: string | undefined;
   /** The last engine `error` event, shown in status until the shape next syncs. */
   private lastError: { code: string; message: string; shapeId?: string } | null = null;
   private rawStatus: Record<string, unknown> = {};
@@ -80,24 +87,38 @@ export class Electrolite {
   private constructor(port: HostPort, options: ResolvedOptions, opened: OpenOptions) {
     this.port = port;
     this.options = options;
-    this.tokenSource = opened.token ?? options.token;
     this.resolvers = { ...(opened.resolvers ?? {}) };
+    this.fixedUserId = opened.userId !== undefined;
+    this.openedUserId = opened.userId;
     if (options.debug) this.debugLog = new DebugLog(opened.logger);
   }
 
-  /** Opens a local database and starts syncing. See docs/client-api.md. */
+  /**
+   * Opens a local database and starts syncing. Resolves from local storage without waiting for
+   * the network or the token: a token function runs in the background (see TokenKeeper).
+   * Every failure is an ElectroliteError. See docs/client-api.md.
+   */
   static async open(options: OpenOptions = {}, advanced: AdvancedOpenOptions = {}): Promise<Electrolite> {
+    try {
+      return await Electrolite.openLocal(options, advanced);
+    } catch (err) {
+      throw ElectroliteError.from(err);
+    }
+  }
+
+  private static async openLocal(options: OpenOptions, advanced: AdvancedOpenOptions): Promise<Electrolite> {
     const resolved = resolveOptions(options);
     for (const w of resolved.warnings) console.warn(`[electrolite] ${w}`);
     for (const [table, fn] of Object.entries(options.resolvers ?? {})) {
       if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', `resolvers.${table}: expected a function`);
     }
-    // The module loads (the wasm compiles) while the token, the default schema and the storage
-    // are resolved; the port awaits it.
+    // The module loads (the wasm compiles) while the default schema and the storage are
+    // resolved; the port awaits it. A token function is not awaited (startToken).
     const loader = advanced.loadModule ?? defaultModuleLoader;
     const module = advanced.port ? undefined : loader();
     module?.catch(() => undefined); // a failure rejects createInProcessPort below
-    const token = await resolveToken(options.token ?? resolved.token);
+    const source = options.token ?? resolved.token;
+    const token = typeof source === 'function' ? undefined : await resolveToken(source);
     const engineOptions = await buildEngineOptions(options, resolved);
     Object.assign(engineOptions, extraEngineOptions(options, token));
     const importSnapshot = checkImport(options.import);
@@ -113,7 +134,7 @@ export class Electrolite {
       port =
         advanced.port ??
         (await createInProcessPort(
-          { engineOptions, token, fetch: options.fetch as never, importSnapshot },
+          { engineOptions, token, fetch: options.fetch as never, importSnapshot, awaitToken: typeof source === 'function' },
           storage!.load,
         ));
     } catch (err) {
@@ -130,6 +151,7 @@ export class Electrolite {
     try {
       for (const table of Object.keys(options.resolvers ?? {})) await port.call('setResolver', table, true);
       db.applyStatus(await port.call('status'));
+      if (typeof source === 'function') await db.startToken(source);
     } catch (err) {
       await db.close().catch(() => undefined);
       throw ElectroliteError.from(err);
@@ -137,6 +159,42 @@ export class Electrolite {
     db.startPerfLog();
     db.watchVisibility();
     return db;
+  }
+
+  /**
+   * A token function: the last good token (kept in the local database) is used at once while
+   * it is valid, and the function runs in the background; until a token arrives no request
+   * goes out. Its failures show in the status and are retried with backoff.
+   */
+  private async startToken(fn: () => string | Promise<string>): Promise<void> {
+    this.tokenKeeper = new TokenKeeper(fn, this.options.backoff, {
+      apply: (token) => this.useToken(token),
+      problem: (p) => {
+        this.tokenProblem = p;
+        this.applyStatus(this.rawStatus);
+      },
+      log: (line) => this.debugLog?.line('auth', line),
+    });
+    this.cleanups.push(() => this.tokenKeeper?.stop());
+    const saved = await savedToken(this.port);
+    const userId = this.fixedUserId ? this.openedUserId : undefined;
+    if (saved && tokenUsable(saved) && (userId === undefined || jwtSubject(saved) === userId)) {
+      this.tokenKeeper.current = saved;
+      await this.useToken(saved, false);
+    }
+    void this.tokenKeeper.fetch();
+  }
+
+  /** Hands a token to the engine (and its `sub` as the user, unless `userId` was given). */
+  private async useToken(token: string, save = true): Promise<void> {
+    if (this.closed) return;
+    const sub = jwtSubject(token);
+    if (sub && !this.fixedUserId) await this.port.call('setUserId', sub);
+    await this.port.call('setToken', token);
+    if (save && token) {
+      await this.engineWhole();
+      await saveToken(this.port, token).catch((err: Error) => this.debugLog?.line('auth', `could not keep the token: ${err.message}`));
+    }
   }
 
   // ---- status, conflicts, metrics ----
@@ -158,30 +216,39 @@ export class Electrolite {
   }
 
   async metrics(): Promise<Metrics> {
+    this.checkOpen();
     await this.engineWhole();
     return (await this.port.call('metrics')) as Metrics;
   }
 
   async pendingMutations(): Promise<PendingMutation[]> {
+    this.checkOpen();
     await this.engineWhole();
     return (await this.port.call('pendingMutations')) as PendingMutation[];
   }
 
   async discardMutation(id: string): Promise<void> {
+    if (typeof id !== 'string' || id === '') throw new ElectroliteError('invalid_argument', 'discardMutation: expected a mutation id');
+    this.checkOpen();
     await this.engineWhole();
     await this.port.call('discardMutation', id);
   }
 
   /**
-   * Uploads pending writes and re-requests every shape now. Resolves when the engine reports
-   * it is up to date with nothing pending; rejects on an error status or after `timeoutMs`.
+   * Uploads pending writes and re-requests every shape now (an upload stopped by a 401 tries
+   * again; so does a failing token function). Resolves with the status once it is up to date
+   * with nothing pending. Rejects with an ElectroliteError: `offline` at once when the network
+   * is offline; the status error (`unreachable`, `server_error`, `auth`, `protocol`, ...) once
+   * it has lasted SYNC_FAILURE_GRACE_MS (2 s) after the call (the engine's immediate retries
+   * get that long); `timeout` after `timeoutMs`. So it settles within about 2 s of the first
+   * failed attempt when the server is gone.
    */
   async syncNow(timeoutMs = 30000): Promise<Status> {
     this.checkOpen();
     await this.engineWhole();
-    const done = this.waitForStatus((s) => s.isUpToDate && s.pendingChanges === 0 && s.sync !== 'syncing', timeoutMs, true);
+    if (this.tokenProblem) void this.tokenKeeper?.fetch();
     await this.port.call('syncNow');
-    return done;
+    return waitForSync(() => this.currentStatus, (cb) => this.onStatus(cb), timeoutMs);
   }
 
   /** Resolves with the first status (current or later) for which `pred` holds. */
@@ -512,7 +579,10 @@ export class Electrolite {
   private applyStatus(raw: Record<string, unknown>): void {
     this.rawStatus = raw;
     let next = normalizeStatus(raw, this.currentStatus);
-    if (!next.error && this.lastError) next = { ...next, error: { code: this.lastError.code, message: this.lastError.message } };
+    if (!isEngineError(next.error) && this.lastError) next = { ...next, error: { code: this.lastError.code, message: this.lastError.message } };
+    if (!isEngineError(next.error) && this.tokenProblem) next = { ...next, error: { ...this.tokenProblem } };
+    // A token endpoint that does not answer: the server is unreachable, whether or not a request went out.
+    if (this.tokenProblem?.code === 'unreachable' && next.network === 'online') next = { ...next, network: 'unreachable', isOffline: true };
     if (sameStatus(next, this.currentStatus)) return;
     this.currentStatus = next;
     for (const cb of [...this.statusListeners]) {
@@ -529,24 +599,20 @@ export class Electrolite {
   /**
    * A 401/403 with the current token asks the token function once for a new token; the
    * engine then resumes from the same offset. If the refreshed token is refused too before
-   * it ever worked, the engine's auth error stays in the status.
+   * it ever worked, the engine's auth error stays in the status (until the token function
+   * gives another token, or syncNow). A failing function is retried with backoff.
    */
   private async refreshToken(tokenWasAccepted: boolean): Promise<void> {
-    if (typeof this.tokenSource !== 'function' || this.authRefreshing || this.closed) return;
+    if (!this.tokenKeeper || this.authRefreshing || this.closed) return;
     if (this.tokenFromRefresh && !tokenWasAccepted) {
       this.debugLog?.line('auth', 'the refreshed token was refused too; waiting for the app');
       return;
     }
     this.authRefreshing = true;
     try {
-      const token = await resolveToken(this.tokenSource);
-      this.debugLog?.line('auth', token ? 'token refreshed after an auth error' : 'token function returned no token');
-      if (token && !this.closed) {
-        this.tokenFromRefresh = true;
-        await this.port.call('setToken', token);
-      }
-    } catch (err) {
-      this.debugLog?.line('auth', `token function failed: ${(err as Error).message}`);
+      const token = await this.tokenKeeper.fetch();
+      this.debugLog?.line('auth', token ? 'token refreshed after an auth error' : 'no new token after an auth error');
+      if (token) this.tokenFromRefresh = true;
     } finally {
       this.authRefreshing = false;
     }

@@ -5,6 +5,7 @@
 // It makes no sync decisions: retries, backoff, offsets and conflicts are the engine's.
 
 import { ElectroliteError, unwrap } from './errors.js';
+import { noAnswer, serverError, type RequestProblem } from './request-problem.js';
 import {
   newCounters,
   performRequest,
@@ -28,6 +29,7 @@ export interface EngineBindings {
   handleTimeout(h: number, nowMs: number): unknown;
   setOnline(h: number, online: boolean, nowMs: number): unknown;
   setToken(h: number, token: string, nowMs: number): unknown;
+  setUserId?(h: number, userId: string): string;
   pollRequest(h: number, nowMs: number): string;
   requestBody(h: number, requestId: number): Uint8Array;
   pollTimeout(h: number): number;
@@ -73,7 +75,14 @@ export interface HostConfig {
   fetch?: FetchFn;
   /** A db.export() snapshot restored before the engine starts. */
   importSnapshot?: Uint8Array;
+  /**
+   * A token function runs on the client side and its first token is not here yet: no request
+   * goes out until setToken (an empty token: go without one).
+   */
+  awaitToken?: boolean;
 }
+
+export type { RequestProblem };
 
 export interface RawQueryResult {
   columns: string[];
@@ -103,6 +112,11 @@ export class EngineHost {
   private pumpScheduled = false;
   /** True until a split build's second part has loaded (see start). */
   private syncHeld = false;
+  /** Engine calls that live in a split build's second part, waiting for it (setToken, setUserId). */
+  private readonly afterLoad: Array<() => void> = [];
+  /** True until the first token arrives (HostConfig.awaitToken). */
+  private tokenHeld = false;
+  private problem: RequestProblem | null = null;
   private txOpen = false;
   private closed = false;
   private networkOnline = true;
@@ -134,6 +148,8 @@ export class EngineHost {
     if (config.token) {
       host.token = config.token;
       m.setToken(opened.handle, config.token, Date.now());
+    } else if (config.awaitToken) {
+      host.tokenHeld = true;
     }
     host.watchNetwork();
     // A split build keeps the sync path (requests, responses, timers) in its second part:
@@ -145,6 +161,7 @@ export class EngineHost {
       void loaded.then(() => {
         host.syncHeld = false;
         if (host.closed) return;
+        for (const fn of host.afterLoad.splice(0)) fn();
         if (!host.networkOnline || !host.visible) host.applyOnline();
         host.schedulePump();
       });
@@ -166,7 +183,7 @@ export class EngineHost {
 
   private pump(): void {
     if (this.closed || this.txOpen) return;
-    if (this.syncHeld) return this.drainEvents();
+    if (this.syncHeld || this.tokenHeld) return this.drainEvents();
     while (this.deferred.length > 0) this.deferred.shift()!();
     const now = Date.now();
     for (;;) {
@@ -188,7 +205,7 @@ export class EngineHost {
       } catch {
         ev = { type: 'error', code: 'internal', message: `engine event is not JSON: ${text.slice(0, 200)}` };
       }
-      if (ev.type === 'status') ev = { ...ev, isOffline: this.isOffline() };
+      if (ev.type === 'status') ev = { ...ev, isOffline: this.isOffline(), problem: this.problem };
       this.emit(ev);
     }
   }
@@ -243,6 +260,14 @@ export class EngineHost {
     if (!this.inFlight.delete(req.id) || this.closed) return;
     const wasOffline = this.isOffline();
     this.lastRequestFailed = false;
+    const hadProblem = this.problem;
+    if (res.status >= 500) {
+      this.counters.failedRequests++;
+      this.counters.serverErrors++;
+      this.problem = serverError(hadProblem, req, res);
+    } else {
+      this.problem = null;
+    }
     const staleRejection = this.noteAuth(req, res.status);
     this.whenNoTx(() => {
       const t0 = performance.now();
@@ -254,7 +279,7 @@ export class EngineHost {
       // the current one is newer than the one refused — hand it over again.
       if (staleRejection && this.token !== undefined) this.m.setToken(this.h, this.token, Date.now());
     });
-    if (wasOffline !== this.isOffline()) this.emitHostStatus();
+    if (wasOffline !== this.isOffline() || hadProblem !== this.problem) this.emitHostStatus();
     this.pump();
   }
 
@@ -266,7 +291,8 @@ export class EngineHost {
    */
   private noteAuth(req: EngineRequest, status: number): boolean {
     if (this.token === undefined) return false;
-    const rejected = status === 401 || status === 403;
+    // An upload's 403 refuses a mutation (the engine rejects it), not the token.
+    const rejected = status === 401 || (status === 403 && req.kind !== 'upload');
     const auth = req.headers['authorization'] ?? req.headers['Authorization'];
     if (auth !== `Bearer ${this.token}`) return rejected;
     if (status >= 200 && status < 400) this.tokenAccepted = true;
@@ -279,8 +305,12 @@ export class EngineHost {
     const failure = err instanceof RequestFailure ? err : new RequestFailure('network', String(err));
     const wasOffline = this.isOffline();
     if (failure.kind === 'network') this.lastRequestFailed = true;
+    const hadProblem = this.problem;
+    if (failure.kind !== 'aborted') {
+      this.problem = noAnswer(hadProblem, this.networkOnline ? 'unreachable' : 'offline', failure.message);
+    }
     this.whenNoTx(() => this.m.handleNetworkError(this.h, Date.now(), req.id, `${failure.kind}: ${failure.message}`));
-    if (wasOffline !== this.isOffline()) this.emitHostStatus();
+    if (wasOffline !== this.isOffline() || hadProblem !== this.problem) this.emitHostStatus();
     this.pump();
   }
 
@@ -340,6 +370,7 @@ export class EngineHost {
     if (online) this.lastRequestFailed = false;
     if (online === this.networkOnline) return;
     this.networkOnline = online;
+    this.problem = online ? null : noAnswer(null, 'offline', 'the network is offline');
     this.applyOnline();
   }
 
@@ -351,17 +382,41 @@ export class EngineHost {
     this.applyOnline();
   }
 
+  /** A new bearer token ('' = none); the first one also lets requests go out (awaitToken). */
   setToken(token: string): void {
     this.check();
     if (token !== this.token) this.tokenAccepted = false;
-    this.token = token;
-    this.m.setToken(this.h, token, Date.now());
+    this.token = token === '' ? undefined : token;
+    this.tokenHeld = false;
+    // Nothing is requested before the second part is in: no need to load it for this.
+    this.whenSyncPath(() => this.m.setToken(this.h, token, Date.now()));
     this.schedulePump();
+  }
+
+  /** Runs `fn` now, or once a split build's second part has loaded (see start). */
+  private whenSyncPath(fn: () => void): void {
+    if (this.syncHeld) this.afterLoad.push(fn);
+    else fn();
+  }
+
+  /**
+   * The signed-in user, once known after open (the token's `sub`): rows of other users are
+   * dropped, and typed writes of them refused, from then on.
+   */
+  setUserId(userId: string): void {
+    this.check();
+    if (typeof this.m.setUserId !== 'function') return; // an older build: the open-time userId stays
+    this.whenSyncPath(() => unwrap(this.m.setUserId!(this.h, userId), 'setUserId'));
   }
 
   syncNow(): void {
     this.check();
     const now = Date.now();
+    // A failure seen before is not the answer to this attempt (a new one sets it again).
+    if (this.problem && this.networkOnline) {
+      this.problem = null;
+      this.emitHostStatus();
+    }
     if (typeof this.m.syncNow === 'function') {
       this.whenNoTx(() => this.m.syncNow!(this.h, now));
     } else {
@@ -470,7 +525,7 @@ export class EngineHost {
   status(): Record<string, unknown> {
     this.check();
     const s = JSON.parse(this.m.status(this.h)) as Record<string, unknown>;
-    return { ...s, isOffline: this.isOffline() };
+    return { ...s, isOffline: this.isOffline(), problem: this.problem };
   }
 
   metrics(): Record<string, unknown> {
@@ -592,7 +647,7 @@ export class EngineHost {
 /** The names callable over an RPC boundary (issue 6: the Worker proxy forwards these). */
 export type HostMethods = Pick<
   EngineHost,
-  | 'deferredReady' | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
+  | 'deferredReady' | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'setUserId' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
   | 'delete' | 'begin' | 'commit' | 'rollback' | 'subscribe' | 'unsubscribe' | 'status' | 'metrics'
   | 'pendingMutations' | 'discardMutation' | 'setResolver' | 'resolveConflict' | 'close'
   | 'prefetch' | 'release' | 'exportSnapshot' | 'clear'

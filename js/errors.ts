@@ -18,11 +18,16 @@ export type ErrorCode =
   // client-side codes
   | 'closed'
   | 'network'
-  | 'timeout';
+  | 'timeout'
+  // why syncing fails (status.error, syncNow): no network, no answer, 5xx answers
+  | 'offline'
+  | 'unreachable'
+  | 'server_error';
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'invalid_argument', 'not_found', 'conflict', 'corruption', 'io', 'protocol', 'auth',
   'storage_full', 'read_only', 'schema', 'internal', 'closed', 'network', 'timeout',
+  'offline', 'unreachable', 'server_error',
 ]);
 
 export interface ErrorData {

@@ -37,7 +37,10 @@ export async function createInProcessPort(config: HostConfig, load: ModuleLoader
     call(method, ...args) {
       try {
         const fn = host[method] as (...a: unknown[]) => unknown;
-        return Promise.resolve(fn.apply(host, args)) as never;
+        // Async methods (deferredReady) reject with an ElectroliteError too.
+        return Promise.resolve(fn.apply(host, args)).catch((err: unknown) => {
+          throw ElectroliteError.from(err);
+        }) as never;
       } catch (err) {
         return Promise.reject(ElectroliteError.from(err));
       }

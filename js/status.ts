@@ -1,6 +1,6 @@
 // Normalises the engine's status JSON (docs/engine-api.md `status`) into the public Status.
 
-import type { ConnectionState, ShapeStatus, Status, StatusError, SyncState } from './types.js';
+import type { ConnectionState, NetworkState, ShapeStatus, Status, StatusError, SyncState } from './types.js';
 
 const CONNECTIONS: ReadonlySet<string> = new Set(['disconnected', 'connecting', 'connected', 'error']);
 const SYNCS: ReadonlySet<string> = new Set(['idle', 'syncing', 'error']);
@@ -9,6 +9,7 @@ export const INITIAL_STATUS: Status = Object.freeze({
   connection: 'connecting',
   sync: 'idle',
   isOffline: false,
+  network: 'online',
   isUpToDate: false,
   lastSyncedAt: null,
   pendingChanges: 0,
@@ -23,11 +24,18 @@ export function normalizeStatus(raw: Record<string, unknown>, fallback: Status =
   let error: StatusError | null = null;
   if (typeof e === 'string' && e !== '') error = { code: 'internal', message: e };
   else if (e && typeof e === 'object') error = { code: String(e.code ?? 'internal'), message: String(e.message ?? '') };
+  const problem = raw.problem as { code?: unknown; message?: unknown; count?: unknown } | null | undefined;
+  let network: NetworkState = raw.isOffline === true ? 'unreachable' : 'online';
+  if (problem && (problem.code === 'offline' || problem.code === 'unreachable')) network = problem.code;
+  if (!error && problem && (problem.code === 'unreachable' || problem.code === 'server_error')) {
+    error = { code: problem.code, message: String(problem.message ?? ''), count: Number(problem.count ?? 1) };
+  }
   const last = raw.lastSyncedAt;
   return {
     connection,
     sync,
-    isOffline: raw.isOffline === true,
+    isOffline: network !== 'online',
+    network,
     isUpToDate: raw.isUpToDate === true,
     lastSyncedAt: typeof last === 'number' && last > 0 ? last : null,
     pendingChanges: typeof raw.pendingChanges === 'number' ? raw.pendingChanges : fallback.pendingChanges,
@@ -41,6 +49,8 @@ export function sameStatus(a: Status, b: Status): boolean {
     a.connection === b.connection &&
     a.sync === b.sync &&
     a.isOffline === b.isOffline &&
+    a.network === b.network &&
+    a.error?.count === b.error?.count &&
     a.isUpToDate === b.isUpToDate &&
     a.lastSyncedAt === b.lastSyncedAt &&
     a.pendingChanges === b.pendingChanges &&

@@ -103,18 +103,21 @@ export function withFailureKinds(next: FetchFn): FetchFn {
 /** Counts requests and bytes in/out for db.metrics(). */
 export interface TransportCounters {
   requests: number;
+  /** Requests that got no response, or a 5xx one. */
   failedRequests: number;
   bytesIn: number;
   /** Response bytes as they crossed the wire (compressed when the server compressed). */
   bytesInWire: number;
   bytesOut: number;
   watchdogAborts: number;
+  /** Responses with a 5xx status (also counted in failedRequests). */
+  serverErrors: number;
   /** Time spent inside the engine's handleResponse (decode + apply), ms. */
   engineMs: number;
 }
 
 export function newCounters(): TransportCounters {
-  return { requests: 0, failedRequests: 0, bytesIn: 0, bytesInWire: 0, bytesOut: 0, watchdogAborts: 0, engineMs: 0 };
+  return { requests: 0, failedRequests: 0, serverErrors: 0, bytesIn: 0, bytesInWire: 0, bytesOut: 0, watchdogAborts: 0, engineMs: 0 };
 }
 
 export function headersToObject(headers: Headers): Record<string, string> {

@@ -102,14 +102,26 @@ export interface ShapeStatus {
 }
 
 export interface StatusError {
+  /**
+   * `auth`, `protocol`, ... from the engine; `unreachable` (requests get no answer) and
+   * `server_error` (5xx answers) from the transport; `auth` or `unreachable` also when the
+   * token function fails.
+   */
   code: string;
   message: string;
+  /** server_error / unreachable: failed requests in a row. */
+  count?: number;
 }
+
+/** Whether the server can be reached: `offline` (no network), `unreachable` (no answer). */
+export type NetworkState = 'online' | 'offline' | 'unreachable';
 
 export interface Status {
   connection: ConnectionState;
   sync: SyncState;
+  /** True when `network` is not `online`. */
   isOffline: boolean;
+  network: NetworkState;
   isUpToDate: boolean;
   lastSyncedAt: number | null;
   pendingChanges: number;

@@ -13,7 +13,9 @@ export function ElectricConnectionStatus({ className }: { className?: string }):
   const { db, error: openError } = useElectricClient();
   const status = useElectricStatus();
   const state = openError ? 'error' : !db ? 'connecting' : status.isOffline ? 'offline' : status.connection;
-  const label = openError ? 'Failed to open' : !db ? 'Starting…' : status.isOffline ? 'Offline' : LABELS[state] ?? state;
+  const offlineLabel = status.network === 'unreachable' ? 'Server unreachable' : 'Offline';
+  const label = openError ? 'Failed to open' : !db ? 'Starting…' : status.isOffline ? offlineLabel
+    : status.error?.code === 'server_error' ? 'Server error' : LABELS[state] ?? state;
   const detail = openError?.message ?? status.error?.message;
   return (
     <span className={className ?? 'electric-connection-status'} data-electric="connection" data-state={state}
@@ -57,7 +59,7 @@ export function ElectricOfflineIndicator({ className }: { className?: string }):
   const n = status.pendingChanges;
   return (
     <div className={className ?? 'electric-offline-indicator'} data-electric="offline" role="alert">
-      Offline{n > 0 ? ` · ${n} pending change${n === 1 ? '' : 's'}` : ''}
+      {status.network === 'unreachable' ? 'Server unreachable' : 'Offline'}{n > 0 ? ` · ${n} pending change${n === 1 ? '' : 's'}` : ''}
     </div>
   );
 }

@@ -7,7 +7,7 @@ import { metricsObserver, statusObserver, type ElectricStatus, type MetricsState
 import type { ElectricClient, Unsubscribe } from './types.js';
 
 export const NOT_OPEN_STATUS: ElectricStatus = Object.freeze({
-  connection: 'disconnected', sync: 'idle', isOffline: false, isUpToDate: false, lastSyncedAt: null,
+  connection: 'disconnected', sync: 'idle', isOffline: false, network: 'online', isUpToDate: false, lastSyncedAt: null,
   pendingChanges: 0, error: null, shapes: [],
 }) as ElectricStatus;
 const NO_METRICS: MetricsState = Object.freeze({ metrics: undefined, error: null });

@@ -442,6 +442,7 @@ void Engine::SyncNow(int64_t now_ms) {
   for (auto& s : impl_->shapes) {
     if (s->phase == Shape::Phase::kWaiting) s->wait_until_ms = now_ms;
   }
+  impl_->MaybeEmitStatus();  // a lifted upload stop no longer shows as an auth error
 }
 
 void Engine::SetOnline(bool online, int64_t now_ms) {

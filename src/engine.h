@@ -122,6 +122,9 @@ class Engine {
   void HandleTimeout(int64_t now_ms);
   void SetOnline(bool online, int64_t now_ms);
   void SetToken(std::string_view token, int64_t now_ms);
+  // The signed-in user (EngineOptions::user_id) when it becomes known after
+  // open, e.g. from a token that arrived later; "" = unknown (checks off).
+  void SetUserId(std::string_view user_id);
   // Upload pending writes and retry waiting shapes now (db.syncNow()).
   void SyncNow(int64_t now_ms);
   std::optional<Request> PollRequest(int64_t now_ms);

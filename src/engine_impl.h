@@ -114,6 +114,9 @@ class Engine::Impl {
   int64_t last_now_ms = 0;  // the latest now_ms any call brought
   // Before the tables are materialised: overlay-aware view builder, observer.
   Status InitWrites();
+  // A typed write naming another user in the owner column (options.user_id
+  // set): invalid_argument (engine_write.cc).
+  Status CheckOwner(std::string_view table, const Json& values) const;
   // After Init's transaction: counts what waits in the outbox.
   Status StartUploads();
   // Records `now_ms` (>= 0) and returns it, or the latest time seen.

@@ -149,9 +149,28 @@ void Engine::Impl::FlushWrites(bool committed) {
 
 // ---------------------------------------------------------------- Engine
 
+void Engine::SetUserId(std::string_view user_id) { impl_->options.user_id = std::string(user_id); }
+
+// A typed write whose owner column names another user than the signed-in one:
+// the write endpoint would refuse it, so it is refused here, before it is
+// applied locally or queued.
+Status Engine::Impl::CheckOwner(std::string_view table, const json& values) const {
+  if (options.user_id.empty() || !values.is_object()) return Status::Ok();
+  const WriteTable* t = writes->Find(table);
+  if (t == nullptr || t->ColumnIndex(options.user_column) < 0) return Status::Ok();
+  auto it = values.find(options.user_column);
+  if (it == values.end() || it->is_null()) return Status::Ok();
+  const std::string owner = it->is_string() ? it->get<std::string>() : Dump(*it);
+  if (owner == options.user_id) return Status::Ok();
+  return Status::InvalidArgument(std::string(table) + "." + options.user_column + " is '" + owner +
+                                 "', not the signed-in user '" + options.user_id +
+                                 "': the server would refuse this write");
+}
+
 std::string Engine::Insert(std::string_view table, std::string_view row_json, int64_t now_ms) {
   Result<json> row = ParseObject(row_json, "row");
   if (!row.ok()) return row.status().ToJson();
+  if (Status s = impl_->CheckOwner(table, row.value()); !s.ok()) return s.ToJson();
   Result<std::string> r = impl_->writes->Insert(table, row.value(), impl_->Now(now_ms));
   impl_->FlushWrites(r.ok());
   return MutationResult(r);
@@ -163,6 +182,7 @@ std::string Engine::Update(std::string_view table, std::string_view key_json,
   if (!key.ok()) return key.status().ToJson();
   Result<json> patch = ParseObject(patch_json, "patch");
   if (!patch.ok()) return patch.status().ToJson();
+  if (Status s = impl_->CheckOwner(table, patch.value()); !s.ok()) return s.ToJson();
   Result<std::string> r =
       impl_->writes->Update(table, key.value(), patch.value(), impl_->Now(now_ms));
   impl_->FlushWrites(r.ok());

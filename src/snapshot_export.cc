@@ -81,10 +81,12 @@ struct SchemaObject {
   std::string type, name, sql;
 };
 
+// _el_secrets (the client's last good token) never leaves the device in a snapshot.
 Result<std::vector<SchemaObject>> ListObjects(Store& store) {
   EL_ASSIGN_OR_RETURN(Stmt stmt, store.Prepare(
                                      "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT "
-                                     "NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid"));
+                                     "NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND "
+                                     "tbl_name <> '_el_secrets' ORDER BY rowid"));
   std::vector<SchemaObject> out;
   for (;;) {
     EL_ASSIGN_OR_RETURN(bool row, stmt.Step());

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <utility>
+#include <vector>
 
 #include "outbox.h"
 #include "store.h"
@@ -55,6 +58,59 @@ std::string ErrorReason(int status, std::string_view body) {
   return reason;
 }
 
+// A request-level refusal (400, 403, 409, 413, 422): the whole request was
+// refused for something in it, not for the credentials (401) and not for a
+// while (408/429/5xx).
+bool IsRefusal(int status) {
+  return status == 400 || status == 403 || status == 409 || status == 413 || status == 422;
+}
+
+// The mutations a refusal names, as batch index -> reason: `mutations[i]` in
+// the body's `errors` (or `message`) strings, or a mutation id quoted in them
+// (the write endpoint's "mutation <id>: ..." for a database error).
+std::vector<std::pair<size_t, std::string>> NamedMutations(int status, std::string_view body,
+                                                           const std::vector<std::string>& ids) {
+  std::vector<std::string> texts;
+  json j = json::parse(body);
+  if (j.is_object()) {
+    if (auto it = j.find("errors"); it != j.end() && it->is_array()) {
+      for (const json& e : *it) {
+        if (e.is_string()) texts.push_back(e.get<std::string>());
+      }
+    }
+    for (const char* field : {"message", "detail"}) {
+      auto it = j.find(field);
+      if (it != j.end() && it->is_string()) texts.push_back(it->get<std::string>());
+    }
+  }
+  std::vector<std::pair<size_t, std::string>> named;
+  auto add = [&](size_t index, const std::string& text) {
+    if (index >= ids.size()) return;
+    for (auto& [i, reason] : named) {
+      if (i == index) {
+        reason += "; " + text;
+        return;
+      }
+    }
+    named.emplace_back(index, "HTTP " + std::to_string(status) + ": " + text);
+  };
+  constexpr std::string_view kPrefix = "mutations[";
+  for (const std::string& text : texts) {
+    for (size_t at = text.find(kPrefix); at != std::string::npos; at = text.find(kPrefix, at + 1)) {
+      size_t i = at + kPrefix.size(), end = i;
+      while (end < text.size() && text[end] >= '0' && text[end] <= '9' && end - i < 9) ++end;
+      if (end == i || end >= text.size() || text[end] != ']') continue;
+      // "mutations[3].table: ..." reads "mutation.table: ..." on its own.
+      add(static_cast<size_t>(std::atoll(text.substr(i, end - i).c_str())),
+          text.substr(0, at) + "mutation" + text.substr(end + 1));
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (!ids[i].empty() && text.find(ids[i]) != std::string::npos) add(i, text);
+    }
+  }
+  return named;
+}
+
 }  // namespace
 
 Uploader::Uploader(Store* store, WritePath* writes, Env* env, UploadOptions options)
@@ -104,7 +160,9 @@ int64_t Uploader::NextDeadline() const {
   if (in_flight_) return in_flight_->deadline_ms;
   if (!online_ || auth_blocked_ || pending_hint_ == 0) return -1;
   int64_t at = retry_at_ms_;
-  if (pending_hint_ < options_.batch_size) at = std::max(at, last_send_ms_ + options_.interval_ms);
+  if (pending_hint_ < options_.batch_size && isolate_ == 0) {
+    at = std::max(at, last_send_ms_ + options_.interval_ms);
+  }
   return std::max<int64_t>(at, 0);
 }
 
@@ -117,11 +175,11 @@ Result<std::optional<Request>> Uploader::Poll(int64_t now_ms, int64_t request_id
                       writes_->outbox().CountByStatus("pending", options_.batch_size));
   }
   if (pending_hint_ == 0 || now_ms < retry_at_ms_) return std::optional<Request>();
-  const bool full = pending_hint_ >= options_.batch_size;
+  const bool full = pending_hint_ >= options_.batch_size || isolate_ > 0;
   if (!full && now_ms < last_send_ms_ + options_.interval_ms) return std::optional<Request>();
 
   EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> batch,
-                      writes_->outbox().NextBatch(options_.batch_size));
+                      writes_->outbox().NextBatch(isolate_ > 0 ? 1 : options_.batch_size));
   if (batch.empty()) {
     pending_hint_ = 0;
     return std::optional<Request>();
@@ -243,7 +301,7 @@ Status Uploader::HandleResponse(int64_t now_ms, int64_t request_id, int status,
       Retry(now_ms, 0, s.ToString());
       result = s;
     }
-  } else if (status == 401 || status == 403) {
+  } else if (status == 401) {
     (void)MarkBatch("pending", {});
     auth_blocked_ = true;
     ++auth_errors_;
@@ -256,6 +314,8 @@ Status Uploader::HandleResponse(int64_t now_ms, int64_t request_id, int status,
     if (!retry_after.empty()) floor_ms = std::atoll(retry_after.c_str()) * 1000;
     (void)MarkBatch("pending", {});
     Retry(now_ms, floor_ms, ErrorReason(status, body));
+  } else if (IsRefusal(status)) {
+    result = Refused(now_ms, status, body);
   } else {
     // The request itself is invalid: nothing was applied. Keep the mutations,
     // failed with the reason, until the app discards them.
@@ -271,8 +331,70 @@ Status Uploader::HandleResponse(int64_t now_ms, int64_t request_id, int status,
       writes_->Emit({{"type", "error"}, {"code", "invalid_argument"}, {"message", reason}});
     }
   }
+  if (isolate_ > 0 && in_flight_->ids.size() == 1 && status >= 200 && status < 300) --isolate_;
   Finish(now_ms, status);
   return result;
+}
+
+Status Uploader::Refused(int64_t now_ms, int status, std::string_view body) {
+  const std::string reason = ErrorReason(status, body);
+  std::vector<std::pair<size_t, std::string>> named = NamedMutations(status, body, in_flight_->ids);
+  if (named.empty() && in_flight_->ids.size() == 1) {
+    if (status == 403) {
+      // Forbidden without saying what: maybe this mutation, maybe everything (a proxy,
+      // a firewall). Kept, failed with the reason until discarded, and the rest go on.
+      Status s = MarkBatch("failed", reason);
+      if (!s.ok()) {
+        (void)MarkBatch("pending", {});
+        Retry(now_ms, 0, s.ToString());
+        return s;
+      }
+      ++failed_;
+      if (isolate_ > 0) --isolate_;
+      retry_at_ms_ = 0;
+      last_send_ms_ = INT64_MIN / 2;
+      last_error_ = reason;
+      writes_->Emit({{"type", "error"}, {"code", "auth"}, {"message", reason}});
+      return Status::Ok();
+    }
+    named.emplace_back(0, reason);
+  }
+  if (named.empty()) {
+    // The server did not say which mutation it refused: send this batch's
+    // mutations one at a time, so the next refusal names its mutation.
+    (void)MarkBatch("pending", {});
+    isolate_ = static_cast<int>(in_flight_->ids.size());
+    retry_at_ms_ = 0;
+    last_send_ms_ = INT64_MIN / 2;
+    return Status::Ok();
+  }
+  const size_t mark = writes_->EventMark();
+  Status s = [&]() -> Status {
+    Txn txn(store_);
+    EL_RETURN_IF_ERROR(txn.Begin());
+    for (const auto& [index, why] : named) {
+      EL_ASSIGN_OR_RETURN(std::optional<OutboxEntry> e,
+                          writes_->outbox().Get(in_flight_->ids[index]));
+      if (!e || e->status != "in_flight") continue;  // discarded meanwhile
+      // Refused for good: rolled back on its own and reported (a `conflict`
+      // with outcome `rejected`); the others go again at once.
+      EL_RETURN_IF_ERROR(writes_->Rejected(*e, why, json(), now_ms));
+      ++rejected_;
+    }
+    return txn.Commit();
+  }();
+  if (!s.ok()) {
+    writes_->TruncateEvents(mark);
+    (void)MarkBatch("pending", {});
+    Retry(now_ms, 0, s.ToString());
+    return s;
+  }
+  (void)MarkBatch("pending", {});
+  if (in_flight_->ids.size() == 1 && isolate_ > 0) --isolate_;
+  retry_at_ms_ = 0;
+  last_send_ms_ = INT64_MIN / 2;
+  last_error_ = named.front().second;
+  return Status::Ok();
 }
 
 Status Uploader::ApplyResults(int64_t now_ms, const json& response) {

@@ -10,9 +10,14 @@
 //  * Bodies above `compress_threshold` bytes are zstd-compressed
 //    (Content-Encoding: zstd).
 //  * 200: per mutation applied/duplicate -> acked (overlay kept until its txid
-//    is seen), rejected -> rolled back + conflict; 401/403 -> stop until
-//    SetToken; 408/429/5xx/network/malformed 200 -> full-jitter backoff, same
-//    mutation ids; other 4xx -> mutations failed with the reason.
+//    is seen), rejected -> rolled back + conflict; 401 -> stop until
+//    SetToken or SyncNow; 408/429/5xx/network/malformed 200 -> full-jitter
+//    backoff, same mutation ids; 400/403/409/413/422 -> the mutations the body
+//    names (`mutations[i]`, or an id) are rejected like a per-mutation
+//    rejection and the rest resent, an unnamed refusal resends the batch one
+//    mutation at a time (a refused single mutation is rejected; after an
+//    unnamed 403 it is kept, failed); other 4xx -> mutations failed with the
+//    reason until discarded.
 #ifndef ELECTROLITE_SRC_UPLOAD_H_
 #define ELECTROLITE_SRC_UPLOAD_H_
 
@@ -56,7 +61,9 @@ class Uploader {
   const std::string& token() const { return token_; }
   // db.syncNow(): what is pending goes out at the next Poll, cutting the upload
   // interval and any backoff wait short (an in-flight batch is not duplicated).
+  // A 401 stop is lifted too: one more try with the current token.
   void SyncNow() {
+    auth_blocked_ = false;
     last_send_ms_ = INT64_MIN / 2;
     retry_at_ms_ = 0;
     pending_hint_ = -1;
@@ -97,6 +104,10 @@ class Uploader {
 
   Status ApplyResults(int64_t now_ms, const Json& response);
   Status MarkBatch(std::string_view status, std::string_view reason);
+  // A request-level 400/403/409/413/422: the mutations it names are rejected
+  // (rolled back, reported), the rest go again at once; if it names none, the
+  // batch is resent one mutation at a time until it does.
+  Status Refused(int64_t now_ms, int status, std::string_view body);
   void Retry(int64_t now_ms, int64_t floor_ms, std::string reason);
   void Finish(int64_t now_ms, int status);
 
@@ -107,6 +118,7 @@ class Uploader {
   std::string token_;
   bool online_ = true;
   bool auth_blocked_ = false;
+  int isolate_ = 0;  // batches of one still to send after an unnamed refusal
   int64_t pending_hint_ = -1;  // pending entries; -1 = unknown (recount)
   int64_t last_send_ms_ = INT64_MIN / 2;
   int64_t retry_at_ms_ = 0;

@@ -61,7 +61,7 @@ export class BrowserElectrolite {
     this.#worker = worker;
     this.#options = options;
     this.#status = {
-      connection: 'disconnected', sync: 'idle', isOffline: false, isUpToDate: false,
+      connection: 'disconnected', sync: 'idle', isOffline: false, network: 'online', isUpToDate: false,
       lastSyncedAt: null, pendingChanges: 0, error: null, shapes: [], storage: 'memory',
     };
     worker.addEventListener('message', (e: MessageEvent<FromWorker>) => this.#onMessage(e.data));

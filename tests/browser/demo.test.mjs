@@ -172,3 +172,29 @@ test('"Run agent" writes an execution, an event and a memory entry in one transa
   }, 20000, 'execution, event and memory in Postgres');
   assert.deepEqual(browser.errors, []);
 });
+
+test('a reload with the API unreachable (token and sync) shows the local data at once, then syncs when it is back', async () => {
+  await page.waitForSelector('[data-electric="connection"][data-state="connected"]', { timeout: 20000 });
+  const shown = await page.evaluate(() => document.querySelectorAll('.task-item').length);
+  assert.ok(shown > 0);
+  // Every /v1/* request (the demo's token endpoint, the shape stream, uploads) is refused.
+  const refuse = (route) => route.abort('connectionrefused');
+  await context.route('**/v1/**', refuse);
+  try {
+    const started = Date.now();
+    await page.reload();
+    await page.waitForSelector(`[data-testid="tasks"] h2:text("Tasks (${shown})")`, { timeout: 10000 });
+    const ms = Date.now() - started;
+    assert.ok(ms < 5000, `reload → local tasks took ${ms} ms`);
+    assert.equal(await page.locator('[data-testid="open-error"]').count(), 0, 'no open error');
+    await page.waitForSelector('[data-testid="offline-banner"][data-network="unreachable"]', { timeout: 15000 });
+    assert.match(await page.textContent('[data-testid="offline-banner"]'), /server is unreachable/);
+  } finally {
+    await context.unroute('**/v1/**', refuse);
+  }
+  // Back: the token function's retry gets a token, and the stream catches up.
+  const title = `After the outage ${Date.now()}`;
+  await sql.query('INSERT INTO tasks (id, user_id, title, status) VALUES ($1, $2, $3, $4)', [randomUUID(), USER, title, 'pending']);
+  await page.waitForSelector(`.task-item h3:text("${title}")`, { timeout: 60000 });
+  await page.waitForSelector('[data-testid="offline-banner"]', { state: 'detached', timeout: 20000 });
+});

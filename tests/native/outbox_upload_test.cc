@@ -277,7 +277,7 @@ TEST_F(OutboxUploadTest, AuthErrorStopsUploadsUntilANewToken) {
   EXPECT_EQ(HeaderOf(*again, "authorization"), "Bearer new");
 }
 
-TEST_F(OutboxUploadTest, InvalidRequestMarksMutationsFailedUntilDiscarded) {
+TEST_F(OutboxUploadTest, ARefusedSingleMutationIsRolledBackAndReported) {
   SeedTask(1, "before");
   Result<std::string> id = h.writes->Update("tasks", {{"id", TaskId(1)}}, {{"title", "after"}}, kT0);
   ASSERT_TRUE(id.ok());
@@ -285,15 +285,138 @@ TEST_F(OutboxUploadTest, InvalidRequestMarksMutationsFailedUntilDiscarded) {
   std::optional<Request> r = h.Poll(kT0);
   ASSERT_TRUE(r);
   ASSERT_TRUE(h.uploader->HandleResponse(kT0, r->id, 422, {}, R"({"error":"bad value"})").ok());
+  EXPECT_EQ(*h.writes->PendingCount(), 0);
+  EXPECT_EQ(h.Row("tasks", TaskId(1))["title"], "before");  // rolled back
+  bool reported = false;
+  for (const json& e : h.Events()) {
+    reported |= e["type"] == "conflict" && e["outcome"] == "rejected" &&
+                e["reason"] == "HTTP 422: bad value" && e["mutationId"] == *id;
+  }
+  EXPECT_TRUE(reported);
+  EXPECT_FALSE(h.uploader->auth_blocked());
+}
+
+TEST_F(OutboxUploadTest, AnOtherwiseUnknown4xxMarksMutationsFailedUntilDiscarded) {
+  SeedTask(1, "before");
+  Result<std::string> id = h.writes->Update("tasks", {{"id", TaskId(1)}}, {{"title", "after"}}, kT0);
+  ASSERT_TRUE(id.ok());
+  h.uploader->NoteWrites();
+  std::optional<Request> r = h.Poll(kT0);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0, r->id, 404, {}, R"({"error":"no such endpoint"})").ok());
   json pending = *h.writes->PendingMutations();
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0]["status"], "failed");
-  EXPECT_EQ(pending[0]["reason"], "HTTP 422: bad value");
+  EXPECT_EQ(pending[0]["reason"], "HTTP 404: no such endpoint");
   EXPECT_EQ(h.Row("tasks", TaskId(1))["title"], "after");  // still shown, never silently dropped
   EXPECT_FALSE(h.Poll(kT0 + 600000).has_value());           // and not retried
   ASSERT_TRUE(h.writes->DiscardMutation(*id).ok());
   EXPECT_EQ(h.Row("tasks", TaskId(1))["title"], "before");
   EXPECT_EQ(*h.writes->PendingCount(), 0);
+}
+
+// The write endpoint's answer to a batch with another user's row: a 403 for
+// the request naming mutations[i]. Only that one is rolled back; the others
+// are resent at once and applied; uploads are not stopped.
+TEST_F(OutboxUploadTest, A403NamingOneMutationRejectsItAndResendsTheRest) {
+  const std::string x = InsertTask(1, kT0);
+  const std::string y = InsertTask(2, kT0);
+  std::optional<Request> r = h.Poll(kT0);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(Body(*r, *h.uploader->Body(r->id))["mutations"].size(), 2u);
+  ASSERT_TRUE(h.uploader
+                  ->HandleResponse(kT0, r->id, 403, {},
+                                   R"({"message":"Forbidden","errors":["mutations[0]: user_id must be the caller's id"]})")
+                  .ok());
+  EXPECT_FALSE(h.uploader->auth_blocked());
+  EXPECT_TRUE(h.Row("tasks", TaskId(1)).is_null());  // X rolled back
+  EXPECT_EQ(h.Row("tasks", TaskId(2))["title"], "t");
+  bool reported = false;
+  for (const json& e : h.Events()) {
+    if (e["type"] == "conflict" && e["outcome"] == "rejected") {
+      EXPECT_EQ(e["mutationId"], x);
+      EXPECT_EQ(e["reason"], "HTTP 403: mutation: user_id must be the caller's id");
+      reported = true;
+    }
+  }
+  EXPECT_TRUE(reported);
+  // Y goes again at once, alone, and is applied.
+  int status = 0;
+  std::optional<Request> again = RoundTrip(kT0 + 1, &status);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox WHERE status = 'acked'"), 1);
+  EXPECT_EQ(*h.writes->PendingCount(), 0);  // Y acked (waiting for its txid), X gone
+  EXPECT_EQ(server.batch_sizes.back(), 1u);
+  (void)y;
+}
+
+// A refusal that names no mutation: the batch is resent one at a time, so
+// the next refusal is about one mutation, which alone is rejected.
+TEST_F(OutboxUploadTest, AnUnnamedRefusalIsolatesTheRefusedMutation) {
+  const std::string a = InsertTask(1, kT0);
+  const std::string b = InsertTask(2, kT0);
+  const std::string c = InsertTask(3, kT0);
+  std::optional<Request> r = h.Poll(kT0);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0, r->id, 400, {}, R"({"message":"Invalid request"})").ok());
+  EXPECT_EQ(*h.writes->PendingCount(), 3);
+  // a: fine, alone.
+  int status = 0;
+  ASSERT_TRUE(RoundTrip(kT0 + 1, &status));
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(server.batch_sizes.back(), 1u);
+  // b: refused, alone -> rejected.
+  std::optional<Request> rb = h.Poll(kT0 + 2);
+  ASSERT_TRUE(rb);
+  EXPECT_EQ(Body(*rb, *h.uploader->Body(rb->id))["mutations"][0]["id"], b);
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0 + 2, rb->id, 400, {}, R"({"message":"Invalid request"})").ok());
+  EXPECT_TRUE(h.Row("tasks", TaskId(2)).is_null());
+  // c: goes at once, applied.
+  ASSERT_TRUE(RoundTrip(kT0 + 3, &status));
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox WHERE status = 'acked'"), 2);
+  EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox WHERE status <> 'acked'"), 0);
+  (void)a;
+  (void)c;
+}
+
+// A 403 that names nothing may come from a proxy refusing everything: a
+// single mutation is then kept (failed, until discarded), never rolled back,
+// and the others still go.
+TEST_F(OutboxUploadTest, AnUnnamed403KeepsTheMutationFailedAndTheOthersGo) {
+  const std::string a = InsertTask(1, kT0);
+  const std::string b = InsertTask(2, kT0);
+  std::optional<Request> r = h.Poll(kT0);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0, r->id, 403, {}, R"({"message":"Forbidden"})").ok());
+  std::optional<Request> ra = h.Poll(kT0 + 1);
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(Body(*ra, *h.uploader->Body(ra->id))["mutations"].size(), 1u);
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0 + 1, ra->id, 403, {}, R"({"message":"Forbidden"})").ok());
+  EXPECT_FALSE(h.uploader->auth_blocked());
+  EXPECT_EQ(h.Row("tasks", TaskId(1))["title"], "t");  // kept
+  json pending = *h.writes->PendingMutations();
+  ASSERT_FALSE(pending.empty());
+  EXPECT_EQ(pending[0]["id"], a);
+  EXPECT_EQ(pending[0]["status"], "failed");
+  EXPECT_EQ(pending[0]["reason"], "HTTP 403: Forbidden");
+  int status = 0;
+  ASSERT_TRUE(RoundTrip(kT0 + 2, &status));
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(h.Count("SELECT count(*) FROM _el_outbox WHERE status = 'acked'"), 1);
+  (void)b;
+}
+
+TEST_F(OutboxUploadTest, SyncNowLiftsAnAuthStop) {
+  h.uploader->SetToken("t");
+  InsertTask(1, kT0);
+  std::optional<Request> r = h.Poll(kT0);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(h.uploader->HandleResponse(kT0, r->id, 401, {}, R"({"message":"jwt expired"})").code(), Code::kAuth);
+  EXPECT_FALSE(h.Poll(kT0 + 600000).has_value());
+  h.uploader->SyncNow();
+  EXPECT_TRUE(h.Poll(kT0 + 600001).has_value());
 }
 
 TEST_F(OutboxUploadTest, OverlayStaysUntilTheTxidArrivesThenDropsWithoutFlicker) {

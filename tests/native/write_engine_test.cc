@@ -206,6 +206,33 @@ TEST_F(WriteEngineTest, ReadOnlyTablesRefuseWrites) {
   EXPECT_EQ(res["code"], "read_only");
 }
 
+// The write endpoint refuses a row owned by another user (403 naming the
+// mutation); once the engine knows the signed-in user, it refuses such a
+// typed write itself, before anything is applied or queued.
+TEST_F(WriteEngineTest, WritesOfAnotherUsersRowsAreRefusedOnceTheUserIsKnown) {
+  json opts = {{"path", ":memory:"},
+               {"schemaSql", "CREATE TABLE notes (id TEXT PRIMARY KEY, user_id TEXT, body TEXT);"},
+               {"policies", {{"notes", {{"policy", "last-write-wins"}, {"writable", true}}}}}};
+  auto r = Engine::Open(opts.dump());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Engine& e = *r.value();
+  // Unknown user: nothing to check against.
+  EXPECT_TRUE(json::parse(e.Insert("notes", R"({"id":"n1","user_id":"a","body":"x"})"))["ok"].get<bool>());
+  e.SetUserId("b");
+  json res = json::parse(e.Insert("notes", R"({"id":"n2","user_id":"a","body":"x"})"));
+  EXPECT_EQ(res["code"], "invalid_argument");
+  EXPECT_NE(res["message"].get<std::string>().find("notes.user_id"), std::string::npos) << res.dump();
+  res = json::parse(e.Update("notes", R"({"id":"n1"})", R"({"user_id":"a"})"));
+  EXPECT_EQ(res["code"], "invalid_argument");
+  EXPECT_TRUE(json::parse(e.Insert("notes", R"({"id":"n3","user_id":"b","body":"x"})"))["ok"].get<bool>());
+  EXPECT_TRUE(json::parse(e.Insert("notes", R"({"id":"n4","body":"no owner given"})"))["ok"].get<bool>());
+  EXPECT_TRUE(json::parse(e.Update("notes", R"({"id":"n1"})", R"({"body":"y"})"))["ok"].get<bool>());
+  json q = json::parse(e.Query("SELECT count(*) FROM notes", "[]"));
+  EXPECT_EQ(q["rows"][0][0], 3);
+  json pending = json::parse(e.PendingMutations());
+  EXPECT_EQ((pending.is_array() ? pending : pending["mutations"]).size(), 4u) << pending.dump();
+}
+
 TEST_F(WriteEngineTest, TransactionsCommitOrRollBackOverlayAndOutboxTogether) {
   ASSERT_TRUE(json::parse(engine->Begin())["ok"].get<bool>());
   ASSERT_TRUE(Exec("INSERT INTO items (id, title) VALUES (10, 'a')")["ok"].get<bool>());
@@ -258,6 +285,33 @@ TEST_F(WriteEngineTest, AuthErrorShowsInStatusUntilSetToken) {
   json m = json::parse(engine->Metrics(now));
   EXPECT_EQ(m["upload"]["authErrors"], 1);
   EXPECT_EQ(m["upload"]["batches"], 2);
+}
+
+// db.discardMutation + db.syncNow must unblock uploads stopped by a 401
+// even without a new token: SyncNow lifts the stop for one more try.
+TEST_F(WriteEngineTest, SyncNowLiftsAnUploadAuthStopAndItsStatusError) {
+  hold_uploads = true;
+  ASSERT_TRUE(json::parse(engine->Insert("items", R"({"id":3,"title":"x"})"))["ok"].get<bool>());
+  Pump();
+  ASSERT_EQ(held_uploads.size(), 1u);
+  ASSERT_EQ(engine->HandleResponse(now, held_uploads[0].id, 401, Headers{}, R"({"message":"expired"})").code(),
+            Code::kAuth);
+  ASSERT_EQ(json::parse(engine->StatusJson())["error"]["code"], "auth");
+  std::string id = Pending()[0]["id"].get<std::string>();
+  ASSERT_TRUE(json::parse(engine->DiscardMutation(id))["ok"].get<bool>());
+  ASSERT_TRUE(json::parse(engine->Insert("items", R"({"id":4,"title":"y"})"))["ok"].get<bool>());
+  engine->SyncNow(now);
+  bool cleared = false;
+  for (std::string e = engine->PollEvent(); !e.empty(); e = engine->PollEvent()) {
+    json ev = json::parse(e);
+    if (ev["type"] == "status") cleared = ev["error"].is_null();
+  }
+  EXPECT_TRUE(cleared);
+  hold_uploads = false;
+  Pump();
+  ASSERT_EQ(uploads.size(), 2u);  // the refused one, then the one left after the discard
+  ASSERT_EQ(mutations_seen.size(), 1u);
+  EXPECT_EQ(mutations_seen.back()["key"]["id"], 4);
 }
 
 TEST_F(WriteEngineTest, OverlayAndOutboxSurviveARestart) {

@@ -79,7 +79,7 @@ test('server rendering the provider and every hook renders loading states and op
   assert.deepEqual(seen.tasks.tasks, []);
   assert.deepEqual(seen.tasks.taskStats, { total: 0, pending: 0, inProgress: 0, completed: 0 });
   assert.equal(seen.envs.activeEnvironment, null);
-  assert.deepEqual(seen.offline, { isOffline: false, pendingChanges: 0 });
+  assert.deepEqual(seen.offline, { isOffline: false, network: 'online', pendingChanges: 0 });
   assert.equal(seen.live.loading, true);
   assert.equal(seen.electric.db, null);
   assert.equal(seen.electric.isReady, false);
