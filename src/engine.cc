@@ -384,6 +384,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Env* 
 Status Engine::HandleResponse(int64_t now_ms, int64_t request_id, int status,
                               const Headers& headers, std::string_view body) {
   impl_->Now(now_ms);
+  impl_->OnServerAnswered(now_ms);
   if (impl_->uploader->Owns(request_id)) {
     Status s = impl_->uploader->HandleResponse(now_ms, request_id, status, headers, body);
     impl_->FlushWrites(true);  // its own transaction dropped what it rolled back
@@ -418,6 +419,7 @@ void Engine::HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_
   impl_->Now(now_ms);
   if (impl_->uploader->Owns(request_id)) {
     impl_->uploader->HandleNetworkError(now_ms, request_id, message);
+    impl_->unreachable = true;
     impl_->FlushWrites(true);
     return;
   }

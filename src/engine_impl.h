@@ -52,6 +52,9 @@ class Engine::Impl {
   std::string last_status_json;
 
   bool online = true;
+  // engine_sync.cc "Reconnecting": the last request failed to reach the server; one shape probes
+  // it while the others wait for the probe's answer.
+  bool unreachable = false;
   std::string token;
   int64_t next_request_id = 1;
   Status last_error;
@@ -128,6 +131,10 @@ class Engine::Impl {
   Status OnResponse(int64_t now_ms, int64_t request_id, int status, const Headers& headers,
                     std::string_view body);
   void OnNetworkError(int64_t now_ms, Shape* shape, const std::string& message);
+  // Any HTTP answer: the server is reachable again; shapes waiting out a network error resume.
+  void OnServerAnswered(int64_t now_ms);
+  // While unreachable: the one shape allowed to send (in flight, or the first waiting), else null.
+  Shape* Probe() const;
   std::optional<Request> NextRequest(int64_t now_ms);
   void OnTimeout(int64_t now_ms);
   int64_t NextDeadline() const;

@@ -14,6 +14,15 @@ namespace electrolite {
 namespace {
 
 constexpr int64_t kNonLiveTimeoutMs = 30000;
+// Reconnecting. While the server cannot be reached, one shape (the first waiting) probes it,
+// with the backoff capped at kProbeMaxMs (past the cap: between half of it and all of it);
+// the others send nothing. The first answer of any
+// kind resumes every shape waiting out a network error within kResumeSpreadMs (spread so N
+// shapes do not arrive at once) and sends a waiting upload. So a client puts about one shape
+// request per 1-2 s (and one upload per <= 2 s) on a server that is down, and sync resumes
+// within kProbeMaxMs + kResumeSpreadMs of the server's return.
+constexpr int64_t kProbeMaxMs = 2000;
+constexpr int64_t kResumeSpreadMs = 500;
 constexpr int kMaxConsecutiveFailures = 50;
 
 std::string Excerpt(std::string_view body) {
@@ -375,15 +384,50 @@ void Engine::Impl::OnNetworkError(int64_t now_ms, Shape* shape, const std::strin
   shape->phase = Shape::Phase::kReady;
   shape->request_id = -1;
   shape->attempted = true;
+  unreachable = true;
   Log("warn", "shape " + shape->def().id + ": network error: " + message);
   Backoff(now_ms, shape, 0);
+  shape->network_wait = true;
+  if (shape->wait_until_ms > now_ms + kProbeMaxMs) {
+    // Past the cap: spread over its second half, so restarted clients do not arrive in step.
+    shape->wait_until_ms = now_ms + kProbeMaxMs / 2 +
+        static_cast<int64_t>(env->RandomUnit() * static_cast<double>(kProbeMaxMs / 2));
+  }
   MaybeEmitStatus();
+}
+
+void Engine::Impl::OnServerAnswered(int64_t now_ms) {
+  if (!unreachable) return;
+  unreachable = false;
+  Log("info", "server answered again: resuming");
+  for (auto& s : shapes) {
+    if (s->phase != Shape::Phase::kWaiting || !s->network_wait) continue;
+    s->network_wait = false;
+    s->ResetBackoff();
+    int64_t spread = static_cast<int64_t>(env->RandomUnit() * static_cast<double>(kResumeSpreadMs));
+    s->wait_until_ms = std::min(s->wait_until_ms, now_ms + spread);
+  }
+  uploader->ServerReachable();
+}
+
+Shape* Engine::Impl::Probe() const {
+  if (!unreachable) return nullptr;
+  Shape* probe = nullptr;
+  for (auto& s : shapes) {
+    if (s->phase == Shape::Phase::kInFlight) return s.get();  // a request is out: it is the probe
+    if (probe == nullptr && (s->phase == Shape::Phase::kWaiting || s->phase == Shape::Phase::kReady)) {
+      probe = s.get();
+    }
+  }
+  return probe;
 }
 
 std::optional<Request> Engine::Impl::NextRequest(int64_t now_ms) {
   if (!online) return std::nullopt;
+  Shape* probe = Probe();
   for (auto& owned : shapes) {
     Shape* shape = owned.get();
+    if (probe != nullptr && shape != probe) continue;
     if (shape->phase == Shape::Phase::kWaiting && shape->wait_until_ms <= now_ms) {
       shape->phase = Shape::Phase::kReady;
     }
@@ -428,6 +472,7 @@ std::optional<Request> Engine::Impl::NextRequest(int64_t now_ms) {
     req.kind = "shape";
     req.shape_id = shape->def().id;
     shape->phase = Shape::Phase::kInFlight;
+    shape->network_wait = false;
     shape->request_id = req.id;
     shape->request_sent_ms = now_ms;
     shape->request_deadline_ms = now_ms + req.timeout_ms;
@@ -454,7 +499,9 @@ void Engine::Impl::OnTimeout(int64_t now_ms) {
 
 int64_t Engine::Impl::NextDeadline() const {
   int64_t best = -1;
+  const Shape* probe = Probe();
   for (const auto& s : shapes) {
+    if (probe != nullptr && s.get() != probe) continue;  // only the probe's timer runs
     int64_t t = -1;
     if (s->phase == Shape::Phase::kWaiting) t = s->wait_until_ms;
     if (s->phase == Shape::Phase::kInFlight) t = s->request_deadline_ms;

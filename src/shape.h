@@ -143,6 +143,7 @@ class Shape {
   bool request_live = false;
   std::string request_offset;  // the offset the request in flight sent
   int64_t wait_until_ms = -1;
+  bool network_wait = false;  // kWaiting after a network error (resumes when the server answers)
   std::string cache_buster;
   int stale_retries = 0;
   bool stale_healed = false;

@@ -279,12 +279,16 @@ void Uploader::HandleNetworkError(int64_t now_ms, int64_t request_id, std::strin
   // it already applied. A failure to mark them is repaired on reopen.
   (void)MarkBatch("pending", {});
   Retry(now_ms, 0, "upload: " + std::string(message));
+  // Unreachable: one request at a time probes, at least every kNetworkRetryMaxMs.
+  retry_at_ms_ = std::min(retry_at_ms_, now_ms + kNetworkRetryMaxMs);
+  network_wait_ = true;
   Finish(now_ms, 0);
 }
 
 Status Uploader::HandleResponse(int64_t now_ms, int64_t request_id, int status,
                                 const Headers& headers, std::string_view body) {
   if (!Owns(request_id)) return Status::InvalidArgument("not an upload request");
+  network_wait_ = false;
   Status result;
   if (status >= 200 && status < 300) {
     json response = json::parse(body);

@@ -70,6 +70,12 @@ class Uploader {
   }
   // Local writes were committed (or a transaction that may hold some).
   void NoteWrites() { pending_hint_ = -1; }
+  // The server answered again after being unreachable: a batch waiting out a network-error
+  // backoff goes at the next Poll (a 5xx or Retry-After wait is kept).
+  void ServerReachable() {
+    if (network_wait_) retry_at_ms_ = 0;
+    network_wait_ = false;
+  }
 
   // The upload request due at `now_ms`, if any, with id `request_id`.
   [[nodiscard]] Result<std::optional<Request>> Poll(int64_t now_ms, int64_t request_id);
@@ -118,6 +124,8 @@ class Uploader {
   std::string token_;
   bool online_ = true;
   bool auth_blocked_ = false;
+  bool network_wait_ = false;  // the current backoff follows a network error
+  static constexpr int64_t kNetworkRetryMaxMs = 2000;
   int isolate_ = 0;  // batches of one still to send after an unnamed refusal
   int64_t pending_hint_ = -1;  // pending entries; -1 = unknown (recount)
   int64_t last_send_ms_ = INT64_MIN / 2;

@@ -467,6 +467,55 @@ TEST_F(SyncScenarioTest, DebugLogOnlyWhenEnabled) {
   EXPECT_GT(logs, 0);
 }
 
+// Reconnecting: while the server cannot be reached one shape probes it (at least every 2 s),
+// the others send nothing; the first answer resumes every shape within half a second.
+TEST_F(SyncScenarioTest, UnreachableServerIsProbedByOneShapeAndAllResumeOnItsAnswer) {
+  ASSERT_TRUE(pair_->SyncUntilUpToDate());
+  for (int p : {1, 2, 3}) {
+    json def = {{"table", "items"}, {"where", "priority = " + std::to_string(p)}};
+    ASSERT_FALSE(engine_->Subscribe(def.dump(), pair_->now).empty());
+  }
+  ASSERT_TRUE(pair_->SyncUntilUpToDate());
+  // The server goes away: every request fails to connect.
+  int64_t down_at = pair_->now;
+  std::vector<int64_t> sent;
+  int max_in_flight = 0;
+  std::vector<int64_t> in_flight;
+  auto fail_all = [&](int64_t until) {
+    while (pair_->now < until) {
+      while (std::optional<Request> r = engine_->PollRequest(pair_->now)) {
+        if (r->kind != "shape") continue;
+        sent.push_back(pair_->now);
+        in_flight.push_back(r->id);
+        max_in_flight = std::max<int>(max_in_flight, static_cast<int>(in_flight.size()));
+      }
+      for (int64_t id : in_flight) engine_->HandleNetworkError(pair_->now, id, "connection refused");
+      in_flight.clear();
+      int64_t next = engine_->PollTimeout();
+      pair_->now = next < 0 ? until : std::max(pair_->now + 1, std::min(next, until));
+      engine_->HandleTimeout(pair_->now);
+    }
+  };
+  // The held live polls' connections drop first.
+  for (int64_t id = 1; id < 1000; id++) engine_->HandleNetworkError(pair_->now, id, "connection reset");
+  fail_all(down_at + 60000);
+  EXPECT_EQ(max_in_flight, 1) << "one probe at a time while unreachable";
+  // One request every 1-2 s: bounded for the server, prompt for the client.
+  ASSERT_GE(sent.size(), 30u);
+  EXPECT_LE(sent.size(), 130u);
+  for (size_t i = 1; i < sent.size(); i++) EXPECT_LE(sent[i] - sent[i - 1], 2001) << i;
+  // The server is back: the next probe's answer resumes every shape.
+  int64_t back_at = pair_->now;
+  server_.Insert(ItemRow(9, "after the restart", 1));
+  size_t before = server_.urls.size();
+  pair_->Advance(2600);
+  std::set<std::string> resumed;
+  for (size_t i = before; i < server_.urls.size(); i++) resumed.insert(ParseUrl(server_.urls[i]).query["where"]);
+  EXPECT_EQ(resumed.size(), 4u) << "every shape asked again within 2.6 s of the server's return";
+  EXPECT_EQ(Count(*engine_), 1);
+  (void)back_at;
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace electrolite
