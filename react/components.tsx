@@ -113,7 +113,7 @@ export function summarizeMetrics(m: Record<string, unknown>, pendingChanges: num
     ['Pending changes', String(pendingChanges)],
     ['Conflicts resolved', total === 0 ? '0' : `${total} (${byTable})`],
     ['Rows applied', format(num(m.rowsApplied) ?? null)],
-    ['Last sync', num(m.lastSyncDurationMs) === undefined ? '—' : `${num(m.lastSyncDurationMs)} ms`],
+    ['Last sync took', num(m.lastSyncDurationMs) === undefined ? '—' : `${num(m.lastSyncDurationMs)} ms`],
     ['Data in / out', `${bytes(num(transport.bytesIn))} / ${bytes(num(transport.bytesOut))}`],
   ];
 }
