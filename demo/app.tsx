@@ -2,11 +2,12 @@
 // connection status and sync button, tasks with stats, environments, the offline banner,
 // and panels for agent executions, observability events, agent memory and metrics.
 
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import {
   ElectricConnectionStatus, ElectricMetrics, ElectricOfflineIndicator, ElectricSyncButton, useElectric, useElectricClient,
   useElectricEnvironments, useElectricTasks, useLiveQuery, useOfflineState, type Task,
 } from '../react/index.js';
+import type { PendingMutation } from '../js/types.js';
 import { newId } from '../react/rows.js';
 
 function Header({ userId }: { userId: string }) {
@@ -86,8 +87,27 @@ function useAction(): [string | null, (p: Promise<unknown>) => void] {
   return [failure, act];
 }
 
+/** Keys (`id`) of `table`'s rows with local changes the server has not acknowledged yet. */
+function useUnsynced(table: string): Set<string> {
+  const { db, status } = useElectric();
+  const [keys, setKeys] = useState<Set<string>>(() => new Set());
+  useEffect(() => {
+    if (!db) return;
+    let live = true;
+    Promise.resolve(db.pendingMutations()).then((pending: PendingMutation[]) => {
+      if (!live) return;
+      // An acked entry stays in the outbox until its echo arrives: the server has confirmed it.
+      const open = pending.filter((m) => m.table === table && m.status !== 'acked' && m.key?.id !== undefined);
+      setKeys(new Set(open.map((m) => String(m.key!.id))));
+    }, () => undefined);
+    return () => { live = false; };
+  }, [db, table, status.pendingChanges]);
+  return keys;
+}
+
 function TaskList({ userId }: { userId: string }) {
   const { tasks, loading, error, createTask, updateTask, deleteTask, taskStats } = useElectricTasks(userId);
+  const unsynced = useUnsynced('tasks');
   const runAgent = useRunAgent(userId);
   const [failure, act] = useAction();
   if (loading) return <section data-testid="tasks"><div>Loading tasks...</div></section>;
@@ -104,8 +124,9 @@ function TaskList({ userId }: { userId: string }) {
       {failure && <p className="error" data-testid="action-error">{failure}</p>}
       {tasks.length === 0 && <p className="empty">No tasks yet: add one above.</p>}
       {tasks.map((task) => (
-        <div key={task.id} className="task-item" data-task-id={task.id}>
+        <div key={task.id} className="task-item" data-task-id={task.id} data-unsynced={unsynced.has(task.id) || undefined}>
           <h3>{task.title}</h3>
+          {unsynced.has(task.id) && <span className="unsynced" title="changed here; the server has not confirmed it yet">not synced yet</span>}
           <p>{task.description}</p>
           <div className="actions">
             <span className={`status ${task.status}`}>{task.status}</span>
@@ -189,6 +210,28 @@ function OfflineBanner() {
   );
 }
 
+/** The last conflicts the client resolved or the server refused: table, row, policy, outcome. */
+function RecentConflicts() {
+  const { db } = useElectric();
+  const [recent, setRecent] = useState<Array<{ at: number; table: string; key: string; policy: string; outcome: string; reason?: string }>>([]);
+  useEffect(() => db?.onConflict?.((c) => {
+    const key = Object.values(c.key ?? {}).map(String).join('/');
+    setRecent((r) => [{ at: Date.now(), table: c.table, key, policy: c.policy, outcome: c.outcome, reason: c.reason }, ...r].slice(0, 6));
+  }), [db]);
+  return (
+    <section data-testid="conflicts">
+      <h3>Recent conflicts</h3>
+      {recent.length === 0 && <p className="empty">none</p>}
+      {recent.map((c) => (
+        <div className="panel-row" key={`${c.at}:${c.table}:${c.key}`} data-outcome={c.outcome}>
+          <span>{c.table} · {c.key.slice(0, 8)}</span>
+          <span>{c.policy} → {c.outcome}{c.reason ? ` (${c.reason})` : ''}</span>
+        </div>
+      ))}
+    </section>
+  );
+}
+
 function Storage() {
   const { status } = useElectric();
   const reason = (status as { storageReason?: string }).storageReason;
@@ -229,6 +272,7 @@ export function App({ userId }: { userId: string }) {
           <Panel title="Agent memory" testId="memory" userId={userId}
             sql="SELECT id, context_key, content, importance FROM agent_memory WHERE user_id = ? ORDER BY importance DESC, last_accessed_at DESC LIMIT 8"
             render={(r) => [String(r.content), `importance ${r.importance}`]} />
+          <RecentConflicts />
           <section data-testid="metrics"><h3>Sync metrics</h3><ElectricMetrics /></section>
         </div>
       </main>

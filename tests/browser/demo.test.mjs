@@ -146,6 +146,9 @@ test('offline: the banner counts pending changes; after reconnecting all reach P
   await page.locator('.task-item', { hasText: titles[0] }).locator('button', { hasText: 'Complete' }).click();
   await page.waitForSelector('[data-testid="offline-banner"]:has-text("(3 pending changes)")', { timeout: 10000 });
   assert.equal((await rows('SELECT 1 FROM tasks WHERE title = ANY($1)', [titles])).length, 0, 'nothing uploaded while offline');
+  for (const title of titles) {
+    await page.waitForSelector(`.task-item[data-unsynced]:has-text("${title}") .unsynced`, { timeout: 5000 });
+  }
 
   await context.setOffline(false);
   await page.waitForSelector('[data-testid="offline-banner"]', { state: 'detached', timeout: 20000 });
@@ -156,6 +159,25 @@ test('offline: the banner counts pending changes; after reconnecting all reach P
   assert.deepEqual(uploaded.map((r) => r.status), ['completed', 'pending']);
   await eventually(() => page.evaluate(() => !document.querySelector('[data-testid="offline-banner"]')), 5000, 'banner gone');
   assert.equal((await rows('SELECT count(*)::int AS n FROM tasks WHERE title = ANY($1)', [titles]))[0].n, 2, 'exactly once');
+  await eventually(() => page.evaluate(() => document.querySelectorAll('.task-item[data-unsynced]').length === 0), 10000,
+    'no row marked unsynced once the server confirmed them');
+});
+
+test('a local edit that loses to a newer server edit is listed under recent conflicts', async () => {
+  const title = `Contested ${Date.now()}`;
+  await page.fill('form.new-task input[name="title"]', title);
+  await page.click('form.new-task button[type="submit"]');
+  await eventually(async () => (await rows('SELECT 1 FROM tasks WHERE title = $1', [title])).length === 1, 20000, 'uploaded');
+  await context.setOffline(true);
+  await page.waitForSelector('[data-testid="offline-banner"]', { timeout: 10000 });
+  await page.locator('.task-item', { hasText: title }).locator('button', { hasText: 'Complete' }).click();
+  await sql.query(`UPDATE tasks SET status = 'in_progress', updated_at = now() + interval '1 hour' WHERE title = $1`, [title]);
+  await context.setOffline(false);
+  await page.waitForSelector('[data-testid="conflicts"] .panel-row:has-text("tasks")', { timeout: 30000 });
+  const row = await page.textContent('[data-testid="conflicts"] .panel-row');
+  assert.match(row, /last-write-wins/);
+  await eventually(async () => (await rows('SELECT status FROM tasks WHERE title = $1', [title]))[0]?.status === 'in_progress',
+    20000, 'the newer server edit kept');
 });
 
 test('"Run agent" writes an execution, an event and a memory entry in one transaction; they reach PostgreSQL', async () => {
