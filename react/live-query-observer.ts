@@ -42,6 +42,8 @@ class Entry {
   private gcTimer: ReturnType<typeof setTimeout> | undefined;
   private ready = false;
   private held: QueryResult | undefined;
+  private results = 0;        // live results received (a refresh yields to a newer one)
+  private refreshing = false;
   private stopStatus: Unsubscribe | undefined;
   private readonly localData: Set<string>;
 
@@ -65,13 +67,36 @@ class Entry {
   }
 
   private onResult(result: QueryResult): void {
+    this.results++;
     if (!this.ready && !this.isReady(result.tables ?? [])) {
       this.held = result;
       this.stopStatus ??= this.db.onStatus(() => {
-        if (this.held && this.isReady(this.held.tables ?? [])) this.onResult(this.held);
+        if (this.held && !this.refreshing && this.isReady(this.held.tables ?? [])) this.refresh();
       });
       return;
     }
+    this.show(result);
+  }
+
+  /**
+   * The status says the data is worth showing now, but the held result may predate it (the
+   * first sync's rows land, and its status can arrive before the live result that has them):
+   * read it afresh, unless a live result comes first.
+   */
+  private refresh(): void {
+    const seen = this.results;
+    const tables = this.held?.tables;
+    this.refreshing = true;
+    Promise.resolve(this.db.query(this.sql, this.params)).then((fresh) => {
+      this.refreshing = false;
+      if (!this.ready && this.results === seen) this.show({ ...fresh, tables: tables ?? fresh.tables });
+    }, (err: unknown) => {
+      this.refreshing = false;
+      this.set({ ...this.state, loading: false, error: err instanceof Error ? err : new Error(String(err)) });
+    });
+  }
+
+  private show(result: QueryResult): void {
     this.ready = true;
     this.held = undefined;
     this.stopStatus?.();

@@ -15,6 +15,7 @@ export const READER_ROLE = 'electrolite_shape_reader';
 
 export class Reader {
   private readonly granted = new Set<string>();
+  private grants: Promise<void> = Promise.resolve();
 
   private constructor(private readonly role: string | null, readonly timeoutMs: number) {}
 
@@ -38,13 +39,30 @@ export class Reader {
     }
   }
 
-  /** Lets the reader role read one app table (and reach its schema). */
-  async grant(db: Upstream, schema: string, name: string): Promise<void> {
+  /**
+   * Lets the reader role read one app table (and reach its schema). Grants run one at a time:
+   * Postgres fails concurrent GRANTs on one object ("tuple concurrently updated"), and several
+   * shapes are often made at once; one made by another server process is retried.
+   */
+  grant(db: Upstream, schema: string, name: string): Promise<void> {
     const k = `${schema}.${name}`;
-    if (!this.role || this.granted.has(k)) return;
-    await db.exec(`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${this.role};
-      GRANT SELECT ON ${qualified({ schema, name })} TO ${this.role}`);
-    this.granted.add(k);
+    if (!this.role || this.granted.has(k)) return Promise.resolve();
+    const run = this.grants.then(async () => {
+      if (this.granted.has(k)) return;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await db.exec(`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${this.role};
+            GRANT SELECT ON ${qualified({ schema, name })} TO ${this.role}`);
+          break;
+        } catch (e) {
+          if (attempt < 5 && isPgError(e) && e.code === 'XX000' && /concurrently/.test(e.message)) continue;
+          throw e;
+        }
+      }
+      this.granted.add(k);
+    });
+    this.grants = run.catch(() => undefined);
+    return run;
   }
 
   /**

@@ -92,6 +92,20 @@ test('shape queries run as a role that may read only the app tables', async () =
   }
 });
 
+test('shapes of every app table made at once on a fresh server all get their grant (no 503)', async () => {
+  const st = await startStack({ databaseUrl: s.databaseUrl, server: { authSecret: SECRET } });
+  try {
+    await s.sql(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM electrolite_shape_reader`);
+    await s.sql(`REVOKE USAGE ON SCHEMA public FROM electrolite_shape_reader`);
+    const tables = ['tasks', 'environments', 'agent_executions', 'observability_events', 'agent_memory', 'workflows', 'workflow_executions'];
+    const rs = await Promise.all(tables.map((table) => shapeRequest(st.url, { table, offset: '-1' }, bearer('zed'))));
+    assert.deepEqual(rs.map((r) => r.status), tables.map(() => 200), JSON.stringify(rs.map((r) => r.body)));
+  } finally {
+    await st.server.close();
+    await st.pool.end();
+  }
+});
+
 test('a failing where clause is reported by SQLSTATE, never with a value of a row the caller may not see', async () => {
   // carol's own row fails the cast; the answer names the failure, not her text.
   const r = await shapeRequest(s.url, { table: 'tasks', offset: '-1', where: 'title::int = 1' }, bearer('carol'));
