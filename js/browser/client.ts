@@ -234,11 +234,13 @@ export class BrowserElectrolite {
       quiet(this.setVisible(false));
       setTimeout(() => quiet(this.setVisible(g.document?.visibilityState !== 'hidden')), 1000);
     };
+    // Also into the back/forward cache (`persisted`): WebKit keeps such a page's worker, and
+    // with it the database's lock, and a frozen leader answers no other tab.
     const pagehide = (e: Event) => {
-      if ((e as Event & { persisted?: boolean }).persisted) return;
       this.#closed = true;
       this.#worker.terminate();
-      this.#fail(new ElectroliteError('closed', 'the page was unloaded'));
+      this.#fail(new ElectroliteError('closed', (e as Event & { persisted?: boolean }).persisted
+        ? 'the page went into the back/forward cache (reload it to reopen the database)' : 'the page was unloaded'));
     };
     g.addEventListener?.('online', online);
     g.addEventListener?.('offline', offline);
