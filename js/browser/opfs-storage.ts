@@ -69,7 +69,9 @@ export async function openBrowserStorage(
   options: BrowserStorageOptions = {},
 ): Promise<BrowserStorage> {
   if (database === ':memory:') return memory();
-  const opfs = options.persistence !== 'idb' && opfsAvailable();
+  // A database created in IndexedDB stays there (its rows and pending writes are not moved).
+  const stays = opfsAvailable() && options.persistence !== 'idb' && (await inIndexedDb(database));
+  const opfs = options.persistence !== 'idb' && opfsAvailable() && !stays;
   if (!opfs && !idbAvailable()) return memory(`${NO_OPFS}, nor is IndexedDB`);
   const maxWaitMs = options.maxWaitMs ?? 5000;
   const key = await resolveEncryptionKey(encryptionKey, database);
@@ -77,7 +79,8 @@ export async function openBrowserStorage(
   const unlock = options.unlock ?? (await takeLock(database, maxWaitMs));
   if (!unlock) return memory(`the database ${database} is open in another tab`);
   if (!opfs) {
-    const why = options.persistence === 'idb' ? 'persistence: \'idb\' was asked for' : NO_OPFS;
+    const why = options.persistence === 'idb' ? 'persistence: \'idb\' was asked for'
+      : stays ? `${database} was created in IndexedDB` : NO_OPFS;
     return openIdb(module, database, key, unlock, why, options.synchronous);
   }
   let pool: OpfsPool;
@@ -110,6 +113,13 @@ export async function openBrowserStorage(
     async flush() {},
     remove: () => OpfsPool.remove(database),
   };
+}
+
+/** Whether IndexedDB holds `database` (false where indexedDB.databases() is missing). */
+async function inIndexedDb(database: string): Promise<boolean> {
+  if (!idbAvailable() || typeof indexedDB.databases !== 'function') return false;
+  const list = await indexedDB.databases().catch(() => []);
+  return list.some((d) => d.name === IdbStorage.databaseName(database));
 }
 
 async function openIdb(

@@ -320,6 +320,25 @@ test('idb: an encrypted database leaves no plaintext in IndexedDB (a plain one d
   }
 });
 
+test('a database created in IndexedDB stays there where OPFS works, until clear()', async () => {
+  const b = await start(newProfile());
+  try {
+    await openDb(b.page, server.url, { storage: 'moved.db', persistence: 'idb' });
+    await b.page.evaluate(async () => {
+      for (let i = 0; i < 5; i++) await db.insert('notes', { id: `m${i}`, body: 'made in IndexedDB' });
+      await db.close();
+    });
+    const r = await openDb(b.page, server.url, { storage: 'moved.db' });
+    assert.equal(r.storage, 'idb');
+    assert.match(r.reason, /moved\.db was created in IndexedDB/);
+    assert.equal((await facts(b.page)).rows, 5, 'its rows and pending writes are there');
+    await b.page.evaluate(() => db.clear());
+    assert.equal((await openDb(b.page, server.url, { storage: 'moved.db' })).storage, 'opfs');
+  } finally {
+    await b.close();
+  }
+});
+
 test('without OPFS (an insecure origin) the database persists in IndexedDB and the status says so', async () => {
   const b = await start(newProfile());
   try {
