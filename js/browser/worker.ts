@@ -361,11 +361,14 @@ async function call(
       db = undefined;
       if (method === 'clear') await d?.clear();
       else await d?.close();
-      if (method === 'close') await storage?.flush();
+      // The last changes (the closing checkpoint) are stored before the lock goes; a failed
+      // flush still releases everything, and close() reports it.
+      const unstored = method === 'close' ? await storage?.flush().then(() => undefined, (err: unknown) => err) : undefined;
       storage?.release();
       if (method === 'clear') await storage?.remove();
       releaseLeader?.();
       releaseTab?.();
+      if (unstored) throw unstored;
       return undefined;
     }
     case 'setVisible':
