@@ -183,9 +183,10 @@ async function waitFor(b, what, check, ms = 30000) {
 
 const ENGINES = [
   { name: 'chromium', binary: CHROMIUM, start: chromium },
-  // What a browser without sync access handles gets, in Chromium: the demo's ?storage=idb.
+  // What a browser without sync access handles gets, in Chromium and Firefox: the demo's ?storage=idb.
   { name: 'chromium-idb', binary: CHROMIUM, start: chromium, query: '&storage=idb', storage: 'idb' },
   { name: 'firefox', binary: FIREFOX, start: firefox },
+  { name: 'firefox-idb', binary: FIREFOX, start: firefox, query: '&storage=idb', storage: 'idb' },
   { name: 'webkit', binary: MINIBROWSER, start: webkit, also: [WEBKIT_DRIVER, XVFB_RUN] },
 ];
 
