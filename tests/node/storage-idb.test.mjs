@@ -173,3 +173,42 @@ test('an encrypted IndexedDB database holds no plaintext and reopens only with i
     idb.release();
   }
 });
+
+test('files read back as a plain byte model across blocks, truncation and regrowth, also after reopen', async () => {
+  const BLOCK = 65536;
+  let seed = 7;
+  const rand = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  let idb = await IdbStorage.open('model.db');
+  const f = idb.open('f', true);
+  let model = Buffer.alloc(0);
+  for (let step = 0; step < 300; step++) {
+    const op = rand(10);
+    if (op < 6) {
+      const at = rand(3 * BLOCK);
+      const bytes = Buffer.alloc(1 + rand(BLOCK + 100), step % 251);
+      idb.write(f, bytes, at);
+      if (model.length < at + bytes.length) model = Buffer.concat([model, Buffer.alloc(at + bytes.length - model.length)]);
+      bytes.copy(model, at);
+    } else if (op < 8) {
+      const size = rand(3 * BLOCK);
+      idb.truncate(f, size);
+      model = size <= model.length ? model.subarray(0, size) : Buffer.concat([model, Buffer.alloc(size - model.length)]);
+    } else {
+      await idb.flush();
+      if (op === 9) {
+        idb.release();
+        idb = await IdbStorage.open('model.db');
+        assert.equal(idb.open('f', false), f);
+      }
+    }
+    assert.equal(idb.size(f), model.length, `size at step ${step}`);
+    const all = new Uint8Array(model.length + 10).fill(0xee);
+    assert.equal(idb.read(f, all, 0), model.length);
+    assert.ok(Buffer.from(all.subarray(0, model.length)).equals(model), `bytes at step ${step}`);
+  }
+  await idb.flush();
+  idb.release();
+});
