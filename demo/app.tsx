@@ -238,6 +238,7 @@ function Storage() {
   return (
     <footer data-testid="storage">
       Local database: {status.storage === 'opfs' ? 'persisted in OPFS (reloads start from local data)'
+        : status.storage === 'idb' ? 'persisted in IndexedDB (reloads start from local data)'
         : `in memory${reason ? ` (${reason})` : ''}: a reload starts from the server again`}.
     </footer>
   );

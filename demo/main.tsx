@@ -2,7 +2,8 @@
 // renders the app inside <ElectricProvider>; the engine runs in ./worker.js.
 // ?user=<id> picks the user, ?token=<jwt> uses a given token instead of asking the server,
 // ?upload=<ms> sets the upload interval (default 5000, the seed's sync interval), ?debug=true,
-// ?storage=memory keeps the local database in memory instead of OPFS, ?sw=off skips the
+// ?storage=memory keeps the local database in memory instead of OPFS, ?storage=idb in
+// IndexedDB (what browsers without OPFS sync access handles get), ?sw=off skips the
 // service worker (the offline app shell).
 
 import { StrictMode, version } from 'react';
@@ -15,6 +16,7 @@ const userId = params.get('user') || 'demo-user';
 const givenToken = params.get('token');
 const uploadIntervalMs = Number(params.get('upload')) || undefined;
 const storage = params.get('storage') === 'memory' ? ':memory:' : `demo-${userId}`;
+const persistence = params.get('storage') === 'idb' ? 'idb' : undefined;
 
 async function fetchToken(): Promise<string> {
   if (givenToken) return givenToken;
@@ -43,7 +45,7 @@ document.documentElement.dataset.react = version; // which React the page runs (
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ElectricProvider url={location.origin} token={fetchToken} debug={params.get('debug') === 'true'}
-      uploadIntervalMs={uploadIntervalMs} storage={storage} workerUrl={new URL('./worker.js', import.meta.url).href}>
+      uploadIntervalMs={uploadIntervalMs} storage={storage} persistence={persistence} workerUrl={new URL('./worker.js', import.meta.url).href}>
       <App userId={userId} />
     </ElectricProvider>
   </StrictMode>,

@@ -38,9 +38,10 @@ export async function prepareStorage(
       throw new ElectroliteError('invalid_argument', 'encryptionKey: only a file database ({ storage: { path } }) is encrypted');
     }
     Object.assign(engineOptions, { path: req.name, vfs: req.vfs });
-    // A VFS attached by attachStorage (the browser worker's OPFS pool) is durable storage.
-    if (/^(opfs|fs)-\d+$/.test(req.vfs)) engineOptions.synchronous = req.synchronous;
-    return { kind: req.vfs.startsWith('opfs-') ? 'opfs' : 'memory', load, release() {} };
+    // A VFS attached by attachStorage (the browser worker's OPFS pool or IndexedDB) is durable storage.
+    const attached = /^(opfs|idb|fs)-\d+$/.exec(req.vfs)?.[1] as StorageKind | undefined;
+    if (attached) engineOptions.synchronous = req.synchronous;
+    return { kind: attached === 'opfs' || attached === 'idb' ? attached : 'memory', load, release() {} };
   }
   if (!isNode()) {
     throw new ElectroliteError('invalid_argument', 'storage.path: file databases need Node (in the browser, use BrowserElectrolite with a storage name: OPFS)');

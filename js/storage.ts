@@ -1,5 +1,5 @@
-// Persistent storage for the wasm engine (issue 6/7): a host backend — the OPFS pool in the
-// browser worker (browser/opfs-pool.ts), Node's fs (node-fs-storage.ts) — attached to one
+// Persistent storage for the wasm engine: a host backend — the OPFS pool or IndexedDB in the
+// browser worker (browser/opfs-pool.ts, browser/idb-storage.ts), Node's fs (node-fs-storage.ts) — attached to one
 // module instance as a named SQLite VFS, optionally encrypted (wasm/vfs/encrypted_storage.h).
 //
 // The backend is the facade of wasm/vfs/host_storage.cc's raw layer: it sees byte views and
@@ -10,7 +10,7 @@
 import { ElectroliteError, type ErrorCode } from './errors.js';
 
 /** Where a database lives, as statuses report it. */
-export type StorageKind = 'opfs' | 'fs' | 'memory';
+export type StorageKind = 'opfs' | 'idb' | 'fs' | 'memory';
 
 /**
  * A flat namespace of files, served synchronously. File ids are small non-negative

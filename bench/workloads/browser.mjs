@@ -66,8 +66,10 @@ const hookTargetsJson = hookTargets(rows, HOOK_SAMPLES);
 const RPC = `const rpc = (w, msg) => new Promise((resolve, reject) => {
   const id = Math.random(); const on = (e) => { if (e.data.id !== id) return; w.removeEventListener('message', on);
   e.data.ok ? resolve(e.data) : reject(new Error(e.data.error)); }; w.addEventListener('message', on); w.postMessage({ ...msg, id }); });`;
+// ?persistence=idb: the IndexedDB storage (what browsers without OPFS sync access handles get), in its own database.
 const openOurs = (storage) => `const { BrowserElectrolite } = await import('/electrolite.js');
-  const db = await BrowserElectrolite.open({ url: location.origin, storage: '${storage}', autoSubscribe: false, uploadIntervalMs: 3600000, liveTimeoutMs: 3600000 });`;
+  const persistence = new URLSearchParams(location.search).get('persistence') ?? 'auto';
+  const db = await BrowserElectrolite.open({ url: location.origin, storage: persistence === 'idb' ? 'idb-${storage}' : '${storage}', persistence, autoSubscribe: false, uploadIntervalMs: 3600000, liveTimeoutMs: 3600000 });`;
 const OURS_OPEN = openOurs('bench.db');
 const OURS_SYNC = `const id = await db.subscribe({ table: 'tasks' });
   await db.waitForStatus((s) => s.shapes.some((sh) => sh.id === id && sh.isUpToDate), 120000);
@@ -173,24 +175,26 @@ async function measure(name, fn) {
 }
 
 const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1);
-const storageCaveat = (storage) => (storage === 'opfs' ? undefined
+/** Our subjects: OPFS (the default where it works) and IndexedDB (persistence: 'idb'). */
+const OUR_VARIANTS = [['electrolite', '', 'opfs'], ['electrolite-idb', '?persistence=idb', 'idb']];
+const storageCaveat = (storage) => (storage === 'opfs' || storage === 'idb' ? undefined
   : `storage '${storage}': the OPFS VFS is not in this build, so nothing persisted and the page opened an empty in-memory database`);
 
 try {
   // ---- cold-start-browser ----
-  if (OURS && RUN('cold-start-browser')) await measure('cold-start-browser:electrolite', async () => {
-    const setup = await visit('/ours-setup.html');
-    log(`cold-start-browser electrolite setup: ${setup.n} rows synced, storage ${setup.storage}`);
+  for (const [subject, query, want] of OUR_VARIANTS.filter(() => OURS && RUN('cold-start-browser'))) await measure(`cold-start-browser:${subject}`, async () => {
+    const setup = await visit(`/ours-setup.html${query}`);
+    log(`cold-start-browser ${subject} setup: ${setup.n} rows synced, storage ${setup.storage}`);
     const runs = [];
-    for (let i = 0; i < COLD_RUNS; i++) runs.push(await visit('/ours-cold.html'));
+    for (let i = 0; i < COLD_RUNS; i++) runs.push(await visit(`/ours-cold.html${query}`));
     const storage = runs[0].storage;
     const persisted = runs.every((r) => r.n === ROWS);
     emit({
-      workload: 'cold-start-browser', subject: 'electrolite', values: runs.map((r) => r.ms), unit: 'ms',
+      workload: 'cold-start-browser', subject, values: runs.map((r) => r.ms), unit: 'ms',
       note: `navigation start → first screen (50 latest of ${runs[0].n} rows) on a new page; storage '${storage}'; ` +
         `median phases: page script starts ${medianOf(runs.map((r) => r.phases.script))} ms, import ${medianOf(runs.map((r) => r.phases.import))} ms, ` +
-        `open (worker, wasm, OPFS, engine) ${medianOf(runs.map((r) => r.phases.open))} ms, first query ${medianOf(runs.map((r) => r.phases.query))} ms`,
-      extra: { storage, rowsFound: runs[0].n, ...(persisted && storage === 'opfs' ? {} : { caveat: storageCaveat(storage) ?? `found ${runs[0].n} of ${ROWS} rows` }) },
+        `open (worker, wasm, ${want === 'idb' ? 'IndexedDB load' : 'OPFS'}, engine) ${medianOf(runs.map((r) => r.phases.open))} ms, first query ${medianOf(runs.map((r) => r.phases.query))} ms`,
+      extra: { storage, rowsFound: runs[0].n, ...(persisted && storage === want ? {} : { caveat: storageCaveat(storage) ?? `found ${runs[0].n} of ${ROWS} rows` }) },
     });
   });
   for (const [peer, subject, vfs] of PEERS.filter(() => RUN('cold-start-browser'))) {
@@ -210,14 +214,14 @@ try {
 
   // ---- durable-write ----
   writeSlice = JSON.stringify(writeRows.slice(0, WRITES).map((r) => ({ ...r, priority: Number(r.priority) })));
-  if (OURS && RUN('durable-write')) await measure('durable-write:electrolite', async () => {
-    const r = await visit('/ours-write.html');
+  for (const [subject, query, want] of OUR_VARIANTS.filter(() => OURS && RUN('durable-write'))) await measure(`durable-write:${subject}`, async () => {
+    const r = await visit(`/ours-write.html${query}`);
     const samples = r.samples.slice(Math.min(20, r.samples.length / 10)); // first inserts warm the JIT
     emit({
-      workload: 'durable-write', subject: 'electrolite', values: samples, unit: 'ms',
+      workload: 'durable-write', subject, values: samples, unit: 'ms',
       note: `${samples.length} single-row db.insert (row + overlay + outbox), main-thread round trip through the worker; storage '${r.storage}'`,
       extra: { median: percentile(samples, 50), p99: percentile(samples, 99), storage: r.storage,
-        ...(r.storage === 'opfs' ? {} : { caveat: `storage '${r.storage}': not durable yet (OPFS VFS not in this build)` }) },
+        ...(r.storage === want ? {} : { caveat: `storage '${r.storage}', not the ${want} asked for: not durable` }) },
     });
   });
   for (const [peer, subject, vfs] of PEERS.filter(() => RUN('durable-write'))) {

@@ -17,10 +17,10 @@ import {
 import { replaceEqualDeep } from './share.js';
 import { compileEngineWasm } from '../wasm-loader.js';
 
-/** Where the data lives: OPFS, or memory where OPFS is unavailable (said, not hidden). */
-export type StorageKind = 'opfs' | 'memory';
+/** Where the data lives: OPFS; IndexedDB without OPFS sync access handles; else memory (said, not hidden). */
+export type StorageKind = 'opfs' | 'idb' | 'memory';
 /**
- * `storageReason`: why a named database runs in memory (no OPFS, open in another tab).
+ * `storageReason`: why a named database is not in OPFS (no sync access handles, open in another tab).
  * `role`: whether this tab's worker hosts the engine ('leader') or forwards to the tab that
  * does ('follower'; one leader per origin and database). `handover`: the leader tab closed
  * and another is taking over (requests wait for it).
@@ -39,6 +39,8 @@ export interface BrowserOpenOptions extends Omit<OpenOptions, 'fetch' | 'resolve
   worker?: Worker;
   /** URL of an ES module exporting `resolvers`: custom conflict resolvers run in the worker. */
   resolversModule?: string | URL;
+  /** 'idb': keep a named database in IndexedDB even where OPFS works (docs/storage.md). */
+  persistence?: 'auto' | 'idb';
 }
 
 type LiveCallback = (result: QueryResult) => void;
@@ -232,11 +234,13 @@ export class BrowserElectrolite {
       quiet(this.setVisible(false));
       setTimeout(() => quiet(this.setVisible(g.document?.visibilityState !== 'hidden')), 1000);
     };
+    // Also into the back/forward cache (`persisted`): WebKit keeps such a page's worker, and
+    // with it the database's lock, and a frozen leader answers no other tab.
     const pagehide = (e: Event) => {
-      if ((e as Event & { persisted?: boolean }).persisted) return;
       this.#closed = true;
       this.#worker.terminate();
-      this.#fail(new ElectroliteError('closed', 'the page was unloaded'));
+      this.#fail(new ElectroliteError('closed', (e as Event & { persisted?: boolean }).persisted
+        ? 'the page went into the back/forward cache (reload it to reopen the database)' : 'the page was unloaded'));
     };
     g.addEventListener?.('online', online);
     g.addEventListener?.('offline', offline);

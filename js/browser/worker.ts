@@ -5,8 +5,9 @@
 // of the main thread, log lines are posted back, resolvers are imported from a module URL.
 //
 // Storage: a named database lives in OPFS (opfs-storage.ts: Web Lock, access-handle pool,
-// host-storage VFS in wasm/), optionally encrypted; where OPFS is unavailable it runs in
-// memory. Every status says which (`storage: 'opfs' | 'memory'`, and `storageReason`).
+// host-storage VFS in wasm/), optionally encrypted; without OPFS sync access handles in
+// IndexedDB (idb-storage.ts: a call's changes are flushed before its reply goes out), else in
+// memory. Every status says which (`storage: 'opfs' | 'idb' | 'memory'`, and `storageReason`).
 //
 // Tabs: a named database has one leader per origin (tabs-protocol.ts). This worker takes
 // the database's Web Lock before the storage handles are created; when another tab holds
@@ -168,7 +169,10 @@ async function openEngine(
   try {
     // The lock stays ours until close (the storage's release must not drop it: a tab whose
     // OPFS failed still leads, in memory, so that two tabs never both open the files).
-    storage = await openBrowserStorage(module, name, options.encryptionKey, unlock ? { unlock: () => {} } : {});
+    storage = await openBrowserStorage(module, name, options.encryptionKey, {
+      ...(unlock ? { unlock: () => {} } : {}), persistence: req.options['persistence'] as 'idb' | undefined,
+      synchronous: options.synchronous,
+    });
     await module; // a memory database attached nothing: the module must still have loaded
   } catch (err) {
     storage?.release();
@@ -177,8 +181,11 @@ async function openEngine(
     throw err;
   }
   releaseLeader = unlock;
-  if (storage.reason) console.warn(`[electrolite] storage ${JSON.stringify(name)}: ${storage.reason}; running in memory`);
-  options.storage = storage.kind === 'opfs' ? name : ':memory:';
+  if (storage.reason && storage.kind === 'memory') {
+    console.warn(`[electrolite] storage ${JSON.stringify(name)}: ${storage.reason}; running in memory`);
+  }
+  options.storage = storage.kind === 'memory' ? ':memory:' : name;
+  delete (options as { persistence?: unknown }).persistence;
   options.vfs = storage.vfs;
   delete options.encryptionKey; // applied by the VFS
   // Keep connections free for uploads on HTTP/1.1 (connection-limit.ts).
@@ -354,10 +361,14 @@ async function call(
       db = undefined;
       if (method === 'clear') await d?.clear();
       else await d?.close();
+      // The last changes (the closing checkpoint) are stored before the lock goes; a failed
+      // flush still releases everything, and close() reports it.
+      const unstored = method === 'close' ? await storage?.flush().then(() => undefined, (err: unknown) => err) : undefined;
       storage?.release();
       if (method === 'clear') await storage?.remove();
       releaseLeader?.();
       releaseTab?.();
+      if (unstored) throw unstored;
       return undefined;
     }
     case 'setVisible':
@@ -385,6 +396,22 @@ async function call(
   return method === 'syncNow' && result ? withStorage(result as Status) : result;
 }
 
+/**
+ * `run`'s outcome once what it wrote is stored: with IndexedDB the reply waits for the flush
+ * of every change so far (a failed flush fails the call), so an acknowledged write is durable.
+ */
+async function stored<T>(run: Promise<T>): Promise<T> {
+  let value: T;
+  try {
+    value = await run;
+  } catch (err) {
+    await storage?.flush().catch(() => undefined);
+    throw err;
+  }
+  await storage?.flush();
+  return value;
+}
+
 /** Serves one owner's message with this worker's engine; answers go to `reply`. */
 function serve(msg: ToWorker, reply: (m: FromWorker) => void, owner: string, retry: RetryInfo = {}): void {
   switch (msg.t) {
@@ -392,7 +419,7 @@ function serve(msg: ToWorker, reply: (m: FromWorker) => void, owner: string, ret
       const run = msg.method === 'open' && owner === ''
         ? (opening = call('open', msg.args, undefined))
         : call(msg.method, msg.args, msg.tx, owner, retry);
-      run.then(
+      stored(run).then(
         (value) => {
           reply({ t: 'reply', id: msg.id, ok: true, value });
           if (msg.method === 'query') loadDeferredPart();
