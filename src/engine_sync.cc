@@ -14,7 +14,8 @@ namespace electrolite {
 namespace {
 
 constexpr int64_t kNonLiveTimeoutMs = 30000;
-// Reconnecting. While the server cannot be reached, one shape (the first waiting) probes it,
+// Reconnecting. While the server cannot be reached, one shape (the first waiting) probes it
+// with a non-live request (answered at once, not held like a long-poll),
 // with the backoff capped at kProbeMaxMs (past the cap: between half of it and all of it);
 // the others send nothing. The first answer of any
 // kind resumes every shape waiting out a network error within kResumeSpreadMs (spread so N
@@ -432,7 +433,8 @@ std::optional<Request> Engine::Impl::NextRequest(int64_t now_ms) {
       shape->phase = Shape::Phase::kReady;
     }
     if (shape->phase != Shape::Phase::kReady) continue;
-    bool live = shape->WantsLive();
+    // A probe asks without `live`: a reachable server answers it at once, not after a long-poll.
+    bool live = shape->WantsLive() && probe == nullptr;
     if (!live && shape->RecordNonLiveRequest(shape->state().offset, now_ms)) {
       int n = shape->fast_loop_detections();
       if (n >= proto::kFastLoopMaxDetections) {

@@ -509,6 +509,8 @@ TEST_F(SyncScenarioTest, UnreachableServerIsProbedByOneShapeAndAllResumeOnItsAns
   server_.Insert(ItemRow(9, "after the restart", 1));
   size_t before = server_.urls.size();
   pair_->Advance(2600);
+  ASSERT_GT(server_.urls.size(), before);
+  EXPECT_EQ(ParseUrl(server_.urls[before]).query.count("live"), 0u) << "the probe asks without live";
   std::set<std::string> resumed;
   for (size_t i = before; i < server_.urls.size(); i++) resumed.insert(ParseUrl(server_.urls[i]).query["where"]);
   EXPECT_EQ(resumed.size(), 4u) << "every shape asked again within 2.6 s of the server's return";
