@@ -15,7 +15,7 @@ import {
   type WorkerOpenOptions,
 } from './protocol.js';
 import { replaceEqualDeep } from './share.js';
-import { compileEngineWasm } from '../wasm-loader.js';
+import { compileEngineWasm, diagnoseScript } from '../wasm-files.js';
 
 /** Where the data lives: OPFS, or memory where OPFS is unavailable (said, not hidden). */
 export type StorageKind = 'opfs' | 'memory';
@@ -39,6 +39,16 @@ export interface BrowserOpenOptions extends Omit<OpenOptions, 'fetch' | 'resolve
   worker?: Worker;
   /** URL of an ES module exporting `resolvers`: custom conflict resolvers run in the worker. */
   resolversModule?: string | URL;
+}
+
+/**
+ * Where the default worker script is, for error messages, when this module was not bundled
+ * (a bundler names the worker itself). Not a `new URL(…)`: a second literal would make
+ * bundlers copy worker.js as a plain asset too.
+ */
+function defaultWorkerUrl(): string | undefined {
+  const here = String(import.meta.url);
+  return /\/browser\/client\.js([?#].*)?$/.test(here) ? here.replace(/client\.js([?#].*)?$/, 'worker.js') : undefined;
 }
 
 type LiveCallback = (result: QueryResult) => void;
@@ -65,8 +75,14 @@ export class BrowserElectrolite {
       lastSyncedAt: null, pendingChanges: 0, error: null, shapes: [], storage: 'memory',
     };
     worker.addEventListener('message', (e: MessageEvent<FromWorker>) => this.#onMessage(e.data));
-    worker.addEventListener('error', (e: ErrorEvent) => this.#fail(
-      new ElectroliteError('internal', `worker failed: ${e.message || 'could not load the worker script'}`)));
+    worker.addEventListener('error', (e: ErrorEvent) => void this.#workerFailed(e));
+  }
+
+  /** A script that did not load says nothing in its event: fetch it to say why. */
+  async #workerFailed(e: ErrorEvent): Promise<void> {
+    const url = this.#options.worker ? undefined : this.#options.workerUrl ?? defaultWorkerUrl();
+    const why = e.message || (url && (await diagnoseScript(url))) || `could not load the worker script${url ? ` ${String(url)}` : ''}`;
+    this.#fail(new ElectroliteError(e.message ? 'internal' : 'io', `worker failed: ${why}`));
   }
 
   /** Starts the worker, opens the engine in it and resolves once it is ready. */
@@ -78,8 +94,11 @@ export class BrowserElectrolite {
     // the wasm while the worker starts and hands the module over (structured clone).
     const compiling = options.worker === undefined && options.workerUrl === undefined ? compileEngineWasm() : undefined;
     compiling?.catch(() => undefined);
-    const worker = options.worker ??
-      new Worker(options.workerUrl ?? new URL('./worker.js', import.meta.url), { type: 'module', name: 'electrolite' });
+    const worker = options.worker ?? (options.workerUrl !== undefined
+      ? new Worker(options.workerUrl, { type: 'module', name: 'electrolite' })
+      // Written out literally: bundlers (Vite, webpack 5, Next.js) recognise exactly this form
+      // and bundle worker.js with what it imports.
+      : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'electrolite' }));
     const db = new BrowserElectrolite(worker, options);
     const { workerUrl: _u, worker: _w, resolversModule, token, logger, ...rest } = options;
     const plain: Record<string, unknown> = { ...rest };
