@@ -178,6 +178,9 @@ export class Electrolite {
    */
   async syncNow(timeoutMs = 30000): Promise<Status> {
     this.checkOpen();
+    if (this.currentStatus.sync === 'disabled') {
+      throw new ElectroliteError('invalid_argument', 'syncNow: this database is local-only (opened without a url)');
+    }
     await this.engineWhole();
     const done = this.waitForStatus((s) => s.isUpToDate && s.pendingChanges === 0 && s.sync !== 'syncing', timeoutMs, true);
     await this.port.call('syncNow');
