@@ -16,7 +16,9 @@ import { launch, missingPrerequisite, ROOT } from '../browser/harness.mjs';
 
 const WORK = join(ROOT, 'build/examples');
 const USER = 'example-user';
-const EXAMPLES = (process.env.EXAMPLES ?? 'vite-react').split(/\s+/).filter(Boolean);
+const EXAMPLES = (process.env.EXAMPLES ?? 'vite-react nextjs').split(/\s+/).filter(Boolean);
+/** The sync server's port the Next.js build was made for (NEXT_PUBLIC_ELECTRIC_URL). */
+const NEXT_SYNC_PORT = Number(process.env.EXAMPLE_SYNC_PORT ?? 5191);
 const children = [];
 let browser;
 
@@ -69,9 +71,9 @@ function stop(child) {
 }
 
 /** The dev sync server on embedded PGlite, serving `staticDir` (if any) at /. */
-async function syncServer(staticDir) {
+async function syncServer(staticDir, port) {
   const dataDir = mkdtempSync(join(tmpdir(), 'electrolite-example-db-'));
-  const port = await freePort();
+  port ??= await freePort();
   const args = ['dist/server/cli.js', '--port', String(port), '--data-dir', dataDir, '--long-poll-ms', '2000'];
   if (staticDir) args.push('--static', staticDir);
   const { child } = await start(process.execPath, args, { ready: /listening on (\S+)/ });
@@ -172,6 +174,31 @@ if (EXAMPLES.includes('vite-react')) {
     try {
       const page = await browser.context.newPage();
       await roundTrip(page, `http://127.0.0.1:${port}/`, sync.url, 'vite dev');
+      await page.close();
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await stop(child);
+      await sync.stop();
+    }
+  });
+}
+
+if (EXAMPLES.includes('nextjs')) {
+  const dir = join(WORK, 'nextjs');
+
+  test('nextjs: the production build (app router, server-rendered, no config) loads, syncs, writes and persists', async () => {
+    assert.ok(existsSync(join(dir, '.next/BUILD_ID')), 'built by scripts/test-examples.sh');
+    const sync = await syncServer(undefined, NEXT_SYNC_PORT);
+    const port = await freePort();
+    const { child } = await start(join(dir, 'node_modules/.bin/next'), ['start', '-p', String(port), '-H', '127.0.0.1'],
+      { cwd: dir, env: { NEXT_TELEMETRY_DISABLED: '1' }, ready: /Ready in|started server|Local:/ });
+    try {
+      // Server rendering imported electrolite/react without a window: the HTML has the list's
+      // loading state, and the page then opens the database in the browser.
+      const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      assert.match(html, /Loading…|Loading&#8230;|Loading/);
+      const page = await browser.context.newPage();
+      await roundTrip(page, `http://127.0.0.1:${port}/`, sync.url, 'next build');
       await page.close();
       assert.deepEqual(browser.errors, []);
     } finally {
