@@ -78,10 +78,15 @@ export class BrowserElectrolite {
     worker.addEventListener('error', (e: ErrorEvent) => void this.#workerFailed(e));
   }
 
-  /** A script that did not load says nothing in its event: fetch it to say why. */
+  /**
+   * A script that did not load says nothing in its event: fetch it (and, unbundled, the glue
+   * it imports from dist/wasm/) to say why.
+   */
   async #workerFailed(e: ErrorEvent): Promise<void> {
     const url = this.#options.worker ? undefined : this.#options.workerUrl ?? defaultWorkerUrl();
-    const why = e.message || (url && (await diagnoseScript(url))) || `could not load the worker script${url ? ` ${String(url)}` : ''}`;
+    const glue = url !== undefined && this.#options.workerUrl === undefined ? new URL('../../wasm/electrolite.mjs', url) : undefined;
+    const why = e.message || (url && (await diagnoseScript(url))) || (glue && (await diagnoseScript(glue))) ||
+      `could not load the worker script${url ? ` ${String(url)}` : ''}`;
     this.#fail(new ElectroliteError(e.message ? 'internal' : 'io', `worker failed: ${why}`));
   }
 
