@@ -23,6 +23,17 @@ export function deferredWasmUrl(): URL {
   return new URL('../wasm/electrolite.deferred.wasm', import.meta.url);
 }
 
+/**
+ * A URL the app gave (an option): relative to the page or worker, like fetch, else (Node) to
+ * this module. Never `new URL(<expression>, import.meta.url)`: webpack takes that form for a
+ * file reference and warns that the request is an expression.
+ */
+export function givenUrl(url: string | URL): URL {
+  const base = (globalThis as { location?: { href?: string } }).location?.href ?? MODULE_URL;
+  return new URL(String(url), base);
+}
+const MODULE_URL: string = import.meta.url;
+
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 /** A one-line description of a response that is not the file asked for. */
@@ -68,7 +79,7 @@ export function compileCached(url: URL): Promise<WebAssembly.Module> {
  * worker starts and posts the WebAssembly.Module there (js/browser/client.ts).
  */
 export function compileEngineWasm(options: { wasmUrl?: string | URL } = {}): Promise<WebAssembly.Module> {
-  return compileCached(options.wasmUrl === undefined ? engineWasmUrl() : new URL(String(options.wasmUrl), import.meta.url));
+  return compileCached(options.wasmUrl === undefined ? engineWasmUrl() : givenUrl(options.wasmUrl));
 }
 
 async function readWasm(url: URL): Promise<WebAssembly.Module> {

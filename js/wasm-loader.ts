@@ -18,7 +18,7 @@
 import { ElectroliteError } from './errors.js';
 import type { EngineModule, EngineModuleFactory, EngineModuleOverrides } from './engine-module.js';
 import { DeferredPart, deferredUrlOf } from './wasm-deferred.js';
-import { compileCached, deferredWasmUrl, engineWasmUrl } from './wasm-files.js';
+import { compileCached, deferredWasmUrl, engineWasmUrl, givenUrl } from './wasm-files.js';
 import createElectroliteModule from '../wasm/electrolite.mjs';
 
 export { compileEngineWasm } from './wasm-files.js';
@@ -62,7 +62,7 @@ export function isNode(): boolean {
 }
 
 function resolveUrls(options: LoadEngineOptions): { wasmUrl: URL; deferredUrl: URL } {
-  const wasmUrl = options.wasmUrl === undefined ? engineWasmUrl() : new URL(String(options.wasmUrl), import.meta.url);
+  const wasmUrl = options.wasmUrl === undefined ? engineWasmUrl() : givenUrl(options.wasmUrl);
   let deferredUrl: URL;
   if (options.deferredWasmUrl !== undefined) deferredUrl = new URL(String(options.deferredWasmUrl), wasmUrl);
   else deferredUrl = options.wasmUrl === undefined ? deferredWasmUrl() : deferredUrlOf(wasmUrl);
@@ -72,7 +72,7 @@ function resolveUrls(options: LoadEngineOptions): { wasmUrl: URL; deferredUrl: U
 /** Instantiates a fresh engine module. Rejects with an ElectroliteError (`io`) on failure. */
 export async function loadEngineModule(options: LoadEngineOptions = {}): Promise<EngineModule> {
   const { wasmUrl, deferredUrl } = resolveUrls(options);
-  const moduleUrl = options.moduleUrl === undefined ? undefined : new URL(String(options.moduleUrl), import.meta.url);
+  const moduleUrl = options.moduleUrl === undefined ? undefined : givenUrl(options.moduleUrl);
   let factory: EngineModuleFactory;
   let wasmModule: WebAssembly.Module;
   try {
