@@ -3,11 +3,11 @@
 # example to build/examples/<name>, installs the tarball plus the example's dependencies from
 # the registry (npm's cache is kept in build/examples/.npm-cache, so a rerun is quick), builds
 # it with no bundler configuration, and runs it in Chromium against the dev server
-# (tests/examples/). EXAMPLES picks which (default: both, "vite-react nextjs").
+# (tests/examples/). EXAMPLES picks which (default: all, "vite-react nextjs webpack").
 # Needs the package built first (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXAMPLES=${EXAMPLES:-vite-react nextjs}
+EXAMPLES=${EXAMPLES:-vite-react nextjs webpack}
 # A Next.js build has its sync URL inlined (NEXT_PUBLIC_ELECTRIC_URL); the test serves it there.
 export EXAMPLE_SYNC_PORT=${EXAMPLE_SYNC_PORT:-5191}
 export NEXT_PUBLIC_ELECTRIC_URL="http://127.0.0.1:$EXAMPLE_SYNC_PORT" NEXT_TELEMETRY_DISABLED=1

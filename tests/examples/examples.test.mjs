@@ -3,7 +3,7 @@
 // then run in headless Chromium against the dev server (`node dist/server/cli.js`, embedded
 // PGlite): the page loads, syncs a task written on the server, writes one that reaches the
 // server, and keeps both across a reload (OPFS). Vite's dev server (its dep optimizer moves the
-// package's modules) runs the same app.
+// package's modules) runs the same app. A webpack 5 build (no config) runs local-only.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,11 +12,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, missingPrerequisite, ROOT } from '../browser/harness.mjs';
+import { launch, missingPrerequisite, ROOT, serveStatic } from '../browser/harness.mjs';
 
 const WORK = join(ROOT, 'build/examples');
 const USER = 'example-user';
-const EXAMPLES = (process.env.EXAMPLES ?? 'vite-react nextjs').split(/\s+/).filter(Boolean);
+const EXAMPLES = (process.env.EXAMPLES ?? 'vite-react nextjs webpack').split(/\s+/).filter(Boolean);
 /** The sync server's port the Next.js build was made for (NEXT_PUBLIC_ELECTRIC_URL). */
 const NEXT_SYNC_PORT = Number(process.env.EXAMPLE_SYNC_PORT ?? 5191);
 const children = [];
@@ -204,6 +204,29 @@ if (EXAMPLES.includes('nextjs')) {
     } finally {
       await stop(child);
       await sync.stop();
+    }
+  });
+}
+
+if (EXAMPLES.includes('webpack')) {
+  test('webpack: the production build (webpack-cli defaults) runs local-only and persists', async () => {
+    const dir = join(WORK, 'webpack');
+    assert.ok(existsSync(join(dir, 'dist/main.js')), 'built by scripts/test-examples.sh');
+    const site = await serveStatic(dir);
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${site.url}/index.html`);
+      await page.waitForSelector('[data-testid="status"][data-sync="disabled"]', { timeout: 30000 });
+      await page.fill('input[aria-label="New task"]', 'bundled by webpack');
+      await page.click('button[type="submit"]');
+      await page.waitForSelector('[data-testid="tasks"] li:has-text("bundled by webpack")');
+      await page.reload();
+      await page.waitForSelector('[data-testid="tasks"] li:has-text("bundled by webpack")', { timeout: 30000 });
+      assert.match(await page.textContent('[data-testid="status"]'), /sync disabled · 1 pending · opfs/);
+      await page.close();
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await site.close();
     }
   });
 }
