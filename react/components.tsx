@@ -12,8 +12,10 @@ const LABELS: Record<string, string> = {
 export function ElectricConnectionStatus({ className }: { className?: string }): ReactNode {
   const { db, error: openError } = useElectricClient();
   const status = useElectricStatus();
-  const state = openError ? 'error' : !db ? 'connecting' : status.isOffline ? 'offline' : status.connection;
-  const label = openError ? 'Failed to open' : !db ? 'Starting…' : status.isOffline ? 'Offline' : LABELS[state] ?? state;
+  const local = status.sync === 'disabled'; // opened without a url
+  const state = openError ? 'error' : !db ? 'connecting' : local ? 'local' : status.isOffline ? 'offline' : status.connection;
+  const label = openError ? 'Failed to open' : !db ? 'Starting…' : local ? 'Local only'
+    : status.isOffline ? 'Offline' : LABELS[state] ?? state;
   const detail = openError?.message ?? status.error?.message;
   return (
     <span className={className ?? 'electric-connection-status'} data-electric="connection" data-state={state}
@@ -45,7 +47,7 @@ export function ElectricSyncButton({ className, children }: { className?: string
   const syncing = busy || status.sync === 'syncing';
   return (
     <button type="button" className={className ?? 'electric-sync-button'} data-electric="sync"
-      onClick={onClick} disabled={!db || busy} title={failure ?? undefined} aria-busy={syncing}>
+      onClick={onClick} disabled={!db || busy || status.sync === 'disabled'} title={failure ?? undefined} aria-busy={syncing}>
       {children ?? (syncing ? 'Syncing…' : 'Sync now')}
     </button>
   );

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Electrolite, ElectroliteError } from '../../dist/js/index.js';
 import { resolveOptions } from '../../dist/js/options.js';
+import { statusObserver } from '../../dist/react/index.js';
 
 function withoutUrlEnv(fn) {
   const saved = process.env.ELECTRIC_URL;
@@ -36,6 +37,7 @@ test('local-only: queries and writes work, writes stay in the outbox, nothing is
       assert.equal(db.status.connection, 'disconnected');
       assert.equal(db.status.isOffline, false);
       assert.deepEqual(db.status.shapes, []);
+      assert.equal(statusObserver(db).getSnapshot().sync, 'disabled', 'the React hooks see it too');
       await db.insert('tasks', task(T1));
       await db.update('tasks', { id: T1 }, { status: 'completed' });
       await db.transaction(async (tx) => { await tx.insert('tasks', task(T2)); });
