@@ -41,8 +41,8 @@ test('local-only: queries and writes work, writes stay in the outbox, nothing is
       await db.insert('tasks', task(T1));
       await db.update('tasks', { id: T1 }, { status: 'completed' });
       await db.transaction(async (tx) => { await tx.insert('tasks', task(T2)); });
-      const { rows } = await db.query('SELECT id, status FROM tasks');
-      assert.deepEqual(rows, [{ id: T1, status: 'completed' }, { id: T2, status: 'pending' }].sort((a, b) => a.id.localeCompare(b.id)));
+      const { rows } = await db.query('SELECT id, status FROM tasks ORDER BY id');
+      assert.deepEqual(rows, [{ id: T1, status: 'completed' }, { id: T2, status: 'pending' }].sort((a, b) => (a.id < b.id ? -1 : 1)));
       assert.equal((await db.pendingMutations()).length, 3);
       await new Promise((r) => setTimeout(r, 300)); // an upload would have started by now
       assert.equal(fetches, 0);
