@@ -106,3 +106,11 @@ test('the glue answered by an HTML fallback page: the worker\'s error names it',
   assert.equal(r.error?.name, 'ElectroliteError', JSON.stringify(r));
   assert.match(r.error.message, /worker failed: GET http:\/\/127\.0\.0\.1:\d+\/dist\/wasm\/electrolite\.mjs answered 200 \(text\/html/);
 });
+
+test('the default schema answered by an HTML fallback page: a schema error naming the URL, not SQL parsed from HTML', async () => {
+  broken = { prefix: '/schema/', as: 'spa' };
+  const r = await run({});
+  assert.equal(r.error?.name, 'ElectroliteError', JSON.stringify(r));
+  assert.equal(r.error.code, 'schema');
+  assert.match(r.error.message, /GET http:\/\/127\.0\.0\.1:\d+\/schema\/schema\.sql answered 200 \(text\/html/);
+});
