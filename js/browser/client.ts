@@ -51,6 +51,16 @@ function defaultWorkerUrl(): string | undefined {
   return /\/browser\/client\.js([?#].*)?$/.test(here) ? here.replace(/client\.js([?#].*)?$/, 'worker.js') : undefined;
 }
 
+/**
+ * Vite 7 and older pre-bundle this module into node_modules/.vite/deps/ in dev without
+ * rebasing its `new URL('./worker.js', import.meta.url)` (Vite 8 does): say what to do.
+ */
+function optimizedByOldVite(): string {
+  return /\/\.vite\/deps\//.test(String(import.meta.url))
+    ? ' (this module was pre-bundled into .vite/deps, where Vite 7 and older do not rebase its worker URL: use Vite 8, or optimizeDeps: { exclude: [\'electrolite\'] })'
+    : '';
+}
+
 type LiveCallback = (result: QueryResult) => void;
 interface LiveEntry { cb: LiveCallback; onError?: (err: ElectroliteError) => void; last?: QueryResult }
 
@@ -86,7 +96,7 @@ export class BrowserElectrolite {
     const url = this.#options.worker ? undefined : this.#options.workerUrl ?? defaultWorkerUrl();
     const glue = url !== undefined && this.#options.workerUrl === undefined ? new URL('../../wasm/electrolite.mjs', url) : undefined;
     const why = e.message || (url && (await diagnoseScript(url))) || (glue && (await diagnoseScript(glue))) ||
-      `could not load the worker script${url ? ` ${String(url)}` : ''}`;
+      `could not load the worker script${url ? ` ${String(url)}` : ''}${optimizedByOldVite()}`;
     this.#fail(new ElectroliteError(e.message ? 'internal' : 'io', `worker failed: ${why}`));
   }
 
