@@ -86,3 +86,8 @@ test('package.json declares the imports of the shipped code, the peers, the bin 
   assert.match(readFileSync(join(root, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0/);
   assert.ok(pkg.repository?.url);
 });
+
+test('the glue has no require() a browser bundler would try to resolve (webpack 5 and Turbopack fail on fs)', () => {
+  const glue = readFileSync(join(root, 'dist/wasm/electrolite.mjs'), 'utf8');
+  assert.deepEqual(glue.match(/(?<![.\w$])require\s*\(\s*["'][^"']+["']\s*\)/g), null);
+});
