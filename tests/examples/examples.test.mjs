@@ -196,7 +196,8 @@ if (EXAMPLES.includes('nextjs')) {
       // Server rendering imported electrolite/react without a window: the HTML has the list's
       // loading state, and the page then opens the database in the browser.
       const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
-      assert.match(html, /Loading…|Loading&#8230;|Loading/);
+      assert.match(html, /<p>Loading…<\/p>/);
+      assert.match(html, /data-testid="status" data-connection="disconnected"/);
       const page = await browser.context.newPage();
       await roundTrip(page, `http://127.0.0.1:${port}/`, sync.url, 'next build');
       await page.close();
