@@ -1,8 +1,8 @@
-// Bundles the demo page into dist/demo/: the app (main.js), the engine worker (worker.js),
-// the engine module in wasm/ (worker.js loads ../wasm/electrolite.mjs relative to itself), the
-// default schema, index.html and styles.css, and the service worker (sw.js) that precaches
-// all of them for offline starts. The dev server serves this folder as its staticDir;
-// `npm run build:demo` runs this file.
+// Bundles the demo page into dist/demo/: the app (main.js), the engine worker (worker.js, with
+// the Emscripten glue in it), the .wasm parts in wasm/ (worker.js fetches
+// ../wasm/electrolite.wasm relative to itself), the default schema, index.html and
+// styles.css, and the service worker (sw.js) that precaches all of them for offline starts.
+// The dev server serves this folder as its staticDir; `npm run build:demo` runs this file.
 
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,11 +17,21 @@ const minify = process.env.DEMO_MINIFY !== '0';
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'schema'), { recursive: true });
 
+// The sources import the glue as ../wasm/electrolite.mjs, where it sits in dist/ (the build
+// writes it to dist/wasm/, next to dist/js/).
+const glue = {
+  name: 'electrolite-glue',
+  setup(b) {
+    b.onResolve({ filter: /\/wasm\/electrolite\.mjs$/ }, () => ({ path: join(root, 'dist/wasm/electrolite.mjs') }));
+  },
+};
+
 const common = {
+  plugins: [glue],
   bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify, sourcemap: true,
   legalComments: 'none', logLevel: 'warning',
   // The Node-only branches (fs reads of the schema and the wasm) are never taken in a browser.
-  external: ['node:*'],
+  external: ['node:*', 'fs', 'path'],
   define: { 'process.env.NODE_ENV': '"production"' },
 };
 

@@ -245,6 +245,9 @@ export class Electrolite {
    */
   async syncNow(timeoutMs = 30000): Promise<Status> {
     this.checkOpen();
+    if (this.currentStatus.sync === 'disabled') {
+      throw new ElectroliteError('invalid_argument', 'syncNow: this database is local-only (opened without a url)');
+    }
     await this.engineWhole();
     if (this.tokenProblem) void this.tokenKeeper?.fetch();
     await this.port.call('syncNow');

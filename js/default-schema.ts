@@ -1,8 +1,10 @@
 // The default tables: the package's schema/schema.sql and schema/policies.json.
 // Resolved relative to this module (dist/js/ → ../../schema/), read with fs in Node and
-// fetched in the browser (bundlers resolve `new URL(..., import.meta.url)` as an asset).
+// fetched in the browser (bundlers resolve each literal `new URL(..., import.meta.url)` as an
+// asset). A 404 or an HTML fallback page is refused with the URL, not parsed as SQL.
 
 import { ElectroliteError } from './errors.js';
+import { checkResponse } from './wasm-files.js';
 
 export interface SchemaFiles {
   schemaSql: string;
@@ -14,11 +16,12 @@ let cached: Promise<SchemaFiles> | undefined;
 async function readText(url: URL): Promise<string> {
   const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
   if (isNode && url.protocol === 'file:') {
-    const fs = await import('node:fs/promises');
+    const fsName = 'node:fs/promises'; // a variable, so bundlers leave it alone
+    const fs = (await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName)) as typeof import('node:fs/promises');
     return fs.readFile(url, 'utf8');
   }
   const res = await fetch(url);
-  if (!res.ok) throw new Error(`GET ${url.href}: HTTP ${res.status}`);
+  checkResponse(url, res, 'the default schema');
   return res.text();
 }
 

@@ -128,6 +128,8 @@ export class EngineHost {
   private token: string | undefined;
   private tokenAccepted = false;
   private writesTakeNow = true;
+  /** Opened without a base URL: local-only, no request is ever made (status.sync 'disabled'). */
+  private localOnly = false;
 
   private constructor(m: EngineBindings, h: number, fetchFn: FetchFn, sink: (ev: EngineEvent) => void, liveTimeoutMs: number) {
     this.m = m;
@@ -145,6 +147,7 @@ export class EngineHost {
       : unwrap<{ handle: number }>(m.open(json(config.engineOptions)), 'open');
     const live = Number(config.engineOptions.liveTimeoutMs);
     const host = new EngineHost(m, opened.handle, fetchFn, sink, live > 0 ? live : 45000);
+    host.localOnly = config.engineOptions.baseUrl === undefined;
     if (config.token) {
       host.token = config.token;
       m.setToken(opened.handle, config.token, Date.now());
@@ -186,7 +189,7 @@ export class EngineHost {
     if (this.syncHeld || this.tokenHeld) return this.drainEvents();
     while (this.deferred.length > 0) this.deferred.shift()!();
     const now = Date.now();
-    for (;;) {
+    for (; !this.localOnly;) {
       const text = this.m.pollRequest(this.h, now);
       if (!text) break;
       this.start(JSON.parse(text) as EngineRequest);
@@ -205,7 +208,7 @@ export class EngineHost {
       } catch {
         ev = { type: 'error', code: 'internal', message: `engine event is not JSON: ${text.slice(0, 200)}` };
       }
-      if (ev.type === 'status') ev = { ...ev, isOffline: this.isOffline(), problem: this.problem };
+      if (ev.type === 'status') ev = this.withHostState(ev);
       this.emit(ev);
     }
   }
@@ -314,6 +317,12 @@ export class EngineHost {
     this.pump();
   }
 
+  /** The engine's status plus what only the host knows: offline, and local-only. */
+  private withHostState<S extends Record<string, unknown>>(s: S): S {
+    if (this.localOnly) return { ...s, connection: 'disconnected', sync: 'disabled', isOffline: false };
+    return { ...s, isOffline: this.isOffline(), problem: this.problem };
+  }
+
   private isOffline(): boolean {
     return !this.networkOnline || this.lastRequestFailed;
   }
@@ -411,6 +420,7 @@ export class EngineHost {
 
   syncNow(): void {
     this.check();
+    if (this.localOnly) throw new ElectroliteError('invalid_argument', 'syncNow: this database is local-only (opened without a url)');
     const now = Date.now();
     // A failure seen before is not the answer to this attempt (a new one sets it again).
     if (this.problem && this.networkOnline) {
@@ -524,8 +534,7 @@ export class EngineHost {
 
   status(): Record<string, unknown> {
     this.check();
-    const s = JSON.parse(this.m.status(this.h)) as Record<string, unknown>;
-    return { ...s, isOffline: this.isOffline(), problem: this.problem };
+    return this.withHostState(JSON.parse(this.m.status(this.h)) as Record<string, unknown>);
   }
 
   metrics(): Record<string, unknown> {

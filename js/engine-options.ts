@@ -24,7 +24,7 @@ export async function buildEngineOptions(options: OpenOptions, resolved: Resolve
   const engineOptions: Record<string, unknown> = {
     path: resolved.storage,
     vfs: resolved.vfs,
-    baseUrl: resolved.url,
+    ...(resolved.url !== undefined ? { baseUrl: resolved.url } : {}),
     clientId: resolved.clientId,
     nowMs: Date.now(),
     schemaSql: schemaSql ?? '',

@@ -50,7 +50,8 @@ function stripSlash(url: string): string {
 }
 
 export interface ResolvedOptions {
-  url: string;
+  /** undefined: local-only (no url given and no ELECTRIC_URL): nothing is synced. */
+  url: string | undefined;
   token: TokenSource | undefined;
   debug: boolean;
   storage: string;
@@ -88,13 +89,12 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     throw new ElectroliteError('invalid_argument', 'Electrolite.open: options must be an object');
   }
   const warnings: string[] = [];
+  // No url and no ELECTRIC_URL: a local-only database (queries, writes kept in the outbox).
   const rawUrl = options.url ?? readEnv('ELECTRIC_URL');
-  if (rawUrl === undefined) {
-    throw new ElectroliteError('invalid_argument', 'url: not given and ELECTRIC_URL is not set');
-  }
-  if (typeof rawUrl !== 'string') throw new ElectroliteError('invalid_argument', 'url: expected a string');
-  const { url, warning } = normalizeUrl(rawUrl);
-  if (warning) warnings.push(warning);
+  if (rawUrl !== undefined && typeof rawUrl !== 'string') throw new ElectroliteError('invalid_argument', 'url: expected a string');
+  const normalized = rawUrl === undefined ? undefined : normalizeUrl(rawUrl);
+  const url = normalized?.url;
+  if (normalized?.warning) warnings.push(normalized.warning);
 
   const token = options.token ?? readEnv('ELECTRIC_AUTH_TOKEN');
   if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
@@ -145,7 +145,7 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     storageFile,
     synchronous,
     vfs: options.vfs ?? '',
-    autoSubscribe: options.autoSubscribe ?? true,
+    autoSubscribe: url !== undefined && (options.autoSubscribe ?? true),
     batchSize: positiveInt('batchSize', options.batchSize, 100),
     uploadIntervalMs: positiveInt('uploadIntervalMs', options.uploadIntervalMs, 5000, 0),
     compressThreshold: positiveInt('compressThreshold', options.compressThreshold, 4096, 0),

@@ -3,7 +3,7 @@
 import type { ConnectionState, NetworkState, ShapeStatus, Status, StatusError, SyncState } from './types.js';
 
 const CONNECTIONS: ReadonlySet<string> = new Set(['disconnected', 'connecting', 'connected', 'error']);
-const SYNCS: ReadonlySet<string> = new Set(['idle', 'syncing', 'error']);
+const SYNCS: ReadonlySet<string> = new Set(['idle', 'syncing', 'error', 'disabled']);
 
 export const INITIAL_STATUS: Status = Object.freeze({
   connection: 'connecting',

@@ -31,7 +31,11 @@ export interface BackoffOptions {
 }
 
 export interface OpenOptions {
-  /** Electric base URL; falls back to ELECTRIC_URL. `ws://` is mapped to `http://`. */
+  /**
+   * Electric base URL; falls back to ELECTRIC_URL. `ws://` is mapped to `http://`. Without
+   * either the database is local-only: queries and writes work, writes stay in the outbox,
+   * and `status.sync` is `'disabled'`.
+   */
   url?: string;
   /** Bearer token or a function returning one; falls back to ELECTRIC_AUTH_TOKEN. */
   token?: TokenSource;
@@ -91,7 +95,8 @@ export interface OpenOptions {
 }
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'error';
-export type SyncState = 'idle' | 'syncing' | 'error';
+/** `disabled`: the database was opened without a `url` (local-only); nothing is synced. */
+export type SyncState = 'idle' | 'syncing' | 'error' | 'disabled';
 
 export interface ShapeStatus {
   id: string;

@@ -16,6 +16,7 @@
 //   every later call into it the same way.
 
 import { ElectroliteError } from './errors.js';
+import { checkWasmBytes } from './wasm-files.js';
 
 type WasmFn = (...args: unknown[]) => unknown;
 type NodeFs = { readFileSync(path: URL): Uint8Array<ArrayBuffer> };
@@ -136,13 +137,19 @@ export class DeferredPart {
   }
 
   private readSync(): ArrayBuffer | Uint8Array<ArrayBuffer> {
-    if (this.fs) return this.fs.readFileSync(this.url);
+    if (this.fs) {
+      const bytes = this.fs.readFileSync(this.url);
+      checkWasmBytes(this.url, bytes);
+      return bytes;
+    }
     if (!canLoadSync(this.url)) throw new Error('a synchronous load needs Node or a worker');
     const xhr = new XMLHttpRequest();
     xhr.open('GET', this.url.href, false);
     xhr.responseType = 'arraybuffer';
     xhr.send();
-    if (xhr.status !== 200) throw new Error(`GET ${this.url.href} answered ${xhr.status}`);
+    const type = xhr.getResponseHeader('content-type') ?? '';
+    if (xhr.status !== 200) throw new Error(`GET ${this.url.href} answered ${xhr.status}${type ? ` (${type})` : ''}`);
+    checkWasmBytes(this.url, xhr.response as ArrayBuffer, xhr.status, type);
     return xhr.response as ArrayBuffer;
   }
 

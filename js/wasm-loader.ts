@@ -3,10 +3,11 @@
 //
 // - SSR-safe: importing this file touches no `window`, `navigator`, `Worker` or Node
 //   module; Node's `fs` is imported dynamically, and only when running in Node.
-// - The .wasm is compiled once per URL and instantiated per load, through Emscripten's
-//   `instantiateWasm` hook. So the glue never fetches or reads anything itself: this
-//   avoids Emscripten 3.1.6's `fetch()` of a file path under Node, and the classic-worker
-//   pitfall where the .wasm URL resolves against the worker script instead of the glue.
+// - Bundlers see every file: the glue is a static import, and each .wasm is named by its own
+//   literal `new URL(…, import.meta.url)` (js/wasm-files.ts), never derived from the glue's
+//   (hashed) name. The .wasm is compiled once per URL and instantiated per load, through
+//   Emscripten's `instantiateWasm` hook, and `locateFile` answers with the same URL: the glue
+//   never fetches, reads or derives anything itself.
 // - Each `loadEngineModule()` call returns a fresh module instance (its own memory and
 //   memory VFS); one instance can hold several engines (`open` returns handles).
 // - A split build (wasm/split-module.mjs) ships the code the first query runs in
@@ -17,17 +18,27 @@
 import { ElectroliteError } from './errors.js';
 import type { EngineModule, EngineModuleFactory, EngineModuleOverrides } from './engine-module.js';
 import { DeferredPart, deferredUrlOf } from './wasm-deferred.js';
+import { compileCached, deferredWasmUrl, engineWasmUrl, givenUrl } from './wasm-files.js';
+import createElectroliteModule from '../wasm/electrolite.mjs';
+
+export { compileEngineWasm } from './wasm-files.js';
 
 export type { EngineModule } from './engine-module.js';
 
 export interface LoadEngineOptions {
-  /** URL of the Emscripten glue. Default: `../wasm/electrolite.mjs` relative to this file. */
+  /**
+   * URL of another build's Emscripten glue (build tooling and benchmarks; imported by URL).
+   * Default: the package's own, imported statically.
+   */
   moduleUrl?: string | URL;
-  /** URL of the .wasm. Default: the glue's URL with `.wasm` for `.mjs` (electrolite.wasm). */
+  /** URL of the .wasm. Default: `../wasm/electrolite.wasm` relative to this file. */
   wasmUrl?: string | URL;
   /** The .wasm bytes or a compiled module (or one on its way), if the caller already has them. */
   wasm?: ArrayBuffer | Uint8Array | WebAssembly.Module | PromiseLike<WebAssembly.Module>;
-  /** URL of a split build's second part. Default: the .wasm URL with `.deferred.wasm`. */
+  /**
+   * URL of a split build's second part. Default: `../wasm/electrolite.deferred.wasm` relative to
+   * this file, or, when `wasmUrl` is given, that URL with `.deferred.wasm`.
+   */
   deferredWasmUrl?: string | URL;
   /**
    * When a split build's second part loads: 'background' (default) starts it as soon as the
@@ -50,46 +61,32 @@ export function isNode(): boolean {
   return typeof g.process?.versions?.node === 'string';
 }
 
-/** The default location of the glue, as built by scripts/build.sh. */
-export function defaultModuleUrl(): URL {
-  return new URL('../wasm/electrolite.mjs', import.meta.url);
-}
-
-const compiled = new Map<string, Promise<WebAssembly.Module>>();
-
-function resolveUrls(options: LoadEngineOptions): { moduleUrl: URL; wasmUrl: URL } {
-  const moduleUrl = new URL(String(options.moduleUrl ?? defaultModuleUrl()), import.meta.url);
-  const wasmUrl = new URL(String(options.wasmUrl ?? moduleUrl.href.replace(/\.m?js$/, '.wasm')), moduleUrl);
-  return { moduleUrl, wasmUrl };
-}
-
-/**
- * Compiles the engine's .wasm (once per URL) without instantiating it. A page compiles it
- * while its worker starts and posts the WebAssembly.Module there (js/browser/client.ts).
- */
-export function compileEngineWasm(options: Pick<LoadEngineOptions, 'moduleUrl' | 'wasmUrl'> = {}): Promise<WebAssembly.Module> {
-  return compileCached(resolveUrls(options).wasmUrl);
+function resolveUrls(options: LoadEngineOptions): { wasmUrl: URL; deferredUrl: URL } {
+  const wasmUrl = options.wasmUrl === undefined ? engineWasmUrl() : givenUrl(options.wasmUrl);
+  let deferredUrl: URL;
+  if (options.deferredWasmUrl !== undefined) deferredUrl = new URL(String(options.deferredWasmUrl), wasmUrl);
+  else deferredUrl = options.wasmUrl === undefined ? deferredWasmUrl() : deferredUrlOf(wasmUrl);
+  return { wasmUrl, deferredUrl };
 }
 
 /** Instantiates a fresh engine module. Rejects with an ElectroliteError (`io`) on failure. */
 export async function loadEngineModule(options: LoadEngineOptions = {}): Promise<EngineModule> {
-  const { moduleUrl, wasmUrl } = resolveUrls(options);
+  const { wasmUrl, deferredUrl } = resolveUrls(options);
+  const moduleUrl = options.moduleUrl === undefined ? undefined : givenUrl(options.moduleUrl);
   let factory: EngineModuleFactory;
   let wasmModule: WebAssembly.Module;
   try {
     [factory, wasmModule] = await Promise.all([
-      importFactory(moduleUrl),
+      moduleUrl ? importFactory(moduleUrl) : (createElectroliteModule as EngineModuleFactory),
       options.wasm !== undefined ? compileGiven(options.wasm) : compileCached(wasmUrl),
     ]);
   } catch (err) {
-    throw new ElectroliteError('io', `could not load the engine (${moduleUrl.href}): ${describe(err)}`, {
-      cause: err,
-    });
+    if (err instanceof ElectroliteError && err.code === 'io') throw err; // names the URL already
+    throw new ElectroliteError('io', `could not load the engine (${(moduleUrl ?? wasmUrl).href}): ${describe(err)}`, { cause: err });
   }
   let deferred: DeferredPart | undefined;
   try {
-    const url = new URL(String(options.deferredWasmUrl ?? deferredUrlOf(wasmUrl)), wasmUrl);
-    deferred = await DeferredPart.of(wasmModule, url, compileCached);
+    deferred = await DeferredPart.of(wasmModule, deferredUrl, compileCached);
   } catch (err) {
     throw new ElectroliteError('io', `could not load the engine (${wasmUrl.href}): ${describe(err)}`, { cause: err });
   }
@@ -98,6 +95,7 @@ export async function loadEngineModule(options: LoadEngineOptions = {}): Promise
     instantiateFailed = reject;
   });
   const overrides: EngineModuleOverrides = {
+    locateFile: (path) => (path.endsWith('.wasm') ? wasmUrl.href : path),
     instantiateWasm(imports, receive) {
       if (deferred) imports['placeholder'] = deferred.placeholders();
       WebAssembly.instantiate(wasmModule, imports).then(
@@ -114,7 +112,7 @@ export async function loadEngineModule(options: LoadEngineOptions = {}): Promise
       return {};
     },
   };
-  const module = await Promise.race([callFactory(factory, overrides, moduleUrl), failure]);
+  const module = await Promise.race([callFactory(factory, overrides, moduleUrl ?? wasmUrl), failure]);
   const part = deferred;
   module.deferredReady = part ? () => part.ready() : () => Promise.resolve();
   module.deferredLoaded = part ? () => part.loaded$ : () => Promise.resolve();
@@ -139,33 +137,6 @@ function compileGiven(wasm: NonNullable<LoadEngineOptions['wasm']>): Promise<Web
   return WebAssembly.compile(wasm instanceof Uint8Array ? copyToArrayBuffer(wasm) : wasm);
 }
 
-function compileCached(wasmUrl: URL): Promise<WebAssembly.Module> {
-  let pending = compiled.get(wasmUrl.href);
-  if (pending === undefined) {
-    pending = compileFrom(wasmUrl);
-    compiled.set(wasmUrl.href, pending);
-    pending.catch(() => compiled.delete(wasmUrl.href)); // a failed load may be retried
-  }
-  return pending;
-}
-
-async function compileFrom(wasmUrl: URL): Promise<WebAssembly.Module> {
-  if (wasmUrl.protocol === 'file:') {
-    // Node: read from disk. The specifier is a variable so bundlers leave it alone.
-    const fsName = 'node:fs/promises';
-    const fs = (await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName)) as typeof import('node:fs/promises');
-    return WebAssembly.compile(copyToArrayBuffer(await fs.readFile(wasmUrl)));
-  }
-  const response = await fetch(wasmUrl, { credentials: 'same-origin' });
-  if (!response.ok) throw new Error(`GET ${wasmUrl.href} answered ${response.status}`);
-  const type = response.headers.get('content-type') ?? '';
-  if (typeof WebAssembly.compileStreaming === 'function' && type.startsWith('application/wasm')) {
-    return WebAssembly.compileStreaming(response);
-  }
-  // Served with another MIME type: compile from bytes rather than fail.
-  return WebAssembly.compile(await response.arrayBuffer());
-}
-
 function copyToArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   const out = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(out).set(bytes);
@@ -180,11 +151,11 @@ function copyToArrayBuffer(bytes: Uint8Array): ArrayBuffer {
 function callFactory(
   factory: EngineModuleFactory,
   overrides: EngineModuleOverrides,
-  moduleUrl: URL,
+  fileUrl: URL,
 ): Promise<EngineModule> {
   const g = globalThis as NodeGlobals;
-  if (!isNode() || g.__dirname !== undefined || moduleUrl.protocol !== 'file:') return factory(overrides);
-  const path = decodeURIComponent(moduleUrl.pathname);
+  if (!isNode() || g.__dirname !== undefined || fileUrl.protocol !== 'file:') return factory(overrides);
+  const path = decodeURIComponent(fileUrl.pathname);
   g.__dirname = path.slice(0, path.lastIndexOf('/'));
   try {
     return factory(overrides);

@@ -15,13 +15,15 @@ export type Opener = (config: ElectricConfig) => Promise<ElectricClient>;
 
 /**
  * In a browser, the worker-backed client; elsewhere (Node), the in-process client. The Node
- * client is imported by a computed specifier so browser bundles do not carry the engine host.
+ * client is imported by the package's own name (Node resolves a package's self-reference
+ * through its `exports`), from a variable so that browser bundles do not carry the engine
+ * host; a relative path would break once a bundler moves this file (Vite's dep optimizer).
  */
 export const defaultOpen: Opener = async (config) => {
   if (typeof Worker !== 'undefined' && typeof window !== 'undefined') {
     return (await BrowserElectrolite.open(config as never)) as unknown as ElectricClient;
   }
-  const spec = '../js/index.js';
+  const spec = ['electrolite'][0]!;
   const { Electrolite } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ spec)) as typeof import('../js/index.js');
   return (await Electrolite.open(config as never)) as unknown as ElectricClient;
 };

@@ -12,9 +12,10 @@ const LABELS: Record<string, string> = {
 export function ElectricConnectionStatus({ className }: { className?: string }): ReactNode {
   const { db, error: openError } = useElectricClient();
   const status = useElectricStatus();
-  const state = openError ? 'error' : !db ? 'connecting' : status.isOffline ? 'offline' : status.connection;
+  const local = status.sync === 'disabled'; // opened without a url
+  const state = openError ? 'error' : !db ? 'connecting' : local ? 'local' : status.isOffline ? 'offline' : status.connection;
   const offlineLabel = status.network === 'unreachable' ? 'Server unreachable' : 'Offline';
-  const label = openError ? 'Failed to open' : !db ? 'Starting…' : status.isOffline ? offlineLabel
+  const label = openError ? 'Failed to open' : !db ? 'Starting…' : local ? 'Local only' : status.isOffline ? offlineLabel
     : status.error?.code === 'server_error' ? 'Server error' : LABELS[state] ?? state;
   const detail = openError?.message ?? status.error?.message;
   return (
@@ -47,7 +48,7 @@ export function ElectricSyncButton({ className, children }: { className?: string
   const syncing = busy || status.sync === 'syncing';
   return (
     <button type="button" className={className ?? 'electric-sync-button'} data-electric="sync"
-      onClick={onClick} disabled={!db || busy} title={failure ?? undefined} aria-busy={syncing}>
+      onClick={onClick} disabled={!db || busy || status.sync === 'disabled'} title={failure ?? undefined} aria-busy={syncing}>
       {children ?? (syncing ? 'Syncing…' : 'Sync now')}
     </button>
   );

@@ -1,5 +1,7 @@
 // electrolite/react: the seed's provider, hooks and status components. Importing this module
 // touches no browser global (SSR-safe); the database opens when <ElectricProvider> mounts.
+// 'use client': in Next.js's app router these are client components, without a wrapper.
+'use client';
 
 export { ElectricProvider, type ElectricProviderProps } from './ElectricProvider.js';
 export { useElectric, useElectricStatus, type UseElectric } from './useElectric.js';

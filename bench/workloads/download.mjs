@@ -35,9 +35,9 @@ async function bundle(name, source) {
   return outfile;
 }
 
+// The Emscripten glue is bundled into worker.js (a static import), not fetched on its own.
 const electrolite = [
-  join(ROOT, 'dist/demo/electrolite.js'), join(ROOT, 'dist/demo/worker.js'),
-  join(ROOT, 'dist/demo/wasm/electrolite.mjs'), join(ROOT, 'dist/demo/wasm/electrolite.wasm'),
+  join(ROOT, 'dist/demo/electrolite.js'), join(ROOT, 'dist/demo/worker.js'), join(ROOT, 'dist/demo/wasm/electrolite.wasm'),
 ];
 const deferredPart = join(ROOT, 'dist/demo/wasm/electrolite.deferred.wasm');
 const subjects = {

@@ -15,7 +15,7 @@ import {
   type WorkerOpenOptions,
 } from './protocol.js';
 import { replaceEqualDeep } from './share.js';
-import { compileEngineWasm } from '../wasm-loader.js';
+import { compileEngineWasm, diagnoseScript } from '../wasm-files.js';
 
 /** Where the data lives: OPFS; IndexedDB without OPFS sync access handles; else memory (said, not hidden). */
 export type StorageKind = 'opfs' | 'idb' | 'memory';
@@ -43,6 +43,26 @@ export interface BrowserOpenOptions extends Omit<OpenOptions, 'fetch' | 'resolve
   persistence?: 'auto' | 'idb';
 }
 
+/**
+ * Where the default worker script is, for error messages, when this module was not bundled
+ * (a bundler names the worker itself). Not a `new URL(…)`: a second literal would make
+ * bundlers copy worker.js as a plain asset too.
+ */
+function defaultWorkerUrl(): string | undefined {
+  const here = String(import.meta.url);
+  return /\/browser\/client\.js([?#].*)?$/.test(here) ? here.replace(/client\.js([?#].*)?$/, 'worker.js') : undefined;
+}
+
+/**
+ * Vite 7 and older pre-bundle this module into node_modules/.vite/deps/ in dev without
+ * rebasing its `new URL('./worker.js', import.meta.url)` (Vite 8 does): say what to do.
+ */
+function optimizedByOldVite(): string {
+  return /\/\.vite\/deps\//.test(String(import.meta.url))
+    ? ' (this module was pre-bundled into .vite/deps, where Vite 7 and older do not rebase its worker URL: use Vite 8, or optimizeDeps: { exclude: [\'electrolite\'] })'
+    : '';
+}
+
 type LiveCallback = (result: QueryResult) => void;
 interface LiveEntry { cb: LiveCallback; onError?: (err: ElectroliteError) => void; last?: QueryResult }
 
@@ -67,8 +87,19 @@ export class BrowserElectrolite {
       lastSyncedAt: null, pendingChanges: 0, error: null, shapes: [], storage: 'memory',
     };
     worker.addEventListener('message', (e: MessageEvent<FromWorker>) => this.#onMessage(e.data));
-    worker.addEventListener('error', (e: ErrorEvent) => this.#fail(
-      new ElectroliteError('internal', `worker failed: ${e.message || 'could not load the worker script'}`)));
+    worker.addEventListener('error', (e: ErrorEvent) => void this.#workerFailed(e));
+  }
+
+  /**
+   * A script that did not load says nothing in its event: fetch it (and, unbundled, the glue
+   * it imports from dist/wasm/) to say why.
+   */
+  async #workerFailed(e: ErrorEvent): Promise<void> {
+    const url = this.#options.worker ? undefined : this.#options.workerUrl ?? defaultWorkerUrl();
+    const glue = url !== undefined && this.#options.workerUrl === undefined ? new URL('../../wasm/electrolite.mjs', url) : undefined;
+    const why = e.message || (url && (await diagnoseScript(url))) || (glue && (await diagnoseScript(glue))) ||
+      `could not load the worker script${url ? ` ${String(url)}` : ''}${optimizedByOldVite()}`;
+    this.#fail(new ElectroliteError(e.message ? 'internal' : 'io', `worker failed: ${why}`));
   }
 
   /** Starts the worker, opens the engine in it and resolves once it is ready. */
@@ -80,8 +111,11 @@ export class BrowserElectrolite {
     // the wasm while the worker starts and hands the module over (structured clone).
     const compiling = options.worker === undefined && options.workerUrl === undefined ? compileEngineWasm() : undefined;
     compiling?.catch(() => undefined);
-    const worker = options.worker ??
-      new Worker(options.workerUrl ?? new URL('./worker.js', import.meta.url), { type: 'module', name: 'electrolite' });
+    const worker = options.worker ?? (options.workerUrl !== undefined
+      ? new Worker(options.workerUrl, { type: 'module', name: 'electrolite' })
+      // Written out literally: bundlers (Vite, webpack 5, Next.js) recognise exactly this form
+      // and bundle worker.js with what it imports.
+      : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'electrolite' }));
     const db = new BrowserElectrolite(worker, options);
     const { workerUrl: _u, worker: _w, resolversModule, token, logger, ...rest } = options;
     const plain: Record<string, unknown> = { ...rest };

@@ -77,8 +77,8 @@ function askToken(): Promise<string> {
 
 async function open(req: WorkerOpenOptions): Promise<unknown> {
   if (db || opening || follower) throw new ElectroliteError('invalid_argument', 'open: this worker already hosts a database');
-  // The engine module comes from ../wasm/electrolite.mjs relative to this script (the demo
-  // build copies dist/wasm there), loaded statically so bundlers keep it in this file.
+  // The engine's glue is a static import of js/wasm-loader.ts and each .wasm its own literal
+  // URL (js/wasm-files.ts), so bundlers emit them with this script.
   // It compiles while the locks are taken and the OPFS handles opened (openEngine awaits it
   // only to attach the storage), and the default schema is fetched meanwhile.
   const module = (req.pageCompiles ? loadPageModule() : loadEngineModule(ON_DEMAND)) as unknown as Promise<EngineBindings>;
@@ -193,7 +193,7 @@ async function openEngine(
   if (req.tokenFunction) options.token = askToken;
   if (req.forwardLogs) options.logger = (line: string) => post({ t: 'log', line });
   if (req.resolversModule) {
-    const mod = (await import(/* @vite-ignore */ req.resolversModule)) as { resolvers?: unknown; default?: unknown };
+    const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ req.resolversModule)) as { resolvers?: unknown; default?: unknown };
     const resolvers = (mod.resolvers ?? mod.default) as Record<string, ConflictResolver> | undefined;
     if (!resolvers || typeof resolvers !== 'object') {
       throw new ElectroliteError('invalid_argument', `resolversModule ${req.resolversModule}: exports no \`resolvers\` object`);

@@ -78,7 +78,9 @@ test('bad input gets a clear invalid_argument error', () => {
       return true;
     });
   }
-  withEnv({ ELECTRIC_URL: undefined }, () => assert.throws(() => resolveOptions({}), /ELECTRIC_URL is not set/));
+  // No url and no ELECTRIC_URL is not an error: the database is local-only.
+  withEnv({ ELECTRIC_URL: undefined }, () => assert.equal(resolveOptions({}).url, undefined));
+  assert.throws(() => resolveOptions({ url: 42 }), /url: expected a string/);
 });
 
 test('readEnv does not need process (browser-safe access)', () => {

@@ -1,0 +1,30 @@
+// A task list on Electrolite, bundled by Vite with no configuration: the package's worker and
+// .wasm files are found through `new URL(..., import.meta.url)`.
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { ElectricProvider } from 'electrolite/react';
+import { App } from './App';
+
+// The sync service: VITE_ELECTRIC_URL at build time, else the origin serving this page (the
+// dev server serves a build with `electrolite-server --static dist`).
+const url: string = import.meta.env.VITE_ELECTRIC_URL || location.origin;
+const userId = 'example-user';
+
+/** A development token from the dev server (a real app gets its JWT from its own auth). */
+async function token(): Promise<string> {
+  const res = await fetch(`${url}/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: userId, sub: userId }),
+  });
+  if (!res.ok) throw new Error(`POST /v1/token: HTTP ${res.status}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <ElectricProvider url={url} token={token} storage={`tasks-${userId}`}>
+      <App userId={userId} />
+    </ElectricProvider>
+  </StrictMode>,
+);

@@ -1,0 +1,233 @@
+// The examples (examples/*) as an app developer gets them: installed from the packed tarball
+// and built with no bundler configuration by scripts/test-examples.sh (into build/examples/),
+// then run in headless Chromium against the dev server (`node dist/server/cli.js`, embedded
+// PGlite): the page loads, syncs a task written on the server, writes one that reaches the
+// server, and keeps both across a reload (OPFS). Vite's dev server (its dep optimizer moves the
+// package's modules) runs the same app. A webpack 5 build (no config) runs local-only.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch, missingPrerequisite, ROOT, serveStatic } from '../browser/harness.mjs';
+
+const WORK = join(ROOT, 'build/examples');
+const USER = 'example-user';
+const EXAMPLES = (process.env.EXAMPLES ?? 'vite-react nextjs webpack').split(/\s+/).filter(Boolean);
+/** The sync server's port the Next.js build was made for (NEXT_PUBLIC_ELECTRIC_URL). */
+const NEXT_SYNC_PORT = Number(process.env.EXAMPLE_SYNC_PORT ?? 5191);
+const children = [];
+let browser;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Starts a child process and resolves once a line of its output matches `ready`. */
+function start(cmd, args, { cwd = ROOT, env = {}, ready, timeoutMs = 60000 }) {
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${cmd} ${args.join(' ')} not ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const seen = (chunk) => {
+      out += chunk;
+      const m = out.match(ready);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m });
+      }
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', seen);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.removeAllListeners('error');
+    try {
+      process.kill(-child.pid, 'SIGTERM'); // the process group: npx/vite spawn children
+    } catch {
+      resolve();
+    }
+    setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000).unref();
+  });
+}
+
+/** The dev sync server on embedded PGlite, serving `staticDir` (if any) at /. */
+async function syncServer(staticDir, port) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'electrolite-example-db-'));
+  port ??= await freePort();
+  const args = ['dist/server/cli.js', '--port', String(port), '--data-dir', dataDir, '--long-poll-ms', '2000'];
+  if (staticDir) args.push('--static', staticDir);
+  const { child } = await start(process.execPath, args, { ready: /listening on (\S+)/ });
+  const url = `http://127.0.0.1:${port}`;
+  return { url, async stop() { await stop(child); rmSync(dataDir, { recursive: true, force: true }); } };
+}
+
+async function devToken(url) {
+  const res = await fetch(`${url}/v1/token`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: USER, sub: USER }),
+  });
+  return (await res.json()).token;
+}
+
+/** A task written on the server side (the write endpoint), as another device would. */
+async function serverInsert(url, title) {
+  const id = randomUUID();
+  const now = new Date().toISOString();
+  const res = await fetch(`${url}/v1/changes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await devToken(url)}` },
+    body: JSON.stringify({ client_id: randomUUID(), mutations: [{ id: randomUUID(), table: 'tasks', op: 'insert', key: { id },
+      value: { id, user_id: USER, title, status: 'pending', created_at: now, updated_at: now } }] }),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+/** The task titles the server has for the user (a new shape each time, so a fresh snapshot). */
+async function serverTitles(url) {
+  const where = encodeURIComponent(`user_id <> '${randomUUID()}'`);
+  const res = await fetch(`${url}/v1/shape?table=tasks&offset=-1&log=full&where=${where}`,
+    { headers: { authorization: `Bearer ${await devToken(url)}` } });
+  const messages = await res.json();
+  return messages.filter((m) => m.value?.title).map((m) => m.value.title);
+}
+
+async function eventually(fn, what, timeoutMs = 20000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > until) throw new Error(`${what}: ${err.message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** Load, sync down, write up, reload: the whole round trip of one served app. */
+async function roundTrip(page, appUrl, syncUrl, label) {
+  await serverInsert(syncUrl, `from the server (${label})`);
+  await page.goto(appUrl);
+  await page.waitForSelector(`[data-testid="tasks"] li:has-text("from the server (${label})")`, { timeout: 30000 });
+  await page.waitForSelector('[data-testid="status"][data-connection="connected"]', { timeout: 30000 });
+  assert.equal(await page.getAttribute('[data-testid="status"]', 'data-storage'), 'opfs');
+  await page.fill('input[aria-label="New task"]', `from the page (${label})`);
+  await page.click('button[type="submit"]');
+  await page.waitForSelector(`[data-testid="tasks"] li:has-text("from the page (${label})")`);
+  await eventually(async () => assert.ok((await serverTitles(syncUrl)).includes(`from the page (${label})`)),
+    'the page\'s write reaches the server');
+  await page.reload();
+  await page.waitForSelector(`[data-testid="tasks"] li:has-text("from the page (${label})")`, { timeout: 30000 });
+  await page.waitForSelector(`[data-testid="tasks"] li:has-text("from the server (${label})")`);
+}
+
+before(async () => {
+  const missing = missingPrerequisite();
+  if (missing) throw new Error(`example tests cannot run: ${missing}`);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await Promise.all(children.map(stop));
+});
+
+if (EXAMPLES.includes('vite-react')) {
+  const dir = join(WORK, 'vite-react');
+
+  test('vite-react: the production build (vite build, no config) loads, syncs, writes and persists', async () => {
+    assert.ok(existsSync(join(dir, 'dist/index.html')), 'built by scripts/test-examples.sh');
+    const sync = await syncServer(join(dir, 'dist'));
+    try {
+      const page = await browser.context.newPage();
+      await roundTrip(page, `${sync.url}/`, sync.url, 'vite build');
+      await page.close();
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await sync.stop();
+    }
+  });
+
+  test('vite-react: the Vite dev server (dep optimizer, no config) runs the same app', async () => {
+    const sync = await syncServer();
+    const port = await freePort();
+    const { child } = await start(join(dir, 'node_modules/.bin/vite'), ['--port', String(port), '--strictPort', '--host', '127.0.0.1'],
+      { cwd: dir, env: { VITE_ELECTRIC_URL: sync.url }, ready: /Local:\s+(\S+)/ });
+    try {
+      const page = await browser.context.newPage();
+      await roundTrip(page, `http://127.0.0.1:${port}/`, sync.url, 'vite dev');
+      await page.close();
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await stop(child);
+      await sync.stop();
+    }
+  });
+}
+
+if (EXAMPLES.includes('nextjs')) {
+  const dir = join(WORK, 'nextjs');
+
+  test('nextjs: the production build (app router, server-rendered, no config) loads, syncs, writes and persists', async () => {
+    assert.ok(existsSync(join(dir, '.next/BUILD_ID')), 'built by scripts/test-examples.sh');
+    const sync = await syncServer(undefined, NEXT_SYNC_PORT);
+    const port = await freePort();
+    const { child } = await start(join(dir, 'node_modules/.bin/next'), ['start', '-p', String(port), '-H', '127.0.0.1'],
+      { cwd: dir, env: { NEXT_TELEMETRY_DISABLED: '1' }, ready: /Ready in|started server|Local:/ });
+    try {
+      // Server rendering imported electrolite/react without a window: the HTML has the list's
+      // loading state, and the page then opens the database in the browser.
+      const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      assert.match(html, /<p>Loading…<\/p>/);
+      assert.match(html, /data-testid="status" data-connection="disconnected"/);
+      const page = await browser.context.newPage();
+      await roundTrip(page, `http://127.0.0.1:${port}/`, sync.url, 'next build');
+      await page.close();
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await stop(child);
+      await sync.stop();
+    }
+  });
+}
+
+if (EXAMPLES.includes('webpack')) {
+  test('webpack: the production build (webpack-cli defaults) runs local-only and persists', async () => {
+    const dir = join(WORK, 'webpack');
+    assert.ok(existsSync(join(dir, 'dist/main.js')), 'built by scripts/test-examples.sh');
+    const site = await serveStatic(dir);
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${site.url}/index.html`);
+      await page.waitForSelector('[data-testid="status"][data-sync="disabled"]', { timeout: 30000 });
+      await page.fill('input[aria-label="New task"]', 'bundled by webpack');
+      await page.click('button[type="submit"]');
+      await page.waitForSelector('[data-testid="tasks"] li:has-text("bundled by webpack")');
+      await page.reload();
+      await page.waitForSelector('[data-testid="tasks"] li:has-text("bundled by webpack")', { timeout: 30000 });
+      assert.match(await page.textContent('[data-testid="status"]'), /sync disabled · 1 pending · opfs/);
+      await page.close();
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await site.close();
+    }
+  });
+}
