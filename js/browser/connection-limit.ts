@@ -5,8 +5,9 @@
 // for the queued table's changes. This keeps live polls to `maxLive` per origin, so uploads
 // and catch-up requests always find a free connection, and a live poll that finds no slot is
 // *parked*: it waits `parkMs` (abortably), then goes out as a short poll (the same request
-// without `live`, answered at once) unless a slot has freed meanwhile. A table without a slot
-// thus sees the server's changes within about `parkMs`, not after someone's 20 s poll.
+// without `live`, answered at once, its answer given the `electric-cursor` a live answer has)
+// unless a slot has freed meanwhile. A table without a slot thus sees the server's changes
+// within about `parkMs`, not after someone's 20 s poll.
 // Once a response shows the origin speaks HTTP/2 or HTTP/3 (nextHopProtocol), there is no
 // limit. See the README ("Live updates over HTTP/1.1") for what this costs the server.
 
@@ -37,6 +38,19 @@ function shortPoll(url: URL): string {
   u.searchParams.delete('live_sse');
   u.searchParams.delete('cursor');
   return u.toString();
+}
+
+/**
+ * The short poll's answer, as the engine expects the answer to the live poll it sent: a live
+ * answer always carries `electric-cursor` and the engine fails a shape (for good) whose live
+ * answer lacks one, while the answer to a request without `live` carries none. The request's
+ * own cursor is handed back, so the shape's next live poll sends what it would have sent.
+ */
+function asLiveAnswer(res: Response, url: URL): Response {
+  if (!res.ok || res.headers.has('electric-cursor')) return res;
+  const headers = new Headers(res.headers);
+  headers.set('electric-cursor', url.searchParams.get('cursor') ?? '');
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
 function sleep(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
@@ -91,6 +105,6 @@ export function limitLivePolls(next: FetchLike, opts: LiveLimitOptions | number 
     if (hasSlot(o)) return live(o, input, init);
     const res = await next(shortPoll(url), { ...init, cache: 'no-store' });
     learn(o, input);
-    return res;
+    return asLiveAnswer(res, url);
   };
 }

@@ -44,6 +44,8 @@ test('live polls are capped per origin; uploads pass at once; polls without a sl
   const parked = await Promise.all(polls.slice(3));
   assert.ok(Date.now() - t0 < 1000, `parked polls took ${Date.now() - t0} ms`);
   assert.deepEqual(await Promise.all(parked.map((r) => r.text())), ['ok', 'ok']);
+  // The engine fails a shape whose live answer has no cursor: the short poll's answer gets the request's.
+  assert.deepEqual(parked.map((r) => r.headers.get('electric-cursor')), ['7', '7']);
   assert.equal(shortPolls.length, 2);
   for (const u of shortPolls) {
     assert.equal(u.searchParams.get('live'), null);
