@@ -8,8 +8,8 @@
 // without `live`, answered at once, its answer given the `electric-cursor` a live answer has)
 // unless a slot has freed meanwhile. A table without a slot thus sees the server's changes
 // within about `parkMs`, not after someone's 20 s poll.
-// Once a response shows the origin speaks HTTP/2 or HTTP/3 (nextHopProtocol), there is no
-// limit. See the README ("Live updates over HTTP/1.1") for what this costs the server.
+// Once a request's timing entry shows the origin speaks HTTP/2 or HTTP/3 (nextHopProtocol),
+// there is no limit. See the README ("Live updates over HTTP/1.1") for what this costs the server.
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -24,11 +24,21 @@ export interface LiveLimitOptions {
 
 const isLive = (url: URL) => url.searchParams.get('live') === 'true';
 
-/** The protocol the browser used for `url`, where it tells ('' when it does not). */
-function protocolOf(url: string): string {
+/**
+ * The protocol of the latest request to `origin` the browser has a timing entry for ('' when it
+ * tells none). Any request of the origin, not the one just answered: its entry is only added
+ * once its body has been read, usually after the fetch promise resolved, so looking up that
+ * request's own URL found nothing and an HTTP/2 origin could stay limited for good.
+ */
+function protocolOf(origin: string): string {
   const perf = (globalThis as { performance?: Performance }).performance;
-  const entries = perf?.getEntriesByName?.(url) as PerformanceResourceTiming[] | undefined;
-  return entries?.at(-1)?.nextHopProtocol ?? '';
+  const entries = perf?.getEntriesByType?.('resource') as PerformanceResourceTiming[] | undefined;
+  const prefix = `${origin}/`;
+  for (let i = (entries?.length ?? 0) - 1; i >= 0; i--) {
+    const e = entries![i]!;
+    if (e.nextHopProtocol && e.name.startsWith(prefix)) return e.nextHopProtocol;
+  }
+  return '';
 }
 
 /** The same shape request, answered at once: no `live`, no cursor, never from a cache. */
@@ -76,15 +86,15 @@ export function limitLivePolls(next: FetchLike, opts: LiveLimitOptions | number 
     if (!o) origins.set(url.origin, (o = { active: 0, multiplexed: false }));
     return o;
   };
-  const learn = (o: Origin, url: string) => {
-    if (!o.multiplexed && /^h[23]/.test(protocolOf(url))) o.multiplexed = true;
+  const learn = (o: Origin, origin: string) => {
+    if (!o.multiplexed && /^h[23]/.test(protocolOf(origin))) o.multiplexed = true;
   };
   const hasSlot = (o: Origin) => o.multiplexed || o.active < maxLive;
-  const live = (o: Origin, input: string, init: RequestInit) => {
+  const live = (o: Origin, url: URL, input: string, init: RequestInit) => {
     o.active++;
     return next(input, init).finally(() => {
       o.active--;
-      learn(o, input);
+      learn(o, url.origin);
     });
   };
   return async (input, init) => {
@@ -97,14 +107,14 @@ export function limitLivePolls(next: FetchLike, opts: LiveLimitOptions | number 
     const o = originOf(url);
     if (!isLive(url)) {
       const res = await next(input, init);
-      learn(o, input);
+      learn(o, url.origin);
       return res;
     }
-    if (hasSlot(o)) return live(o, input, init);
+    if (hasSlot(o)) return live(o, url, input, init);
     await sleep(parkMs, init.signal);
-    if (hasSlot(o)) return live(o, input, init);
+    if (hasSlot(o)) return live(o, url, input, init);
     const res = await next(shortPoll(url), { ...init, cache: 'no-store' });
-    learn(o, input);
+    learn(o, url.origin);
     return asLiveAnswer(res, url);
   };
 }
