@@ -58,6 +58,7 @@ const SUBJECTS = list('BENCH_RL_SUBJECTS', ['electrolite', 'pglite-sync']);
 const COMMIT_TABLES = process.env.BENCH_RL_COMMIT_TABLES?.split(','); // debugging: commit into these only
 const RECONNECT = list('BENCH_RL_RECONNECT', QUICK ? ['h1'] : ['h1', 'h2']);
 const SECRET = 'remote-latency-secret';
+const SERVER_DEBUG = Boolean(process.env.BENCH_RL_SERVER_DEBUG);
 const PROTOCOL_NAME = { h1: 'HTTP/1.1', h2: 'HTTP/2 over TLS' };
 
 // ---- tables ----
@@ -151,7 +152,9 @@ const auth = createAuth({ secret: SECRET });
 async function startServer(proto, n, port = 0) {
   const server = await createServer({
     databaseUrl: cluster.url, authSecret: SECRET, staticDir: STATIC, tables: n === 20 ? EXTRA : undefined,
-    tls: proto === 'h2' ? TLS : null, debug: Boolean(process.env.BENCH_RL_SERVER_DEBUG), log: (line) => { if (line.trim()) log(`  server: ${process.env.BENCH_RL_SERVER_DEBUG ? `${Date.now()} ` : ""}${line}`); },
+    tls: proto === 'h2' ? TLS : null, debug: SERVER_DEBUG,
+    // A stack trace's first line says enough here (all of it with BENCH_RL_SERVER_DEBUG, with times).
+    log: (line) => { if (line.trim()) log(`  server: ${SERVER_DEBUG ? `${Date.now()} ${line}` : line.split('\n')[0]}`); },
   });
   await server.listen(port);
   return server;
@@ -187,7 +190,7 @@ async function openPage(server, subject, n, user) {
     debug: Boolean(process.env.BENCH_DEBUG),
   };
   const t0 = Date.now();
-  log(`page start ${t0}`);
+  if (process.env.BENCH_DEBUG) log(`page start ${t0}`);
   try {
     const info = await p.evaluate((c) => window.__start(c), cfg);
     info.readyMs = Date.now() - t0;
