@@ -19,11 +19,11 @@
 //                one pg.live.query per table; the worker posts new ids to the page
 //                (remote-latency/pglite-sync-worker.mjs).
 // Once the page holds every live query, Node commits single-row INSERTs through `pg` into a
-// random table every 300–700 ms (BENCH_RL_COMMITS, default 40 quick / 150 full) and notes
-// Date.now() when each commit returned; the page notes Date.now() when the row's id first shows
-// in its table's live result (same machine clock). A sample = arrival − commit. Rows that had not
-// arrived BENCH_RL_DRAIN_MS (default 25 s, longer than the server's 20 s long-poll) after the
-// last commit are counted at that limit (a lower bound) and the figure carries a caveat.
+// random table every 300–700 ms (BENCH_RL_COMMITS, default 40 quick / 150 full), each INSERT
+// returning PostgreSQL's clock_timestamp(); the page notes Date.now() when the row's id first
+// shows in its table's live result (the same machine clock). A sample = arrival − commit. Rows
+// that had not arrived BENCH_RL_DRAIN_MS (default 25 s, longer than the server's 20 s long-poll)
+// after the last commit are counted at that limit (a lower bound) and the figure carries a caveat.
 // Reported: p50 (median), p95, p99, max and the worst per-table p95 (the goal is per table).
 //
 // remote-reconnect: with the page live on the 7 tables, the dev server is closed, 2 s pass, a new
@@ -32,7 +32,7 @@
 // arrival − restart (BENCH_RL_RESTARTS, default 3 quick / 8 full).
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -93,7 +93,7 @@ const pgliteDdl = (n) => `${SCHEMA_SQL}\n${n === 20 ? EXTRA_SQL : ''}`.replace(/
 const DEMO = join(ROOT, 'dist/demo');
 const work = mkdtempSync(join(tmpdir(), 'el-bench-rl-'));
 const STATIC = join(work, 'static');
-execFileSync('mkdir', ['-p', STATIC]);
+mkdirSync(STATIC);
 for (const f of readdirSync(DEMO)) symlinkSync(join(DEMO, f), join(STATIC, f));
 await build({
   entryPoints: [join(ROOT, 'bench/workloads/remote-latency/pglite-sync-worker.mjs')], outfile: join(STATIC, 'rl-pglite-worker.js'),
@@ -204,10 +204,14 @@ async function openPage(server, subject, n, user) {
 
 const arrivals = async (p) => new Map((await p.evaluate(() => window.__arrivals)).map(([, id, t]) => [id, t]));
 
+// The commit time is PostgreSQL's clock at the end of the INSERT (autocommit, fsync off: the
+// commit follows at once). Node's Date.now() after the query returned lagged by its event
+// loop's delays (up to 61 ms seen), which made some samples negative.
 async function commit(table, user) {
   const id = randomUUID();
-  await pool.query(insertSql(table), insertValues(table, id, user));
-  const t = Date.now();
+  const { rows: [row] } = await pool.query(`${insertSql(table)} returning extract(epoch from clock_timestamp()) * 1000 as t`,
+    insertValues(table, id, user));
+  const t = Math.round(Number(row.t));
   if (process.env.BENCH_DEBUG) log(`${t} commit ${table} ${id}`);
   return { table, id, t };
 }
