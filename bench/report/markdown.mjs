@@ -17,6 +17,12 @@ export const WORKLOAD_TITLES = {
   'server-shape-throughput': 'Dev server: initial sync throughput, 100 concurrent clients',
   'server-live-fanout': 'Dev server: write → delivered to 100 live clients',
   'server-mutations': 'Dev server: write endpoint mutations/s',
+  'remote-latency-h1-7': 'Remote commit → browser live query, 7 tables, HTTP/1.1 (p50)',
+  'remote-latency-h1-20': 'Remote commit → browser live query, 20 tables, HTTP/1.1 (p50)',
+  'remote-latency-h2-7': 'Remote commit → browser live query, 7 tables, HTTP/2 (p50)',
+  'remote-latency-h2-20': 'Remote commit → browser live query, 20 tables, HTTP/2 (p50)',
+  'remote-reconnect-h1': 'Dev server restart → a new row in the browser live query, HTTP/1.1 (p50)',
+  'remote-reconnect-h2': 'Dev server restart → a new row in the browser live query, HTTP/2 (p50)',
 };
 
 export function workloadOrder(results) {
@@ -83,7 +89,8 @@ export function toMarkdown(doc, { command = 'npm run bench', charts = [] } = {})
     lines.push('|---|---:|---:|---:|---|---:|---:|---|');
     for (const r of rows) {
       const name = r.subject === 'electrolite' ? '**electrolite**' : r.subject;
-      const extra = [r.p99 !== undefined ? `p99 ${fmt(r.p99)} ${r.unit}` : '', r.caveat, r.note].filter(Boolean).join('; ');
+      const extra = [r.p95 !== undefined ? `p95 ${fmt(r.p95)} ${r.unit}` : '', r.p99 !== undefined ? `p99 ${fmt(r.p99)} ${r.unit}` : '',
+        r.caveat, r.note].filter(Boolean).join('; ');
       lines.push(`| ${name} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${r.unit} | ${r.runs} | ${ratioToOurs(r, ours)} | ${esc(extra)} |`);
     }
     for (const m of missing.filter((x) => x.workload === workload)) {

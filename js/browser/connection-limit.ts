@@ -5,10 +5,11 @@
 // for the queued table's changes. This keeps live polls to `maxLive` per origin, so uploads
 // and catch-up requests always find a free connection, and a live poll that finds no slot is
 // *parked*: it waits `parkMs` (abortably), then goes out as a short poll (the same request
-// without `live`, answered at once) unless a slot has freed meanwhile. A table without a slot
-// thus sees the server's changes within about `parkMs`, not after someone's 20 s poll.
-// Once a response shows the origin speaks HTTP/2 or HTTP/3 (nextHopProtocol), there is no
-// limit. See the README ("Live updates over HTTP/1.1") for what this costs the server.
+// without `live`, answered at once, its answer given the `electric-cursor` a live answer has)
+// unless a slot has freed meanwhile. A table without a slot thus sees the server's changes
+// within about `parkMs`, not after someone's 20 s poll.
+// Once a request's timing entry shows the origin speaks HTTP/2 or HTTP/3 (nextHopProtocol),
+// there is no limit. See the README ("Live updates over HTTP/1.1") for what this costs the server.
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -23,11 +24,21 @@ export interface LiveLimitOptions {
 
 const isLive = (url: URL) => url.searchParams.get('live') === 'true';
 
-/** The protocol the browser used for `url`, where it tells ('' when it does not). */
-function protocolOf(url: string): string {
+/**
+ * The protocol of the latest request to `origin` the browser has a timing entry for ('' when it
+ * tells none). Any request of the origin, not the one just answered: its entry is only added
+ * once its body has been read, usually after the fetch promise resolved, so looking up that
+ * request's own URL found nothing and an HTTP/2 origin could stay limited for good.
+ */
+function protocolOf(origin: string): string {
   const perf = (globalThis as { performance?: Performance }).performance;
-  const entries = perf?.getEntriesByName?.(url) as PerformanceResourceTiming[] | undefined;
-  return entries?.at(-1)?.nextHopProtocol ?? '';
+  const entries = perf?.getEntriesByType?.('resource') as PerformanceResourceTiming[] | undefined;
+  const prefix = `${origin}/`;
+  for (let i = (entries?.length ?? 0) - 1; i >= 0; i--) {
+    const e = entries![i]!;
+    if (e.nextHopProtocol && e.name.startsWith(prefix)) return e.nextHopProtocol;
+  }
+  return '';
 }
 
 /** The same shape request, answered at once: no `live`, no cursor, never from a cache. */
@@ -40,14 +51,15 @@ function shortPoll(url: URL): string {
 }
 
 /**
- * A short poll's answer as the live answer the caller asked for: a live response always
- * carries `electric-cursor`; a short poll's does not, so the request's cursor is carried over
- * (the server moves it on at the next live request).
+ * The short poll's answer, as the engine expects the answer to the live poll it sent: a live
+ * answer always carries `electric-cursor` and the engine fails a shape (for good) whose live
+ * answer lacks one, while the answer to a request without `live` carries none. The request's
+ * own cursor is handed back, so the shape's next live poll sends what it would have sent.
  */
 function asLiveAnswer(res: Response, url: URL): Response {
   if (!res.ok || res.headers.has('electric-cursor')) return res;
   const headers = new Headers(res.headers);
-  headers.set('electric-cursor', url.searchParams.get('cursor') || '0');
+  headers.set('electric-cursor', url.searchParams.get('cursor') ?? '');
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
@@ -74,15 +86,15 @@ export function limitLivePolls(next: FetchLike, opts: LiveLimitOptions | number 
     if (!o) origins.set(url.origin, (o = { active: 0, multiplexed: false }));
     return o;
   };
-  const learn = (o: Origin, url: string) => {
-    if (!o.multiplexed && /^h[23]/.test(protocolOf(url))) o.multiplexed = true;
+  const learn = (o: Origin, origin: string) => {
+    if (!o.multiplexed && /^h[23]/.test(protocolOf(origin))) o.multiplexed = true;
   };
   const hasSlot = (o: Origin) => o.multiplexed || o.active < maxLive;
-  const live = (o: Origin, input: string, init: RequestInit) => {
+  const live = (o: Origin, url: URL, input: string, init: RequestInit) => {
     o.active++;
     return next(input, init).finally(() => {
       o.active--;
-      learn(o, input);
+      learn(o, url.origin);
     });
   };
   return async (input, init) => {
@@ -95,14 +107,14 @@ export function limitLivePolls(next: FetchLike, opts: LiveLimitOptions | number 
     const o = originOf(url);
     if (!isLive(url)) {
       const res = await next(input, init);
-      learn(o, input);
+      learn(o, url.origin);
       return res;
     }
-    if (hasSlot(o)) return live(o, input, init);
+    if (hasSlot(o)) return live(o, url, input, init);
     await sleep(parkMs, init.signal);
-    if (hasSlot(o)) return live(o, input, init);
+    if (hasSlot(o)) return live(o, url, input, init);
     const res = await next(shortPoll(url), { ...init, cache: 'no-store' });
-    learn(o, input);
+    learn(o, url.origin);
     return asLiveAnswer(res, url);
   };
 }

@@ -44,7 +44,7 @@ test('live polls are capped per origin; uploads pass at once; polls without a sl
   const parked = await Promise.all(polls.slice(3));
   assert.ok(Date.now() - t0 < 1000, `parked polls took ${Date.now() - t0} ms`);
   assert.deepEqual(await Promise.all(parked.map((r) => r.text())), ['ok', 'ok']);
-  // Answered as the live poll asked for: with the cursor it sent.
+  // The engine fails a shape whose live answer has no cursor: the short poll's answer gets the request's.
   assert.deepEqual(parked.map((r) => r.headers.get('electric-cursor')), ['7', '7']);
   assert.equal(shortPolls.length, 2);
   for (const u of shortPolls) {
@@ -66,4 +66,26 @@ test('live polls are capped per origin; uploads pass at once; polls without a sl
   await Promise.all(polls.slice(0, 3));
   assert.equal(maxHeld, 3, 'never more than three polls on the server at once');
   assert.equal(shortPolls.length, 2);
+});
+
+test('an origin is known to multiplex from any earlier request\'s timing entry, not only the answered one\'s', async () => {
+  // A request's timing entry appears once its body was read, after its fetch resolved: the
+  // entry that shows h2 is always an earlier request's, under another URL.
+  const perf = globalThis.performance;
+  const original = perf.getEntriesByType;
+  perf.getEntriesByType = (type) => (type === 'resource'
+    ? [{ name: `${base}/v1/shape?table=t0&offset=-1`, nextHopProtocol: 'h2' }, { name: 'http://elsewhere/x', nextHopProtocol: 'http/1.1' }]
+    : original.call(perf, type));
+  try {
+    const f = limitLivePolls((input, init) => fetch(input, init), { maxLive: 1, parkMs: 100 });
+    await f(`${base}/v1/shape?table=t0&offset=0_0`, {});
+    const before = shortPolls.length;
+    const polls = [0, 1, 2].map((i) => f(`${base}/v1/shape?table=m${i}&offset=1_0&live=true&cursor=3`, {}));
+    await until(() => held === 3);
+    while (releases.length) releases.shift()();
+    await Promise.all(polls);
+    assert.equal(shortPolls.length, before, 'no poll was parked');
+  } finally {
+    perf.getEntriesByType = original;
+  }
 });
