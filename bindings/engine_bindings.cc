@@ -227,7 +227,7 @@ std::string DiscardMutation(int h, const std::string& mutation_id) {
   return e == nullptr ? NoEngine(h) : e->DiscardMutation(mutation_id);
 }
 
-// ---- write path (issue 4): the same calls with the host's clock, and custom resolvers ----
+// ---- write path: the same calls with the host's clock, and custom resolvers ----
 
 std::string ExecAt(int h, const std::string& sql, const std::string& params_json, double now_ms) {
   Engine* e = Find(h);
@@ -266,7 +266,7 @@ std::string Metrics(int h, double now_ms) {
   return e == nullptr ? NoEngine(h) : e->Metrics(Ms(now_ms));
 }
 
-// ---- issue 7: prefetching, snapshots, sign-out ----
+// ---- prefetching, snapshots, sign-out ----
 
 std::string Prefetch(int h, const std::string& table, const std::string& key_json, double now_ms) {
   Engine* e = Find(h);

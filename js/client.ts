@@ -1,5 +1,5 @@
 // The public API: Electrolite.open(...) → db. Talks to the engine host only through a
-// HostPort (in-process in Node; a Worker proxy in the browser, issue 6), so everything
+// HostPort (in-process in Node; a Worker proxy in the browser), so everything
 // here is plain async calls and events. Owns what must stay next to the app: live-query
 // observers, status listeners, the token function, custom conflict resolvers, debug output.
 
@@ -43,7 +43,7 @@ export interface Transaction {
 }
 
 export interface AdvancedOpenOptions {
-  /** A HostPort to use instead of an in-process host (issue 6's Worker proxy). */
+  /** A HostPort to use instead of an in-process host (the browser's Worker proxy). */
   port?: HostPort;
   /** Loads the engine module for the in-process host (default js/wasm-loader.ts). */
   loadModule?: ModuleLoader;
@@ -457,7 +457,7 @@ export class Electrolite {
     await this.port.call('setNetworkOnline', online);
   }
 
-  // ---- prefetching, snapshots, sign-out (issue 7) ----
+  // ---- prefetching, snapshots, sign-out ----
 
   /**
    * Syncs the rows related to one parent row now, as the declarations' `prefetch_children`

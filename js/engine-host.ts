@@ -1,6 +1,6 @@
 // The engine host: the wasm module, one engine handle and its sans-IO loop (drain
 // pollRequest → perform with fetch → handleResponse/handleNetworkError; one timer armed at
-// pollTimeout; drain pollEvent). Everything it takes and returns is plain data, so issue 6
+// pollTimeout; drain pollEvent). Everything it takes and returns is plain data, so the browser
 // can run it inside a Worker behind an RPC (see HostMethods); in Node it runs in-process.
 // It makes no sync decisions: retries, backoff, offsets and conflicts are the engine's.
 
@@ -52,7 +52,7 @@ export interface EngineBindings {
   syncNow?(h: number, nowMs: number): unknown;
   setResolver?(h: number, table: string, registered: boolean): string;
   resolveConflict?(h: number, resolveId: string, rowJson: string, nowMs: number): string;
-  // Issue 7 (src/engine_extras.cc).
+  // Security, prefetching, snapshots (src/engine_extras.cc).
   prefetch?(h: number, table: string, keyJson: string, nowMs: number): string;
   release?(h: number, table: string, keyJson: string, nowMs: number): string;
   exportSnapshot?(h: number): Uint8Array | string;
@@ -587,7 +587,7 @@ export class EngineHost {
     this.schedulePump();
   }
 
-  // ---- issue 7: prefetching, snapshots, sign-out ----
+  // ---- prefetching, snapshots, sign-out ----
 
   /** The engine's zstd for response bodies fetch left encoded (Node 20). */
   private readonly zstd = (body: Uint8Array): Uint8Array => {
@@ -653,7 +653,7 @@ export class EngineHost {
   }
 }
 
-/** The names callable over an RPC boundary (issue 6: the Worker proxy forwards these). */
+/** The names callable over an RPC boundary (the Worker proxy forwards these). */
 export type HostMethods = Pick<
   EngineHost,
   | 'deferredReady' | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'setUserId' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'

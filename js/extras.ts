@@ -1,4 +1,4 @@
-// Issue 7 on the client side: the signed-in user (the JWT's `sub`) for the engine's
+// Security, prefetching and snapshots on the client side: the signed-in user (the JWT's `sub`) for the engine's
 // client-side row check, retention/prefetch options, the import snapshot's validation and
 // waiting for prefetched child shapes. Everything decided here is option plumbing; the
 // engine does the work (src/engine_extras.cc).
@@ -34,7 +34,7 @@ function nonNegativeInt(name: string, value: unknown): number | undefined {
 }
 
 /**
- * Engine options of issue 7: `userId` (explicit, else the token's `sub`; rows of other users
+ * Engine options for security, prefetching and snapshots: `userId` (explicit, else the token's `sub`; rows of other users
  * are dropped and reported), `userColumn`, `prefetchGraceMs`, `retentionIntervalMs`,
  * `retentionBatch`.
  */

@@ -1,5 +1,5 @@
 // The boundary between the public API (js/client.ts) and the engine host. In Node the host
-// runs in-process (createInProcessPort); issue 6 implements the same HostPort over a
+// runs in-process (createInProcessPort); the browser worker implements the same HostPort over a
 // Worker's postMessage. Only plain data crosses it; errors are rebuilt as ElectroliteError.
 
 import { ElectroliteError } from './errors.js';

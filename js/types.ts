@@ -1,5 +1,5 @@
 // Public types of the client API (docs/client-api.md). Plain data only, so every value
-// here can cross a postMessage boundary unchanged (issue 6 moves the engine host into a Worker).
+// here can cross a postMessage boundary unchanged (the browser runs the engine host in a Worker).
 
 export type Row = Record<string, unknown>;
 export type Params = readonly unknown[];

@@ -1,4 +1,4 @@
-// What the React layer needs from a database: the client API of issue 5, implemented by the
+// What the React layer needs from a database: the client API, implemented by the
 // Node client (js/) and by the browser proxy (js/browser/). Kept structural so both fit.
 
 import type {

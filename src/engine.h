@@ -55,7 +55,7 @@ struct EngineOptions {
   int64_t live_timeout_ms = 45000;  // client watchdog for live long-polls
   BackoffOptions backoff;
   bool debug = false;
-  // Issue 7: security, prefetching, retention, snapshots.
+  // Security, prefetching, retention, snapshots.
   std::string user_id;                // rows whose user_column differs are dropped ("" = off)
   std::string user_column = "user_id";
   int64_t prefetch_grace_ms = 30000;  // released children stay this long
@@ -81,7 +81,7 @@ struct Request {
   std::string ToJson() const;
 };
 
-// Hook the write path (issue 4) installs to learn, inside the apply
+// Hook the write path installs to learn, inside the apply
 // transaction of a shape response, which txids became visible. It may write
 // to the database through `store`; a non-ok Status rolls the whole response
 // back (and the response is retried later). Both are called after the
@@ -149,7 +149,7 @@ class Engine {
   // {ok, changes, tables}. Writes to synced tables go through the overlay +
   // outbox (engine_write.cc). `now_ms` < 0: the latest time the engine saw.
   std::string Exec(std::string_view sql, std::string_view params_json, int64_t now_ms = -1);
-  // Write path (issue 4): {ok, mutationId} (mutationId null: nothing changed).
+  // Write path: {ok, mutationId} (mutationId null: nothing changed).
   std::string Insert(std::string_view table, std::string_view row_json, int64_t now_ms = -1);
   std::string Update(std::string_view table, std::string_view key_json,
                      std::string_view patch_json, int64_t now_ms = -1);

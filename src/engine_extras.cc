@@ -1,5 +1,5 @@
 // The engine's retention, prefetching, snapshot, sign-out, security and
-// metrics glue (issue 7). The logic lives in retention.h, prefetch.h and
+// metrics glue. The logic lives in retention.h, prefetch.h and
 // snapshot_export.h; this file wires it to the engine's timer, shapes and
 // events.
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The engine's write path (issue 4): the app-facing write API and the glue
+// The engine's write path: the app-facing write API and the glue
 // between Engine::Impl and WritePath/Uploader (local writes, upload requests,
 // txid matching inside the shape apply transaction).
 #include <algorithm>

@@ -1,5 +1,5 @@
 // WritePath: local writes, the outbox, the optimistic overlay and the client
-// side of conflict handling (DESIGN.md "Write path", issue 4).
+// side of conflict handling (DESIGN.md "Write path").
 //
 // A local write - typed (Insert/Update/Delete) or plain SQL on the view `T`,
 // whose INSTEAD OF triggers call the SQL function el_write() - is validated

@@ -1,6 +1,6 @@
 // EncryptedStorage: a Storage wrapper that encrypts every file it stores (database, WAL,
-// rollback journal) with ChaCha20-Poly1305, block by block. The app's `encryptionKey`
-// (issue 7). Layout and threat model: docs/encryption.md.
+// rollback journal) with ChaCha20-Poly1305, block by block, under the app's `encryptionKey`.
+// Layout and threat model: docs/encryption.md.
 //
 // Layout of each file in the wrapped storage:
 //

@@ -7,7 +7,7 @@
 // this small interface over byte slices and unsigned 64-bit offsets:
 //
 //   MemStorage   (mem_storage.h)  files in wasm memory; the default "memvfs".
-//   (issue 6)    OPFS sync access handles, called through EM_JS.
+//   (browser)    OPFS sync access handles, called through EM_JS.
 //   (later)      a Node `fs`-backed storage with the same duck-typed handles.
 //
 // Backends never throw into SQLite (STYLE.md #11): they return an IoCode and
