@@ -32,15 +32,20 @@ function freePort() {
   });
 }
 
-/** Starts a child process and resolves once a line of its output matches `ready`. */
+/** Terminal colour sequences; CI may force colour on (FORCE_COLOR) even though output is a pipe. */
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+
+/** Starts a child process and resolves once a line of its output (colour removed) matches `ready`. */
 function start(cmd, args, { cwd = ROOT, env = {}, ready, timeoutMs = 60000 }) {
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const childEnv = { ...process.env, NO_COLOR: '1', ...env };
+  delete childEnv.FORCE_COLOR;
+  const child = spawn(cmd, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   children.push(child);
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${cmd} ${args.join(' ')} not ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const seen = (chunk) => {
-      out += chunk;
+      out += String(chunk).replace(ANSI, '');
       const m = out.match(ready);
       if (m) {
         clearTimeout(timer);
