@@ -1,4 +1,4 @@
-// Local retention (issue 7): old synced rows are pruned in small batches on
+// Local retention: old synced rows are pruned in small batches on
 // the engine's timer, never rows with a pending local write, never uploaded,
 // and pruned rows do not come back on the next sync. Simulated time.
 #include <gtest/gtest.h>

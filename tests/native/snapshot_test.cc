@@ -1,4 +1,4 @@
-// Snapshots (issue 7): Export() -> zstd image with magic, version, schema
+// Snapshots: Export() -> zstd image with magic, version, schema
 // fingerprint and checksum; open with import_snapshot restores rows, overlay,
 // outbox and shape offsets, and the restored engine resumes without
 // re-fetching. Damaged or foreign snapshots are refused and change nothing.

@@ -1,4 +1,4 @@
-// Issue 7 end to end against the real dev server and PostgreSQL: local retention (old
+// End to end against the real dev server and PostgreSQL: local retention (old
 // executions/events and expired memory pruned locally, never on the server, and not back on
 // the next sync), prefetching (a task's executions local before the first query, dropped
 // after release), the client-side user check and excluded columns.

@@ -1,4 +1,4 @@
-// Issue 7 end to end against the real dev server and PostgreSQL: db.export() / open({import})
+// End to end against the real dev server and PostgreSQL: db.export() / open({import})
 // (resumes without re-fetching, damaged or foreign snapshots refused), zstd uploads above the
 // threshold with the saving in metrics, compressed shape responses (gzip, br, zstd) decoded in
 // Node, ELECTRIC_DEBUG lines of every kind the seed lists, and db.clear().
