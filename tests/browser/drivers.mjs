@@ -7,7 +7,7 @@
 //   const page = await b.page();                             // the first tab
 //   const other = await b.newPage();                         // a second tab, same profile
 //   await page.goto(url); await page.evaluate(fn, arg); await page.reload(); await other.close();
-//   await b.close();
+//   await b.close();                                         // or b.kill(): SIGKILL (Firefox)
 //
 // `evaluate(fn, arg)` runs `fn` (a plain function: no closure over test variables) in the page
 // and awaits the promise it returns; `undefined` may come back as `null` (WebDriver classic).
@@ -104,6 +104,16 @@ async function firefox(profile) {
     errors,
     page: async () => wrap((await browser.pages())[0] ?? (await browser.newPage())),
     newPage: async () => wrap(await browser.newPage()),
+    /** SIGKILL of the whole browser (puppeteer starts it in its own process group). */
+    async kill() {
+      try {
+        process.kill(-browser.process().pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await browser.disconnect().catch(() => undefined);
+      removeDir();
+    },
     async close() {
       await browser.close().catch(() => undefined);
       removeDir();
