@@ -8,6 +8,10 @@ import type { ModuleLoader } from './host-port.js';
 import { isNode } from './wasm-loader.js';
 import { attachStorage, resolveEncryptionKey, type StorageKind } from './storage.js';
 import type { EngineBindings } from './engine-host.js';
+// Static, not `import('./node-fs-storage.js')`: a dynamic import splits the worker's bundle,
+// which Vite 7's default worker format (iife) refuses ("UMD and IIFE output formats are not
+// supported for code-splitting builds"). The module touches Node's fs only when it opens a file.
+import { NodeFsStorage } from './node-fs-storage.js';
 
 export interface PreparedStorage {
   kind: StorageKind;
@@ -50,7 +54,6 @@ export async function prepareStorage(
   const nodePath = (await import(/* @vite-ignore */ /* webpackIgnore: true */ pathName)) as typeof import('node:path');
   const file = nodePath.resolve(req.file);
   const key = await resolveEncryptionKey(req.encryptionKey, nodePath.basename(file));
-  const { NodeFsStorage } = await import('./node-fs-storage.js');
   const backend = await NodeFsStorage.open(file);
   Object.assign(engineOptions, { path: file, synchronous: req.synchronous });
   return {

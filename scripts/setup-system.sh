@@ -6,7 +6,7 @@ set -euo pipefail
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # firefox-esr, webkit2gtk-driver (WebKitWebDriver + MiniBrowser) and xvfb: the three-engine
-# browser test (tests/browser/engines.test.mjs).
+# browser tests (tests/browser/drivers.mjs: engines, storage-engines, tabs-engines).
 for p in build-essential cmake libgtest-dev emscripten clang libclang-rt-14-dev \
          postgresql-15 chromium zstd firefox-esr webkit2gtk-driver xvfb xauth; do
   have_pkg "$p" || need+=("$p")

@@ -143,6 +143,22 @@ type PGliteLike = {
   waitReady?: Promise<void>;
 };
 
+/**
+ * `@electric-sql/pglite` is an optional peer: a server given a PostgreSQL URL never loads it.
+ * Without it, say what to install or what to pass instead of Node's bare ERR_MODULE_NOT_FOUND.
+ */
+async function importPglite(): Promise<typeof import('@electric-sql/pglite')> {
+  try {
+    return await import('@electric-sql/pglite');
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code !== 'ERR_MODULE_NOT_FOUND' || !/'@electric-sql\/pglite'/.test(e.message ?? '')) throw err;
+    throw new Error('no database URL was given, and the embedded database needs @electric-sql/pglite, which is not installed: '
+      + 'run `npm install -D @electric-sql/pglite`, or give a PostgreSQL URL '
+      + '(electrolite-server --database-url postgres://…, or DATABASE_URL; createServer({ databaseUrl }))', { cause: err });
+  }
+}
+
 const pgliteText = { parsers: new Proxy({}, { get: () => (v: string) => v }) };
 
 export class PgliteUpstream implements Upstream {
@@ -150,7 +166,7 @@ export class PgliteUpstream implements Upstream {
   constructor(readonly db: PGliteLike, private readonly owned: boolean) {}
 
   static async open(dataDir?: string): Promise<PgliteUpstream> {
-    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGlite } = await importPglite();
     const db = new PGlite(dataDir) as unknown as PGliteLike;
     if (db.waitReady) await db.waitReady;
     return new PgliteUpstream(db, true);

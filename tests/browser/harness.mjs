@@ -23,9 +23,12 @@ export function missingPrerequisite() {
   return null;
 }
 
-/** A persistent context on a fresh profile; `close()` closes it and removes the profile. */
-export async function launch() {
-  const profile = mkdtempSync(join(tmpdir(), 'electrolite-chromium-'));
+/**
+ * A persistent context on a fresh profile, or on `profileDir` (kept: a relaunch on it finds
+ * what the last run stored); `close()` closes it and removes a fresh profile.
+ */
+export async function launch(profileDir) {
+  const profile = profileDir ?? mkdtempSync(join(tmpdir(), 'electrolite-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 860 },
   });
@@ -44,7 +47,7 @@ export async function launch() {
     },
     async close() {
       await context.close().catch(() => undefined);
-      rmSync(profile, { recursive: true, force: true });
+      if (!profileDir) rmSync(profile, { recursive: true, force: true });
     },
   };
 }

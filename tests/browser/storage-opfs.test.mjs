@@ -1,10 +1,11 @@
 // Persistence in headless Chromium, on OPFS (js/browser/opfs-pool.ts + the host-storage VFS)
 // and on IndexedDB (js/browser/idb-storage.ts, forced with `persistence: 'idb'`, what a
-// browser without sync access handles gets): data and pending writes survive a reload, a
-// browser relaunch on the same profile and a SIGKILL of the whole browser mid-write
-// (integrity_check ok); quota exhaustion is `storage_full` with nothing lost; an encrypted
-// database reopens with its key only; a context without OPFS (an insecure origin) uses
-// IndexedDB and says so.
+// browser without sync access handles gets), where only Chromium's automation reaches: a
+// SIGKILL of the whole browser mid-write loses no acknowledged write (integrity_check ok);
+// quota exhaustion is `storage_full` with nothing lost; a handle held by another worker is
+// waited for; an encrypted IndexedDB database holds no plaintext; a context without OPFS (an
+// insecure origin) uses IndexedDB and says so. Reload, relaunch and encryption in all three
+// engines: storage-engines.test.mjs.
 //
 // Chromium is started here (not through launchPersistentContext) so the test owns its
 // process group and can SIGKILL it; playwright attaches over CDP.
@@ -122,34 +123,6 @@ async function facts(page) {
 }
 
 for (const { kind, extra } of BACKENDS) {
-  test(`${kind}: data and pending writes survive a reload and a browser relaunch; status says ${kind}`, async () => {
-    const profile = newProfile();
-    let b = await start(profile);
-    assert.equal((await openDb(b.page, server.url, extra)).storage, kind);
-    await b.page.evaluate(async () => {
-      for (let i = 0; i < 200; i++) await db.insert('notes', { id: `n${i}`, body: `note ${i}` });
-    });
-    let f = await facts(b.page);
-    assert.deepEqual(f, { rows: 200, pending: 200, integrity: 'ok', journal: 'wal', synchronous: 2 });
-
-    await b.page.reload();
-    assert.equal((await openDb(b.page, server.url, extra)).storage, kind);
-    f = await facts(b.page);
-    assert.equal(f.rows, 200);
-    assert.equal(f.pending, 200);
-    await b.close();
-
-    b = await start(profile);
-    try {
-      assert.equal((await openDb(b.page, server.url, extra)).storage, kind);
-      f = await facts(b.page);
-      assert.deepEqual([f.rows, f.pending, f.integrity], [200, 200, 'ok']);
-      assert.deepEqual(b.errors, []);
-    } finally {
-      await b.close();
-    }
-  });
-
   test(`${kind}: SIGKILL of the whole browser mid-write: every acknowledged write and its outbox entry survive`, async () => {
     const profile = newProfile();
     let b = await start(profile);
@@ -251,37 +224,6 @@ test('a handle still held by another worker (NoModificationAllowedError) is retr
     await b.close();
   }
 });
-
-for (const { kind, extra } of BACKENDS) {
-  test(`${kind}: an encrypted database reopens with its key and refuses another one`, async () => {
-    const b = await start(newProfile());
-    try {
-      const key = 'a passphrase for the test';
-      assert.equal((await openDb(b.page, server.url, { storage: 'secret.db', encryptionKey: key, ...extra })).storage, kind);
-      await b.page.evaluate(async () => {
-        for (let i = 0; i < 50; i++) await db.insert('notes', { id: `s${i}`, body: `classified ${i}` });
-        await db.close();
-      });
-      await openDb(b.page, server.url, { storage: 'secret.db', encryptionKey: key, ...extra });
-      assert.equal((await facts(b.page)).rows, 50);
-      await b.page.evaluate(() => db.close());
-      await b.page.goto(`${server.url}/storage.html`);
-      const wrong = await b.page.evaluate(async (opts) => {
-        const mod = await import('/electrolite.js');
-        try {
-          await mod.BrowserElectrolite.open(opts);
-          return { code: 'opened' };
-        } catch (err) {
-          return { code: err.code, message: err.message };
-        }
-      }, { ...OPEN, storage: 'secret.db', encryptionKey: 'another passphrase', ...extra });
-      assert.equal(wrong.code, 'auth', JSON.stringify(wrong));
-      assert.match(wrong.message, /wrong encryption key/);
-    } finally {
-      await b.close();
-    }
-  });
-}
 
 test('idb: an encrypted database leaves no plaintext in IndexedDB (a plain one does); clear() deletes it', async () => {
   const b = await start(newProfile());

@@ -3,12 +3,13 @@
 // then run in headless Chromium against the dev server (`node dist/server/cli.js`, embedded
 // PGlite): the page loads, syncs a task written on the server, writes one that reaches the
 // server, and keeps both across a reload (OPFS). Vite's dev server (its dep optimizer moves the
-// package's modules) runs the same app. A webpack 5 build (no config) runs local-only.
+// package's modules) runs the same app; so do Vite 7's build and (with the README's
+// optimizeDeps lines) its dev server. A webpack 5 build (no config) runs local-only.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { launch, missingPrerequisite, ROOT, serveStatic } from '../browser/harne
 
 const WORK = join(ROOT, 'build/examples');
 const USER = 'example-user';
-const EXAMPLES = (process.env.EXAMPLES ?? 'vite-react nextjs webpack').split(/\s+/).filter(Boolean);
+const EXAMPLES = (process.env.EXAMPLES ?? 'vite-react vite-react-vite7 nextjs webpack').split(/\s+/).filter(Boolean);
 /** The sync server's port the Next.js build was made for (NEXT_PUBLIC_ELECTRIC_URL). */
 const NEXT_SYNC_PORT = Number(process.env.EXAMPLE_SYNC_PORT ?? 5191);
 const children = [];
@@ -155,15 +156,19 @@ after(async () => {
   await Promise.all(children.map(stop));
 });
 
-if (EXAMPLES.includes('vite-react')) {
-  const dir = join(WORK, 'vite-react');
+/**
+ * The Vite app (`name`: built by scripts/test-examples.sh) from `vite build` with no config and
+ * under `vite` dev; `devConfig`, when given, is written as its vite.config.js for dev.
+ */
+function viteTests(name, { devConfig, devLabel } = {}) {
+  const dir = join(WORK, name);
 
-  test('vite-react: the production build (vite build, no config) loads, syncs, writes and persists', async () => {
+  test(`${name}: the production build (vite build, no config) loads, syncs, writes and persists`, async () => {
     assert.ok(existsSync(join(dir, 'dist/index.html')), 'built by scripts/test-examples.sh');
     const sync = await syncServer(join(dir, 'dist'));
     try {
       const page = await browser.context.newPage();
-      await roundTrip(page, `${sync.url}/`, sync.url, 'vite build');
+      await roundTrip(page, `${sync.url}/`, sync.url, `${name} build`);
       await page.close();
       assert.deepEqual(browser.errors, []);
     } finally {
@@ -171,20 +176,36 @@ if (EXAMPLES.includes('vite-react')) {
     }
   });
 
-  test('vite-react: the Vite dev server (dep optimizer, no config) runs the same app', async () => {
+  test(`${name}: the Vite dev server (dep optimizer, ${devLabel ?? 'no config'}) runs the same app`, async () => {
+    const config = join(dir, 'vite.config.js');
+    if (devConfig) writeFileSync(config, `export default ${JSON.stringify(devConfig)};\n`);
     const sync = await syncServer();
     const port = await freePort();
-    const { child } = await start(join(dir, 'node_modules/.bin/vite'), ['--port', String(port), '--strictPort', '--host', '127.0.0.1'],
-      { cwd: dir, env: { VITE_ELECTRIC_URL: sync.url }, ready: /Local:\s+(\S+)/ });
     try {
-      const page = await browser.context.newPage();
-      await roundTrip(page, `http://127.0.0.1:${port}/`, sync.url, 'vite dev');
-      await page.close();
-      assert.deepEqual(browser.errors, []);
+      const { child } = await start(join(dir, 'node_modules/.bin/vite'), ['--port', String(port), '--strictPort', '--host', '127.0.0.1', '--force'],
+        { cwd: dir, env: { VITE_ELECTRIC_URL: sync.url }, ready: /Local:\s+(\S+)/ });
+      try {
+        const page = await browser.context.newPage();
+        await roundTrip(page, `http://127.0.0.1:${port}/`, sync.url, `${name} dev`);
+        await page.close();
+        assert.deepEqual(browser.errors, []);
+      } finally {
+        await stop(child);
+      }
     } finally {
-      await stop(child);
       await sync.stop();
+      rmSync(config, { force: true });
     }
+  });
+}
+
+if (EXAMPLES.includes('vite-react')) viteTests('vite-react');
+// The same app on Vite 7: its build needs nothing either; its dev server does not rebase the
+// pre-bundled package's `new URL`s, so dev runs with the README's optimizeDeps lines.
+if (EXAMPLES.includes('vite-react-vite7')) {
+  viteTests('vite-react-vite7', {
+    devConfig: { optimizeDeps: { exclude: ['electrolite'], include: ['react', 'react/jsx-runtime', 'react-dom/client'] } },
+    devLabel: 'Vite 7 with the README\'s optimizeDeps',
   });
 }
 

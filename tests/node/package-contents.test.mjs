@@ -1,10 +1,12 @@
 // What `npm pack` ships: everything an entry point, the worker, the wasm loader or the CLI
 // reaches, the docs it links, and nothing else (no tests, benches, sources, demo or build
-// leftovers); maps carry their sources; package.json declares what the code imports.
-import { test } from 'node:test';
+// leftovers); maps carry their sources; package.json declares what the code imports; publint
+// and @arethetypeswrong/cli (from node_modules, offline) find nothing wrong with the tarball.
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, normalize, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
@@ -90,4 +92,43 @@ test('package.json declares the imports of the shipped code, the peers, the bin 
 test('the glue has no require() a browser bundler would try to resolve (webpack 5 and Turbopack fail on fs)', () => {
   const glue = readFileSync(join(root, 'dist/wasm/electrolite.mjs'), 'utf8');
   assert.deepEqual(glue.match(/(?<![.\w$])require\s*\(\s*["'][^"']+["']\s*\)/g), null);
+});
+
+// ---- the packed tarball through publint and @arethetypeswrong/cli --------------------------
+
+let tarball;
+const packDir = mkdtempSync(join(tmpdir(), 'electrolite-pack-'));
+after(() => rmSync(packDir, { recursive: true, force: true }));
+function packOnce() {
+  if (tarball) return tarball;
+  const out = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', packDir],
+    { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString())[0];
+  tarball = join(packDir, out.filename);
+  return tarball;
+}
+const bin = (name) => join(root, 'node_modules/.bin', name);
+
+test('publint finds nothing in the tarball, suggestions included', () => {
+  const r = spawnSync(bin('publint'), ['run', packOnce(), '--strict', '--level', 'suggestion'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  assert.match(r.stdout, /All good!/, r.stdout);
+});
+
+test('@arethetypeswrong/cli: every entry resolves with types; the one finding is that the package is ESM-only', () => {
+  // JSON to a file: piped, attw exits before a long stdout is flushed.
+  const file = join(packDir, 'attw.json');
+  const fd = openSync(file, 'w');
+  const r = spawnSync(bin('attw'), [packOnce(), '--format', 'json'], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+  closeSync(fd);
+  const { analysis, problems } = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(analysis.types.kind, 'included', r.stderr);
+  const entries = Object.keys(pkg.exports).filter((e) => e !== './package.json');
+  assert.deepEqual(Object.keys(analysis.entrypoints).filter((e) => e !== './package.json').sort(), entries.sort());
+  // require() of an ES module (CJSResolvesToESM) is the package's choice, not a fault in it:
+  // CommonJS callers use import(). Nothing else may be reported, for any resolution mode.
+  const found = Object.values(problems).flat();
+  assert.deepEqual([...new Set(found.map((p) => p.kind))], ['CJSResolvesToESM'], JSON.stringify(found));
+  assert.ok(found.every((p) => p.resolutionKind === 'node16-cjs'), JSON.stringify(found));
+  const esmOnly = spawnSync(bin('attw'), [packOnce(), '--profile', 'esm-only', '--format', 'ascii'], { encoding: 'utf8' });
+  assert.equal(esmOnly.status, 0, `${esmOnly.stdout}${esmOnly.stderr}`);
 });

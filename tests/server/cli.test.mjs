@@ -1,8 +1,13 @@
 // The CLI: `node dist/server/cli.js` prints "listening on …", answers /v1/health, logs one line
-// per request under --debug, and on SIGTERM answers held long-polls and exits cleanly.
+// per request under --debug, and on SIGTERM answers held long-polls and exits cleanly. Installed
+// from the tarball without the optional @electric-sql/pglite, it runs on a PostgreSQL URL and,
+// without one, says what to install or pass.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../support/postgres.mjs';
 import { ShapeReader } from '../support/server.mjs';
@@ -12,8 +17,8 @@ let pg;
 before(async () => { pg = await startPostgres(); });
 after(async () => { await pg?.stop(); });
 
-function start(args) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function start(args, cli = CLI) {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { err += d; });
@@ -75,5 +80,50 @@ test('dev mode without a secret warns loudly and issues tokens', async () => {
   } finally {
     p.child.kill('SIGINT');
     assert.equal((await p.exited).code, 0);
+  }
+});
+
+/**
+ * An app folder with the packed package in node_modules and its declared dependencies (linked
+ * from this checkout's node_modules), but not the optional peer @electric-sql/pglite.
+ */
+function installWithoutPglite() {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const app = mkdtempSync(join(tmpdir(), 'electrolite-app-'));
+  const pkgDir = join(app, 'node_modules/electrolite');
+  mkdirSync(pkgDir, { recursive: true });
+  const [{ filename }] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', app],
+    { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString());
+  execFileSync('tar', ['-xzf', join(app, filename), '-C', pkgDir, '--strip-components=1']);
+  for (const dep of ['pg', 'fzstd', 'libpg-query']) symlinkSync(join(root, 'node_modules', dep), join(app, 'node_modules', dep));
+  // Nothing above the app may provide it either.
+  for (let d = app; d !== dirname(d); d = dirname(d)) {
+    assert.ok(!existsSync(join(d, 'node_modules/@electric-sql/pglite')), `${d}/node_modules has @electric-sql/pglite`);
+  }
+  return { cli: join(pkgDir, 'dist/server/cli.js'), cwd: app, remove: () => rmSync(app, { recursive: true, force: true }) };
+}
+
+test('installed without @electric-sql/pglite: serves a PostgreSQL URL; without one, says what to install or pass', async () => {
+  const app = installWithoutPglite();
+  try {
+    const env = { ...process.env };
+    delete env.DATABASE_URL;
+    const r = spawnSync(process.execPath, [app.cli, '--port', '0'], { cwd: app.cwd, encoding: 'utf8', env });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^electrolite-server: .*needs @electric-sql\/pglite, which is not installed/m);
+    assert.match(r.stderr, /npm install -D @electric-sql\/pglite/);
+    assert.match(r.stderr, /--database-url/);
+    assert.doesNotMatch(r.stderr, /ERR_MODULE_NOT_FOUND|\n\s+at /, 'no raw module error or stack');
+
+    const p = start(['--port', '0', '--database-url', pg.url], app.cli);
+    try {
+      const url = await p.url;
+      assert.equal((await fetch(`${url}/v1/health`)).status, 200);
+    } finally {
+      p.child.kill('SIGTERM');
+      assert.equal((await p.exited).code, 0);
+    }
+  } finally {
+    app.remove();
   }
 });
