@@ -1,20 +1,20 @@
-// The public API: Electrolite.open(...) → db. Talks to the engine host only through a
-// HostPort (in-process in Node; a Worker proxy in the browser), so everything
-// here is plain async calls and events. Owns what must stay next to the app: live-query
-// observers, status listeners, the token function, custom conflict resolvers, debug output.
+// The public API, in Node and in the browser alike: Electrolite.open(...) → db. Talks to the
+// engine host only through a HostPort (js/host-port.ts: in this thread in Node; the browser's
+// worker, or the leader tab's, in a page), so everything here is plain async calls and
+// events. Owns what must stay next to the app: live queries (structurally shared here, once),
+// status, the token function and when to ask it again, custom conflict resolvers, prefetch
+// waits, page visibility and network events, debug output.
 
 import { checkParams, checkRow, checkSql, checkTable, resolveToken } from './client-args.js';
 import { DebugLog } from './debug-log.js';
-import { buildEngineOptions } from './engine-options.js';
 import type { EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
-import { checkImport, checkKey, extraEngineOptions, jwtSubject, shapesUpToDate } from './extras.js';
-import { createInProcessPort, defaultModuleLoader, type HostPort, type ModuleLoader } from './host-port.js';
+import { checkKey, jwtSubject, shapesUpToDate } from './extras.js';
+import { HOST_REOPENED, type Connector, type HostPort, type ModuleLoader } from './host-port.js';
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
 import { IncrementalView, type KeyChanges } from './live-incremental.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
-import { idleCheckpointer, prepareStorage, type PreparedStorage } from './storage-open.js';
 import { toObjects } from './structural-share.js';
 import { isEngineError, waitForSync } from './sync-wait.js';
 import { savedToken, saveToken, TokenKeeper, tokenUsable, type TokenProblem } from './token-keeper.js';
@@ -43,21 +43,29 @@ export interface Transaction {
 }
 
 export interface AdvancedOpenOptions {
-  /** A HostPort to use instead of an in-process host (the browser's Worker proxy). */
-  port?: HostPort;
+  /** Opens the engine elsewhere (the browser's worker port) instead of in this thread. */
+  connect?: Connector;
   /** Loads the engine module for the in-process host (default js/wasm-loader.ts). */
   loadModule?: ModuleLoader;
 }
 
-export class Electrolite {
+/** The in-process port, loaded only when used: a page's bundle carries no engine host. */
+const connectInProcess: (loadModule?: ModuleLoader) => Connector = (loadModule) => async (req) => {
+  const spec = ['./in-process.js'][0]!; // a variable: bundlers leave it alone
+  const m = (await import(/* @vite-ignore */ /* webpackIgnore: true */ spec)) as typeof import('./in-process.js');
+  return m.connectInProcess(req, loadModule);
+};
+
+/** `S`: the status, with what the port adds (the browser's storage and tab role). */
+export class Electrolite<S extends Status = Status> {
   private readonly port: HostPort;
   private readonly options: ResolvedOptions;
   private readonly resolvers: Record<string, ConflictResolver>;
   private readonly debugLog: DebugLog | undefined;
-  private readonly statusListeners = new Set<(s: Status) => void>();
+  private readonly statusListeners = new Set<(s: S) => void>();
   private readonly conflictListeners = new Set<(c: ConflictEvent) => void>();
   private readonly liveQueries = new Set<LiveQuery<Row>>();
-  private currentStatus: Status = INITIAL_STATUS;
+  private currentStatus: S = INITIAL_STATUS as S;
   /** Transactions run one at a time; other calls wait while one is open or queued. */
   private txTail: Promise<void> = Promise.resolve();
   private txPending = 0;
@@ -77,10 +85,9 @@ export class Electrolite {
   private perfTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private readonly cleanups: Array<() => void> = [];
-  /** The database file's backend (Node `{ storage: { path } }`), released after the engine closes. */
-  private storageHandle: PreparedStorage | undefined;
-  /** Persistent databases: a WAL checkpoint once changes stop for a second. */
-  private checkpointer: { poke(): void; stop(): void } | undefined;
+  /** What this client last told the host (told again when the host is reopened). */
+  private visible = true;
+  private networkOnline = true;
   /** A split build's second part is known to be in (engineWhole). */
   private wholeEngine = false;
 
@@ -98,58 +105,29 @@ export class Electrolite {
    * the network or the token: a token function runs in the background (see TokenKeeper).
    * Every failure is an ElectroliteError. See docs/client-api.md.
    */
-  static async open(options: OpenOptions = {}, advanced: AdvancedOpenOptions = {}): Promise<Electrolite> {
+  static async open<S extends Status = Status>(options: OpenOptions = {}, advanced: AdvancedOpenOptions = {}): Promise<Electrolite<S>> {
     try {
-      return await Electrolite.openLocal(options, advanced);
+      return await Electrolite.openLocal<S>(options, advanced);
     } catch (err) {
       throw ElectroliteError.from(err);
     }
   }
 
-  private static async openLocal(options: OpenOptions, advanced: AdvancedOpenOptions): Promise<Electrolite> {
+  private static async openLocal<S extends Status>(options: OpenOptions, advanced: AdvancedOpenOptions): Promise<Electrolite<S>> {
     const resolved = resolveOptions(options);
     for (const w of resolved.warnings) console.warn(`[electrolite] ${w}`);
     for (const [table, fn] of Object.entries(options.resolvers ?? {})) {
       if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', `resolvers.${table}: expected a function`);
     }
-    // The module loads (the wasm compiles) while the default schema and the storage are
-    // resolved; the port awaits it. A token function is not awaited (startToken).
-    const loader = advanced.loadModule ?? defaultModuleLoader;
-    const module = advanced.port ? undefined : loader();
-    module?.catch(() => undefined); // a failure rejects createInProcessPort below
+    // A token function is not awaited (startToken): the database opens from local data.
     const source = options.token ?? resolved.token;
     const token = typeof source === 'function' ? undefined : await resolveToken(source);
-    const engineOptions = await buildEngineOptions(options, resolved);
-    Object.assign(engineOptions, extraEngineOptions(options, token));
-    const importSnapshot = checkImport(options.import);
-    // `{ storage: { path } }`: a real file through Node's fs (storage-open.ts).
-    const storage = advanced.port
-      ? undefined
-      : await prepareStorage(
-          { file: resolved.storageFile, name: resolved.storage, vfs: resolved.vfs,
-            encryptionKey: options.encryptionKey, synchronous: resolved.synchronous },
-          () => module!, engineOptions);
-    let port: HostPort;
-    try {
-      port =
-        advanced.port ??
-        (await createInProcessPort(
-          { engineOptions, token, fetch: options.fetch as never, importSnapshot, awaitToken: typeof source === 'function' },
-          storage!.load,
-        ));
-    } catch (err) {
-      storage?.release(false);
-      throw err;
-    }
-    const db = new Electrolite(port, resolved, options);
-    db.storageHandle = storage;
-    if (storage && storage.kind !== 'memory') {
-      db.checkpointer = idleCheckpointer(() => port.call('query', 'PRAGMA wal_checkpoint(TRUNCATE)', []));
-      db.cleanups.push(() => db.checkpointer?.stop());
-    }
+    const connect = advanced.connect ?? connectInProcess(advanced.loadModule);
+    const port = await connect({ options, resolved, token, awaitToken: typeof source === 'function' });
+    const db = new Electrolite<S>(port, resolved, options);
     port.listen((ev) => db.onEvent(ev));
     try {
-      for (const table of Object.keys(options.resolvers ?? {})) await port.call('setResolver', table, true);
+      await db.tellHost();
       db.applyStatus(await port.call('status'));
       if (typeof source === 'function') await db.startToken(source);
     } catch (err) {
@@ -157,8 +135,31 @@ export class Electrolite {
       throw ElectroliteError.from(err);
     }
     db.startPerfLog();
-    db.watchVisibility();
+    db.watchPage();
     return db;
+  }
+
+  /** What the host must know from this client: the tables with a resolver. */
+  private async tellHost(): Promise<void> {
+    for (const table of Object.keys(this.resolvers)) await this.port.call('setResolver', table, true);
+  }
+
+  /**
+   * The host behind the port was opened again (this tab took over as leader, or the leader
+   * changed): tell it again what it knew, and read every live query afresh.
+   */
+  private async hostReopened(): Promise<void> {
+    try {
+      await this.tellHost();
+      if (!this.visible) await this.port.call('setVisible', false);
+      if (!this.networkOnline) await this.port.call('setNetworkOnline', false);
+      const token = this.tokenKeeper?.current;
+      if (token) await this.useToken(token, false);
+      this.applyStatus(await this.port.call('status'));
+    } catch (err) {
+      this.debugLog?.line('host', `could not set up the reopened engine: ${(err as Error).message}`);
+    }
+    for (const q of this.liveQueries) q.refresh();
   }
 
   /**
@@ -200,12 +201,12 @@ export class Electrolite {
   // ---- status, conflicts, metrics ----
 
   /** The latest status (updated from engine events). */
-  get status(): Status {
+  get status(): S {
     return this.currentStatus;
   }
 
   /** Calls `cb` on every status change; returns the unsubscribe function. */
-  onStatus(cb: (status: Status) => void): Unsubscribe {
+  onStatus(cb: (status: S) => void): Unsubscribe {
     this.statusListeners.add(cb);
     return () => this.statusListeners.delete(cb);
   }
@@ -243,7 +244,7 @@ export class Electrolite {
    * get that long); `timeout` after `timeoutMs`. So it settles within about 2 s of the first
    * failed attempt when the server is gone.
    */
-  async syncNow(timeoutMs = 30000): Promise<Status> {
+  async syncNow(timeoutMs = 30000): Promise<S> {
     this.checkOpen();
     if (this.currentStatus.sync === 'disabled') {
       throw new ElectroliteError('invalid_argument', 'syncNow: this database is local-only (opened without a url)');
@@ -251,11 +252,11 @@ export class Electrolite {
     await this.engineWhole();
     if (this.tokenProblem) void this.tokenKeeper?.fetch();
     await this.port.call('syncNow');
-    return waitForSync(() => this.currentStatus, (cb) => this.onStatus(cb), timeoutMs);
+    return waitForSync(() => this.currentStatus, (cb) => this.onStatus(cb), timeoutMs) as Promise<S>;
   }
 
   /** Resolves with the first status (current or later) for which `pred` holds. */
-  waitForStatus(pred: (s: Status) => boolean, timeoutMs = 30000, rejectOnError = false): Promise<Status> {
+  waitForStatus(pred: (s: S) => boolean, timeoutMs = 30000, rejectOnError = false): Promise<S> {
     return new Promise((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const finish = (fn: () => void) => {
@@ -263,7 +264,7 @@ export class Electrolite {
         if (timer !== undefined) clearTimeout(timer);
         fn();
       };
-      const check = (s: Status) => {
+      const check = (s: S) => {
         if (pred(s)) finish(() => resolve(s));
         else if (rejectOnError && s.error) finish(() => reject(new ElectroliteError(s.error!.code as never, s.error!.message)));
       };
@@ -447,13 +448,17 @@ export class Electrolite {
     await this.port.call('unsubscribe', shapeId);
   }
 
-  // ---- page visibility / network (the host runs them; browsers call these from events) ----
+  // ---- page visibility / network (watchPage calls these from the page's events) ----
 
+  /** Hidden: the shape stream pauses (uploads go on). */
   async setVisible(visible: boolean): Promise<void> {
+    this.visible = visible;
     await this.port.call('setVisible', visible);
   }
 
+  /** Offline: nothing is requested until online again. */
   async setOnline(online: boolean): Promise<void> {
+    this.networkOnline = online;
     await this.port.call('setNetworkOnline', online);
   }
 
@@ -506,32 +511,31 @@ export class Electrolite {
   /** Sign-out: removes the local database (rows, pending writes, shapes) and closes. */
   async clear(): Promise<void> {
     await this.idle();
-    if (this.perfTimer !== undefined) clearInterval(this.perfTimer);
-    for (const fn of this.cleanups.splice(0)) fn();
-    for (const q of [...this.liveQueries]) q.dispose();
-    this.closed = true;
-    this.statusListeners.clear();
-    this.conflictListeners.clear();
+    this.shutDown();
     try {
       await this.port.call('clear');
     } finally {
-      this.storageHandle?.release(true);
+      this.port.dispose(true);
     }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.shutDown();
+    try {
+      await this.port.call('close');
+    } finally {
+      this.port.dispose(false);
+    }
+  }
+
+  private shutDown(): void {
     this.closed = true;
     if (this.perfTimer !== undefined) clearInterval(this.perfTimer);
     for (const fn of this.cleanups.splice(0)) fn();
     for (const q of [...this.liveQueries]) q.dispose();
     this.statusListeners.clear();
     this.conflictListeners.clear();
-    try {
-      await this.port.call('close');
-    } finally {
-      this.storageHandle?.release(false);
-    }
   }
 
   private checkOpen(): void {
@@ -548,7 +552,6 @@ export class Electrolite {
         const tables = Array.isArray(ev.tables) ? (ev.tables as string[]) : [];
         const keys = ev.keys !== null && typeof ev.keys === 'object' ? (ev.keys as Record<string, KeyChanges>) : undefined;
         for (const q of this.liveQueries) q.tablesChanged(tables, keys);
-        this.checkpointer?.poke();
         return;
       }
       case 'status':
@@ -573,6 +576,9 @@ export class Electrolite {
       case 'auth-rejected':
         void this.refreshToken(ev.tokenWasAccepted === true);
         return;
+      case HOST_REOPENED:
+        void this.hostReopened();
+        return;
       default:
         return;
     }
@@ -581,7 +587,7 @@ export class Electrolite {
   /** The engine's status; an `error` event not yet followed by a sync shows as `error`. */
   private applyStatus(raw: Record<string, unknown>): void {
     this.rawStatus = raw;
-    let next = normalizeStatus(raw, this.currentStatus);
+    let next = normalizeStatus(raw, this.currentStatus) as S;
     if (!isEngineError(next.error) && this.lastError) next = { ...next, error: { code: this.lastError.code, message: this.lastError.message } };
     if (!isEngineError(next.error) && this.tokenProblem) next = { ...next, error: { ...this.tokenProblem } };
     // A token endpoint that does not answer: the server is unreachable, whether or not a request went out.
@@ -653,16 +659,43 @@ export class Electrolite {
     }
   }
 
-  /** On a page (not in a worker or Node): a hidden page pauses the shape stream. */
-  private watchVisibility(): void {
-    const doc = (globalThis as { document?: { visibilityState?: string; addEventListener?: Function; removeEventListener?: Function } }).document;
-    if (!doc || typeof doc.visibilityState !== 'string' || typeof doc.addEventListener !== 'function') return;
-    const onChange = () => {
-      if (!this.closed) void this.setVisible(doc.visibilityState !== 'hidden').catch(() => undefined);
+  /**
+   * On a page (not in a worker or Node): a hidden page pauses the shape stream, and the
+   * online/offline events say whether to request at all. Leaving the page pauses the stream
+   * at once (its long-polls hold the browser's six HTTP/1.1 connections per host and would
+   * stall the next page's requests for a whole poll), resuming if the navigation was cancelled.
+   */
+  private watchPage(): void {
+    const g = globalThis as unknown as {
+      addEventListener?: (type: string, fn: () => void) => void;
+      removeEventListener?: (type: string, fn: () => void) => void;
+      navigator?: { onLine?: boolean };
+      document?: { visibilityState?: string; addEventListener?(t: string, fn: () => void): void;
+        removeEventListener?(t: string, fn: () => void): void };
     };
-    doc.addEventListener('visibilitychange', onChange);
-    this.cleanups.push(() => doc.removeEventListener?.('visibilitychange', onChange));
-    if (doc.visibilityState === 'hidden') onChange();
+    const doc = g.document;
+    const quiet = (p: () => Promise<void>) => {
+      if (!this.closed) void p().catch(() => undefined);
+    };
+    const shown = () => doc?.visibilityState !== 'hidden';
+    const listen = (target: { addEventListener?: Function; removeEventListener?: Function } | undefined, type: string, fn: () => void) => {
+      if (typeof target?.addEventListener !== 'function') return;
+      target.addEventListener(type, fn);
+      this.cleanups.push(() => target.removeEventListener?.(type, fn));
+    };
+    if (typeof doc?.visibilityState === 'string') {
+      listen(doc, 'visibilitychange', () => quiet(() => this.setVisible(shown())));
+      listen(g, 'beforeunload', () => {
+        quiet(() => this.setVisible(false));
+        setTimeout(() => quiet(() => this.setVisible(shown())), 1000);
+      });
+      if (!shown()) quiet(() => this.setVisible(false));
+    }
+    if (typeof g.navigator?.onLine === 'boolean') {
+      listen(g, 'online', () => quiet(() => this.setOnline(true)));
+      listen(g, 'offline', () => quiet(() => this.setOnline(false)));
+      if (!g.navigator.onLine) quiet(() => this.setOnline(false));
+    }
   }
 
   private startPerfLog(): void {
