@@ -62,7 +62,8 @@ export class Electrolite<S extends Status = Status> {
   private readonly options: ResolvedOptions;
   private readonly resolvers: Record<string, ConflictResolver>;
   private readonly debugLog: DebugLog | undefined;
-  private readonly statusListeners = new Set<(s: S) => void>();
+  /** Listeners of `S` statuses (kept as Status so that Electrolite<S> is covariant in S). */
+  private readonly statusListeners = new Set<(s: Status) => void>();
   private readonly conflictListeners = new Set<(c: ConflictEvent) => void>();
   private readonly liveQueries = new Set<LiveQuery<Row>>();
   private currentStatus: S = INITIAL_STATUS as S;
@@ -207,8 +208,9 @@ export class Electrolite<S extends Status = Status> {
 
   /** Calls `cb` on every status change; returns the unsubscribe function. */
   onStatus(cb: (status: S) => void): Unsubscribe {
-    this.statusListeners.add(cb);
-    return () => this.statusListeners.delete(cb);
+    const listener = cb as (s: Status) => void;
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
   }
 
   onConflict(cb: (conflict: ConflictEvent) => void): Unsubscribe {

@@ -1,7 +1,7 @@
 // Live queries outside React (STYLE.md #5): one shared db.live subscription per database,
-// SQL and parameters, reference-counted by its observers; each result is structurally
-// shared with the previous one, and the last result is kept for a while after the last
-// observer leaves, so a remounted component shows local data at once.
+// SQL and parameters, reference-counted by its observers; its rows come structurally shared
+// from the client's live query (js/live-query.ts), and the last result is kept for a while
+// after the last observer leaves, so a remounted component shows local data at once.
 //
 // Loading ends when the data is worth showing: at once for tables whose local copy already
 // holds synced data (a shape with a stored offset) or that are not synced at all; for a
@@ -10,7 +10,6 @@
 // "loading" and then the data, never an empty list in between.
 
 import { logicalTable } from '../js/live-query.js';
-import { replaceEqualDeep } from '../js/browser/share.js';
 import type { ElectricClient, Params, QueryResult, QueryState, Row, Unsubscribe } from './types.js';
 
 /** How long an unobserved query keeps its live subscription (ms). */
@@ -101,7 +100,7 @@ class Entry {
     this.held = undefined;
     this.stopStatus?.();
     this.stopStatus = undefined;
-    this.set({ data: replaceEqualDeep(this.state.data, result.rows), loading: false, error: null });
+    this.set({ data: result.rows, loading: false, error: null });
   }
 
   add(listener: () => void): Unsubscribe {
