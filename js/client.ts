@@ -70,9 +70,6 @@ export class Electrolite<S extends Status = Status> {
   /** Transactions run one at a time; other calls wait while one is open or queued. */
   private txTail: Promise<void> = Promise.resolve();
   private txPending = 0;
-  /** The current token came from a refresh after a 401 (so a second 401 is final). */
-  private tokenFromRefresh = false;
-  private authRefreshing = false;
   /** Runs the token function in the background (a function `token` only). */
   private tokenKeeper: TokenKeeper | undefined;
   /** The token function's failure, shown in status while the engine reports no error. */
@@ -576,7 +573,7 @@ export class Electrolite<S extends Status = Status> {
         void this.onResolveEvent(ev);
         return;
       case 'auth-rejected':
-        void this.refreshToken(ev.tokenWasAccepted === true);
+        void this.tokenKeeper?.rejected(ev.tokenWasAccepted === true);
         return;
       case HOST_REOPENED:
         void this.hostReopened();
@@ -604,28 +601,6 @@ export class Electrolite<S extends Status = Status> {
           throw err;
         });
       }
-    }
-  }
-
-  /**
-   * A 401/403 with the current token asks the token function once for a new token; the
-   * engine then resumes from the same offset. If the refreshed token is refused too before
-   * it ever worked, the engine's auth error stays in the status (until the token function
-   * gives another token, or syncNow). A failing function is retried with backoff.
-   */
-  private async refreshToken(tokenWasAccepted: boolean): Promise<void> {
-    if (!this.tokenKeeper || this.authRefreshing || this.closed) return;
-    if (this.tokenFromRefresh && !tokenWasAccepted) {
-      this.debugLog?.line('auth', 'the refreshed token was refused too; waiting for the app');
-      return;
-    }
-    this.authRefreshing = true;
-    try {
-      const token = await this.tokenKeeper.fetch();
-      this.debugLog?.line('auth', token ? 'token refreshed after an auth error' : 'no new token after an auth error');
-      if (token) this.tokenFromRefresh = true;
-    } finally {
-      this.authRefreshing = false;
     }
   }
 

@@ -13,6 +13,11 @@ import { REQUESTS_TABLE, type RetryInfo } from './tabs-protocol.js';
 const OUTSIDE_TX: ReadonlySet<string> = new Set([
   'status', 'setVisible', 'setNetworkOnline', 'setToken', 'deferredReady', 'syncNow', 'metrics',
 ]);
+/**
+ * What a follower tab's client tells its host is the leader's to say: the leader page's
+ * token, user and resolvers are the ones in force (docs/browser-tabs.md).
+ */
+const LEADER_PAGE_ONLY: ReadonlySet<string> = new Set(['setToken', 'setUserId', 'setResolver']);
 /** Calls that belong to the owner's open transaction (and are lost with a previous leader's). */
 export const TX_CALLS: ReadonlySet<string> = new Set(['query', 'exec', 'insert', 'update', 'delete', 'commit', 'rollback']);
 /** Writes that get a uid when a follower sends them. */
@@ -93,6 +98,7 @@ export class HostServer {
       return this.#applyVisibility();
     }
     if (method === 'status') return this.status();
+    if (owner !== '' && LEADER_PAGE_ONLY.has(method)) return undefined;
     if (!OUTSIDE_TX.has(method)) await this.#free(owner);
     const host = this.host as unknown as Record<string, (...a: unknown[]) => unknown>;
     switch (method) {
