@@ -14,9 +14,10 @@ import { HOST_REOPENED, type Connector, type HostPort, type ModuleLoader } from 
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
 import { IncrementalView, type KeyChanges } from './live-incremental.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
+import { watchPage } from './page-events.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
 import { toObjects } from './structural-share.js';
-import { isEngineError, waitForSync } from './sync-wait.js';
+import { isEngineError, waitForStatus, waitForSync } from './sync-wait.js';
 import { savedToken, saveToken, TokenKeeper, tokenUsable, type TokenProblem } from './token-keeper.js';
 import type {
   ConflictEvent,
@@ -45,6 +46,8 @@ export interface Transaction {
 export interface AdvancedOpenOptions {
   /** Opens the engine elsewhere (the browser's worker port) instead of in this thread. */
   connect?: Connector;
+  /** An engine host already open behind a port (instead of `connect`). */
+  port?: HostPort;
   /** Loads the engine module for the in-process host (default js/wasm-loader.ts). */
   loadModule?: ModuleLoader;
 }
@@ -120,7 +123,8 @@ export class Electrolite<S extends Status = Status> {
     // A token function is not awaited (startToken): the database opens from local data.
     const source = options.token ?? resolved.token;
     const token = typeof source === 'function' ? undefined : await resolveToken(source);
-    const connect = advanced.connect ?? connectInProcess(advanced.loadModule);
+    const given = advanced.port;
+    const connect = advanced.connect ?? (given ? async () => given : connectInProcess(advanced.loadModule));
     const port = await connect({ options, resolved, token, awaitToken: typeof source === 'function' });
     const db = new Electrolite<S>(port, resolved, options);
     port.listen((ev) => db.onEvent(ev));
@@ -133,7 +137,10 @@ export class Electrolite<S extends Status = Status> {
       throw ElectroliteError.from(err);
     }
     db.startPerfLog();
-    db.watchPage();
+    db.cleanups.push(watchPage({
+      setVisible: (v) => (db.closed ? Promise.resolve() : db.setVisible(v)),
+      setOnline: (v) => (db.closed ? Promise.resolve() : db.setOnline(v)),
+    }));
     return db;
   }
 
@@ -256,24 +263,7 @@ export class Electrolite<S extends Status = Status> {
 
   /** Resolves with the first status (current or later) for which `pred` holds. */
   waitForStatus(pred: (s: S) => boolean, timeoutMs = 30000, rejectOnError = false): Promise<S> {
-    return new Promise((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = (fn: () => void) => {
-        off();
-        if (timer !== undefined) clearTimeout(timer);
-        fn();
-      };
-      const check = (s: S) => {
-        if (pred(s)) finish(() => resolve(s));
-        else if (rejectOnError && s.error) finish(() => reject(new ElectroliteError(s.error!.code as never, s.error!.message)));
-      };
-      const off = this.onStatus(check);
-      timer = setTimeout(
-        () => finish(() => reject(new ElectroliteError('timeout', `status condition not reached within ${timeoutMs} ms`))),
-        timeoutMs,
-      );
-      check(this.currentStatus);
-    });
+    return waitForStatus(() => this.currentStatus, (cb) => this.onStatus(cb), pred, timeoutMs, rejectOnError);
   }
 
   // ---- local data ----
@@ -633,45 +623,6 @@ export class Electrolite<S extends Status = Status> {
     } catch (err) {
       this.debugLog?.line('conflict', `custom resolver for ${table} failed: ${(err as Error).message}`);
       console.warn(`[electrolite] custom resolver for ${table} failed: ${(err as Error).message}`);
-    }
-  }
-
-  /**
-   * On a page (not in a worker or Node): a hidden page pauses the shape stream, and the
-   * online/offline events say whether to request at all. Leaving the page pauses the stream
-   * at once (its long-polls hold the browser's six HTTP/1.1 connections per host and would
-   * stall the next page's requests for a whole poll), resuming if the navigation was cancelled.
-   */
-  private watchPage(): void {
-    const g = globalThis as unknown as {
-      addEventListener?: (type: string, fn: () => void) => void;
-      removeEventListener?: (type: string, fn: () => void) => void;
-      navigator?: { onLine?: boolean };
-      document?: { visibilityState?: string; addEventListener?(t: string, fn: () => void): void;
-        removeEventListener?(t: string, fn: () => void): void };
-    };
-    const doc = g.document;
-    const quiet = (p: () => Promise<void>) => {
-      if (!this.closed) void p().catch(() => undefined);
-    };
-    const shown = () => doc?.visibilityState !== 'hidden';
-    const listen = (target: { addEventListener?: Function; removeEventListener?: Function } | undefined, type: string, fn: () => void) => {
-      if (typeof target?.addEventListener !== 'function') return;
-      target.addEventListener(type, fn);
-      this.cleanups.push(() => target.removeEventListener?.(type, fn));
-    };
-    if (typeof doc?.visibilityState === 'string') {
-      listen(doc, 'visibilitychange', () => quiet(() => this.setVisible(shown())));
-      listen(g, 'beforeunload', () => {
-        quiet(() => this.setVisible(false));
-        setTimeout(() => quiet(() => this.setVisible(shown())), 1000);
-      });
-      if (!shown()) quiet(() => this.setVisible(false));
-    }
-    if (typeof g.navigator?.onLine === 'boolean') {
-      listen(g, 'online', () => quiet(() => this.setOnline(true)));
-      listen(g, 'offline', () => quiet(() => this.setOnline(false)));
-      if (!g.navigator.onLine) quiet(() => this.setOnline(false));
     }
   }
 
