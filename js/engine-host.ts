@@ -595,7 +595,7 @@ export class EngineHost {
   }
 }
 
-/** The names callable over an RPC boundary (the Worker proxy forwards these). */
+/** The names callable over an RPC boundary (js/host-port.ts: the browser's worker port carries these). */
 export type HostMethods = Pick<
   EngineHost,
   | 'deferredReady' | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'setUserId' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
