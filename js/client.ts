@@ -1,22 +1,23 @@
-// The public API: Electrolite.open(...) → db. Talks to the engine host only through a
-// HostPort (in-process in Node; a Worker proxy in the browser), so everything
-// here is plain async calls and events. Owns what must stay next to the app: live-query
-// observers, status listeners, the token function, custom conflict resolvers, debug output.
+// The public API, in Node and in the browser alike: Electrolite.open(...) → db. Talks to the
+// engine host only through a HostPort (js/host-port.ts: in this thread in Node; the browser's
+// worker, or the leader tab's, in a page), so everything here is plain async calls and
+// events. Owns what must stay next to the app: live queries (structurally shared here, once),
+// status, the token function and when to ask it again, custom conflict resolvers, prefetch
+// waits, page visibility and network events, debug output.
 
 import { checkParams, checkRow, checkSql, checkTable, resolveToken } from './client-args.js';
 import { DebugLog } from './debug-log.js';
-import { buildEngineOptions } from './engine-options.js';
 import type { EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
-import { checkImport, checkKey, extraEngineOptions, jwtSubject, shapesUpToDate } from './extras.js';
-import { createInProcessPort, defaultModuleLoader, type HostPort, type ModuleLoader } from './host-port.js';
+import { checkKey, jwtSubject, shapesUpToDate } from './extras.js';
+import { HOST_REOPENED, type Connector, type HostPort, type ModuleLoader } from './host-port.js';
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
 import { IncrementalView, type KeyChanges } from './live-incremental.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
+import { watchPage } from './page-events.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
-import { idleCheckpointer, prepareStorage, type PreparedStorage } from './storage-open.js';
 import { toObjects } from './structural-share.js';
-import { isEngineError, waitForSync } from './sync-wait.js';
+import { isEngineError, waitForStatus, waitForSync } from './sync-wait.js';
 import { savedToken, saveToken, TokenKeeper, tokenUsable, type TokenProblem } from './token-keeper.js';
 import type {
   ConflictEvent,
@@ -43,27 +44,35 @@ export interface Transaction {
 }
 
 export interface AdvancedOpenOptions {
-  /** A HostPort to use instead of an in-process host (the browser's Worker proxy). */
+  /** Opens the engine elsewhere (the browser's worker port) instead of in this thread. */
+  connect?: Connector;
+  /** An engine host already open behind a port (instead of `connect`). */
   port?: HostPort;
   /** Loads the engine module for the in-process host (default js/wasm-loader.ts). */
   loadModule?: ModuleLoader;
 }
 
-export class Electrolite {
+/** The in-process port, loaded only when used: a page's bundle carries no engine host. */
+const connectInProcess: (loadModule?: ModuleLoader) => Connector = (loadModule) => async (req) => {
+  const spec = ['./in-process.js'][0]!; // a variable: bundlers leave it alone
+  const m = (await import(/* @vite-ignore */ /* webpackIgnore: true */ spec)) as typeof import('./in-process.js');
+  return m.connectInProcess(req, loadModule);
+};
+
+/** `S`: the status, with what the port adds (the browser's storage and tab role). */
+export class Electrolite<S extends Status = Status> {
   private readonly port: HostPort;
   private readonly options: ResolvedOptions;
   private readonly resolvers: Record<string, ConflictResolver>;
   private readonly debugLog: DebugLog | undefined;
+  /** Listeners of `S` statuses (kept as Status so that Electrolite<S> is covariant in S). */
   private readonly statusListeners = new Set<(s: Status) => void>();
   private readonly conflictListeners = new Set<(c: ConflictEvent) => void>();
   private readonly liveQueries = new Set<LiveQuery<Row>>();
-  private currentStatus: Status = INITIAL_STATUS;
+  private currentStatus: S = INITIAL_STATUS as S;
   /** Transactions run one at a time; other calls wait while one is open or queued. */
   private txTail: Promise<void> = Promise.resolve();
   private txPending = 0;
-  /** The current token came from a refresh after a 401 (so a second 401 is final). */
-  private tokenFromRefresh = false;
-  private authRefreshing = false;
   /** Runs the token function in the background (a function `token` only). */
   private tokenKeeper: TokenKeeper | undefined;
   /** The token function's failure, shown in status while the engine reports no error. */
@@ -77,10 +86,9 @@ export class Electrolite {
   private perfTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private readonly cleanups: Array<() => void> = [];
-  /** The database file's backend (Node `{ storage: { path } }`), released after the engine closes. */
-  private storageHandle: PreparedStorage | undefined;
-  /** Persistent databases: a WAL checkpoint once changes stop for a second. */
-  private checkpointer: { poke(): void; stop(): void } | undefined;
+  /** What this client last told the host (told again when the host is reopened). */
+  private visible = true;
+  private networkOnline = true;
   /** A split build's second part is known to be in (engineWhole). */
   private wholeEngine = false;
 
@@ -98,58 +106,30 @@ export class Electrolite {
    * the network or the token: a token function runs in the background (see TokenKeeper).
    * Every failure is an ElectroliteError. See docs/client-api.md.
    */
-  static async open(options: OpenOptions = {}, advanced: AdvancedOpenOptions = {}): Promise<Electrolite> {
+  static async open<S extends Status = Status>(options: OpenOptions = {}, advanced: AdvancedOpenOptions = {}): Promise<Electrolite<S>> {
     try {
-      return await Electrolite.openLocal(options, advanced);
+      return await Electrolite.openLocal<S>(options, advanced);
     } catch (err) {
       throw ElectroliteError.from(err);
     }
   }
 
-  private static async openLocal(options: OpenOptions, advanced: AdvancedOpenOptions): Promise<Electrolite> {
+  private static async openLocal<S extends Status>(options: OpenOptions, advanced: AdvancedOpenOptions): Promise<Electrolite<S>> {
     const resolved = resolveOptions(options);
     for (const w of resolved.warnings) console.warn(`[electrolite] ${w}`);
     for (const [table, fn] of Object.entries(options.resolvers ?? {})) {
       if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', `resolvers.${table}: expected a function`);
     }
-    // The module loads (the wasm compiles) while the default schema and the storage are
-    // resolved; the port awaits it. A token function is not awaited (startToken).
-    const loader = advanced.loadModule ?? defaultModuleLoader;
-    const module = advanced.port ? undefined : loader();
-    module?.catch(() => undefined); // a failure rejects createInProcessPort below
+    // A token function is not awaited (startToken): the database opens from local data.
     const source = options.token ?? resolved.token;
     const token = typeof source === 'function' ? undefined : await resolveToken(source);
-    const engineOptions = await buildEngineOptions(options, resolved);
-    Object.assign(engineOptions, extraEngineOptions(options, token));
-    const importSnapshot = checkImport(options.import);
-    // `{ storage: { path } }`: a real file through Node's fs (storage-open.ts).
-    const storage = advanced.port
-      ? undefined
-      : await prepareStorage(
-          { file: resolved.storageFile, name: resolved.storage, vfs: resolved.vfs,
-            encryptionKey: options.encryptionKey, synchronous: resolved.synchronous },
-          () => module!, engineOptions);
-    let port: HostPort;
-    try {
-      port =
-        advanced.port ??
-        (await createInProcessPort(
-          { engineOptions, token, fetch: options.fetch as never, importSnapshot, awaitToken: typeof source === 'function' },
-          storage!.load,
-        ));
-    } catch (err) {
-      storage?.release(false);
-      throw err;
-    }
-    const db = new Electrolite(port, resolved, options);
-    db.storageHandle = storage;
-    if (storage && storage.kind !== 'memory') {
-      db.checkpointer = idleCheckpointer(() => port.call('query', 'PRAGMA wal_checkpoint(TRUNCATE)', []));
-      db.cleanups.push(() => db.checkpointer?.stop());
-    }
+    const given = advanced.port;
+    const connect = advanced.connect ?? (given ? async () => given : connectInProcess(advanced.loadModule));
+    const port = await connect({ options, resolved, token, awaitToken: typeof source === 'function' });
+    const db = new Electrolite<S>(port, resolved, options);
     port.listen((ev) => db.onEvent(ev));
     try {
-      for (const table of Object.keys(options.resolvers ?? {})) await port.call('setResolver', table, true);
+      await db.tellHost();
       db.applyStatus(await port.call('status'));
       if (typeof source === 'function') await db.startToken(source);
     } catch (err) {
@@ -157,8 +137,34 @@ export class Electrolite {
       throw ElectroliteError.from(err);
     }
     db.startPerfLog();
-    db.watchVisibility();
+    db.cleanups.push(watchPage({
+      setVisible: (v) => (db.closed ? Promise.resolve() : db.setVisible(v)),
+      setOnline: (v) => (db.closed ? Promise.resolve() : db.setOnline(v)),
+    }));
     return db;
+  }
+
+  /** What the host must know from this client: the tables with a resolver. */
+  private async tellHost(): Promise<void> {
+    for (const table of Object.keys(this.resolvers)) await this.port.call('setResolver', table, true);
+  }
+
+  /**
+   * The host behind the port was opened again (this tab took over as leader, or the leader
+   * changed): tell it again what it knew, and read every live query afresh.
+   */
+  private async hostReopened(): Promise<void> {
+    try {
+      await this.tellHost();
+      if (!this.visible) await this.port.call('setVisible', false);
+      if (!this.networkOnline) await this.port.call('setNetworkOnline', false);
+      const token = this.tokenKeeper?.current;
+      if (token) await this.useToken(token, false);
+      this.applyStatus(await this.port.call('status'));
+    } catch (err) {
+      this.debugLog?.line('host', `could not set up the reopened engine: ${(err as Error).message}`);
+    }
+    for (const q of this.liveQueries) q.refresh();
   }
 
   /**
@@ -200,14 +206,15 @@ export class Electrolite {
   // ---- status, conflicts, metrics ----
 
   /** The latest status (updated from engine events). */
-  get status(): Status {
+  get status(): S {
     return this.currentStatus;
   }
 
   /** Calls `cb` on every status change; returns the unsubscribe function. */
-  onStatus(cb: (status: Status) => void): Unsubscribe {
-    this.statusListeners.add(cb);
-    return () => this.statusListeners.delete(cb);
+  onStatus(cb: (status: S) => void): Unsubscribe {
+    const listener = cb as (s: Status) => void;
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
   }
 
   onConflict(cb: (conflict: ConflictEvent) => void): Unsubscribe {
@@ -243,7 +250,7 @@ export class Electrolite {
    * get that long); `timeout` after `timeoutMs`. So it settles within about 2 s of the first
    * failed attempt when the server is gone.
    */
-  async syncNow(timeoutMs = 30000): Promise<Status> {
+  async syncNow(timeoutMs = 30000): Promise<S> {
     this.checkOpen();
     if (this.currentStatus.sync === 'disabled') {
       throw new ElectroliteError('invalid_argument', 'syncNow: this database is local-only (opened without a url)');
@@ -251,29 +258,12 @@ export class Electrolite {
     await this.engineWhole();
     if (this.tokenProblem) void this.tokenKeeper?.fetch();
     await this.port.call('syncNow');
-    return waitForSync(() => this.currentStatus, (cb) => this.onStatus(cb), timeoutMs);
+    return waitForSync(() => this.currentStatus, (cb) => this.onStatus(cb), timeoutMs) as Promise<S>;
   }
 
   /** Resolves with the first status (current or later) for which `pred` holds. */
-  waitForStatus(pred: (s: Status) => boolean, timeoutMs = 30000, rejectOnError = false): Promise<Status> {
-    return new Promise((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = (fn: () => void) => {
-        off();
-        if (timer !== undefined) clearTimeout(timer);
-        fn();
-      };
-      const check = (s: Status) => {
-        if (pred(s)) finish(() => resolve(s));
-        else if (rejectOnError && s.error) finish(() => reject(new ElectroliteError(s.error!.code as never, s.error!.message)));
-      };
-      const off = this.onStatus(check);
-      timer = setTimeout(
-        () => finish(() => reject(new ElectroliteError('timeout', `status condition not reached within ${timeoutMs} ms`))),
-        timeoutMs,
-      );
-      check(this.currentStatus);
-    });
+  waitForStatus(pred: (s: S) => boolean, timeoutMs = 30000, rejectOnError = false): Promise<S> {
+    return waitForStatus(() => this.currentStatus, (cb) => this.onStatus(cb), pred, timeoutMs, rejectOnError);
   }
 
   // ---- local data ----
@@ -447,13 +437,17 @@ export class Electrolite {
     await this.port.call('unsubscribe', shapeId);
   }
 
-  // ---- page visibility / network (the host runs them; browsers call these from events) ----
+  // ---- page visibility / network (watchPage calls these from the page's events) ----
 
+  /** Hidden: the shape stream pauses (uploads go on). */
   async setVisible(visible: boolean): Promise<void> {
+    this.visible = visible;
     await this.port.call('setVisible', visible);
   }
 
+  /** Offline: nothing is requested until online again. */
   async setOnline(online: boolean): Promise<void> {
+    this.networkOnline = online;
     await this.port.call('setNetworkOnline', online);
   }
 
@@ -506,32 +500,31 @@ export class Electrolite {
   /** Sign-out: removes the local database (rows, pending writes, shapes) and closes. */
   async clear(): Promise<void> {
     await this.idle();
-    if (this.perfTimer !== undefined) clearInterval(this.perfTimer);
-    for (const fn of this.cleanups.splice(0)) fn();
-    for (const q of [...this.liveQueries]) q.dispose();
-    this.closed = true;
-    this.statusListeners.clear();
-    this.conflictListeners.clear();
+    this.shutDown();
     try {
       await this.port.call('clear');
     } finally {
-      this.storageHandle?.release(true);
+      this.port.dispose(true);
     }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.shutDown();
+    try {
+      await this.port.call('close');
+    } finally {
+      this.port.dispose(false);
+    }
+  }
+
+  private shutDown(): void {
     this.closed = true;
     if (this.perfTimer !== undefined) clearInterval(this.perfTimer);
     for (const fn of this.cleanups.splice(0)) fn();
     for (const q of [...this.liveQueries]) q.dispose();
     this.statusListeners.clear();
     this.conflictListeners.clear();
-    try {
-      await this.port.call('close');
-    } finally {
-      this.storageHandle?.release(false);
-    }
   }
 
   private checkOpen(): void {
@@ -548,7 +541,6 @@ export class Electrolite {
         const tables = Array.isArray(ev.tables) ? (ev.tables as string[]) : [];
         const keys = ev.keys !== null && typeof ev.keys === 'object' ? (ev.keys as Record<string, KeyChanges>) : undefined;
         for (const q of this.liveQueries) q.tablesChanged(tables, keys);
-        this.checkpointer?.poke();
         return;
       }
       case 'status':
@@ -571,7 +563,10 @@ export class Electrolite {
         void this.onResolveEvent(ev);
         return;
       case 'auth-rejected':
-        void this.refreshToken(ev.tokenWasAccepted === true);
+        void this.tokenKeeper?.rejected(ev.tokenWasAccepted === true);
+        return;
+      case HOST_REOPENED:
+        void this.hostReopened();
         return;
       default:
         return;
@@ -581,7 +576,7 @@ export class Electrolite {
   /** The engine's status; an `error` event not yet followed by a sync shows as `error`. */
   private applyStatus(raw: Record<string, unknown>): void {
     this.rawStatus = raw;
-    let next = normalizeStatus(raw, this.currentStatus);
+    let next = normalizeStatus(raw, this.currentStatus) as S;
     if (!isEngineError(next.error) && this.lastError) next = { ...next, error: { code: this.lastError.code, message: this.lastError.message } };
     if (!isEngineError(next.error) && this.tokenProblem) next = { ...next, error: { ...this.tokenProblem } };
     // A token endpoint that does not answer: the server is unreachable, whether or not a request went out.
@@ -596,28 +591,6 @@ export class Electrolite {
           throw err;
         });
       }
-    }
-  }
-
-  /**
-   * A 401/403 with the current token asks the token function once for a new token; the
-   * engine then resumes from the same offset. If the refreshed token is refused too before
-   * it ever worked, the engine's auth error stays in the status (until the token function
-   * gives another token, or syncNow). A failing function is retried with backoff.
-   */
-  private async refreshToken(tokenWasAccepted: boolean): Promise<void> {
-    if (!this.tokenKeeper || this.authRefreshing || this.closed) return;
-    if (this.tokenFromRefresh && !tokenWasAccepted) {
-      this.debugLog?.line('auth', 'the refreshed token was refused too; waiting for the app');
-      return;
-    }
-    this.authRefreshing = true;
-    try {
-      const token = await this.tokenKeeper.fetch();
-      this.debugLog?.line('auth', token ? 'token refreshed after an auth error' : 'no new token after an auth error');
-      if (token) this.tokenFromRefresh = true;
-    } finally {
-      this.authRefreshing = false;
     }
   }
 
@@ -651,18 +624,6 @@ export class Electrolite {
       this.debugLog?.line('conflict', `custom resolver for ${table} failed: ${(err as Error).message}`);
       console.warn(`[electrolite] custom resolver for ${table} failed: ${(err as Error).message}`);
     }
-  }
-
-  /** On a page (not in a worker or Node): a hidden page pauses the shape stream. */
-  private watchVisibility(): void {
-    const doc = (globalThis as { document?: { visibilityState?: string; addEventListener?: Function; removeEventListener?: Function } }).document;
-    if (!doc || typeof doc.visibilityState !== 'string' || typeof doc.addEventListener !== 'function') return;
-    const onChange = () => {
-      if (!this.closed) void this.setVisible(doc.visibilityState !== 'hidden').catch(() => undefined);
-    };
-    doc.addEventListener('visibilitychange', onChange);
-    this.cleanups.push(() => doc.removeEventListener?.('visibilitychange', onChange));
-    if (doc.visibilityState === 'hidden') onChange();
   }
 
   private startPerfLog(): void {

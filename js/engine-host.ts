@@ -29,7 +29,7 @@ export interface EngineBindings {
   handleTimeout(h: number, nowMs: number): unknown;
   setOnline(h: number, online: boolean, nowMs: number): unknown;
   setToken(h: number, token: string, nowMs: number): unknown;
-  setUserId?(h: number, userId: string): string;
+  setUserId(h: number, userId: string): string;
   pollRequest(h: number, nowMs: number): string;
   requestBody(h: number, requestId: number): Uint8Array;
   pollTimeout(h: number): number;
@@ -38,27 +38,27 @@ export interface EngineBindings {
   unsubscribe(h: number, shapeId: string): string;
   status(h: number): string;
   query(h: number, sql: string, paramsJson: string): string;
-  // Writes take the host clock as a trailing nowMs (older builds: without it).
-  exec(h: number, sql: string, paramsJson: string, nowMs?: number): string;
-  insert(h: number, table: string, rowJson: string, nowMs?: number): string;
-  update(h: number, table: string, keyJson: string, patchJson: string, nowMs?: number): string;
-  delete(h: number, table: string, keyJson: string, nowMs?: number): string;
+  // Writes take the host clock, so rows are stamped with the current time even when the
+  // engine has seen no other input for a while.
+  exec(h: number, sql: string, paramsJson: string, nowMs: number): string;
+  insert(h: number, table: string, rowJson: string, nowMs: number): string;
+  update(h: number, table: string, keyJson: string, patchJson: string, nowMs: number): string;
+  delete(h: number, table: string, keyJson: string, nowMs: number): string;
   begin(h: number): string;
   commit(h: number): string;
   rollback(h: number): string;
   pendingMutations(h: number): string;
   discardMutation(h: number, id: string): string;
   metrics(h: number, nowMs: number): string;
-  syncNow?(h: number, nowMs: number): unknown;
-  setResolver?(h: number, table: string, registered: boolean): string;
-  resolveConflict?(h: number, resolveId: string, rowJson: string, nowMs: number): string;
-  // Security, prefetching, snapshots (src/engine_extras.cc).
-  prefetch?(h: number, table: string, keyJson: string, nowMs: number): string;
-  release?(h: number, table: string, keyJson: string, nowMs: number): string;
-  exportSnapshot?(h: number): Uint8Array | string;
-  openImport?(optionsJson: string, snapshot: Uint8Array): string;
-  clear?(h: number): string;
-  zstdDecompress?(body: Uint8Array): Uint8Array | string;
+  syncNow(h: number, nowMs: number): unknown;
+  setResolver(h: number, table: string, registered: boolean): string;
+  resolveConflict(h: number, resolveId: string, rowJson: string, nowMs: number): string;
+  prefetch(h: number, table: string, keyJson: string, nowMs: number): string;
+  release(h: number, table: string, keyJson: string, nowMs: number): string;
+  exportSnapshot(h: number): Uint8Array | string;
+  openImport(optionsJson: string, snapshot: Uint8Array): string;
+  clear(h: number): string;
+  zstdDecompress(body: Uint8Array): Uint8Array | string;
 }
 
 /** An engine event (docs/engine-api.md "Events") plus `host-status` from the host. */
@@ -122,12 +122,10 @@ export class EngineHost {
   private networkOnline = true;
   private visible = true;
   private lastRequestFailed = false;
-  private readonly removeListeners: Array<() => void> = [];
   private readonly liveTimeoutMs: number;
   /** The token last given to the engine, and whether a request carrying it has succeeded. */
   private token: string | undefined;
   private tokenAccepted = false;
-  private writesTakeNow = true;
   /** Opened without a base URL: local-only, no request is ever made (status.sync 'disabled'). */
   private localOnly = false;
 
@@ -143,7 +141,7 @@ export class EngineHost {
   static start(m: EngineBindings, config: HostConfig, sink: (ev: EngineEvent) => void): EngineHost {
     const fetchFn = config.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
     const opened = config.importSnapshot
-      ? unwrap<{ handle: number }>(EngineHost.need(m.openImport, 'openImport')(json(config.engineOptions), config.importSnapshot), 'import')
+      ? unwrap<{ handle: number }>(m.openImport(json(config.engineOptions), config.importSnapshot), 'import')
       : unwrap<{ handle: number }>(m.open(json(config.engineOptions)), 'open');
     const live = Number(config.engineOptions.liveTimeoutMs);
     const host = new EngineHost(m, opened.handle, fetchFn, sink, live > 0 ? live : 45000);
@@ -154,7 +152,6 @@ export class EngineHost {
     } else if (config.awaitToken) {
       host.tokenHeld = true;
     }
-    host.watchNetwork();
     // A split build keeps the sync path (requests, responses, timers) in its second part:
     // the loop only drains events until that has loaded (whoever started it), so the
     // first screen never waits for it and no request needs a synchronous load.
@@ -331,25 +328,6 @@ export class EngineHost {
     this.emit({ type: 'status', ...this.status() });
   }
 
-  /** navigator.onLine and the online/offline events, where the runtime has them. */
-  private watchNetwork(): void {
-    const g = globalThis as unknown as {
-      navigator?: { onLine?: boolean };
-      addEventListener?: (type: string, fn: () => void) => void;
-      removeEventListener?: (type: string, fn: () => void) => void;
-    };
-    if (typeof g.navigator?.onLine !== 'boolean' || typeof g.addEventListener !== 'function') return;
-    const on = () => this.setNetworkOnline(true);
-    const off = () => this.setNetworkOnline(false);
-    g.addEventListener('online', on);
-    g.addEventListener('offline', off);
-    this.removeListeners.push(() => {
-      g.removeEventListener?.('online', on);
-      g.removeEventListener?.('offline', off);
-    });
-    if (!g.navigator.onLine) this.setNetworkOnline(false);
-  }
-
   private applyOnline(): void {
     const online = this.networkOnline && this.visible;
     if (this.syncHeld) return this.emitHostStatus(); // told once the sync path is in (start)
@@ -383,7 +361,7 @@ export class EngineHost {
     this.applyOnline();
   }
 
-  /** Page visibility (the main thread reports it): hidden pauses the shape stream. */
+  /** Page visibility (the client reports it): hidden pauses the shape stream. */
   setVisible(visible: boolean): void {
     this.check();
     if (visible === this.visible) return;
@@ -414,8 +392,7 @@ export class EngineHost {
    */
   setUserId(userId: string): void {
     this.check();
-    if (typeof this.m.setUserId !== 'function') return; // an older build: the open-time userId stays
-    this.whenSyncPath(() => unwrap(this.m.setUserId!(this.h, userId), 'setUserId'));
+    this.whenSyncPath(() => unwrap(this.m.setUserId(this.h, userId), 'setUserId'));
   }
 
   syncNow(): void {
@@ -427,11 +404,7 @@ export class EngineHost {
       this.problem = null;
       this.emitHostStatus();
     }
-    if (typeof this.m.syncNow === 'function') {
-      this.whenNoTx(() => this.m.syncNow!(this.h, now));
-    } else {
-      this.whenNoTx(() => this.m.handleTimeout(this.h, now));
-    }
+    this.whenNoTx(() => this.m.syncNow(this.h, now));
     this.schedulePump();
   }
 
@@ -443,7 +416,7 @@ export class EngineHost {
 
   exec(sql: string, params: unknown[] = []): { changes: number; tables: string[] } {
     this.check();
-    const r = unwrap<{ changes: number; tables?: string[] }>(this.withNow((now) => this.m.exec(this.h, sql, json(params), now), () => this.m.exec(this.h, sql, json(params))), 'exec');
+    const r = unwrap<{ changes: number; tables?: string[] }>(this.m.exec(this.h, sql, json(params), Date.now()), 'exec');
     this.schedulePump();
     return { changes: r.changes ?? 0, tables: r.tables ?? [] };
   }
@@ -451,34 +424,17 @@ export class EngineHost {
   /** The mutation id, or null when the write changed nothing. */
   insert(table: string, row: Record<string, unknown>): string | null {
     this.check();
-    return this.mutation('insert', this.withNow((now) => this.m.insert(this.h, table, json(row), now), () => this.m.insert(this.h, table, json(row))));
+    return this.mutation('insert', this.m.insert(this.h, table, json(row), Date.now()));
   }
 
   update(table: string, key: Record<string, unknown>, patch: Record<string, unknown>): string | null {
     this.check();
-    return this.mutation('update', this.withNow((now) => this.m.update(this.h, table, json(key), json(patch), now), () => this.m.update(this.h, table, json(key), json(patch))));
+    return this.mutation('update', this.m.update(this.h, table, json(key), json(patch), Date.now()));
   }
 
   delete(table: string, key: Record<string, unknown>): string | null {
     this.check();
-    return this.mutation('delete', this.withNow((now) => this.m.delete(this.h, table, json(key), now), () => this.m.delete(this.h, table, json(key))));
-  }
-
-  /**
-   * Calls a write with the host clock, so rows are stamped with the current time even when
-   * the engine has seen no other input for a while; builds without the nowMs overload get
-   * the call without it.
-   */
-  private withNow(withClock: (now: number) => string, without: () => string): string {
-    if (this.writesTakeNow) {
-      try {
-        return withClock(Date.now());
-      } catch (err) {
-        if (!/invalid number of arguments/.test(String((err as Error)?.message))) throw err;
-        this.writesTakeNow = false;
-      }
-    }
-    return without();
+    return this.mutation('delete', this.m.delete(this.h, table, json(key), Date.now()));
   }
 
   private mutation(what: string, result: string): string | null {
@@ -571,19 +527,13 @@ export class EngineHost {
   /** Registers (or drops) an app resolver for `table`: the engine then emits `resolve` events. */
   setResolver(table: string, registered: boolean): void {
     this.check();
-    if (typeof this.m.setResolver !== 'function') {
-      throw new ElectroliteError('internal', 'this engine build has no custom resolver support (setResolver)');
-    }
     unwrap(this.m.setResolver(this.h, table, registered), 'setResolver');
   }
 
   /** Answers a `resolve` event with the row the app's resolver chose. */
   resolveConflict(resolveId: string, row: Record<string, unknown>): void {
     this.check();
-    if (typeof this.m.resolveConflict !== 'function') {
-      throw new ElectroliteError('internal', 'this engine build has no custom resolver support (resolveConflict)');
-    }
-    this.whenNoTx(() => unwrap(this.m.resolveConflict!(this.h, resolveId, json(row), Date.now()), 'resolveConflict'));
+    this.whenNoTx(() => unwrap(this.m.resolveConflict(this.h, resolveId, json(row), Date.now()), 'resolveConflict'));
     this.schedulePump();
   }
 
@@ -591,21 +541,15 @@ export class EngineHost {
 
   /** The engine's zstd for response bodies fetch left encoded (Node 20). */
   private readonly zstd = (body: Uint8Array): Uint8Array => {
-    const r = EngineHost.need(this.m.zstdDecompress, 'zstdDecompress').call(this.m, body);
+    const r = this.m.zstdDecompress(body);
     if (typeof r === 'string') unwrap(r, 'content-encoding zstd');
     return new Uint8Array(r as Uint8Array);
   };
 
-  private static need<F>(fn: F | undefined, name: string): F {
-    if (typeof fn !== 'function') throw new ElectroliteError('internal', `this engine build has no ${name}`);
-    return fn;
-  }
-
   /** Subscribes the child shapes of a parent row (policies' prefetch_children). */
   prefetch(table: string, key: unknown): { shapeIds: string[]; covered: string[] } {
     this.check();
-    const fn = EngineHost.need(this.m.prefetch, 'prefetch');
-    const r = unwrap<{ shapeIds: string[]; covered: string[] }>(fn.call(this.m, this.h, table, json(key), Date.now()), 'prefetch');
+    const r = unwrap<{ shapeIds: string[]; covered: string[] }>(this.m.prefetch(this.h, table, json(key), Date.now()), 'prefetch');
     this.schedulePump();
     return { shapeIds: r.shapeIds ?? [], covered: r.covered ?? [] };
   }
@@ -613,15 +557,14 @@ export class EngineHost {
   /** Ends one prefetch; the children go after the grace period. */
   release(table: string, key: unknown): void {
     this.check();
-    const fn = EngineHost.need(this.m.release, 'release');
-    unwrap(fn.call(this.m, this.h, table, json(key), Date.now()), 'release');
+    unwrap(this.m.release(this.h, table, json(key), Date.now()), 'release');
     this.schedulePump();
   }
 
   /** A zstd-compressed snapshot of the local database (a copy). */
   exportSnapshot(): Uint8Array {
     this.check();
-    const r = EngineHost.need(this.m.exportSnapshot, 'exportSnapshot').call(this.m, this.h);
+    const r = this.m.exportSnapshot(this.h);
     if (typeof r === 'string') {
       unwrap(r, 'export');
       throw new ElectroliteError('internal', 'export returned no snapshot');
@@ -634,7 +577,7 @@ export class EngineHost {
     this.check();
     for (const { ctl } of this.inFlight.values()) ctl.abort();
     this.inFlight.clear();
-    unwrap(EngineHost.need(this.m.clear, 'clear').call(this.m, this.h), 'clear');
+    unwrap(this.m.clear(this.h), 'clear');
     this.close();
   }
 
@@ -644,7 +587,6 @@ export class EngineHost {
     if (this.timer !== undefined) clearTimeout(this.timer);
     for (const { ctl } of this.inFlight.values()) ctl.abort();
     this.inFlight.clear();
-    for (const remove of this.removeListeners) remove();
     this.m.close(this.h);
   }
 
@@ -653,7 +595,7 @@ export class EngineHost {
   }
 }
 
-/** The names callable over an RPC boundary (the Worker proxy forwards these). */
+/** The names callable over an RPC boundary (js/host-port.ts: the browser's worker port carries these). */
 export type HostMethods = Pick<
   EngineHost,
   | 'deferredReady' | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'setUserId' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'

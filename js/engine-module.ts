@@ -32,11 +32,8 @@ export interface EngineModule {
   handleTimeout(h: number, nowMs: number): ResultJson;
   setOnline(h: number, online: boolean, nowMs: number): ResultJson;
   setToken(h: number, token: string, nowMs: number): ResultJson;
-  /**
-   * `db.syncNow()`: upload the outbox and retry anything in backoff now. Optional in
-   * the contract: absent from builds whose engine has no `SyncNow` yet.
-   */
-  syncNow?(h: number, nowMs: number): ResultJson;
+  /** `db.syncNow()`: upload the outbox and retry anything in backoff now. */
+  syncNow(h: number, nowMs: number): ResultJson;
   /** `""` when there is nothing to send, else the Request JSON (never has `ok`). */
   pollRequest(h: number, nowMs: number): string;
   /** Raw (possibly zstd) body of a request with `hasBody`; a copy, not a view of wasm memory. */
@@ -56,18 +53,30 @@ export interface EngineModule {
   // ---- local data ----
   /** `{ok, columns, rows, tables}`. */
   query(h: number, sql: string, paramsJson: string): ResultJson;
-  /** `{ok, changes, tables}`. */
-  exec(h: number, sql: string, paramsJson: string): ResultJson;
+  /** `{ok, changes, tables}`. Writes take the host clock as an optional trailing `nowMs`. */
+  exec(h: number, sql: string, paramsJson: string, nowMs?: number): ResultJson;
   /** `{ok, mutationId}`. */
-  insert(h: number, table: string, rowJson: string): ResultJson;
-  update(h: number, table: string, keyJson: string, patchJson: string): ResultJson;
-  delete(h: number, table: string, keyJson: string): ResultJson;
+  insert(h: number, table: string, rowJson: string, nowMs?: number): ResultJson;
+  update(h: number, table: string, keyJson: string, patchJson: string, nowMs?: number): ResultJson;
+  delete(h: number, table: string, keyJson: string, nowMs?: number): ResultJson;
   begin(h: number): ResultJson;
   commit(h: number): ResultJson;
   rollback(h: number): ResultJson;
   pendingMutations(h: number): string;
   discardMutation(h: number, mutationId: string): ResultJson;
   metrics(h: number, nowMs: number): string;
+
+  // ---- users, custom resolvers, prefetching, snapshots, sign-out ----
+  setUserId(h: number, userId: string): ResultJson;
+  setResolver(h: number, table: string, registered: boolean): ResultJson;
+  resolveConflict(h: number, resolveId: string, rowJson: string, nowMs: number): ResultJson;
+  prefetch(h: number, table: string, keyJson: string, nowMs: number): ResultJson;
+  release(h: number, table: string, keyJson: string, nowMs: number): ResultJson;
+  /** The zstd snapshot, or the error's ResultJson. */
+  exportSnapshot(h: number): Uint8Array | ResultJson;
+  openImport(optionsJson: string, snapshot: Uint8Array): ResultJson;
+  clear(h: number): ResultJson;
+  zstdDecompress(body: Uint8Array): Uint8Array | ResultJson;
 
   // ---- loading (js/wasm-loader.ts, not Embind) ----
   /**

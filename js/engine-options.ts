@@ -6,7 +6,11 @@ import { loadDefaultSchema } from './default-schema.js';
 import type { ResolvedOptions } from './options.js';
 import type { OpenOptions } from './types.js';
 
-export async function buildEngineOptions(options: OpenOptions, resolved: ResolvedOptions): Promise<Record<string, unknown>> {
+export async function buildEngineOptions(
+  options: OpenOptions,
+  resolved: ResolvedOptions,
+  resolverTables: readonly string[] = Object.keys(options.resolvers ?? {}),
+): Promise<Record<string, unknown>> {
   let schemaSql = options.schemaSql;
   let policies = options.policies;
   if (schemaSql === undefined && options.tables === undefined) {
@@ -14,10 +18,10 @@ export async function buildEngineOptions(options: OpenOptions, resolved: Resolve
     schemaSql = defaults.schemaSql;
     policies ??= defaults.policies;
   }
-  if (policies && options.resolvers) {
+  if (policies && resolverTables.length > 0) {
     // A table with a custom resolver is declared with the `custom` policy.
     policies = { ...policies };
-    for (const table of Object.keys(options.resolvers)) {
+    for (const table of resolverTables) {
       policies[table] = { ...((policies[table] as object | undefined) ?? {}), policy: 'custom' };
     }
   }

@@ -1,10 +1,12 @@
-// The boundary between the public API (js/client.ts) and the engine host. In Node the host
-// runs in-process (createInProcessPort); the browser worker implements the same HostPort over a
-// Worker's postMessage. Only plain data crosses it; errors are rebuilt as ElectroliteError.
+// The one seam between the client (js/client.ts) and the engine host (js/engine-host.ts).
+// The client makes plain async calls and gets events; where the host runs is the port's
+// business: in this thread (js/in-process.ts: Node, tests), or in the browser's dedicated
+// worker (js/browser/worker-port.ts), which in a follower tab forwards to the leader tab's
+// worker. Only plain data crosses; errors come back as ElectroliteError.
 
-import { ElectroliteError } from './errors.js';
-import { loadEngineModule } from './wasm-loader.js';
-import { EngineHost, type EngineBindings, type EngineEvent, type HostConfig, type HostMethods } from './engine-host.js';
+import type { EngineBindings, EngineEvent, HostMethods } from './engine-host.js';
+import type { ResolvedOptions } from './options.js';
+import type { OpenOptions } from './types.js';
 
 export type { EngineEvent, HostMethods };
 
@@ -15,39 +17,32 @@ export interface HostPort {
   ): Promise<ReturnType<HostMethods[M]>>;
   /** Sets the one event listener; events emitted before it is set are buffered. */
   listen(listener: (ev: EngineEvent) => void): void;
+  /**
+   * After the engine closed (`close`, or `clear` with `cleared`): lets go of what the port
+   * holds (files, the worker). Calls made after it reject with `closed`.
+   */
+  dispose(cleared: boolean): void;
 }
+
+/** What a port needs to open the engine: the app's options as given and as resolved. */
+export interface ConnectRequest {
+  options: OpenOptions;
+  resolved: ResolvedOptions;
+  /** The token, when the app gave one (not a function). */
+  token: string | undefined;
+  /** A token function runs in the client: no request goes out until its first token. */
+  awaitToken: boolean;
+}
+
+/** Opens the engine somewhere and returns the port to it. */
+export type Connector = (request: ConnectRequest) => Promise<HostPort>;
 
 /** Loads the engine module. Kept separate so a test can pass its own instance of the real module. */
 export type ModuleLoader = () => Promise<EngineBindings>;
 
-export async function defaultModuleLoader(): Promise<EngineBindings> {
-  return loadEngineModule();
-}
-
-/** Runs the engine host in this thread (Node, tests, SSR-free scripts). */
-export async function createInProcessPort(config: HostConfig, load: ModuleLoader = defaultModuleLoader): Promise<HostPort> {
-  const module = await load();
-  let listener: ((ev: EngineEvent) => void) | undefined;
-  const buffered: EngineEvent[] = [];
-  const host = EngineHost.start(module, config, (ev) => {
-    if (listener) listener(ev);
-    else buffered.push(ev);
-  });
-  return {
-    call(method, ...args) {
-      try {
-        const fn = host[method] as (...a: unknown[]) => unknown;
-        // Async methods (deferredReady) reject with an ElectroliteError too.
-        return Promise.resolve(fn.apply(host, args)).catch((err: unknown) => {
-          throw ElectroliteError.from(err);
-        }) as never;
-      } catch (err) {
-        return Promise.reject(ElectroliteError.from(err));
-      }
-    },
-    listen(l) {
-      listener = l;
-      for (const ev of buffered.splice(0)) l(ev);
-    },
-  };
-}
+/**
+ * Events a port adds to the engine's: the engine behind the port was opened again (a tab
+ * took over as leader), so what the client had told it (token, resolvers, visibility) must
+ * be told again and every live query read afresh.
+ */
+export const HOST_REOPENED = 'host-reopened';

@@ -4,6 +4,6 @@ export type { Transaction, AdvancedOpenOptions } from './client.js';
 export { ElectroliteError } from './errors.js';
 export type { ErrorCode, ErrorData } from './errors.js';
 export { LiveQuery } from './live-query.js';
-export type { HostPort } from './host-port.js';
+export type { ConnectRequest, Connector, HostPort } from './host-port.js';
 export type { EngineEvent, HostMethods } from './engine-host.js';
 export type * from './types.js';

@@ -20,11 +20,7 @@ export interface LiveSource {
   params: readonly unknown[];
   query: RawQuery;
   idle: () => Promise<void>;
-  /**
-   * `IncrementalView.create` (js/live-incremental.ts), handed in rather than imported so that
-   * a bundle whose live queries are only proxied (the page's side of the worker) leaves the
-   * incremental code out.
-   */
+  /** `IncrementalView.create` (js/live-incremental.ts); tests hand in their own. */
   createView: <V extends Row>(sql: string, params: readonly unknown[], query: RawQuery) => Promise<IncrementalView<V> | null>;
 }
 

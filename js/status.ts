@@ -32,6 +32,7 @@ export function normalizeStatus(raw: Record<string, unknown>, fallback: Status =
   }
   const last = raw.lastSyncedAt;
   return {
+    ...placement(raw),
     connection,
     sync,
     isOffline: network !== 'online',
@@ -44,8 +45,23 @@ export function normalizeStatus(raw: Record<string, unknown>, fallback: Status =
   };
 }
 
+/**
+ * Where the engine runs, as the port reports it with each status (the browser worker:
+ * `storage`, `storageReason`, `role`, `handover`); kept as given.
+ */
+const PLACEMENT = ['storage', 'storageReason', 'role', 'handover'] as const;
+
+function placement(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of PLACEMENT) if (raw[k] !== undefined) out[k] = raw[k];
+  return out;
+}
+
 export function sameStatus(a: Status, b: Status): boolean {
+  const pa = a as unknown as Record<string, unknown>;
+  const pb = b as unknown as Record<string, unknown>;
   return (
+    PLACEMENT.every((k) => pa[k] === pb[k]) &&
     a.connection === b.connection &&
     a.sync === b.sync &&
     a.isOffline === b.isOffline &&

@@ -40,7 +40,7 @@ interface StorageModule {
   registerStorage(vfs: string, host: number, key: Uint8Array | string): string;
   checkStorage(vfs: string, file: string): string;
   storageError(vfs: string): string;
-  elStorage?: { hosts: StorageBackend[]; errors: string[] };
+  elStorage: { hosts: StorageBackend[]; errors: string[] };
 }
 
 function unwrap(json: string, what: string): void {
@@ -55,9 +55,6 @@ function unwrap(json: string, what: string): void {
  */
 export function attachStorage(module: unknown, backend: StorageBackend, database: string, key?: Uint8Array): string {
   const m = module as StorageModule;
-  if (typeof m.registerStorage !== 'function' || !m.elStorage) {
-    throw new ElectroliteError('internal', 'this engine build has no host storage (rebuild dist/wasm)');
-  }
   const host = m.elStorage.hosts.push(backend) - 1;
   const vfs = `${backend.kind}-${host}`;
   unwrap(m.registerStorage(vfs, host, key ?? ''), 'registerStorage');
@@ -68,7 +65,7 @@ export function attachStorage(module: unknown, backend: StorageBackend, database
 /** The last error a VFS's backend reported ('' if none), for diagnostics. */
 export function storageError(module: unknown, vfs: string): string {
   const m = module as StorageModule;
-  return typeof m.storageError === 'function' ? m.storageError(vfs) : '';
+  return m.storageError(vfs);
 }
 
 /** PBKDF2-SHA256 iterations for a passphrase `encryptionKey`. */

@@ -1,5 +1,6 @@
-// What db.syncNow() waits for, and how long (docs/client-api.md "Sync control"): it settles
-// within a known bound instead of waiting out its timeout when the server is gone.
+// Waiting on the status: db.waitForStatus(pred), and what db.syncNow() waits for, and how long
+// (docs/client-api.md "Sync control"): it settles within a known bound instead of waiting out
+// its timeout when the server is gone.
 
 import { ElectroliteError, type ErrorCode } from './errors.js';
 import type { Status, Unsubscribe } from './types.js';
@@ -48,6 +49,37 @@ export function waitForSync(current: () => Status, onStatus: (cb: (s: Status) =>
       if (graceTimer !== undefined) clearTimeout(graceTimer);
       fn();
     }
+    check(current());
+  });
+}
+
+/**
+ * Resolves with the first status (current or later) for which `pred` holds; with
+ * `rejectOnError`, rejects on the first status that carries an error; `timeout` after `timeoutMs`.
+ */
+export function waitForStatus<S extends Status>(
+  current: () => S,
+  onStatus: (cb: (s: S) => void) => Unsubscribe,
+  pred: (s: S) => boolean,
+  timeoutMs: number,
+  rejectOnError: boolean,
+): Promise<S> {
+  return new Promise((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (fn: () => void) => {
+      off();
+      if (timer !== undefined) clearTimeout(timer);
+      fn();
+    };
+    const check = (s: S) => {
+      if (pred(s)) finish(() => resolve(s));
+      else if (rejectOnError && s.error) finish(() => reject(new ElectroliteError(s.error!.code as ErrorCode, s.error!.message)));
+    };
+    const off = onStatus(check);
+    timer = setTimeout(
+      () => finish(() => reject(new ElectroliteError('timeout', `status condition not reached within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
     check(current());
   });
 }

@@ -2,7 +2,9 @@
 // the function runs in the background. Its failures become a status problem (`auth` when it
 // was refused, else `unreachable`) and are retried with full-jitter backoff; the last good
 // token stays in use while it is valid (not past its `exp`). A token is also fetched again
-// shortly before it expires.
+// shortly before it expires. This is the one place that decides whether a token the server
+// refused is worth asking the function again for (rejected()); the engine host only reports
+// the refusals of the current token and whether that token ever worked.
 
 import { resolveToken } from './client-args.js';
 import { ElectroliteError } from './errors.js';
@@ -101,6 +103,9 @@ export class TokenKeeper {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<string | undefined> | undefined;
   private stopped = false;
+  /** The current token came from a refresh after a refusal (so a second refusal is final). */
+  private fromRefresh = false;
+  private refreshing = false;
 
   constructor(
     private readonly fn: () => string | Promise<string>,
@@ -123,6 +128,29 @@ export class TokenKeeper {
       if (this.running === run) this.running = undefined;
     });
     return run;
+  }
+
+  /**
+   * The server refused the current token (401/403): the function is asked once for a new
+   * one, and the engine resumes from the same offset. If the refreshed token is refused too
+   * before it ever worked, the engine's auth error stays in the status (until the function
+   * gives another token on its own schedule, or syncNow). A failing function is retried with
+   * backoff.
+   */
+  async rejected(tokenWasAccepted: boolean): Promise<void> {
+    if (this.stopped || this.refreshing) return;
+    if (this.fromRefresh && !tokenWasAccepted) {
+      this.hooks.log?.('the refreshed token was refused too; waiting for the app');
+      return;
+    }
+    this.refreshing = true;
+    try {
+      const token = await this.fetch();
+      this.hooks.log?.(token ? 'token refreshed after an auth error' : 'no new token after an auth error');
+      if (token) this.fromRefresh = true;
+    } finally {
+      this.refreshing = false;
+    }
   }
 
   stop(): void {

@@ -21,11 +21,11 @@ export type Opener = (config: ElectricConfig) => Promise<ElectricClient>;
  */
 export const defaultOpen: Opener = async (config) => {
   if (typeof Worker !== 'undefined' && typeof window !== 'undefined') {
-    return (await BrowserElectrolite.open(config as never)) as unknown as ElectricClient;
+    return BrowserElectrolite.open(config);
   }
   const spec = ['electrolite'][0]!;
   const { Electrolite } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ spec)) as typeof import('../js/index.js');
-  return (await Electrolite.open(config as never)) as unknown as ElectricClient;
+  return Electrolite.open(config);
 };
 
 const CLOSED: ClientState = Object.freeze({ db: null, error: null });

@@ -1,7 +1,7 @@
 // Live queries outside React (STYLE.md #5): one shared db.live subscription per database,
-// SQL and parameters, reference-counted by its observers; each result is structurally
-// shared with the previous one, and the last result is kept for a while after the last
-// observer leaves, so a remounted component shows local data at once.
+// SQL and parameters, reference-counted by its observers; its rows come structurally shared
+// from the client's live query (js/live-query.ts), and the last result is kept for a while
+// after the last observer leaves, so a remounted component shows local data at once.
 //
 // Loading ends when the data is worth showing: at once for tables whose local copy already
 // holds synced data (a shape with a stored offset) or that are not synced at all; for a
@@ -9,8 +9,7 @@
 // offline or in error (then what is local is all there is). So a fresh page shows
 // "loading" and then the data, never an empty list in between.
 
-import { logicalTable } from '../js/live-query.js';
-import { replaceEqualDeep } from '../js/browser/share.js';
+import { logicalTable, type LiveQuery } from '../js/live-query.js';
 import type { ElectricClient, Params, QueryResult, QueryState, Row, Unsubscribe } from './types.js';
 
 /** How long an unobserved query keeps its live subscription (ms). */
@@ -39,6 +38,7 @@ class Entry {
   state: QueryState<Row[]> = LOADING;
   listeners = new Set<() => void>();
   private stop: Unsubscribe | undefined;
+  private query: LiveQuery<Row> | undefined;
   private gcTimer: ReturnType<typeof setTimeout> | undefined;
   private ready = false;
   private held: QueryResult | undefined;
@@ -81,18 +81,22 @@ class Entry {
   /**
    * The status says the data is worth showing now, but the held result may predate it (the
    * first sync's rows land, and its status can arrive before the live result that has them):
-   * read it afresh, unless a live result comes first.
+   * the live query runs afresh (a changed result arrives through onResult); an unchanged one
+   * is shown as it is.
    */
   private refresh(): void {
+    const query = this.query;
+    if (!query) return;
     const seen = this.results;
-    const tables = this.held?.tables;
     this.refreshing = true;
-    Promise.resolve(this.db.query(this.sql, this.params)).then((fresh) => {
+    query.refresh();
+    void query.whenIdle().then(() => {
       this.refreshing = false;
-      if (!this.ready && this.results === seen) this.show({ ...fresh, tables: tables ?? fresh.tables });
-    }, (err: unknown) => {
-      this.refreshing = false;
-      this.set({ ...this.state, loading: false, error: err instanceof Error ? err : new Error(String(err)) });
+      if (this.ready || this.results !== seen || this.query !== query) return;
+      const error = query.getError();
+      const snapshot = query.getSnapshot();
+      if (error) this.set({ ...this.state, loading: false, error });
+      else if (snapshot) this.show(snapshot);
     });
   }
 
@@ -101,7 +105,7 @@ class Entry {
     this.held = undefined;
     this.stopStatus?.();
     this.stopStatus = undefined;
-    this.set({ data: replaceEqualDeep(this.state.data, result.rows), loading: false, error: null });
+    this.set({ data: result.rows, loading: false, error: null });
   }
 
   add(listener: () => void): Unsubscribe {
@@ -119,8 +123,15 @@ class Entry {
 
   private start(): void {
     try {
-      this.stop = this.db.live(this.sql, this.params, (result) => this.onResult(result),
+      const query = this.db.liveQuery(this.sql, this.params);
+      this.query = query;
+      const off = query.subscribe((result) => this.onResult(result),
         (err) => this.set({ ...this.state, loading: false, error: err }));
+      this.stop = () => {
+        off();
+        query.dispose();
+        if (this.query === query) this.query = undefined;
+      };
     } catch (err) {
       this.set({ ...this.state, loading: false, error: err instanceof Error ? err : new Error(String(err)) });
     }

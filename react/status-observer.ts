@@ -1,10 +1,11 @@
-// Status and metrics outside React: one observer per database, structurally shared
-// snapshots so a component re-renders only when what it shows changed.
+// Status and metrics outside React: one observer per database. The client replaces its
+// status only when something in it changed, so a component re-renders only then; polled
+// metrics are structurally shared.
 
-import { replaceEqualDeep } from '../js/browser/share.js';
-import type { ElectricClient, Metrics, Status, Unsubscribe } from './types.js';
+import { replaceEqualDeep } from '../js/structural-share.js';
+import type { ElectricClient, ElectricStatus, Metrics, Unsubscribe } from './types.js';
 
-export type ElectricStatus = Status & { storage?: string };
+export type { ElectricStatus };
 
 export class StatusObserver {
   private snapshot: ElectricStatus;
@@ -33,7 +34,7 @@ export class StatusObserver {
   getSnapshot = (): ElectricStatus => this.snapshot;
 
   private refresh(): void {
-    const next = replaceEqualDeep(this.snapshot, this.db.status);
+    const next = this.db.status;
     if (next === this.snapshot) return;
     this.snapshot = next;
     for (const l of [...this.listeners]) l();

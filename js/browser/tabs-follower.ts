@@ -1,6 +1,6 @@
 // A follower tab's side of multi-tab (tabs-protocol.ts): this worker starts no engine; it
-// forwards its page's calls and live queries to the leader over the BroadcastChannel and
-// passes the leader's replies, live results, statuses and conflicts back to its page.
+// forwards its page's host calls to the leader over the BroadcastChannel and passes the
+// leader's replies and the engine's events back to its page, its status marked `follower`.
 //
 // Handover: when the leader's tab closes, its tab lock is released (the followers learn of
 // it) and its database lock goes to the first waiting tab, which opens the storage and
@@ -10,20 +10,22 @@
 // leader records in the write's transaction, so a write the old leader had already applied
 // is answered from that record instead of being applied twice. A transaction begun on the
 // old leader is lost with it: its calls fail with `network`, and its commit fails unless the
-// record shows the commit happened.
+// record shows the commit happened. The page's client is told the host was reopened, so it
+// reads its live queries afresh.
 
 import { ElectroliteError } from '../errors.js';
-import type { FromWorker, ToWorker } from './protocol.js';
-import { toErrorData } from './protocol.js';
+import type { EngineEvent } from '../engine-host.js';
+import { HOST_REOPENED } from '../host-port.js';
+import { lostTx, RECORDED_WRITES, TX_CALLS } from './host-server.js';
+import { toErrorData, type CallMessage, type FromWorker } from './protocol.js';
 import type { LocalServer } from './tabs-leader.js';
 import {
   channelName, NO_LEADER_TIMEOUT_MS, tabLockName, whenReleased, type RetryInfo, type TabMessage, type ToLeader,
 } from './tabs-protocol.js';
 
-/** Writes that get a uid (recorded by the leader so a retry applies them once). */
-const WRITES = new Set(['insert', 'update', 'delete', 'exec', 'commit']);
+interface Pending { msg: CallMessage; retry: RetryInfo; sentTo?: string; since: number }
 
-interface Pending { msg: Extract<ToWorker, { t: 'call' }>; retry: RetryInfo; sentTo?: string; since: number }
+const asFollower = <T>(s: T): T => ({ ...(s as object), role: 'follower' }) as T;
 
 export class TabFollower {
   readonly id: string;
@@ -33,17 +35,14 @@ export class TabFollower {
   #post: (m: FromWorker) => void;
   #channel: BroadcastChannel;
   #pending = new Map<number, Pending>();
-  #lives = new Map<number, { sql: string; params: unknown[] }>();
-  /** Transaction ids and the leader they were begun on. */
-  #txs = new Map<number, string>();
+  /** The leader this page's open transaction was begun on. */
+  #tx: string | undefined;
   #visible: boolean | undefined;
   #local: LocalServer | undefined;
   #stopWatch: AbortController | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #firstLeader: { resolve: (status: unknown) => void; reject: (e: Error) => void } | undefined;
+  #firstLeader: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #lastStatus: unknown;
-  /** Called with each status from the leader (this worker adds its role). */
-  onStatus: (status: unknown) => void = () => {};
 
   constructor(database: string, tabId: string, post: (m: FromWorker) => void) {
     this.id = tabId;
@@ -53,57 +52,40 @@ export class TabFollower {
     this.#channel.onmessage = (e: MessageEvent<TabMessage>) => this.#onMessage(e.data);
   }
 
-  /** Resolves with the leader's status once a leader answers (rejects after timeoutMs). */
-  connect(timeoutMs: number): Promise<unknown> {
-    const answered = new Promise<unknown>((resolve, reject) => (this.#firstLeader = { resolve, reject }));
+  /** Resolves once a leader answers (rejects after timeoutMs). */
+  connect(timeoutMs: number): Promise<void> {
+    const answered = new Promise<void>((resolve, reject) => (this.#firstLeader = { resolve, reject }));
     const timer = setTimeout(() => this.#firstLeader?.reject(new ElectroliteError('timeout',
       `no leader tab answered within ${timeoutMs} ms (the tab holding the database does not respond)`)), timeoutMs);
     this.#say({ k: 'hello', from: this.id });
     return answered.finally(() => { clearTimeout(timer); this.#firstLeader = undefined; });
   }
 
-  get status(): unknown { return this.#lastStatus; }
-
-  /** A message from this worker's page. */
-  forward(msg: ToWorker): void {
+  /** A host call from this worker's page. */
+  forward(msg: CallMessage): void {
     if (this.#local) {
       this.#serveLocal(msg, {});
       return;
     }
-    switch (msg.t) {
-      case 'call': {
-        const retry: RetryInfo = {};
-        if (msg.tx !== undefined && this.#txs.get(msg.tx) !== this.leader) {
-          if (msg.method !== 'commit') {
-            this.#txs.delete(msg.tx);
-            this.#fail(msg.id, new ElectroliteError('network',
-              'the transaction was lost: the leader tab closed before it committed (nothing of it was applied)'));
-            return;
-          }
-          retry.lostTx = true;
-        }
-        if (WRITES.has(msg.method)) retry.uid = crypto.randomUUID();
-        if (msg.method === 'setVisible') this.#visible = msg.args[0] as boolean;
-        this.#pending.set(msg.id, { msg, retry, since: Date.now() });
-        this.#send(msg.id);
+    const retry: RetryInfo = {};
+    if (this.#tx !== undefined && this.#tx !== this.leader && TX_CALLS.has(msg.method)) {
+      if (msg.method !== 'commit') {
+        this.#tx = undefined;
+        this.#fail(msg.id, lostTx());
         return;
       }
-      case 'live':
-        this.#lives.set(msg.liveId, { sql: msg.sql, params: msg.params });
-        this.#request(msg);
-        return;
-      case 'unlive':
-        this.#lives.delete(msg.liveId);
-        this.#request(msg);
-        return;
-      default: return;
+      retry.lostTx = true;
     }
+    if (RECORDED_WRITES.has(msg.method)) retry.uid = crypto.randomUUID();
+    if (msg.method === 'setVisible') this.#visible = msg.args[0] as boolean;
+    this.#pending.set(msg.id, { msg, retry, since: Date.now() });
+    this.#send(msg.id);
   }
 
   /**
    * This worker took the database lock and opened the engine: from now on its page's
-   * messages are served here. Requests the old leader had not answered run again (with
-   * their retry information) and the page's live queries are registered again.
+   * calls are served here. Requests the old leader had not answered run again (with
+   * their retry information).
    */
   promote(server: LocalServer): void {
     this.#local = server;
@@ -113,10 +95,6 @@ export class TabFollower {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) this.#serveLocal(p.msg, { ...p.retry, ...(p.sentTo !== undefined ? { retry: true } : {}) });
-    for (const [liveId, q] of this.#lives) this.#serveLocal({ t: 'live', liveId, sql: q.sql, params: q.params }, {});
-    this.#lives.clear();
-    // id -1: an answer the page does not wait for
-    if (this.#visible !== undefined) this.#serveLocal({ t: 'call', id: -1, method: 'setVisible', args: [this.#visible] }, {});
     this.#say({ k: 'leave', from: this.id });
     this.#channel.close();
   }
@@ -132,18 +110,24 @@ export class TabFollower {
     for (const id of this.#pending.keys()) this.#fail(id, new ElectroliteError('closed', 'database closed'));
   }
 
-  #serveLocal(msg: ToWorker, retry: RetryInfo): void {
-    if (msg.t === 'call' && msg.tx !== undefined && this.#txs.has(msg.tx)) {
-      // a transaction begun on the old leader; this worker's own transactions are not in #txs
-      this.#txs.delete(msg.tx);
+  #serveLocal(msg: CallMessage, retry: RetryInfo): void {
+    if (this.#tx !== undefined && this.#tx !== this.id && TX_CALLS.has(msg.method)) {
+      // a transaction begun on the old leader
       if (msg.method !== 'commit') {
-        this.#fail(msg.id, new ElectroliteError('network',
-          'the transaction was lost: the leader tab closed before it committed (nothing of it was applied)'));
+        this.#tx = undefined;
+        this.#fail(msg.id, lostTx());
         return;
       }
       retry = { ...retry, lostTx: true };
     }
+    this.#track(msg, this.id);
     this.#local!.serve(msg, this.#post, '', retry);
+  }
+
+  /** Which leader this page's transaction is on (set by begin, cleared by commit or rollback). */
+  #track(msg: CallMessage, on: string | undefined): void {
+    if (msg.method === 'begin') this.#tx = on;
+    else if (msg.method === 'commit' || msg.method === 'rollback') this.#tx = undefined;
   }
 
   #say(msg: ToLeader): void {
@@ -154,11 +138,6 @@ export class TabFollower {
     }
   }
 
-  #request(msg: ToWorker, retry?: RetryInfo): void {
-    if (this.leader === undefined) return; // sent when the leader answers (lives: re-registered)
-    this.#say({ k: 'req', from: this.id, to: this.leader, msg, ...(retry ? { retry } : {}) });
-  }
-
   #send(id: number): void {
     const p = this.#pending.get(id);
     if (!p || this.leader === undefined) {
@@ -167,12 +146,13 @@ export class TabFollower {
     }
     const again = p.sentTo !== undefined && p.sentTo !== this.leader;
     p.sentTo = this.leader;
-    this.#request(p.msg, again ? { ...p.retry, retry: true } : p.retry);
+    const retry = again ? { ...p.retry, retry: true } : p.retry;
+    this.#say({ k: 'req', from: this.id, to: this.leader, msg: p.msg, ...(Object.keys(retry).length ? { retry } : {}) });
   }
 
   #fail(id: number, err: ElectroliteError): void {
     this.#pending.delete(id);
-    this.#post({ t: 'reply', id, ok: false, error: toErrorData(err) });
+    if (id >= 0) this.#post({ t: 'reply', id, ok: false, error: toErrorData(err) });
   }
 
   /** While there is no leader, fail requests that waited too long (never hang). */
@@ -193,25 +173,31 @@ export class TabFollower {
     }, 1000);
   }
 
+  #event(event: EngineEvent): void {
+    this.#post({ t: 'event', event: event.type === 'status' ? asFollower(event) : event });
+  }
+
   #onMessage(msg: TabMessage): void {
     switch (msg.k) {
       case 'leader': this.#setLeader(msg.id, msg.status); return;
       case 'all':
-        if (msg.msg.t === 'status') this.#lastStatus = msg.msg.status;
-        if (msg.msg.t === 'status') this.onStatus(msg.msg.status);
-        else this.#post(msg.msg);
+        if (msg.msg.t !== 'event') return;
+        if (msg.msg.event.type === 'status') this.#lastStatus = msg.msg.event;
+        this.#event(msg.msg.event);
         return;
       case 'to': {
-        if (msg.to !== this.id) return;
+        if (msg.to !== this.id || msg.msg.t !== 'reply') return;
         const m = msg.msg;
-        if (m.t === 'reply') {
-          const p = this.#pending.get(m.id);
-          if (!p) return; // already failed locally (timeout) or answered
-          this.#pending.delete(m.id);
-          if (m.ok && p.msg.method === 'begin' && typeof m.value === 'number') this.#txs.set(m.value, this.leader!);
-          if (p.msg.tx !== undefined && (p.msg.method === 'commit' || p.msg.method === 'rollback')) this.#txs.delete(p.msg.tx);
+        const p = this.#pending.get(m.id);
+        if (!p) return; // already failed locally (timeout), or not awaited (id -1)
+        this.#pending.delete(m.id);
+        if (m.ok) this.#track(p.msg, this.leader);
+        else if (p.msg.method === 'commit' || p.msg.method === 'rollback') this.#tx = undefined;
+        if (m.ok && p.msg.method === 'status') {
+          this.#post({ ...m, value: asFollower(m.value) });
+          return;
         }
-        this.#post(m);
+        if (m.id >= 0) this.#post(m);
         return;
       }
       default: return;
@@ -220,19 +206,22 @@ export class TabFollower {
 
   #setLeader(id: string, status: unknown): void {
     if (this.#local || id === this.id) return;
-    const changed = this.leader !== id;
+    const previous = this.leader;
+    const had = this.#lastStatus !== undefined;
     this.leader = id;
     this.#lastStatus = status;
-    this.#firstLeader?.resolve(status);
-    if (!changed) return;
-    this.onStatus(status);
+    this.#firstLeader?.resolve();
+    if (previous === id) return;
     this.#watchLeader(id);
-    // re-register live queries and the page's visibility, then (re)send what is unanswered
-    for (const [liveId, q] of this.#lives) this.#request({ t: 'live', liveId, sql: q.sql, params: q.params });
+    // The page's visibility, then (re)send what is unanswered; after a handover the page's
+    // client reads everything afresh from the new leader.
     if (this.#visible !== undefined) {
-      this.#request({ t: 'call', id: -1, method: 'setVisible', args: [this.#visible] });
+      const replay: CallMessage = { t: 'call', id: -1, method: 'setVisible', args: [this.#visible] };
+      this.#pending.set(-1, { msg: replay, retry: {}, since: Date.now() });
     }
-    for (const id of [...this.#pending.keys()]) this.#send(id);
+    for (const pid of [...this.#pending.keys()]) this.#send(pid);
+    if (had && status) this.#event({ type: 'status', ...(status as object) });
+    if (had) this.#event({ type: HOST_REOPENED });
   }
 
   /** Learn of the leader's end (its tab lock released): requests wait for the next one. */
@@ -244,7 +233,7 @@ export class TabFollower {
       if (stop.signal.aborted || this.leader !== id) return;
       this.leader = undefined;
       if (this.#lastStatus && typeof this.#lastStatus === 'object') {
-        this.onStatus({ ...(this.#lastStatus as object), connection: 'connecting', handover: true });
+        this.#event({ type: 'status', ...(this.#lastStatus as object), connection: 'connecting', handover: true });
       }
       if (this.#pending.size > 0) this.#armTimeout();
     }, stop.signal);

@@ -1,18 +1,18 @@
 // The leader's side of multi-tab (tabs-protocol.ts): the worker that holds the database's
-// Web Lock answers the other tabs' requests over the BroadcastChannel with its own engine,
-// sends every status and conflict to all of them, and live query results to the tab that
-// asked. When a tab's worker ends (its tab lock is released), its live queries stop, its
-// open transactions roll back and its visibility no longer counts.
+// Web Lock answers the other tabs' host calls over the BroadcastChannel with its own engine
+// and sends the engine's events to all of them (each tab's client runs its own live queries
+// from them). When a tab's worker ends (its tab lock is released), its open transaction
+// rolls back and its visibility no longer counts.
 
-import type { FromWorker, ToWorker } from './protocol.js';
+import type { CallMessage, FromWorker } from './protocol.js';
 import {
   channelName, tabLockName, whenReleased, type FromLeader, type RetryInfo, type TabMessage,
 } from './tabs-protocol.js';
 
 /** The worker's engine host, serving one owner's messages (`''` = this worker's own page). */
 export interface LocalServer {
-  serve(msg: ToWorker, reply: (m: FromWorker) => void, owner: string, retry?: RetryInfo): void;
-  /** Drops what `owner` left behind: live queries, open transactions, visibility. */
+  serve(msg: CallMessage, reply: (m: FromWorker) => void, owner: string, retry?: RetryInfo): void;
+  /** Drops what `owner` left behind: its open transaction, its visibility. */
   forget(owner: string): void;
   /** The current status, as the leader's page sees it. */
   status(): unknown;
@@ -35,7 +35,7 @@ export class TabLeader {
     this.#announce();
   }
 
-  /** Status and conflict events go to every follower as well. */
+  /** The engine's events go to every follower as well. */
   broadcast(msg: FromWorker): void {
     this.#send({ k: 'all', msg });
   }

@@ -1,12 +1,12 @@
 // Multi-tab: one leader per origin and database (DESIGN.md "Browser runtime"). The worker
 // that holds the Web Lock `electrolite:<database>` opens the storage and the engine; the
-// workers of other tabs start no engine and forward their page's calls and live queries to
+// workers of other tabs start no engine and forward their page's host calls to
 // the leader over the BroadcastChannel `electrolite-tabs:<database>` (tabs-follower.ts,
 // tabs-leader.ts). Each tab's worker also holds `electrolite:<database>:tab:<tabId>` for
 // its lifetime, so the others learn of its end by requesting that lock (granted when the
 // tab's worker is gone). This file: the lock names, the lock helpers and the messages.
 
-import type { FromWorker, ToWorker } from './protocol.js';
+import type { CallMessage, FromWorker } from './protocol.js';
 
 export const lockName = (database: string) => `electrolite:${database}`;
 export const tabLockName = (database: string, tabId: string) => `electrolite:${database}:tab:${tabId}`;
@@ -32,7 +32,7 @@ export interface RetryInfo {
 /** Follower → leader. `to` is the leader's tab id (a request for an old leader is ignored). */
 export type ToLeader =
   | { k: 'hello'; from: string }
-  | { k: 'req'; from: string; to: string; msg: ToWorker; retry?: RetryInfo }
+  | { k: 'req'; from: string; to: string; msg: CallMessage; retry?: RetryInfo }
   | { k: 'leave'; from: string };
 
 /** Leader → followers. */
