@@ -37,7 +37,7 @@ function defaultWorkerUrl(): string | undefined {
  */
 function optimizedByOldVite(): string {
   return /\/\.vite\/deps\//.test(String(import.meta.url))
-    ? ' (this module was pre-bundled into .vite/deps, where Vite 7 and older do not rebase its worker URL: use Vite 8, or optimizeDeps: { exclude: [\'electrolite\'] })'
+    ? ' (this module was pre-bundled into .vite/deps, where Vite 7 and older do not rebase its worker URL: use Vite 8, or in vite.config optimizeDeps: { exclude: [\'electrolite\'], include: [\'react\', \'react/jsx-runtime\', \'react-dom/client\'] } — see the README)'
     : '';
 }
 
