@@ -86,12 +86,6 @@ Status RepairReservedColumns(Store& store, TableDecl* stored, bool* repaired) {
   return put.Run();
 }
 
-// Stopped (error, auth), or retrying a 400 that came back after a re-fetch.
-bool ShowsError(const Shape& s) {
-  return s.phase == Shape::Phase::kError || s.phase == Shape::Phase::kAuth ||
-         (s.client_state_errors() > 1 && !s.error.ok());
-}
-
 std::string OkWith(const std::string& field, const std::string& json_value) {
   return "{\"ok\":true,\"" + field + "\":" + json_value + "}";
 }
@@ -169,16 +163,12 @@ Status Engine::Impl::Init() {
       if (FindTable(def->table) == nullptr) continue;  // table no longer declared
       EL_ASSIGN_OR_RETURN(Shape * shape, AddShape(std::move(def).value(), /*persist=*/false));
       EL_RETURN_IF_ERROR(shape->Load(*store));
-      // Resume with a non-live catch-up request.
-      shape->state().up_to_date = false;
       // A repaired table, or an offset/handle no server should have given
       // (an earlier build kept them unchecked): start over from -1.
       const ShapeState& st = shape->state();
       if (repaired.count(shape->def().table) > 0 || !IsValidOffset(st.offset) ||
           (!st.handle.empty() && !IsValidHandle(st.handle)) || !IsValidCursor(st.cursor)) {
-        shape->state().handle.clear();
-        shape->state().expired_handle.clear();
-        shape->MarkMustRefetch(std::string(), *env);
+        shape->Reset();
         EL_RETURN_IF_ERROR(shape->table()->ClearStage());
         EL_RETURN_IF_ERROR(shape->Save(*store));
       }
@@ -198,9 +188,24 @@ Status Engine::Impl::Init() {
   }
   EL_RETURN_IF_ERROR(StartUploads());
   EL_RETURN_IF_ERROR(InitExtras());
+  InitTimers();
   EL_RETURN_IF_ERROR(txn.Commit());
   MaybeEmitStatus();
   return Status::Ok();
+}
+
+void Engine::Impl::InitTimers() {
+  // Uploads first: local writes are what the user is waiting on.
+  timers.Add([this] { return online ? uploader->NextDeadline() : -1; },
+             [this](int64_t now_ms) {
+               uploader->HandleTimeout(now_ms);
+               FlushWrites(true);
+             });
+  timers.Add([this] { return ShapesDeadline(); }, [this](int64_t now_ms) { ShapesOnTimeout(now_ms); });
+  timers.Add([this] { return retention != nullptr ? retention->NextDeadline() : -1; },
+             [this](int64_t now_ms) { RetentionOnTimeout(now_ms); });
+  timers.Add([this] { return prefetcher != nullptr ? prefetcher->NextDeadline() : -1; },
+             [this](int64_t now_ms) { PrefetchOnTimeout(now_ms); });
 }
 
 SyncedTable* Engine::Impl::FindTable(const std::string& name) {
@@ -224,7 +229,7 @@ Result<Shape*> Engine::Impl::AddShape(ShapeDef def, bool persist) {
       return Status::InvalidArgument("shape column " + c + " is not a column of " + def.table);
     }
   }
-  auto shape = std::make_unique<Shape>(std::move(def), table);
+  auto shape = std::make_unique<Shape>(std::move(def), table, env, options.backoff);
   shape->RefreshColumns();
   if (persist) EL_RETURN_IF_ERROR(shape->Save(*store));
   Shape* p = shape.get();
@@ -273,10 +278,10 @@ std::string Engine::Impl::BuildStatusJson() const {
   bool any_error = false, all_up = !shapes.empty(), any_connected = false, all_ok = true;
   int64_t last_synced = -1;
   for (const auto& s : shapes) {
-    if (ShowsError(*s)) any_error = true;
+    if (s->ShowsError()) any_error = true;
     if (!s->state().up_to_date) all_up = false;
-    if (s->connected) any_connected = true;
-    if (s->attempted && !s->connected) all_ok = false;
+    if (s->connected()) any_connected = true;
+    if (s->attempted() && !s->connected()) all_ok = false;
     last_synced = std::max(last_synced, s->state().last_synced_at);
   }
   const char* connection = !online || shapes.empty() ? "disconnected"
@@ -301,12 +306,12 @@ std::string Engine::Impl::BuildStatusJson() const {
   if (any_error) {
     const Shape* failed = nullptr;
     for (const auto& s : shapes) {
-      if (failed == nullptr && ShowsError(*s)) failed = s.get();
+      if (failed == nullptr && s->ShowsError()) failed = s.get();
     }
     out += "{\"code\":\"";
-    out += failed->error.code_name();
+    out += failed->error().code_name();
     out += "\",\"message\":";
-    AppendJsonString(&out, failed->error.message());
+    AppendJsonString(&out, failed->error().message());
     out += ",\"shapeId\":";
     AppendJsonString(&out, failed->def().id);
     out += "}";
@@ -424,7 +429,7 @@ void Engine::HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_
     return;
   }
   for (auto& s : impl_->shapes) {
-    if (s->phase == Shape::Phase::kInFlight && s->request_id == request_id) {
+    if (s->InFlight(request_id)) {
       impl_->OnNetworkError(now_ms, s.get(), std::string(message));
       return;
     }
@@ -433,17 +438,14 @@ void Engine::HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_
 
 void Engine::HandleTimeout(int64_t now_ms) {
   impl_->Now(now_ms);
-  impl_->uploader->HandleTimeout(now_ms);
-  impl_->FlushWrites(true);
-  impl_->OnTimeout(now_ms);
+  impl_->timers.Fire(now_ms);
+  impl_->MaybeEmitStatus();
 }
 
 void Engine::SyncNow(int64_t now_ms) {
   impl_->Now(now_ms);
   impl_->uploader->SyncNow();
-  for (auto& s : impl_->shapes) {
-    if (s->phase == Shape::Phase::kWaiting) s->wait_until_ms = now_ms;
-  }
+  for (auto& s : impl_->shapes) s->RetryNow(now_ms);
   impl_->MaybeEmitStatus();  // a lifted upload stop no longer shows as an auth error
 }
 
@@ -453,9 +455,7 @@ void Engine::SetOnline(bool online, int64_t now_ms) {
   impl_->uploader->SetOnline(online, now_ms);
   if (online) {
     // Coming back online retries at once instead of waiting out the backoff.
-    for (auto& s : impl_->shapes) {
-      if (s->phase == Shape::Phase::kWaiting) s->wait_until_ms = now_ms;
-    }
+    for (auto& s : impl_->shapes) s->RetryNow(now_ms);
   }
   impl_->MaybeEmitStatus();
 }
@@ -464,12 +464,7 @@ void Engine::SetToken(std::string_view token, int64_t now_ms) {
   impl_->Now(now_ms);
   impl_->token = std::string(token);
   impl_->uploader->SetToken(token);
-  for (auto& s : impl_->shapes) {
-    if (s->phase == Shape::Phase::kAuth) {
-      s->phase = Shape::Phase::kReady;  // resumes from the same offset
-      s->error = Status::Ok();
-    }
-  }
+  for (auto& s : impl_->shapes) s->TokenChanged();
   impl_->MaybeEmitStatus();
 }
 
@@ -499,13 +494,7 @@ std::string Engine::RequestBody(int64_t request_id) {
   return body != nullptr ? *body : std::string();
 }
 
-int64_t Engine::PollTimeout() const {
-  int64_t shapes = impl_->NextDeadline();
-  int64_t upload = impl_->online ? impl_->uploader->NextDeadline() : -1;
-  if (shapes < 0) return upload;
-  if (upload < 0) return shapes;
-  return std::min(shapes, upload);
-}
+int64_t Engine::PollTimeout() const { return impl_->timers.Next(); }
 
 std::string Engine::PollEvent() {
   if (impl_->events.empty()) return std::string();

@@ -161,32 +161,29 @@ void Engine::Impl::ExtrasOnApplied(Shape* shape, int64_t now_ms, int64_t ms,
 
 void Engine::Impl::ExtrasOnDisconnected() { connected_since_ms = -1; }
 
-int64_t Engine::Impl::ExtrasDeadline() const {
-  int64_t best = retention != nullptr ? retention->NextDeadline() : -1;
-  int64_t p = prefetcher != nullptr ? prefetcher->NextDeadline() : -1;
-  if (p >= 0 && (best < 0 || p < best)) best = p;
-  return best;
+void Engine::Impl::RetentionOnTimeout(int64_t now_ms) {
+  if (retention == nullptr || retention->NextDeadline() < 0 || now_ms < retention->NextDeadline()) {
+    return;
+  }
+  std::set<std::string> changed;
+  RefreshRetentionTables();
+  int64_t before = retention->rows_pruned();
+  Status s = retention->Run(now_ms, &changed);
+  if (!s.ok()) EmitError(s, std::string());
+  if (retention->rows_pruned() > before) {
+    Log("info", "retention: pruned " + std::to_string(retention->rows_pruned() - before) +
+                    " rows locally");
+  }
+  EmitTablesChanged(changed);
 }
 
-void Engine::Impl::ExtrasOnTimeout(int64_t now_ms) {
+void Engine::Impl::PrefetchOnTimeout(int64_t now_ms) {
+  if (prefetcher == nullptr) return;
   std::set<std::string> changed;
-  if (retention != nullptr && retention->NextDeadline() >= 0 &&
-      now_ms >= retention->NextDeadline()) {
-    RefreshRetentionTables();
-    int64_t before = retention->rows_pruned();
-    Status s = retention->Run(now_ms, &changed);
-    if (!s.ok()) EmitError(s, std::string());
-    if (retention->rows_pruned() > before) {
-      Log("info", "retention: pruned " + std::to_string(retention->rows_pruned() - before) +
-                      " rows locally");
-    }
-  }
-  if (prefetcher != nullptr) {
-    for (const auto& parent : prefetcher->TakeExpired(now_ms)) {
-      for (const Prefetcher::Child& c : prefetcher->ChildrenOf(parent.first, parent.second)) {
-        Status s = DropPrefetchShape(c, &changed);
-        if (!s.ok()) EmitError(s, c.def.id);
-      }
+  for (const auto& parent : prefetcher->TakeExpired(now_ms)) {
+    for (const Prefetcher::Child& c : prefetcher->ChildrenOf(parent.first, parent.second)) {
+      Status s = DropPrefetchShape(c, &changed);
+      if (!s.ok()) EmitError(s, c.def.id);
     }
   }
   EmitTablesChanged(changed);

@@ -19,6 +19,7 @@
 #include "statement_cache.h"
 #include "store.h"
 #include "synced_tables.h"
+#include "timers.h"
 #include "upload.h"
 #include "write_path.h"
 
@@ -86,8 +87,8 @@ class Engine::Impl {
   void RefreshRetentionTables();
   void ExtrasOnApplied(Shape* shape, int64_t now_ms, int64_t ms, const ResponseApplier& applier);
   void ExtrasOnDisconnected();
-  void ExtrasOnTimeout(int64_t now_ms);
-  int64_t ExtrasDeadline() const;
+  void RetentionOnTimeout(int64_t now_ms);
+  void PrefetchOnTimeout(int64_t now_ms);
   Status DropPrefetchShape(const Prefetcher::Child& c, std::set<std::string>* changed);
   // ",\"name\":value,..." metric fields.
   std::string ExtrasMetricsJson(int64_t now_ms) const;
@@ -136,23 +137,26 @@ class Engine::Impl {
   // While unreachable: the one shape allowed to send (in flight, or the first waiting), else null.
   Shape* Probe() const;
   std::optional<Request> NextRequest(int64_t now_ms);
-  void OnTimeout(int64_t now_ms);
-  int64_t NextDeadline() const;
+  // The shape loop's entry in the timer table: requests past their timeout
+  // fail as network errors; the deadline is the earliest shape's (only the
+  // probe's while the server is unreachable).
+  void ShapesOnTimeout(int64_t now_ms);
+  int64_t ShapesDeadline() const;
+
+  // Every deadline the engine keeps (timers.h); filled by InitTimers at open.
+  TimerTable timers;
+  void InitTimers();
 
  private:
-  Status OnSuccess(int64_t now_ms, Shape* shape, int status, const Headers& headers,
-                   std::string_view body);
+  // Carries out what a shape's transition asks (shape.h ShapeStep): logs,
+  // error events, the disconnected hook, a re-fetch (its failure reported and
+  // turned into the shape's next step). Returns the re-fetch's status.
+  Status Carry(int64_t now_ms, Shape* shape, const ShapeStep& step);
+  // Starts `shape` over from -1 (persisted) and logs it.
+  Status Refetch(Shape* shape, const std::string& new_handle, ShapeStep::Forget forget);
+  // Applies a 200/204/304 body and the shape's next state in one transaction.
   Status ApplyBody(int64_t now_ms, Shape* shape, int status, const Headers& headers,
-                   std::string_view body, bool live);
-  Status MustRefetch(Shape* shape, const std::string& new_handle);
-  void Fail(Shape* shape, const Status& s);
-  // A response that could not be applied: reported, then retried from the
-  // same offset after a backoff (Fail after kMaxConsecutiveFailures).
-  void RetryOrFail(int64_t now_ms, Shape* shape, const Status& s);
-  // HTTP 400: the shape's definition (terminal) or the client's own state
-  // (re-fetched from -1 with backoff, never a permanent stop).
-  void OnBadRequest(int64_t now_ms, Shape* shape, const Headers& headers, std::string_view body);
-  void Backoff(int64_t now_ms, Shape* shape, int64_t retry_after_ms);
+                   std::string_view body);
 };
 
 }  // namespace electrolite

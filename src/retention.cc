@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "civil_time.h"
 #include "json.h"
 #include "store.h"
 
@@ -48,24 +49,15 @@ std::string PkMatch(const std::vector<std::string>& pk, const std::string& a,
 std::string IsoUtcFromMs(int64_t ms) {
   int64_t days = ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
   int64_t rem = ms - days * 86400000;
-  // civil_from_days (H. Hinnant).
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) y++;
+  int64_t y = 0;
+  unsigned m = 0, d = 0;
+  CivilFromDays(days, &y, &m, &d);
   if (y < 0) y = 0;
   if (y > 9999) y = 9999;
   char buf[40];
-  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", static_cast<int>(y),
-           static_cast<int>(m), static_cast<int>(d), static_cast<int>(rem / 3600000),
-           static_cast<int>((rem / 60000) % 60), static_cast<int>((rem / 1000) % 60),
-           static_cast<int>(rem % 1000));
+  snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(y), m, d,
+           static_cast<int>(rem / 3600000), static_cast<int>((rem / 60000) % 60),
+           static_cast<int>((rem / 1000) % 60), static_cast<int>(rem % 1000));
   return buf;
 }
 

@@ -272,51 +272,6 @@ void AppendJsonStringFast(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
-std::string IsoFromMs(int64_t ms) {
-  int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-  int64_t rem = ms - days * 86400000;
-  // civil_from_days (Howard Hinnant).
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-  if (y >= 0 && y <= 9999) {
-    // Every local write stamps one or two of these: digits by hand, not snprintf.
-    char out[24];
-    auto put = [&out](int at, int64_t v, int width) {
-      for (int i = width - 1; i >= 0; --i, v /= 10) out[at + i] = static_cast<char>('0' + v % 10);
-    };
-    put(0, y, 4);
-    out[4] = '-';
-    put(5, m, 2);
-    out[7] = '-';
-    put(8, d, 2);
-    out[10] = 'T';
-    put(11, rem / 3600000, 2);
-    out[13] = ':';
-    put(14, rem / 60000 % 60, 2);
-    out[16] = ':';
-    put(17, rem / 1000 % 60, 2);
-    out[19] = '.';
-    put(20, rem % 1000, 3);
-    out[23] = 'Z';
-    return std::string(out, sizeof out);
-  }
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), static_cast<long long>(m),
-                static_cast<long long>(d), static_cast<long long>(rem / 3600000),
-                static_cast<long long>(rem / 60000 % 60), static_cast<long long>(rem / 1000 % 60),
-                static_cast<long long>(rem % 1000));
-  return buf;
-}
-
 Result<json> NormalizeValue(const WriteTable& t, const WriteColumn& c, const json& v) {
   if (v.is_null()) return json();
   if (c.dims > 0 || c.cls == TypeClass::kJson) {

@@ -75,9 +75,8 @@ TEST(ShapeUrlTest, C_URL_SortedParamsQuotedColumnsParamsN) {
   def.where = "a=$1 and b=$2";
   def.columns = {"id"};
   def.params = {"test1", "test2"};
-  Shape shape(def, nullptr);
-  shape.state().handle = "potato";
-  EXPECT_EQ(shape.BuildUrl("http://h", false),
+  // The state part a shape at offset -1 holding handle "potato" sends (Shape::BuildUrl).
+  EXPECT_EQ(def.Url("http://h", {{"offset", "-1"}, {"handle", "potato"}}),
             "http://h/v1/shape?columns=%22id%22&handle=potato&log=full&offset=-1&params%5B1%5D="
             "test1&params%5B2%5D=test2&table=foo&where=a%3D%241+and+b%3D%242");
 }
