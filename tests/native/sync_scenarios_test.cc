@@ -231,6 +231,19 @@ TEST_F(SyncScenarioTest, C_RETRY_400IsTerminal) {
   EXPECT_NE(st["error"]["message"].get<std::string>().find("syntax error"), std::string::npos);
 }
 
+// One retry rule for shapes and uploads (retry.h): 4xx other than 429 is never
+// retried, a 408 included.
+TEST_F(SyncScenarioTest, A408StopsTheShapeWithoutRetrying) {
+  server_.overrides.push_back({408, {}, R"({"message":"request timeout"})"});
+  pair_->Pump();
+  pair_->Advance(120000);
+  EXPECT_EQ(server_.urls.size(), 1u);
+  json st = json::parse(engine_->StatusJson());
+  EXPECT_EQ(st["connection"], "error");
+  EXPECT_NE(st["error"]["message"].get<std::string>().find("HTTP 408"), std::string::npos);
+  EXPECT_EQ(engine_->PollTimeout(), -1);
+}
+
 TEST_F(SyncScenarioTest, C_RETRY_503RetryAfterIsAFloor) {
   server_.overrides.push_back({503, {{"retry-after", "5"}}, R"({"message":"not ready"})"});
   pair_->Pump();
