@@ -4,7 +4,9 @@
 
 #include <algorithm>
 
+#include "engine_components.h"
 #include "engine_impl.h"
+#include "engine_test_seams.h"
 #include "json.h"
 #include "local_query.h"
 #include "reserved_names.h"
@@ -95,6 +97,7 @@ std::string OkWith(const std::string& field, const std::string& json_value) {
 // ---------------------------------------------------------------- Impl
 
 Status Engine::Impl::Init() {
+  metrics = std::make_unique<SyncMetrics>(options.now_ms);
   // One transaction: a new database's schema commits once (one WAL sync, not
   // one per statement), and a reopen that changes nothing writes nothing.
   Txn txn(store.get());
@@ -187,7 +190,9 @@ Status Engine::Impl::Init() {
     }
   }
   EL_RETURN_IF_ERROR(StartUploads());
-  EL_RETURN_IF_ERROR(InitExtras());
+  EL_ASSIGN_OR_RETURN(retention, RetentionComponent::Create(this));
+  EL_ASSIGN_OR_RETURN(prefetch, PrefetchComponent::Create(this));
+  components = {retention.get(), prefetch.get()};
   InitTimers();
   EL_RETURN_IF_ERROR(txn.Commit());
   MaybeEmitStatus();
@@ -202,10 +207,9 @@ void Engine::Impl::InitTimers() {
                FlushWrites(true);
              });
   timers.Add([this] { return ShapesDeadline(); }, [this](int64_t now_ms) { ShapesOnTimeout(now_ms); });
-  timers.Add([this] { return retention != nullptr ? retention->NextDeadline() : -1; },
-             [this](int64_t now_ms) { RetentionOnTimeout(now_ms); });
-  timers.Add([this] { return prefetcher != nullptr ? prefetcher->NextDeadline() : -1; },
-             [this](int64_t now_ms) { PrefetchOnTimeout(now_ms); });
+  for (EngineComponent* c : components) {
+    timers.Add([c] { return c->Deadline(); }, [c](int64_t now_ms) { c->OnTimeout(now_ms); });
+  }
 }
 
 SyncedTable* Engine::Impl::FindTable(const std::string& name) {
@@ -250,9 +254,7 @@ void Engine::Impl::EmitTablesChanged(const std::set<std::string>& changed) {
 }
 
 void Engine::Impl::EmitError(const Status& s, const std::string& shape_id) {
-  errors++;
-  last_error = s;
-  last_error_shape = shape_id;
+  metrics->OnError();
   std::string ev = "{\"type\":\"error\",\"code\":\"";
   ev += s.code_name();
   ev += "\",\"message\":";
@@ -548,24 +550,27 @@ std::string Engine::Query(std::string_view sql, std::string_view params_json) {
 
 // Exec and the write API are in engine_write.cc.
 
-std::string Engine::Metrics(int64_t now_ms) {
-  impl_->Now(now_ms);
-  const Impl& m = *impl_;
-  // Conflicts by table/policy/outcome and the outbox by status.
-  Result<Json> wm = m.writes->Metrics();
-  const std::string writes_json = wm.ok() ? Dump(wm.value()) : "null";
-  return "{\"ok\":true,\"rowsApplied\":" + std::to_string(m.rows_applied) +
-         ",\"bytesReceived\":" + std::to_string(m.bytes_received) +
-         ",\"responses\":" + std::to_string(m.responses) + ",\"errors\":" +
-         std::to_string(m.errors) + ",\"syncMs\":" + std::to_string(m.apply_ms_total) +
-         ",\"shapes\":" + std::to_string(m.shapes.size()) + ",\"writes\":" + writes_json +
-         ",\"upload\":" + Dump(m.uploader->Metrics()) +
-         m.ExtrasMetricsJson(now_ms) + "}";
+Result<std::string> Engine::Export() {
+  if (impl_->store->InTransaction()) {
+    return Status::Conflict("cannot export inside a transaction");
+  }
+  return ExportSnapshot(*impl_->store, impl_->schema_fingerprint);
 }
 
-Store& Engine::store() { return *impl_->store; }
-Env& Engine::env() { return *impl_->env; }
-void Engine::SetApplyObserver(ApplyObserver* observer) { impl_->observer = observer; }
-void Engine::EmitEvent(std::string event_json) { impl_->Emit(std::move(event_json)); }
+std::string Engine::Clear() {
+  Impl& m = *impl_;
+  m.shapes.clear();  // nothing is requested any more; late responses are ignored
+  m.store->ClearCache();
+  m.query_cache->Clear();
+  Status s = ClearDatabase(*m.store);
+  if (!s.ok()) return s.ToJson();
+  m.MaybeEmitStatus();
+  return Status::Ok().ToJson();
+}
+
+Store& EngineTestSeams::store(Engine& engine) { return *engine.impl_->store; }
+void EngineTestSeams::SetApplyObserver(Engine& engine, ApplyObserver* observer) {
+  engine.impl_->observer = observer;
+}
 
 }  // namespace electrolite

@@ -1,6 +1,7 @@
-// Engine::Impl: the engine's internal state, shared by engine.cc (lifecycle,
-// app API, events, status) and engine_sync.cc (the shape request loop).
-// Other engine parts (the write path) add their members here.
+// Engine::Impl: the engine's internal state, shared by the files that make
+// up the engine: engine.cc (lifecycle, app API, events, status),
+// engine_sync.cc (the shape request loop), engine_write.cc (the write path),
+// engine_metrics.cc and the components (engine_components.h).
 #ifndef ELECTROLITE_SRC_ENGINE_IMPL_H_
 #define ELECTROLITE_SRC_ENGINE_IMPL_H_
 
@@ -13,8 +14,7 @@
 
 #include "change_set.h"
 #include "engine.h"
-#include "prefetch.h"
-#include "retention.h"
+#include "engine_metrics.h"
 #include "shape.h"
 #include "statement_cache.h"
 #include "store.h"
@@ -25,73 +25,64 @@
 
 namespace electrolite {
 
+class EngineComponent;
+class PrefetchComponent;
 class ResponseApplier;
+class RetentionComponent;
 
-// The app's declarations as the options give them: schemaSql, then policies, then `tables`.
-Result<std::vector<TableDecl>> DeclaredTables(const EngineOptions& options);
-// Fingerprint of the tables `options` declares (snapshot_export.h).
-Result<uint64_t> DeclaredFingerprint(const EngineOptions& options);
-// policies.json `exclude: [...]`: a shape of `decl` without `columns` asks
-// for every declared column but those; naming an excluded (or a key) column
-// is an error. Tables declared without columns rely on the server alone.
-Status ApplyExcludedColumns(const TableDecl& decl, ShapeDef* def);
+// Hook the write path installs to learn, inside the apply
+// transaction of a shape response, which txids became visible. It may write
+// to the database through `store`; a non-ok Status rolls the whole response
+// back (and the response is retried later). Both are called after the
+// response's rows and the shape's new state are written: OnSnapshotEnd when
+// the response had one, then OnTxidsApplied for every applied response.
+class ApplyObserver {
+ public:
+  virtual ~ApplyObserver() = default;
+  // `txids`: 32-bit xids from change headers applied in this response (may
+  // be empty).
+  virtual Status OnTxidsApplied(Store& store, std::string_view shape_id,
+                                const std::vector<int64_t>& txids) = 0;
+  // A snapshot-end (xid8 values as decimal strings) applied in this response.
+  virtual Status OnSnapshotEnd(Store& store, std::string_view shape_id, std::string_view xmin,
+                               std::string_view xmax, const std::vector<std::string>& xip) = 0;
+};
 
 class Engine::Impl {
  public:
+  // ---- fixed at open ----
   EngineOptions options;
   std::unique_ptr<Store> store;
   // db.query / db.exec statements (after `store`: destroyed before it).
   std::unique_ptr<StatementCache> query_cache;
   std::unique_ptr<SeededEnv> owned_env;
   Env* env = nullptr;
-  ApplyObserver* observer = nullptr;
   ViewBuilder view_builder = BuildPlainView;
+  uint64_t schema_fingerprint = 0;  // of the declarations (snapshot_export.h)
 
+  // ---- what is synced: tables by name, shapes in subscription order ----
   std::map<std::string, std::unique_ptr<SyncedTable>> tables;
-  std::vector<std::unique_ptr<Shape>> shapes;  // subscription order
-  std::deque<std::string> events;
-  std::string last_status_json;
+  std::vector<std::unique_ptr<Shape>> shapes;
 
+  // ---- the connection: shared by every shape and the uploader ----
   bool online = true;
   // engine_sync.cc "Reconnecting": the last request failed to reach the server; one shape probes
   // it while the others wait for the probe's answer.
   bool unreachable = false;
   std::string token;
-  int64_t next_request_id = 1;
-  Status last_error;
-  std::string last_error_shape;
+  int64_t next_request_id = 1;  // shape and upload requests alike
 
-  // Metrics.
-  int64_t rows_applied = 0;
-  int64_t bytes_received = 0;
-  int64_t responses = 0;
-  int64_t errors = 0;
-  int64_t apply_ms_total = 0;
+  // ---- outputs: polled events, the last status emitted ----
+  std::deque<std::string> events;
+  std::string last_status_json;
 
-  // ---- engine_extras.cc: retention, prefetching, snapshots, security, metrics ----
-  std::unique_ptr<Retention> retention;
-  std::unique_ptr<Prefetcher> prefetcher;
-  uint64_t schema_fingerprint = 0;
-  bool cleared = false;
-  int64_t opened_ms = 0;
-  int64_t connected_since_ms = -1;
-  std::deque<int64_t> sync_times;  // applied responses in the last minute
-  int64_t syncs_total = 0;
-  int64_t last_sync_duration_ms = 0;
-  int64_t last_sync_at_ms = -1;
-  int64_t foreign_rows_dropped = 0;
-  std::map<std::string, int64_t> foreign_by_table;
-  int64_t prefetch_rows_dropped = 0;
-  size_t retention_tables_seen = static_cast<size_t>(-1);
-  Status InitExtras();
-  void RefreshRetentionTables();
-  void ExtrasOnApplied(Shape* shape, int64_t now_ms, int64_t ms, const ResponseApplier& applier);
-  void ExtrasOnDisconnected();
-  void RetentionOnTimeout(int64_t now_ms);
-  void PrefetchOnTimeout(int64_t now_ms);
-  Status DropPrefetchShape(const Prefetcher::Child& c, std::set<std::string>* changed);
-  // ",\"name\":value,..." metric fields.
-  std::string ExtrasMetricsJson(int64_t now_ms) const;
+  // ---- components with timers, metrics ----
+  std::unique_ptr<SyncMetrics> metrics;
+  std::unique_ptr<RetentionComponent> retention;
+  std::unique_ptr<PrefetchComponent> prefetch;
+  std::vector<EngineComponent*> components;  // retention, prefetch
+  // Every deadline the engine keeps (timers.h); filled by InitTimers at open.
+  TimerTable timers;
 
   // ---- engine.cc ----
   Status Init();
@@ -114,7 +105,10 @@ class Engine::Impl {
   // ---- write path (engine_write.cc) ----
   std::unique_ptr<WritePath> writes;
   std::unique_ptr<Uploader> uploader;
+  // Matches txids and reconciles the overlay inside each shape response's
+  // apply transaction (engine_write.cc).
   std::unique_ptr<ApplyObserver> write_observer;
+  ApplyObserver* observer = nullptr;  // write_observer unless a test installs its own
   int64_t last_now_ms = 0;  // the latest now_ms any call brought
   // Before the tables are materialised: overlay-aware view builder, observer.
   Status InitWrites();
@@ -143,8 +137,7 @@ class Engine::Impl {
   void ShapesOnTimeout(int64_t now_ms);
   int64_t ShapesDeadline() const;
 
-  // Every deadline the engine keeps (timers.h); filled by InitTimers at open.
-  TimerTable timers;
+  // Upload, shapes, then each component.
   void InitTimers();
 
  private:
@@ -152,6 +145,8 @@ class Engine::Impl {
   // error events, the disconnected hook, a re-fetch (its failure reported and
   // turned into the shape's next step). Returns the re-fetch's status.
   Status Carry(int64_t now_ms, Shape* shape, const ShapeStep& step);
+  // A response dropped rows of another user: counted, reported, logged.
+  void ReportForeignRows(const Shape& shape, int64_t rows);
   // Starts `shape` over from -1 (persisted) and logs it.
   Status Refetch(Shape* shape, const std::string& new_handle, ShapeStep::Forget forget);
   // Applies a 200/204/304 body and the shape's next state in one transaction.

@@ -4,6 +4,7 @@
 // handle/offset/cursor/schema, a re-fetch persisted, errors and logs emitted.
 #include <algorithm>
 
+#include "engine_components.h"
 #include "engine_impl.h"
 #include "json.h"
 #include "message_decoder.h"
@@ -39,7 +40,7 @@ std::string XipJson(const std::vector<std::string>& xip) {
 Status Engine::Impl::Carry(int64_t now_ms, Shape* shape, const ShapeStep& step) {
   for (const ShapeStep::Note& n : step.notes) Log(n.level, n.message);
   for (const Status& e : step.errors) EmitError(e, shape->def().id);
-  if (step.disconnected) ExtrasOnDisconnected();
+  if (step.disconnected) metrics->OnDisconnected();
   if (step.action != ShapeStep::Action::kRefetch) return Status::Ok();
   Status s = Refetch(shape, step.new_handle, step.forget);
   if (!s.ok()) {
@@ -65,8 +66,7 @@ Status Engine::Impl::OnResponse(int64_t now_ms, int64_t request_id, int status,
   if (shape == nullptr) {
     return Status::NotFound("no request in flight with id " + std::to_string(request_id));
   }
-  responses++;
-  bytes_received += static_cast<int64_t>(body.size());
+  metrics->OnResponse(body.size());
   ShapeStep step = shape->OnResponse(now_ms, status, headers, body);
   Status result;
   if (step.action == ShapeStep::Action::kApply) {
@@ -180,10 +180,10 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
 
   // Committed: adopt the new state.
   shape->Applied(std::move(next), up_to_date);
-  rows_applied += applier.rows();
   int64_t ms = now_ms - shape->request_sent_ms();
-  apply_ms_total += ms;
-  ExtrasOnApplied(shape, now_ms, ms, applier);
+  metrics->OnApplied(now_ms, ms, applier.rows());
+  for (EngineComponent* c : components) c->OnApplied(*shape, now_ms, applier);
+  if (applier.foreign_rows() > 0) ReportForeignRows(*shape, applier.foreign_rows());
   ChangeSet changes;
   if (swapped || ddl) {
     changes.AddUnknown(shape->def().table);
@@ -201,6 +201,19 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   Log("debug", "shape " + shape->def().id + ": applied " + std::to_string(applier.rows()) +
                    " rows, offset " + shape->state().offset + (live ? " (live)" : ""));
   return Status::Ok();
+}
+
+void Engine::Impl::ReportForeignRows(const Shape& shape, int64_t rows) {
+  metrics->OnForeignRows(shape.def().table, rows);
+  std::string ev = "{\"type\":\"security\",\"table\":";
+  AppendJsonString(&ev, shape.def().table);
+  ev += ",\"shapeId\":";
+  AppendJsonString(&ev, shape.def().id);
+  ev += ",\"dropped\":" + std::to_string(rows) + ",\"reason\":\"rows whose " +
+        options.user_column + " is not the signed-in user\"}";
+  Emit(std::move(ev));
+  Log("warn", "shape " + shape.def().id + ": dropped " + std::to_string(rows) +
+                  " rows of another user");
 }
 
 void Engine::Impl::OnNetworkError(int64_t now_ms, Shape* shape, const std::string& message) {

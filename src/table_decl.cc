@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
+#include "engine.h"
 #include "json.h"
+#include "reserved_names.h"
+#include "shape_def.h"
 
 namespace electrolite {
 
@@ -442,6 +446,50 @@ bool SameDeclaration(const TableDecl& a, const TableDecl& b) {
     }
   }
   return true;
+}
+
+Result<std::vector<TableDecl>> DeclaredTables(const EngineOptions& options) {
+  std::vector<TableDecl> decls;
+  if (!options.schema_sql.empty()) {
+    Result<std::vector<TableDecl>> parsed = ParseCreateTables(options.schema_sql);
+    if (!parsed.ok()) return parsed.status();
+    decls = std::move(parsed).value();
+  }
+  EL_RETURN_IF_ERROR(ApplyPoliciesJson(options.policies_json, &decls));
+  EL_RETURN_IF_ERROR(ApplyTablesJson(options.tables_json, &decls));
+  for (const TableDecl& d : decls) EL_RETURN_IF_ERROR(CheckDeclaration(d));
+  return decls;
+}
+
+Status ApplyExcludedColumns(const TableDecl& decl, ShapeDef* def) {
+  Json p = Json::parse(decl.policy_json);
+  if (p.is_discarded() || !p.is_object()) return Status::Ok();
+  auto ex = p.find("exclude");
+  if (ex == p.end() || ex->is_null()) return Status::Ok();
+  std::string where = "policies." + decl.name + ".exclude";
+  if (!ex->is_array()) return Status::InvalidArgument(where + " must be a list of column names");
+  std::set<std::string> excluded;
+  for (const Json& c : *ex) {
+    if (!c.is_string()) return Status::InvalidArgument(where + " must be a list of column names");
+    std::string name = c.get<std::string>();
+    const ColumnDecl* col = decl.FindColumn(name);
+    if (col != nullptr && col->pk_index >= 0) {
+      return Status::InvalidArgument(where + ": primary key column " + name + " cannot be excluded");
+    }
+    excluded.insert(name);
+  }
+  if (excluded.empty()) return Status::Ok();
+  for (const std::string& c : def->columns) {
+    if (excluded.count(c) > 0) {
+      return Status::InvalidArgument("column " + c + " of " + decl.name + " is excluded from sync");
+    }
+  }
+  if (def->columns.empty()) {
+    for (const ColumnDecl& c : decl.columns) {
+      if (excluded.count(c.name) == 0) def->columns.push_back(c.name);
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace electrolite

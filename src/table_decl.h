@@ -16,6 +16,9 @@
 
 namespace electrolite {
 
+struct EngineOptions;
+struct ShapeDef;
+
 struct ColumnDecl {
   std::string name;
   std::string pg_type;  // canonical element type ("int4", "uuid", ...)
@@ -45,6 +48,15 @@ Result<std::vector<ColumnDecl>> ParseSchemaHeader(std::string_view json);
 // Merges policies.json (object: table -> policy) and `tables` JSON into decls.
 Status ApplyPoliciesJson(std::string_view policies_json, std::vector<TableDecl>* decls);
 Status ApplyTablesJson(std::string_view tables_json, std::vector<TableDecl>* decls);
+
+// The app's declarations as the options give them: schemaSql, then
+// policies, then `tables`, each checked (reserved_names.h).
+Result<std::vector<TableDecl>> DeclaredTables(const EngineOptions& options);
+
+// policies.json `exclude: [...]`: a shape of `decl` without `columns` asks
+// for every declared column but those; naming an excluded (or a key) column
+// is an error. Tables declared without columns rely on the server alone.
+Status ApplyExcludedColumns(const TableDecl& decl, ShapeDef* def);
 
 // Serialises a declaration (columns with types) for _el_tables.
 std::string TableDeclToJson(const TableDecl& decl);
