@@ -569,8 +569,5 @@ std::string Engine::Clear() {
 }
 
 Store& EngineTestSeams::store(Engine& engine) { return *engine.impl_->store; }
-void EngineTestSeams::SetApplyObserver(Engine& engine, ApplyObserver* observer) {
-  engine.impl_->observer = observer;
-}
 
 }  // namespace electrolite

@@ -20,6 +20,7 @@
 #include "store.h"
 #include "synced_tables.h"
 #include "timers.h"
+#include "txid_matching.h"
 #include "upload.h"
 #include "write_path.h"
 
@@ -29,24 +30,6 @@ class EngineComponent;
 class PrefetchComponent;
 class ResponseApplier;
 class RetentionComponent;
-
-// Hook the write path installs to learn, inside the apply
-// transaction of a shape response, which txids became visible. It may write
-// to the database through `store`; a non-ok Status rolls the whole response
-// back (and the response is retried later). Both are called after the
-// response's rows and the shape's new state are written: OnSnapshotEnd when
-// the response had one, then OnTxidsApplied for every applied response.
-class ApplyObserver {
- public:
-  virtual ~ApplyObserver() = default;
-  // `txids`: 32-bit xids from change headers applied in this response (may
-  // be empty).
-  virtual Status OnTxidsApplied(Store& store, std::string_view shape_id,
-                                const std::vector<int64_t>& txids) = 0;
-  // A snapshot-end (xid8 values as decimal strings) applied in this response.
-  virtual Status OnSnapshotEnd(Store& store, std::string_view shape_id, std::string_view xmin,
-                               std::string_view xmax, const std::vector<std::string>& xip) = 0;
-};
 
 class Engine::Impl {
  public:
@@ -105,12 +88,11 @@ class Engine::Impl {
   // ---- write path (engine_write.cc) ----
   std::unique_ptr<WritePath> writes;
   std::unique_ptr<Uploader> uploader;
-  // Matches txids and reconciles the overlay inside each shape response's
-  // apply transaction (engine_write.cc).
-  std::unique_ptr<ApplyObserver> write_observer;
-  ApplyObserver* observer = nullptr;  // write_observer unless a test installs its own
+  // Records txids and reconciles the overlay inside each shape response's
+  // apply transaction.
+  std::unique_ptr<TxidMatching> txids;
   int64_t last_now_ms = 0;  // the latest now_ms any call brought
-  // Before the tables are materialised: overlay-aware view builder, observer.
+  // Before the tables are materialised: overlay-aware view builder, uploader, txid matching.
   Status InitWrites();
   // A typed write naming another user in the owner column (options.user_id
   // set): invalid_argument (engine_write.cc).

@@ -153,28 +153,10 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
     next.refetching = false;
     swapped = true;
   }
-  if (!applier.txids().empty()) {
-    Result<Stmt*> ins =
-        store->Cached("INSERT OR IGNORE INTO _el_txids (shape_id, txid) VALUES (?1, ?2)");
-    if (!ins.ok()) return undo(ins.status());
-    for (int64_t t : applier.txids()) {
-      ins.value()->BindText(1, shape->def().id);
-      ins.value()->BindInt64(2, t);
-      s = ins.value()->Run();
-      if (!s.ok()) return undo(s);
-    }
-  }
   s = shape->Save(*store, next);
-  // The write path matches txids and reconciles its overlay in this same
-  // transaction, after the rows and the shape's new state (refetching flag
-  // included) are written.
-  if (s.ok() && observer != nullptr) {
-    if (applier.snapshot_end()) {
-      s = observer->OnSnapshotEnd(*store, shape->def().id, applier.xmin(), applier.xmax(),
-                                  applier.xip());
-    }
-    if (s.ok()) s = observer->OnTxidsApplied(*store, shape->def().id, applier.txids());
-  }
+  // Txids are matched and the overlay reconciled in this same transaction,
+  // after the rows and the shape's new state (refetching flag included).
+  if (s.ok()) s = txids->OnApplied(*shape, applier, last_now_ms);
   if (s.ok()) s = txn.Commit();
   if (!s.ok()) return undo(s);
 

@@ -7,17 +7,12 @@
 
 namespace electrolite {
 
-class ApplyObserver;
 class Store;
 
 class EngineTestSeams {
  public:
   // The engine's database connection (to inspect what it wrote).
   static Store& store(Engine& engine);
-  // Replaces the write path's hook inside each response's apply transaction
-  // (engine_impl.h ApplyObserver); null restores none. Must outlive the
-  // engine or be reset.
-  static void SetApplyObserver(Engine& engine, ApplyObserver* observer);
 };
 
 }  // namespace electrolite

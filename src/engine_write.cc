@@ -1,6 +1,6 @@
 // The engine's write path: the app-facing write API and the glue
-// between Engine::Impl and WritePath/Uploader (local writes, upload requests,
-// txid matching inside the shape apply transaction).
+// between Engine::Impl and WritePath/Uploader (local writes, upload requests;
+// txid matching is txid_matching.h).
 #include <algorithm>
 #include <cctype>
 
@@ -13,49 +13,6 @@ namespace electrolite {
 namespace {
 
 using json = Json;
-
-// Called inside the shape apply transaction, after the response's rows and
-// the shape's new state are written (engine_sync.cc ApplyBody).
-class WriteApplyObserver : public ApplyObserver {
- public:
-  explicit WriteApplyObserver(Engine::Impl* impl) : impl_(impl) {}
-
-  Status OnTxidsApplied(Store& store, std::string_view shape_id,
-                        const std::vector<int64_t>& txids) override {
-    std::string table;
-    bool refetching = false;
-    EL_RETURN_IF_ERROR(Lookup(store, shape_id, &table, &refetching));
-    if (table.empty()) return Status::Ok();
-    return impl_->writes->OnChangesApplied(table, txids, impl_->last_now_ms, refetching);
-  }
-
-  Status OnSnapshotEnd(Store& store, std::string_view shape_id, std::string_view xmin,
-                       std::string_view xmax, const std::vector<std::string>& xip) override {
-    std::string table;
-    bool refetching = false;
-    EL_RETURN_IF_ERROR(Lookup(store, shape_id, &table, &refetching));
-    if (table.empty()) return Status::Ok();
-    return impl_->writes->OnSnapshotEnd(table, xmin, xmax, xip, refetching);
-  }
-
- private:
-  // The shape's table, and whether any shape of that table is still
-  // re-fetching (its rows wait in T__stage: matching must wait for the swap).
-  Status Lookup(Store& store, std::string_view shape_id, std::string* table, bool* refetching) {
-    Shape* shape = impl_->FindShape(std::string(shape_id));
-    if (shape == nullptr) return Status::Ok();
-    *table = shape->def().table;
-    EL_ASSIGN_OR_RETURN(Stmt * st, store.Cached(
-        "SELECT count(*) FROM _el_shapes WHERE table_name = ?1 AND refetching <> 0"));
-    st->BindText(1, *table);
-    Result<bool> row = st->Step();
-    *refetching = row.ok() && row.value() && st->ColumnInt64(0) > 0;
-    st->Reset();
-    return row.ok() ? Status::Ok() : row.status();
-  }
-
-  Engine::Impl* impl_;
-};
 
 std::string MutationResult(const Result<std::string>& r) {
   if (!r.ok()) return r.status().ToJson();
@@ -116,8 +73,7 @@ Status Engine::Impl::InitWrites() {
   o.compress_threshold = options.compress_threshold;
   o.backoff = options.backoff;
   uploader = std::make_unique<Uploader>(store.get(), writes.get(), env, o);
-  write_observer = std::make_unique<WriteApplyObserver>(this);
-  if (observer == nullptr) observer = write_observer.get();
+  txids = std::make_unique<TxidMatching>(store.get(), writes.get());
   return Status::Ok();
 }
 
