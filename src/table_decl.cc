@@ -102,6 +102,33 @@ class Lexer {
 bool IsKw(const Tok& t, const char* kw) { return t.kind == Tok::kIdent && !t.quoted && t.text == kw; }
 bool IsP(const Tok& t, char c) { return t.kind == Tok::kPunct && t.text[0] == c; }
 
+// The DEFAULT expression of a column definition starting at item[start], up
+// to the next column constraint: its tokens written back without spaces
+// ("now()", "'it''s'::text", "-3"), as ColumnDecl::default_expr keeps it.
+std::string DefaultExpression(const std::vector<Tok>& item, size_t start) {
+  static const char* kStops[] = {"not", "null", "primary", "references", "check",
+                                 "unique", "constraint", "generated", "collate"};
+  std::string expr;
+  for (size_t e = start; e < item.size(); e++) {
+    const Tok& t = item[e];
+    bool stop = false;
+    for (const char* kw : kStops) stop = stop || IsKw(t, kw);
+    if (stop && e > start) break;  // (a first `null` is the default itself)
+    if (t.kind == Tok::kString || (t.kind == Tok::kIdent && t.quoted)) {
+      const char q = t.kind == Tok::kString ? '\'' : '"';
+      expr += q;
+      for (char c : t.text) {
+        if (c == q) expr += q;
+        expr += c;
+      }
+      expr += q;
+    } else {
+      expr += t.text;
+    }
+  }
+  return expr;
+}
+
 // Splits the tokens of one statement into top-level comma-separated items of
 // the parenthesised body.
 Status ParseTableBody(const std::vector<Tok>& toks, size_t start, TableDecl* decl) {
@@ -178,6 +205,7 @@ Status ParseTableBody(const std::vector<Tok>& toks, size_t start, TableDecl* dec
     col.pg_type = CanonicalPgType(type);
     col.cls = ClassifyPgType(col.pg_type);
     for (; j < item.size(); j++) {
+      if (IsKw(item[j], "default")) col.default_expr = DefaultExpression(item, j + 1);
       if (IsKw(item[j], "not") && j + 1 < item.size() && IsKw(item[j + 1], "null")) {
         col.not_null = true;
       }

@@ -26,6 +26,9 @@ struct ColumnDecl {
   bool not_null = false;
   int pk_index = -1;  // position in the primary key, -1 = not part of it
   TypeClass cls = TypeClass::kText;
+  // schemaSql only: the DEFAULT expression, its tokens written back without
+  // spaces ("now()", "'draft'", "-3"); "" = none. Not stored in _el_tables.
+  std::string default_expr;
 };
 
 struct TableDecl {
@@ -37,8 +40,9 @@ struct TableDecl {
   const ColumnDecl* FindColumn(std::string_view column) const;
 };
 
-// Parses every CREATE TABLE in `sql` (comments, CHECK, DEFAULT, REFERENCES,
-// constraints and non-table statements are skipped). Errors name the table
+// Parses every CREATE TABLE in `sql` (comments, CHECK, REFERENCES,
+// constraints and non-table statements are skipped; a DEFAULT is kept as
+// ColumnDecl::default_expr). The one CREATE TABLE parser of the engine. Errors name the table
 // and the token that could not be understood.
 Result<std::vector<TableDecl>> ParseCreateTables(std::string_view sql);
 

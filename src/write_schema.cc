@@ -77,62 +77,12 @@ std::string SqlString(std::string_view s) {
 
 namespace {
 
-// Splits `body` at top-level commas (outside parentheses and quotes).
-std::vector<std::string_view> SplitTopLevel(std::string_view body) {
-  std::vector<std::string_view> parts;
-  int depth = 0;
-  bool quote = false;
-  size_t start = 0;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (quote) {
-      if (c == '\'') quote = false;
-    } else if (c == '\'') {
-      quote = true;
-    } else if (c == '(') {
-      ++depth;
-    } else if (c == ')') {
-      --depth;
-    } else if (c == ',' && depth == 0) {
-      parts.push_back(body.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  parts.push_back(body.substr(start));
-  return parts;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string Unquote(std::string_view ident) {
-  ident = Trim(ident);
-  if (ident.size() >= 2 && ident.front() == '"' && ident.back() == '"') {
-    return std::string(ident.substr(1, ident.size() - 2));
-  }
-  return Lower(ident);
-}
-
-// The default expression of a column definition, up to the next constraint.
-ColumnDefault ParseDefault(std::string_view def) {
-  std::string lower = Lower(def);
-  size_t pos = 0;
-  for (;;) {  // find the keyword DEFAULT outside quotes
-    pos = lower.find("default", pos);
-    if (pos == std::string::npos) return {};
-    const bool left = pos == 0 || std::isspace(static_cast<unsigned char>(lower[pos - 1]));
-    const bool right = pos + 7 >= lower.size() ||
-                       std::isspace(static_cast<unsigned char>(lower[pos + 7])) ||
-                       lower[pos + 7] == '(' || lower[pos + 7] == '\'';
-    if (left && right) break;
-    pos += 7;
-  }
-  std::string_view expr = Trim(def.substr(pos + 7));
+// A DEFAULT expression as ParseCreateTables keeps it (no spaces between its
+// tokens), as far as the client can evaluate it.
+ColumnDefault ClassifyDefault(std::string_view expr) {
   ColumnDefault d;
-  if (!expr.empty() && expr[0] == '\'') {
+  if (expr.empty()) return d;
+  if (expr[0] == '\'') {
     std::string text;
     size_t i = 1;
     for (; i < expr.size(); ++i) {
@@ -150,7 +100,7 @@ ColumnDefault ParseDefault(std::string_view def) {
     d.value = text;
     return d;
   }
-  std::string word = Lower(expr.substr(0, expr.find_first_of(" \t\r\n")));
+  const std::string word = Lower(expr);
   if (word.rfind("now(", 0) == 0 || word.rfind("current_timestamp", 0) == 0 ||
       word.rfind("localtimestamp", 0) == 0 || word.rfind("transaction_timestamp(", 0) == 0 ||
       word.rfind("statement_timestamp(", 0) == 0 || word.rfind("clock_timestamp(", 0) == 0) {
@@ -160,8 +110,7 @@ ColumnDefault ParseDefault(std::string_view def) {
   } else if (word == "true" || word == "false") {
     d.kind = ColumnDefault::kValue;
     d.value = word == "true";
-  } else if (!word.empty() && (std::isdigit(static_cast<unsigned char>(word[0])) ||
-                               word[0] == '-')) {
+  } else if (std::isdigit(static_cast<unsigned char>(word[0])) || word[0] == '-') {
     json n = json::parse(word);
     d.kind = n.is_number() ? ColumnDefault::kValue : ColumnDefault::kServer;
     if (n.is_number()) d.value = n;
@@ -175,40 +124,13 @@ ColumnDefault ParseDefault(std::string_view def) {
 
 SchemaDefaults ParseSchemaDefaults(std::string_view sql) {
   SchemaDefaults out;
-  const std::string lower = Lower(sql);
-  size_t pos = 0;
-  while ((pos = lower.find("create table", pos)) != std::string::npos) {
-    size_t open = lower.find('(', pos);
-    if (open == std::string::npos) break;
-    std::string_view head = Trim(std::string_view(sql).substr(pos + 12, open - pos - 12));
-    if (Lower(head).rfind("if not exists", 0) == 0) head = Trim(head.substr(13));
-    const size_t dot = head.rfind('.');
-    const std::string table = Unquote(dot == std::string_view::npos ? head : head.substr(dot + 1));
-    int depth = 0;
-    size_t close = open;
-    bool quote = false;
-    for (; close < sql.size(); ++close) {
-      const char c = sql[close];
-      if (quote) {
-        if (c == '\'') quote = false;
-      } else if (c == '\'') {
-        quote = true;
-      } else if (c == '(') {
-        ++depth;
-      } else if (c == ')' && --depth == 0) {
-        break;
-      }
+  Result<std::vector<TableDecl>> decls = ParseCreateTables(sql);
+  if (!decls.ok()) return out;  // the same declarations fail the engine's open
+  for (const TableDecl& t : decls.value()) {
+    for (const ColumnDecl& c : t.columns) {
+      ColumnDefault d = ClassifyDefault(c.default_expr);
+      if (d.kind != ColumnDefault::kNone) out[t.name][c.name] = std::move(d);
     }
-    std::string_view body = std::string_view(sql).substr(open + 1, close - open - 1);
-    for (std::string_view part : SplitTopLevel(body)) {
-      part = Trim(part);
-      size_t end = part.find_first_of(" \t\r\n");
-      if (end == std::string_view::npos) continue;
-      const std::string column = Unquote(part.substr(0, end));
-      ColumnDefault d = ParseDefault(part.substr(end));
-      if (d.kind != ColumnDefault::kNone) out[table][column] = d;
-    }
-    pos = close;
   }
   return out;
 }
