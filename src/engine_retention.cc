@@ -31,13 +31,9 @@ void RetentionComponent::RefreshTables() {
   for (const auto& kv : engine_->tables) {
     const SyncedTable& t = *kv.second;
     if (!t.materialized()) continue;
-    Json p = Json::parse(t.decl().policy_json);
-    std::string column;
-    if (p.is_object()) {
-      auto r = p.find("retention");
-      column = r != p.end() ? JsonStr(*r, "column") : std::string();
-      if (column.empty()) column = JsonStr(p, "expires_column");
-    }
+    const TableConfig& config = t.decl().config();
+    const std::string& column =
+        config.retention_column.empty() ? config.expires_column : config.retention_column;
     if (column.empty()) continue;
     const ColumnDecl* c = t.decl().FindColumn(column);
     if (c == nullptr) continue;

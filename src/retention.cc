@@ -64,35 +64,22 @@ std::string IsoUtcFromMs(int64_t ms) {
 Result<std::vector<RetentionRule>> RetentionRulesFromDecls(const std::vector<TableDecl>& decls) {
   std::vector<RetentionRule> rules;
   for (const TableDecl& d : decls) {
-    Json p = Json::parse(d.policy_json);
-    if (p.is_discarded() || !p.is_object()) continue;
-    auto r = p.find("retention");
-    if (r != p.end() && !r->is_null()) {
-      std::string where = "policies." + d.name + ".retention";
-      if (!r->is_object()) return Status::InvalidArgument(where + " must be an object");
-      std::string column = JsonStr(*r, "column");
-      double days = JsonDouble(*r, "days", -1);
-      if (column.empty()) return Status::InvalidArgument(where + ".column must name a column");
-      if (!(days > 0) || !std::isfinite(days)) {
-        return Status::InvalidArgument(where + ".days must be a positive number");
+    const TableConfig& c = d.config();
+    EL_RETURN_IF_ERROR(c.retention_error);
+    if (!c.retention_column.empty()) {
+      if (!d.columns.empty() && d.FindColumn(c.retention_column) == nullptr) {
+        return Status::InvalidArgument("policies." + d.name + ".retention.column: " +
+                                       c.retention_column + " is not a column of " + d.name);
       }
-      if (!d.columns.empty() && d.FindColumn(column) == nullptr) {
-        return Status::InvalidArgument(where + ".column: " + column + " is not a column of " +
-                                       d.name);
-      }
-      rules.push_back({d.name, column, static_cast<int64_t>(days * 86400000.0)});
+      rules.push_back({d.name, c.retention_column, c.retention_max_age_ms});
     }
-    auto e = p.find("expires_column");
-    if (e != p.end() && !e->is_null()) {
-      std::string where = "policies." + d.name + ".expires_column";
-      if (!e->is_string() || e->get<std::string>().empty()) {
-        return Status::InvalidArgument(where + " must name a column");
+    EL_RETURN_IF_ERROR(c.expires_error);
+    if (!c.expires_column.empty()) {
+      if (!d.columns.empty() && d.FindColumn(c.expires_column) == nullptr) {
+        return Status::InvalidArgument("policies." + d.name + ".expires_column: " +
+                                       c.expires_column + " is not a column of " + d.name);
       }
-      std::string column = e->get<std::string>();
-      if (!d.columns.empty() && d.FindColumn(column) == nullptr) {
-        return Status::InvalidArgument(where + ": " + column + " is not a column of " + d.name);
-      }
-      rules.push_back({d.name, column, 0});
+      rules.push_back({d.name, c.expires_column, 0});
     }
   }
   return rules;

@@ -254,6 +254,15 @@ const ColumnDecl* TableDecl::FindColumn(std::string_view column) const {
   return nullptr;
 }
 
+const TableConfig& TableDecl::config() const {
+  if (parsed_config == nullptr || parsed_config->table != name ||
+      parsed_config->policy_json != policy_json) {
+    parsed_config = std::make_shared<const ParsedTableConfig>(
+        ParsedTableConfig{name, policy_json, ParseTableConfig(name, policy_json)});
+  }
+  return parsed_config->config;
+}
+
 Result<std::vector<TableDecl>> ParseCreateTables(std::string_view sql) {
   Lexer lex(sql);
   std::vector<Tok> toks;
@@ -490,19 +499,14 @@ Result<std::vector<TableDecl>> DeclaredTables(const EngineOptions& options) {
 }
 
 Status ApplyExcludedColumns(const TableDecl& decl, ShapeDef* def) {
-  Json p = Json::parse(decl.policy_json);
-  if (p.is_discarded() || !p.is_object()) return Status::Ok();
-  auto ex = p.find("exclude");
-  if (ex == p.end() || ex->is_null()) return Status::Ok();
-  std::string where = "policies." + decl.name + ".exclude";
-  if (!ex->is_array()) return Status::InvalidArgument(where + " must be a list of column names");
+  const TableConfig& config = decl.config();
+  EL_RETURN_IF_ERROR(config.exclude_error);
   std::set<std::string> excluded;
-  for (const Json& c : *ex) {
-    if (!c.is_string()) return Status::InvalidArgument(where + " must be a list of column names");
-    std::string name = c.get<std::string>();
+  for (const std::string& name : config.exclude) {
     const ColumnDecl* col = decl.FindColumn(name);
     if (col != nullptr && col->pk_index >= 0) {
-      return Status::InvalidArgument(where + ": primary key column " + name + " cannot be excluded");
+      return Status::InvalidArgument("policies." + decl.name + ".exclude: primary key column " +
+                                     name + " cannot be excluded");
     }
     excluded.insert(name);
   }

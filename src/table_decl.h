@@ -7,12 +7,14 @@
 #ifndef ELECTROLITE_SRC_TABLE_DECL_H_
 #define ELECTROLITE_SRC_TABLE_DECL_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "pg_value.h"
 #include "status.h"
+#include "table_config.h"
 
 namespace electrolite {
 
@@ -38,6 +40,12 @@ struct TableDecl {
   std::string policy_json = "{}";  // the policies.json entry, verbatim JSON
 
   const ColumnDecl* FindColumn(std::string_view column) const;
+  // The policies.json entry, typed (table_config.h): parsed on first use and
+  // kept while name and policy_json stay the same (copies share it).
+  const TableConfig& config() const;
+
+  // config()'s cache; not part of the declaration.
+  mutable std::shared_ptr<const ParsedTableConfig> parsed_config;
 };
 
 // Parses every CREATE TABLE in `sql` (comments, CHECK, REFERENCES,

@@ -139,11 +139,9 @@ Result<WriteTable> WriteTable::FromDecl(const TableDecl& decl, const SchemaDefau
   WriteTable t;
   t.name = decl.name;
   t.primary_key = decl.primary_key;
-  json entry = json::parse(decl.policy_json.empty() ? "{}" : decl.policy_json);
-  if (entry.is_discarded()) return Status::InvalidArgument(decl.name + ": policy is not JSON");
-  Result<TablePolicy> policy = TablePolicy::FromJson(entry);
-  if (!policy.ok()) return policy.status().WithContext(decl.name);
-  t.policy = policy.value();
+  const TableConfig& config = decl.config();
+  if (!config.conflict_error.ok()) return config.conflict_error.WithContext(decl.name);
+  t.policy = config.conflict;
   auto table_defaults = defaults.find(decl.name);
   for (const ColumnDecl& cd : decl.columns) {
     WriteColumn c;
