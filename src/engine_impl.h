@@ -33,69 +33,43 @@ class RetentionComponent;
 
 class Engine::Impl {
  public:
-  // ---- fixed at open ----
-  EngineOptions options;
-  std::unique_ptr<Store> store;
-  // db.query / db.exec statements (after `store`: destroyed before it).
-  std::unique_ptr<StatementCache> query_cache;
-  std::unique_ptr<SeededEnv> owned_env;
-  Env* env = nullptr;
-  ViewBuilder view_builder = BuildPlainView;
-  uint64_t schema_fingerprint = 0;  // of the declarations (snapshot_export.h)
-
-  // ---- what is synced: tables by name, shapes in subscription order ----
-  std::map<std::string, std::unique_ptr<SyncedTable>> tables;
-  std::vector<std::unique_ptr<Shape>> shapes;
-
-  // ---- the connection: shared by every shape and the uploader ----
-  bool online = true;
-  // engine_sync.cc "Reconnecting": the last request failed to reach the server; one shape probes
-  // it while the others wait for the probe's answer.
-  bool unreachable = false;
-  std::string token;
-  int64_t next_request_id = 1;  // shape and upload requests alike
-
-  // ---- outputs: polled events, the last status emitted ----
-  std::deque<std::string> events;
-  std::string last_status_json;
-
-  // ---- components with timers, metrics ----
-  std::unique_ptr<SyncMetrics> metrics;
-  std::unique_ptr<RetentionComponent> retention;
-  std::unique_ptr<PrefetchComponent> prefetch;
-  std::vector<EngineComponent*> components;  // retention, prefetch
-  // Every deadline the engine keeps (timers.h); filled by InitTimers at open.
-  TimerTable timers;
-
-  // ---- engine.cc ----
-  Status Init();
+  // ---- what the components (engine_components.h) reach ----
+  const EngineOptions& options() const { return options_; }
+  Store& store() { return *store_; }
+  const std::map<std::string, std::unique_ptr<SyncedTable>>& tables() const { return tables_; }
+  const std::vector<std::unique_ptr<Shape>>& shapes() const { return shapes_; }
   SyncedTable* FindTable(const std::string& name);
   Shape* FindShape(const std::string& id);
   Result<Shape*> AddShape(ShapeDef def, bool persist);
-  void Emit(std::string event_json) { events.push_back(std::move(event_json)); }
+  // Forgets `shape` (its rows and its _el_shapes row are the caller's); a late
+  // response to its request is ignored.
+  void RemoveShape(const Shape* shape);
   // Emits a tables-changed event (nothing when `changes` is empty). Inside
   // an app transaction the changes are also kept for a rollback's event.
   void EmitTablesChanged(const ChangeSet& changes);
   // Tables changed in ways not known by key.
   void EmitTablesChanged(const std::set<std::string>& tables);
-  // Everything reported since the app's BEGIN (a ROLLBACK reports it again).
-  ChangeSet txn_changes;
   void EmitError(const Status& s, const std::string& shape_id);
   void Log(const char* level, const std::string& message);
-  std::string BuildStatusJson() const;
+  // A status event when the status changed since the last one.
   void MaybeEmitStatus();
 
-  // ---- write path (engine_write.cc) ----
-  std::unique_ptr<WritePath> writes;
-  std::unique_ptr<Uploader> uploader;
-  // Records txids and reconciles the overlay inside each shape response's
-  // apply transaction.
-  std::unique_ptr<TxidMatching> txids;
-  int64_t last_now_ms = 0;  // the latest now_ms any call brought
+ private:
+  friend class Engine;
+  friend class EngineTestSeams;
+
+  // ---- engine.cc: open ----
+  Status Init();
+  // Upload, shapes, then each component.
+  void InitTimers();
+  void Emit(std::string event_json) { events_.push_back(std::move(event_json)); }
+  std::string BuildStatusJson() const;
+
+  // ---- engine_write.cc ----
   // Before the tables are materialised: overlay-aware view builder, uploader, txid matching.
   Status InitWrites();
   // A typed write naming another user in the owner column (options.user_id
-  // set): invalid_argument (engine_write.cc).
+  // set): invalid_argument.
   Status CheckOwner(std::string_view table, const Json& values) const;
   // After Init's transaction: counts what waits in the outbox.
   Status StartUploads();
@@ -118,11 +92,6 @@ class Engine::Impl {
   // probe's while the server is unreachable).
   void ShapesOnTimeout(int64_t now_ms);
   int64_t ShapesDeadline() const;
-
-  // Upload, shapes, then each component.
-  void InitTimers();
-
- private:
   // Carries out what a shape's transition asks (shape.h ShapeStep): logs,
   // error events, the disconnected hook, a re-fetch (its failure reported and
   // turned into the shape's next step). Returns the re-fetch's status.
@@ -134,6 +103,47 @@ class Engine::Impl {
   // Applies a 200/204/304 body and the shape's next state in one transaction.
   Status ApplyBody(int64_t now_ms, Shape* shape, int status, const Headers& headers,
                    std::string_view body);
+
+  // ---- fixed at open ----
+  EngineOptions options_;
+  std::unique_ptr<Store> store_;
+  // db.query / db.exec statements (after `store_`: destroyed before it).
+  std::unique_ptr<StatementCache> query_cache_;
+  std::unique_ptr<SeededEnv> owned_env_;
+  Env* env_ = nullptr;
+  ViewBuilder view_builder_ = BuildPlainView;
+  uint64_t schema_fingerprint_ = 0;  // of the declarations (snapshot_export.h)
+
+  // ---- what is synced: tables by name; shapes in subscription order, each on a table of tables_ ----
+  std::map<std::string, std::unique_ptr<SyncedTable>> tables_;
+  std::vector<std::unique_ptr<Shape>> shapes_;
+
+  // ---- the connection: shared by every shape and the uploader ----
+  bool online_ = true;
+  // engine_sync.cc "Reconnecting": the last request failed to reach the server; one shape probes
+  // it while the others wait for the probe's answer.
+  bool unreachable_ = false;
+  std::string token_;
+  int64_t next_request_id_ = 1;  // shape and upload requests alike, never reused
+  int64_t last_now_ms_ = 0;      // the latest now_ms any call brought
+
+  // ---- the write path: local writes, the outbox's uploads, txid matching ----
+  std::unique_ptr<WritePath> writes_;
+  std::unique_ptr<Uploader> uploader_;
+  std::unique_ptr<TxidMatching> txids_;
+  // Everything reported since the app's BEGIN (a ROLLBACK reports it again).
+  ChangeSet txn_changes_;
+
+  // ---- outputs: polled events, the last status emitted ----
+  std::deque<std::string> events_;
+  std::string last_status_json_;
+
+  // ---- components with timers, metrics (the timer table holds pointers to them) ----
+  std::unique_ptr<SyncMetrics> metrics_;
+  std::unique_ptr<RetentionComponent> retention_;
+  std::unique_ptr<PrefetchComponent> prefetch_;
+  std::vector<EngineComponent*> components_;  // retention, prefetch
+  TimerTable timers_;  // filled by InitTimers at open
 };
 
 }  // namespace electrolite

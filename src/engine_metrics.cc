@@ -68,17 +68,17 @@ std::string Engine::Metrics(int64_t now_ms) {
   impl_->Now(now_ms);
   const Impl& m = *impl_;
   // Conflicts by table/policy/outcome and the outbox by status.
-  Result<Json> wm = m.writes->Metrics();
+  Result<Json> wm = m.writes_->Metrics();
   const std::string writes_json = wm.ok() ? Dump(wm.value()) : "null";
   int64_t pending = 0;
-  Result<int64_t> n = m.writes->PendingCount();
+  Result<int64_t> n = m.writes_->PendingCount();
   if (n.ok()) pending = n.value();
-  std::string out = "{\"ok\":true," + m.metrics->CountersJson() +
-                    ",\"shapes\":" + std::to_string(m.shapes.size()) + ",\"writes\":" +
-                    writes_json + ",\"upload\":" + Dump(m.uploader->Metrics()) +
-                    ",\"pendingChanges\":" + std::to_string(pending) + m.metrics->RateJson(now_ms);
-  for (const EngineComponent* c : m.components) c->AppendMetrics(&out);
-  return out + m.metrics->SecurityJson() + "}";
+  std::string out = "{\"ok\":true," + m.metrics_->CountersJson() +
+                    ",\"shapes\":" + std::to_string(m.shapes_.size()) + ",\"writes\":" +
+                    writes_json + ",\"upload\":" + Dump(m.uploader_->Metrics()) +
+                    ",\"pendingChanges\":" + std::to_string(pending) + m.metrics_->RateJson(now_ms);
+  for (const EngineComponent* c : m.components_) c->AppendMetrics(&out);
+  return out + m.metrics_->SecurityJson() + "}";
 }
 
 }  // namespace electrolite

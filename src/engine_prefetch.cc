@@ -26,16 +26,16 @@ Result<std::string> KeyValue(std::string_view key_json) {
 
 Result<std::unique_ptr<PrefetchComponent>> PrefetchComponent::Create(Engine::Impl* engine) {
   std::vector<TableDecl> decls;
-  for (const auto& kv : engine->tables) decls.push_back(kv.second->decl());
+  for (const auto& kv : engine->tables()) decls.push_back(kv.second->decl());
   EL_ASSIGN_OR_RETURN(std::vector<PrefetchRule> rules, PrefetchRulesFromDecls(decls));
-  auto prefetcher = std::make_unique<Prefetcher>(std::move(rules), engine->options.prefetch_grace_ms);
+  auto prefetcher = std::make_unique<Prefetcher>(std::move(rules), engine->options().prefetch_grace_ms);
   // Prefetch shapes of an earlier session: released unless acquired again.
-  for (const auto& s : engine->shapes) {
+  for (const auto& s : engine->shapes()) {
     const ShapeDef& d = s->def();
     if (!IsPrefetchShape(d.id) || d.params.size() != 1) continue;
     for (const PrefetchRule& r : prefetcher->rules()) {
       if (r.child == d.table && d.id == Prefetcher::ShapeId(r.child, r.fk, d.params[0])) {
-        prefetcher->Adopt(r.parent, d.params[0], engine->options.now_ms);
+        prefetcher->Adopt(r.parent, d.params[0], engine->options().now_ms);
       }
     }
   }
@@ -53,7 +53,7 @@ std::string PrefetchComponent::Prefetch(std::string_view table, std::string_view
   if (!value.ok()) return value.status().ToJson();
   std::string ids = "[", covered = "[";
   for (Prefetcher::Child& c : prefetcher_->ChildrenOf(parent, *value)) {
-    bool whole = std::any_of(m.shapes.begin(), m.shapes.end(), [&](const auto& s) {
+    bool whole = std::any_of(m.shapes().begin(), m.shapes().end(), [&](const auto& s) {
       return s->def().table == c.def.table && s->def().where.empty() && !IsPrefetchShape(s->def().id);
     });
     std::string* list = whole ? &covered : &ids;
@@ -89,14 +89,14 @@ void PrefetchComponent::OnTimeout(int64_t now_ms) {
 
 Status PrefetchComponent::DropShape(const Prefetcher::Child& c, std::set<std::string>* changed) {
   Engine::Impl& m = *engine_;
-  auto it = std::find_if(m.shapes.begin(), m.shapes.end(),
+  auto it = std::find_if(m.shapes().begin(), m.shapes().end(),
                          [&](const auto& s) { return s->def().id == c.def.id; });
-  if (it == m.shapes.end()) return Status::Ok();
+  if (it == m.shapes().end()) return Status::Ok();
   SyncedTable* table = (*it)->table();
-  bool covered = std::any_of(m.shapes.begin(), m.shapes.end(), [&](const auto& s) {
+  bool covered = std::any_of(m.shapes().begin(), m.shapes().end(), [&](const auto& s) {
     return s->def().table == c.def.table && !IsPrefetchShape(s->def().id);
   });
-  Store& store = *m.store;
+  Store& store = m.store();
   Txn txn(&store);
   EL_RETURN_IF_ERROR(txn.Begin());
   int64_t dropped = 0;
@@ -122,7 +122,7 @@ Status PrefetchComponent::DropShape(const Prefetcher::Child& c, std::set<std::st
   rm->BindText(1, c.def.id);
   EL_RETURN_IF_ERROR(rm->Run());
   EL_RETURN_IF_ERROR(txn.Commit());
-  m.shapes.erase(it);
+  m.RemoveShape(it->get());
   if (dropped > 0) changed->insert(c.def.table);
   rows_dropped_ += dropped;
   m.Log("info", "prefetch: released " + c.def.id + ", dropped " + std::to_string(dropped) + " rows");
@@ -140,11 +140,11 @@ void PrefetchComponent::AppendMetrics(std::string* out) const {
 // ---------------------------------------------------------------- Engine
 
 std::string Engine::Prefetch(std::string_view table, std::string_view key_json, int64_t now_ms) {
-  return impl_->prefetch->Prefetch(table, key_json);
+  return impl_->prefetch_->Prefetch(table, key_json);
 }
 
 std::string Engine::Release(std::string_view table, std::string_view key_json, int64_t now_ms) {
-  return impl_->prefetch->Release(table, key_json, now_ms);
+  return impl_->prefetch_->Release(table, key_json, now_ms);
 }
 
 }  // namespace electrolite

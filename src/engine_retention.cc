@@ -9,13 +9,13 @@ namespace electrolite {
 
 Result<std::unique_ptr<RetentionComponent>> RetentionComponent::Create(Engine::Impl* engine) {
   std::vector<TableDecl> decls;
-  for (const auto& kv : engine->tables) decls.push_back(kv.second->decl());
+  for (const auto& kv : engine->tables()) decls.push_back(kv.second->decl());
   EL_ASSIGN_OR_RETURN(std::vector<RetentionRule> rules, RetentionRulesFromDecls(decls));
   RetentionOptions ro;
-  ro.interval_ms = engine->options.retention_interval_ms;
-  ro.batch_size = engine->options.retention_batch;
-  auto retention = std::make_unique<Retention>(engine->store.get(), std::move(rules), ro);
-  EL_RETURN_IF_ERROR(retention->Init(engine->options.now_ms));
+  ro.interval_ms = engine->options().retention_interval_ms;
+  ro.batch_size = engine->options().retention_batch;
+  auto retention = std::make_unique<Retention>(&engine->store(), std::move(rules), ro);
+  EL_RETURN_IF_ERROR(retention->Init(engine->options().now_ms));
   std::unique_ptr<RetentionComponent> c(new RetentionComponent(engine, std::move(retention)));
   c->RefreshTables();
   return c;
@@ -25,10 +25,10 @@ void RetentionComponent::RefreshTables() {
   if (retention_->empty()) return;
   // Only a table that became materialized (columns learnt from the server) is new here.
   size_t materialized = 0;
-  for (const auto& kv : engine_->tables) materialized += kv.second->materialized() ? 1 : 0;
+  for (const auto& kv : engine_->tables()) materialized += kv.second->materialized() ? 1 : 0;
   if (materialized == tables_seen_) return;
   tables_seen_ = materialized;
-  for (const auto& kv : engine_->tables) {
+  for (const auto& kv : engine_->tables()) {
     const SyncedTable& t = *kv.second;
     if (!t.materialized()) continue;
     const TableConfig& config = t.decl().config();

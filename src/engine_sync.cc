@@ -40,7 +40,7 @@ std::string XipJson(const std::vector<std::string>& xip) {
 Status Engine::Impl::Carry(int64_t now_ms, Shape* shape, const ShapeStep& step) {
   for (const ShapeStep::Note& n : step.notes) Log(n.level, n.message);
   for (const Status& e : step.errors) EmitError(e, shape->def().id);
-  if (step.disconnected) metrics->OnDisconnected();
+  if (step.disconnected) metrics_->OnDisconnected();
   if (step.action != ShapeStep::Action::kRefetch) return Status::Ok();
   Status s = Refetch(shape, step.new_handle, step.forget);
   if (!s.ok()) {
@@ -52,7 +52,7 @@ Status Engine::Impl::Carry(int64_t now_ms, Shape* shape, const ShapeStep& step) 
 
 Status Engine::Impl::Refetch(Shape* shape, const std::string& new_handle,
                              ShapeStep::Forget forget) {
-  EL_RETURN_IF_ERROR(shape->StartOver(*store, new_handle, forget));
+  EL_RETURN_IF_ERROR(shape->StartOver(*store_, new_handle, forget));
   Log("info", "shape " + shape->def().id + ": must-refetch, new handle '" + new_handle + "'");
   return Status::Ok();
 }
@@ -60,13 +60,13 @@ Status Engine::Impl::Refetch(Shape* shape, const std::string& new_handle,
 Status Engine::Impl::OnResponse(int64_t now_ms, int64_t request_id, int status,
                                 const Headers& headers, std::string_view body) {
   Shape* shape = nullptr;
-  for (auto& s : shapes) {
+  for (auto& s : shapes_) {
     if (s->InFlight(request_id)) shape = s.get();
   }
   if (shape == nullptr) {
     return Status::NotFound("no request in flight with id " + std::to_string(request_id));
   }
-  metrics->OnResponse(body.size());
+  metrics_->OnResponse(body.size());
   ShapeStep step = shape->OnResponse(now_ms, status, headers, body);
   Status result;
   if (step.action == ShapeStep::Action::kApply) {
@@ -97,7 +97,7 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   bool materialized_before = table->materialized();
   bool ddl = false;
 
-  Txn txn(store.get());
+  Txn txn(store_.get());
   EL_RETURN_IF_ERROR(txn.Begin());
   auto undo = [&](const Status& s) {
     txn.Rollback();
@@ -111,7 +111,7 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
     Status reserved = CheckServerColumns(shape->def().table, cols.value());
     if (!reserved.ok()) return undo(reserved);
     bool changed = false;
-    Status ms = table->MergeServerColumns(cols.value(), view_builder, &changed);
+    Status ms = table->MergeServerColumns(cols.value(), view_builder_, &changed);
     ddl = changed;
     if (!ms.ok()) return undo(ms);
     next.schema_json = *schema;
@@ -122,7 +122,7 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
     if (!es.ok()) return undo(es);
   }
   ResponseApplier applier(shape, next.refetching);
-  if (!options.user_id.empty()) applier.SetUserFilter(&options.user_column, &options.user_id);
+  if (!options_.user_id.empty()) applier.SetUserFilter(&options_.user_column, &options_.user_id);
   MessageDecoder decoder(&applier);
   Status s = status == 200 ? decoder.Feed(body) : Status::Ok();
   if (s.ok()) s = decoder.Finish();
@@ -145,7 +145,7 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   bool swapped = false;
   if (up_to_date && next.refetching) {
     bool sole = true;
-    for (auto& other : shapes) {
+    for (auto& other : shapes_) {
       if (other.get() != shape && other->def().table == shape->def().table) sole = false;
     }
     s = table->SwapStage(/*replace_all=*/sole);
@@ -153,18 +153,18 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
     next.refetching = false;
     swapped = true;
   }
-  s = shape->Save(*store, next);
+  s = shape->Save(*store_, next);
   // Txids are matched and the overlay reconciled in this same transaction,
   // after the rows and the shape's new state (refetching flag included).
-  if (s.ok()) s = txids->OnApplied(*shape, applier, last_now_ms);
+  if (s.ok()) s = txids_->OnApplied(*shape, applier, last_now_ms_);
   if (s.ok()) s = txn.Commit();
   if (!s.ok()) return undo(s);
 
   // Committed: adopt the new state.
   shape->Applied(std::move(next), up_to_date);
   int64_t ms = now_ms - shape->request_sent_ms();
-  metrics->OnApplied(now_ms, ms, applier.rows());
-  for (EngineComponent* c : components) c->OnApplied(*shape, now_ms, applier);
+  metrics_->OnApplied(now_ms, ms, applier.rows());
+  for (EngineComponent* c : components_) c->OnApplied(*shape, now_ms, applier);
   if (applier.foreign_rows() > 0) ReportForeignRows(*shape, applier.foreign_rows());
   ChangeSet changes;
   if (swapped || ddl) {
@@ -186,37 +186,37 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
 }
 
 void Engine::Impl::ReportForeignRows(const Shape& shape, int64_t rows) {
-  metrics->OnForeignRows(shape.def().table, rows);
+  metrics_->OnForeignRows(shape.def().table, rows);
   std::string ev = "{\"type\":\"security\",\"table\":";
   AppendJsonString(&ev, shape.def().table);
   ev += ",\"shapeId\":";
   AppendJsonString(&ev, shape.def().id);
   ev += ",\"dropped\":" + std::to_string(rows) + ",\"reason\":\"rows whose " +
-        options.user_column + " is not the signed-in user\"}";
+        options_.user_column + " is not the signed-in user\"}";
   Emit(std::move(ev));
   Log("warn", "shape " + shape.def().id + ": dropped " + std::to_string(rows) +
                   " rows of another user");
 }
 
 void Engine::Impl::OnNetworkError(int64_t now_ms, Shape* shape, const std::string& message) {
-  unreachable = true;
+  unreachable_ = true;
   Log("warn", "shape " + shape->def().id + ": network error: " + message);
   (void)Carry(now_ms, shape, shape->NetworkError(now_ms));
   MaybeEmitStatus();
 }
 
 void Engine::Impl::OnServerAnswered(int64_t now_ms) {
-  if (!unreachable) return;
-  unreachable = false;
+  if (!unreachable_) return;
+  unreachable_ = false;
   Log("info", "server answered again: resuming");
-  for (auto& s : shapes) s->ServerAnswered(now_ms, kResumeSpreadMs);
-  uploader->ServerReachable();
+  for (auto& s : shapes_) s->ServerAnswered(now_ms, kResumeSpreadMs);
+  uploader_->ServerReachable();
 }
 
 Shape* Engine::Impl::Probe() const {
-  if (!unreachable) return nullptr;
+  if (!unreachable_) return nullptr;
   Shape* probe = nullptr;
-  for (auto& s : shapes) {
+  for (auto& s : shapes_) {
     const Shape::Phase p = s->phase();
     if (p == Shape::Phase::kInFlight) return s.get();  // a request is out: it is the probe
     if (probe == nullptr && (p == Shape::Phase::kWaiting || p == Shape::Phase::kReady)) {
@@ -227,9 +227,9 @@ Shape* Engine::Impl::Probe() const {
 }
 
 std::optional<Request> Engine::Impl::NextRequest(int64_t now_ms) {
-  if (!online) return std::nullopt;
+  if (!online_) return std::nullopt;
   Shape* probe = Probe();
-  for (auto& owned : shapes) {
+  for (auto& owned : shapes_) {
     Shape* shape = owned.get();
     if (probe != nullptr && shape != probe) continue;
     // A probe asks without `live`: a reachable server answers it at once, not after a long-poll.
@@ -242,11 +242,11 @@ std::optional<Request> Engine::Impl::NextRequest(int64_t now_ms) {
                       (step.action == ShapeStep::Action::kRefetch && carried.ok());
     if (!send) continue;
     Request req;
-    req.id = next_request_id++;
-    req.url = shape->BuildUrl(options.base_url, live);
-    if (!token.empty()) req.headers.emplace_back("authorization", "Bearer " + token);
+    req.id = next_request_id_++;
+    req.url = shape->BuildUrl(options_.base_url, live);
+    if (!token_.empty()) req.headers.emplace_back("authorization", "Bearer " + token_);
     req.live = live;
-    req.timeout_ms = live ? options.live_timeout_ms : kNonLiveTimeoutMs;
+    req.timeout_ms = live ? options_.live_timeout_ms : kNonLiveTimeoutMs;
     req.kind = "shape";
     req.shape_id = shape->def().id;
     shape->Sent(req.id, now_ms, req.timeout_ms, live);
@@ -258,7 +258,7 @@ std::optional<Request> Engine::Impl::NextRequest(int64_t now_ms) {
 }
 
 void Engine::Impl::ShapesOnTimeout(int64_t now_ms) {
-  for (auto& s : shapes) {
+  for (auto& s : shapes_) {
     if (s->TimedOut(now_ms)) {
       OnNetworkError(now_ms, s.get(), "request timed out after " +
                                           std::to_string(now_ms - s->request_sent_ms()) + " ms");
@@ -269,7 +269,7 @@ void Engine::Impl::ShapesOnTimeout(int64_t now_ms) {
 int64_t Engine::Impl::ShapesDeadline() const {
   int64_t best = -1;
   const Shape* probe = Probe();
-  for (const auto& s : shapes) {
+  for (const auto& s : shapes_) {
     if (probe != nullptr && s.get() != probe) continue;  // only the probe's timer runs
     best = EarlierDeadline(best, s->Deadline());
   }
