@@ -36,9 +36,9 @@ int64_t RetryAfterMs(const Headers& headers, int64_t now_ms);
 // this often (engine_sync.cc "Reconnecting").
 inline constexpr int64_t kUnreachableProbeMaxMs = 2000;
 
-// A wait after a network error, bounded by kUnreachableProbeMaxMs: past the
-// cap it is spread over the cap's second half, so clients restarted together
-// do not arrive in step.
+// A shape's wait after a network error, bounded by kUnreachableProbeMaxMs:
+// past the cap it is spread over the cap's second half, so clients restarted
+// together do not arrive in step. (An upload's is only capped: upload.cc.)
 int64_t CapUnreachableWaitMs(int64_t wait_ms, Env& env);
 
 // Full-jitter exponential backoff: each Next() waits

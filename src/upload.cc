@@ -266,8 +266,9 @@ void Uploader::HandleNetworkError(int64_t now_ms, int64_t request_id, std::strin
   // it already applied. A failure to mark them is repaired on reopen.
   (void)MarkBatch("pending", {});
   Retry(now_ms, 0, "upload: " + std::string(message));
-  // Unreachable: one request at a time probes, at least every kUnreachableProbeMaxMs.
-  retry_at_ms_ = now_ms + CapUnreachableWaitMs(retry_at_ms_ - now_ms, *env_);
+  // Unreachable: one upload at a time probes, at most kUnreachableProbeMaxMs apart (not
+  // spread like the shapes' probe: one upload per client is at most one request per 2 s).
+  retry_at_ms_ = std::min(retry_at_ms_, now_ms + kUnreachableProbeMaxMs);
   network_wait_ = true;
   Finish(now_ms, 0);
 }
