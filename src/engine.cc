@@ -4,7 +4,9 @@
 
 #include <algorithm>
 
+#include "engine_components.h"
 #include "engine_impl.h"
+#include "engine_test_seams.h"
 #include "json.h"
 #include "local_query.h"
 #include "reserved_names.h"
@@ -86,12 +88,6 @@ Status RepairReservedColumns(Store& store, TableDecl* stored, bool* repaired) {
   return put.Run();
 }
 
-// Stopped (error, auth), or retrying a 400 that came back after a re-fetch.
-bool ShowsError(const Shape& s) {
-  return s.phase == Shape::Phase::kError || s.phase == Shape::Phase::kAuth ||
-         (s.client_state_errors() > 1 && !s.error.ok());
-}
-
 std::string OkWith(const std::string& field, const std::string& json_value) {
   return "{\"ok\":true,\"" + field + "\":" + json_value + "}";
 }
@@ -101,18 +97,19 @@ std::string OkWith(const std::string& field, const std::string& json_value) {
 // ---------------------------------------------------------------- Impl
 
 Status Engine::Impl::Init() {
+  metrics_ = std::make_unique<SyncMetrics>(options_.now_ms);
   // One transaction: a new database's schema commits once (one WAL sync, not
   // one per statement), and a reopen that changes nothing writes nothing.
-  Txn txn(store.get());
+  Txn txn(store_.get());
   EL_RETURN_IF_ERROR(txn.Begin());
-  EL_RETURN_IF_ERROR(CreateBookkeeping(*store));
+  EL_RETURN_IF_ERROR(CreateBookkeeping(*store_));
   EL_RETURN_IF_ERROR(InitWrites());
-  EL_ASSIGN_OR_RETURN(std::vector<TableDecl> decls, DeclaredTables(options));
-  schema_fingerprint = SchemaFingerprint(decls);  // of the declarations, before stored columns
+  EL_ASSIGN_OR_RETURN(std::vector<TableDecl> decls, DeclaredTables(options_));
+  schema_fingerprint_ = SchemaFingerprint(decls);  // of the declarations, before stored columns
   // Columns learnt from the server in earlier sessions are kept.
   std::map<std::string, TableDecl> stored;
   {
-    EL_ASSIGN_OR_RETURN(Stmt stmt, store->Prepare("SELECT decl FROM _el_tables"));
+    EL_ASSIGN_OR_RETURN(Stmt stmt, store_->Prepare("SELECT decl FROM _el_tables"));
     for (;;) {
       EL_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
@@ -124,7 +121,7 @@ Status Engine::Impl::Init() {
   std::set<std::string> repaired;  // their shapes start over
   for (auto it = stored.begin(); it != stored.end();) {
     bool r = false;
-    EL_RETURN_IF_ERROR(RepairReservedColumns(*store, &it->second, &r));
+    EL_RETURN_IF_ERROR(RepairReservedColumns(*store_, &it->second, &r));
     if (r) {
       repaired.insert(it->first);
       Log("warn", "table " + it->first + ": dropped server columns with reserved names;"
@@ -149,13 +146,13 @@ Status Engine::Impl::Init() {
         }
       }
     }
-    auto table = std::make_unique<SyncedTable>(store.get(), d);
-    EL_RETURN_IF_ERROR(table->Materialize(view_builder, saved).WithContext("table " + d.name));
-    tables[d.name] = std::move(table);
+    auto table = std::make_unique<SyncedTable>(store_.get(), d);
+    EL_RETURN_IF_ERROR(table->Materialize(view_builder_, saved).WithContext("table " + d.name));
+    tables_[d.name] = std::move(table);
   }
   // Resume persisted shapes.
   {
-    EL_ASSIGN_OR_RETURN(Stmt stmt, store->Prepare("SELECT id, definition FROM _el_shapes ORDER BY rowid"));
+    EL_ASSIGN_OR_RETURN(Stmt stmt, store_->Prepare("SELECT id, definition FROM _el_shapes ORDER BY rowid"));
     std::vector<std::pair<std::string, std::string>> rows;
     for (;;) {
       EL_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -168,25 +165,21 @@ Status Engine::Impl::Init() {
       def->id = r.first;
       if (FindTable(def->table) == nullptr) continue;  // table no longer declared
       EL_ASSIGN_OR_RETURN(Shape * shape, AddShape(std::move(def).value(), /*persist=*/false));
-      EL_RETURN_IF_ERROR(shape->Load(*store));
-      // Resume with a non-live catch-up request.
-      shape->state().up_to_date = false;
+      EL_RETURN_IF_ERROR(shape->Load(*store_));
       // A repaired table, or an offset/handle no server should have given
       // (an earlier build kept them unchecked): start over from -1.
       const ShapeState& st = shape->state();
       if (repaired.count(shape->def().table) > 0 || !IsValidOffset(st.offset) ||
           (!st.handle.empty() && !IsValidHandle(st.handle)) || !IsValidCursor(st.cursor)) {
-        shape->state().handle.clear();
-        shape->state().expired_handle.clear();
-        shape->MarkMustRefetch(std::string(), *env);
+        shape->Reset();
         EL_RETURN_IF_ERROR(shape->table()->ClearStage());
-        EL_RETURN_IF_ERROR(shape->Save(*store));
+        EL_RETURN_IF_ERROR(shape->Save(*store_));
       }
     }
   }
-  if (options.auto_subscribe) {
-    for (auto& kv : tables) {
-      bool has = std::any_of(shapes.begin(), shapes.end(),
+  if (options_.auto_subscribe) {
+    for (auto& kv : tables_) {
+      bool has = std::any_of(shapes_.begin(), shapes_.end(),
                              [&](const auto& s) { return s->def().table == kv.first; });
       if (has) continue;
       ShapeDef def;
@@ -197,19 +190,35 @@ Status Engine::Impl::Init() {
     }
   }
   EL_RETURN_IF_ERROR(StartUploads());
-  EL_RETURN_IF_ERROR(InitExtras());
+  EL_ASSIGN_OR_RETURN(retention_, RetentionComponent::Create(this));
+  EL_ASSIGN_OR_RETURN(prefetch_, PrefetchComponent::Create(this));
+  components_ = {retention_.get(), prefetch_.get()};
+  InitTimers();
   EL_RETURN_IF_ERROR(txn.Commit());
   MaybeEmitStatus();
   return Status::Ok();
 }
 
+void Engine::Impl::InitTimers() {
+  // Uploads first: local writes are what the user is waiting on.
+  timers_.Add([this] { return online_ ? uploader_->NextDeadline() : -1; },
+             [this](int64_t now_ms) {
+               uploader_->HandleTimeout(now_ms);
+               FlushWrites(true);
+             });
+  timers_.Add([this] { return ShapesDeadline(); }, [this](int64_t now_ms) { ShapesOnTimeout(now_ms); });
+  for (EngineComponent* c : components_) {
+    timers_.Add([c] { return c->Deadline(); }, [c](int64_t now_ms) { c->OnTimeout(now_ms); });
+  }
+}
+
 SyncedTable* Engine::Impl::FindTable(const std::string& name) {
-  auto it = tables.find(name);
-  return it == tables.end() ? nullptr : it->second.get();
+  auto it = tables_.find(name);
+  return it == tables_.end() ? nullptr : it->second.get();
 }
 
 Shape* Engine::Impl::FindShape(const std::string& id) {
-  for (auto& s : shapes) {
+  for (auto& s : shapes_) {
     if (s->def().id == id) return s.get();
   }
   return nullptr;
@@ -224,17 +233,23 @@ Result<Shape*> Engine::Impl::AddShape(ShapeDef def, bool persist) {
       return Status::InvalidArgument("shape column " + c + " is not a column of " + def.table);
     }
   }
-  auto shape = std::make_unique<Shape>(std::move(def), table);
+  auto shape = std::make_unique<Shape>(std::move(def), table, env_, options_.backoff);
   shape->RefreshColumns();
-  if (persist) EL_RETURN_IF_ERROR(shape->Save(*store));
+  if (persist) EL_RETURN_IF_ERROR(shape->Save(*store_));
   Shape* p = shape.get();
-  shapes.push_back(std::move(shape));
+  shapes_.push_back(std::move(shape));
   return p;
+}
+
+void Engine::Impl::RemoveShape(const Shape* shape) {
+  shapes_.erase(std::remove_if(shapes_.begin(), shapes_.end(),
+                               [&](const auto& s) { return s.get() == shape; }),
+                shapes_.end());
 }
 
 void Engine::Impl::EmitTablesChanged(const ChangeSet& changes) {
   if (changes.empty()) return;
-  if (store->InTransaction()) txn_changes.Merge(changes);
+  if (store_->InTransaction()) txn_changes_.Merge(changes);
   Emit(changes.EventJson());
 }
 
@@ -245,9 +260,7 @@ void Engine::Impl::EmitTablesChanged(const std::set<std::string>& changed) {
 }
 
 void Engine::Impl::EmitError(const Status& s, const std::string& shape_id) {
-  errors++;
-  last_error = s;
-  last_error_shape = shape_id;
+  metrics_->OnError();
   std::string ev = "{\"type\":\"error\",\"code\":\"";
   ev += s.code_name();
   ev += "\",\"message\":";
@@ -261,7 +274,7 @@ void Engine::Impl::EmitError(const Status& s, const std::string& shape_id) {
 }
 
 void Engine::Impl::Log(const char* level, const std::string& message) {
-  if (!options.debug) return;
+  if (!options_.debug) return;
   std::string ev = "{\"type\":\"log\",\"level\":\"";
   ev += level;
   ev += "\",\"message\":";
@@ -270,16 +283,16 @@ void Engine::Impl::Log(const char* level, const std::string& message) {
 }
 
 std::string Engine::Impl::BuildStatusJson() const {
-  bool any_error = false, all_up = !shapes.empty(), any_connected = false, all_ok = true;
+  bool any_error = false, all_up = !shapes_.empty(), any_connected = false, all_ok = true;
   int64_t last_synced = -1;
-  for (const auto& s : shapes) {
-    if (ShowsError(*s)) any_error = true;
+  for (const auto& s : shapes_) {
+    if (s->ShowsError()) any_error = true;
     if (!s->state().up_to_date) all_up = false;
-    if (s->connected) any_connected = true;
-    if (s->attempted && !s->connected) all_ok = false;
+    if (s->connected()) any_connected = true;
+    if (s->attempted() && !s->connected()) all_ok = false;
     last_synced = std::max(last_synced, s->state().last_synced_at);
   }
-  const char* connection = !online || shapes.empty() ? "disconnected"
+  const char* connection = !online_ || shapes_.empty() ? "disconnected"
                            : any_error              ? "error"
                            : any_connected && all_ok ? "connected"
                                                      : "connecting";
@@ -293,34 +306,34 @@ std::string Engine::Impl::BuildStatusJson() const {
   out += ",\"lastSyncedAt\":";
   out += last_synced >= 0 ? std::to_string(last_synced) : "null";
   int64_t pending = 0;
-  if (writes) {
-    Result<int64_t> n = writes->PendingCount();
+  if (writes_) {
+    Result<int64_t> n = writes_->PendingCount();
     if (n.ok()) pending = n.value();
   }
   out += ",\"pendingChanges\":" + std::to_string(pending) + ",\"error\":";
   if (any_error) {
     const Shape* failed = nullptr;
-    for (const auto& s : shapes) {
-      if (failed == nullptr && ShowsError(*s)) failed = s.get();
+    for (const auto& s : shapes_) {
+      if (failed == nullptr && s->ShowsError()) failed = s.get();
     }
     out += "{\"code\":\"";
-    out += failed->error.code_name();
+    out += failed->error().code_name();
     out += "\",\"message\":";
-    AppendJsonString(&out, failed->error.message());
+    AppendJsonString(&out, failed->error().message());
     out += ",\"shapeId\":";
     AppendJsonString(&out, failed->def().id);
     out += "}";
-  } else if (uploader && uploader->auth_blocked()) {
+  } else if (uploader_ && uploader_->auth_blocked()) {
     // Uploads stopped on a 401/403 until SetToken brings new credentials.
     out += "{\"code\":\"auth\",\"message\":";
-    AppendJsonString(&out, uploader->last_error());
+    AppendJsonString(&out, uploader_->last_error());
     out += "}";
   } else {
     out += "null";
   }
   out += ",\"shapes\":[";
-  for (size_t i = 0; i < shapes.size(); i++) {
-    const Shape& s = *shapes[i];
+  for (size_t i = 0; i < shapes_.size(); i++) {
+    const Shape& s = *shapes_[i];
     if (i > 0) out += ',';
     out += "{\"id\":";
     AppendJsonString(&out, s.def().id);
@@ -339,8 +352,8 @@ std::string Engine::Impl::BuildStatusJson() const {
 
 void Engine::Impl::MaybeEmitStatus() {
   std::string st = BuildStatusJson();
-  if (st == last_status_json) return;
-  last_status_json = st;
+  if (st == last_status_json_) return;
+  last_status_json_ = st;
   Emit("{\"type\":\"status\"," + st.substr(1));
 }
 
@@ -357,24 +370,24 @@ Result<std::unique_ptr<Engine>> Engine::Open(std::string_view options_json, Env*
 
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Env* env) {
   auto impl = std::make_unique<Impl>();
-  impl->options = options;
-  impl->last_now_ms = options.now_ms;
+  impl->options_ = options;
+  impl->last_now_ms_ = options.now_ms;
   if (env == nullptr) {
-    impl->owned_env = std::make_unique<SeededEnv>(SeedFrom(options));
-    env = impl->owned_env.get();
+    impl->owned_env_ = std::make_unique<SeededEnv>(SeedFrom(options));
+    env = impl->owned_env_.get();
   }
-  impl->env = env;
+  impl->env_ = env;
   Result<std::unique_ptr<Store>> store = Store::Open(options.path, options.vfs);
   if (!store.ok()) return store.status();
-  impl->store = std::move(store).value();
-  impl->query_cache = std::make_unique<StatementCache>(impl->store.get());
-  if (!options.synchronous.empty()) EL_RETURN_IF_ERROR(impl->store->ApplyDurability(options.synchronous));
+  impl->store_ = std::move(store).value();
+  impl->query_cache_ = std::make_unique<StatementCache>(impl->store_.get());
+  if (!options.synchronous.empty()) EL_RETURN_IF_ERROR(impl->store_->ApplyDurability(options.synchronous));
   if (!options.import_snapshot.empty()) {  // Electrolite.open({ import })
     Result<uint64_t> fp = DeclaredFingerprint(options);
     if (!fp.ok()) return fp.status();
-    Status imported = ImportSnapshot(*impl->store, options.import_snapshot, fp.value());
+    Status imported = ImportSnapshot(*impl->store_, options.import_snapshot, fp.value());
     if (!imported.ok()) return imported.WithContext("import");
-    impl->options.import_snapshot.clear();
+    impl->options_.import_snapshot.clear();
   }
   Status s = impl->Init();
   if (!s.ok()) return s;
@@ -385,8 +398,8 @@ Status Engine::HandleResponse(int64_t now_ms, int64_t request_id, int status,
                               const Headers& headers, std::string_view body) {
   impl_->Now(now_ms);
   impl_->OnServerAnswered(now_ms);
-  if (impl_->uploader->Owns(request_id)) {
-    Status s = impl_->uploader->HandleResponse(now_ms, request_id, status, headers, body);
+  if (impl_->uploader_->Owns(request_id)) {
+    Status s = impl_->uploader_->HandleResponse(now_ms, request_id, status, headers, body);
     impl_->FlushWrites(true);  // its own transaction dropped what it rolled back
     return s;
   }
@@ -417,14 +430,14 @@ Status Engine::HandleResponse(int64_t now_ms, int64_t request_id, int status,
 
 void Engine::HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_view message) {
   impl_->Now(now_ms);
-  if (impl_->uploader->Owns(request_id)) {
-    impl_->uploader->HandleNetworkError(now_ms, request_id, message);
-    impl_->unreachable = true;
+  if (impl_->uploader_->Owns(request_id)) {
+    impl_->uploader_->HandleNetworkError(now_ms, request_id, message);
+    impl_->unreachable_ = true;
     impl_->FlushWrites(true);
     return;
   }
-  for (auto& s : impl_->shapes) {
-    if (s->phase == Shape::Phase::kInFlight && s->request_id == request_id) {
+  for (auto& s : impl_->shapes_) {
+    if (s->InFlight(request_id)) {
       impl_->OnNetworkError(now_ms, s.get(), std::string(message));
       return;
     }
@@ -433,55 +446,45 @@ void Engine::HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_
 
 void Engine::HandleTimeout(int64_t now_ms) {
   impl_->Now(now_ms);
-  impl_->uploader->HandleTimeout(now_ms);
-  impl_->FlushWrites(true);
-  impl_->OnTimeout(now_ms);
+  impl_->timers_.Fire(now_ms);
+  impl_->MaybeEmitStatus();
 }
 
 void Engine::SyncNow(int64_t now_ms) {
   impl_->Now(now_ms);
-  impl_->uploader->SyncNow();
-  for (auto& s : impl_->shapes) {
-    if (s->phase == Shape::Phase::kWaiting) s->wait_until_ms = now_ms;
-  }
+  impl_->uploader_->SyncNow();
+  for (auto& s : impl_->shapes_) s->RetryNow(now_ms);
   impl_->MaybeEmitStatus();  // a lifted upload stop no longer shows as an auth error
 }
 
 void Engine::SetOnline(bool online, int64_t now_ms) {
   impl_->Now(now_ms);
-  impl_->online = online;
-  impl_->uploader->SetOnline(online, now_ms);
+  impl_->online_ = online;
+  impl_->uploader_->SetOnline(online, now_ms);
   if (online) {
     // Coming back online retries at once instead of waiting out the backoff.
-    for (auto& s : impl_->shapes) {
-      if (s->phase == Shape::Phase::kWaiting) s->wait_until_ms = now_ms;
-    }
+    for (auto& s : impl_->shapes_) s->RetryNow(now_ms);
   }
   impl_->MaybeEmitStatus();
 }
 
 void Engine::SetToken(std::string_view token, int64_t now_ms) {
   impl_->Now(now_ms);
-  impl_->token = std::string(token);
-  impl_->uploader->SetToken(token);
-  for (auto& s : impl_->shapes) {
-    if (s->phase == Shape::Phase::kAuth) {
-      s->phase = Shape::Phase::kReady;  // resumes from the same offset
-      s->error = Status::Ok();
-    }
-  }
+  impl_->token_ = std::string(token);
+  impl_->uploader_->SetToken(token);
+  for (auto& s : impl_->shapes_) s->TokenChanged();
   impl_->MaybeEmitStatus();
 }
 
 std::optional<Request> Engine::PollRequest(int64_t now_ms) {
   impl_->Now(now_ms);
-  if (impl_->online) {
+  if (impl_->online_) {
     // Uploads first: local writes are what the user is waiting on.
-    Result<std::optional<Request>> up = impl_->uploader->Poll(now_ms, impl_->next_request_id);
+    Result<std::optional<Request>> up = impl_->uploader_->Poll(now_ms, impl_->next_request_id_);
     if (!up.ok()) {
       impl_->EmitError(up.status(), std::string());
     } else if (up.value()) {
-      impl_->next_request_id++;
+      impl_->next_request_id_++;
       impl_->Log("debug", "POST " + up.value()->url);
       return up.value();
     }
@@ -495,22 +498,16 @@ std::string Engine::PollRequestJson(int64_t now_ms) {
 }
 
 std::string Engine::RequestBody(int64_t request_id) {
-  const std::string* body = impl_->uploader->Body(request_id);
+  const std::string* body = impl_->uploader_->Body(request_id);
   return body != nullptr ? *body : std::string();
 }
 
-int64_t Engine::PollTimeout() const {
-  int64_t shapes = impl_->NextDeadline();
-  int64_t upload = impl_->online ? impl_->uploader->NextDeadline() : -1;
-  if (shapes < 0) return upload;
-  if (upload < 0) return shapes;
-  return std::min(shapes, upload);
-}
+int64_t Engine::PollTimeout() const { return impl_->timers_.Next(); }
 
 std::string Engine::PollEvent() {
-  if (impl_->events.empty()) return std::string();
-  std::string ev = std::move(impl_->events.front());
-  impl_->events.pop_front();
+  if (impl_->events_.empty()) return std::string();
+  std::string ev = std::move(impl_->events_.front());
+  impl_->events_.pop_front();
   return ev;
 }
 
@@ -529,17 +526,17 @@ std::string Engine::Subscribe(std::string_view shape_json, int64_t now_ms) {
     if (!added.ok()) return added.status().ToJson();
   }
   std::string id_json;
-  AppendJsonString(&id_json, existing != nullptr ? existing->def().id : impl_->shapes.back()->def().id);
+  AppendJsonString(&id_json, existing != nullptr ? existing->def().id : impl_->shapes_.back()->def().id);
   impl_->MaybeEmitStatus();
   return OkWith("shapeId", id_json);
 }
 
 std::string Engine::Unsubscribe(std::string_view shape_id) {
-  auto& shapes = impl_->shapes;
+  auto& shapes = impl_->shapes_;
   auto it = std::find_if(shapes.begin(), shapes.end(),
                          [&](const auto& s) { return s->def().id == shape_id; });
   if (it == shapes.end()) return Status::NotFound("no shape " + std::string(shape_id)).ToJson();
-  Result<Stmt*> del = impl_->store->Cached("DELETE FROM _el_shapes WHERE id = ?1");
+  Result<Stmt*> del = impl_->store_->Cached("DELETE FROM _el_shapes WHERE id = ?1");
   if (!del.ok()) return del.status().ToJson();
   del.value()->BindText(1, shape_id);
   Status s = del.value()->Run();
@@ -552,31 +549,31 @@ std::string Engine::Unsubscribe(std::string_view shape_id) {
 std::string Engine::StatusJson() const { return impl_->BuildStatusJson(); }
 
 std::string Engine::Query(std::string_view sql, std::string_view params_json) {
-  Result<QueryOutcome> q = RunStatement(*impl_->store, sql, params_json, impl_->query_cache.get());
+  Result<QueryOutcome> q = RunStatement(*impl_->store_, sql, params_json, impl_->query_cache_.get());
   if (!q.ok()) return q.status().ToJson();
   return QueryResultJson(q.value());
 }
 
 // Exec and the write API are in engine_write.cc.
 
-std::string Engine::Metrics(int64_t now_ms) {
-  impl_->Now(now_ms);
-  const Impl& m = *impl_;
-  // Conflicts by table/policy/outcome and the outbox by status.
-  Result<Json> wm = m.writes->Metrics();
-  const std::string writes_json = wm.ok() ? Dump(wm.value()) : "null";
-  return "{\"ok\":true,\"rowsApplied\":" + std::to_string(m.rows_applied) +
-         ",\"bytesReceived\":" + std::to_string(m.bytes_received) +
-         ",\"responses\":" + std::to_string(m.responses) + ",\"errors\":" +
-         std::to_string(m.errors) + ",\"syncMs\":" + std::to_string(m.apply_ms_total) +
-         ",\"shapes\":" + std::to_string(m.shapes.size()) + ",\"writes\":" + writes_json +
-         ",\"upload\":" + Dump(m.uploader->Metrics()) +
-         m.ExtrasMetricsJson(now_ms) + "}";
+Result<std::string> Engine::Export() {
+  if (impl_->store_->InTransaction()) {
+    return Status::Conflict("cannot export inside a transaction");
+  }
+  return ExportSnapshot(*impl_->store_, impl_->schema_fingerprint_);
 }
 
-Store& Engine::store() { return *impl_->store; }
-Env& Engine::env() { return *impl_->env; }
-void Engine::SetApplyObserver(ApplyObserver* observer) { impl_->observer = observer; }
-void Engine::EmitEvent(std::string event_json) { impl_->Emit(std::move(event_json)); }
+std::string Engine::Clear() {
+  Impl& m = *impl_;
+  m.shapes_.clear();  // nothing is requested any more; late responses are ignored
+  m.store_->ClearCache();
+  m.query_cache_->Clear();
+  Status s = ClearDatabase(*m.store_);
+  if (!s.ok()) return s.ToJson();
+  m.MaybeEmitStatus();
+  return Status::Ok().ToJson();
+}
+
+Store& EngineTestSeams::store(Engine& engine) { return *engine.impl_->store_; }
 
 }  // namespace electrolite

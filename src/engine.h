@@ -81,24 +81,6 @@ struct Request {
   std::string ToJson() const;
 };
 
-// Hook the write path installs to learn, inside the apply
-// transaction of a shape response, which txids became visible. It may write
-// to the database through `store`; a non-ok Status rolls the whole response
-// back (and the response is retried later). Both are called after the
-// response's rows and the shape's new state are written: OnSnapshotEnd when
-// the response had one, then OnTxidsApplied for every applied response.
-class ApplyObserver {
- public:
-  virtual ~ApplyObserver() = default;
-  // `txids`: 32-bit xids from change headers applied in this response (may
-  // be empty).
-  virtual Status OnTxidsApplied(Store& store, std::string_view shape_id,
-                                const std::vector<int64_t>& txids) = 0;
-  // A snapshot-end (xid8 values as decimal strings) applied in this response.
-  virtual Status OnSnapshotEnd(Store& store, std::string_view shape_id, std::string_view xmin,
-                               std::string_view xmax, const std::vector<std::string>& xip) = 0;
-};
-
 class Engine {
  public:
   // Opens (creating if needed) the database, declares the tables, resumes
@@ -168,7 +150,7 @@ class Engine {
                               int64_t now_ms = -1);
   std::string Metrics(int64_t now_ms);
 
-  // ---- prefetching, snapshots, sign-out (engine_extras.cc) ----
+  // ---- prefetching (engine_prefetch.cc), snapshots, sign-out ----
   // Subscribes the child shapes of parent row `key_json` (a JSON string or
   // number, or {"id": ...}) as policies.json `prefetch_children` declares:
   // {ok, shapeIds, covered} (covered: child tables another shape syncs whole).
@@ -182,17 +164,10 @@ class Engine {
   // vacuums the file. The engine syncs nothing afterwards; close it.
   std::string Clear();
 
-  // ---- seams for other engine parts (write path, tests) ----
-  Store& store();
-  Env& env();
-  // Observer must outlive the engine or be reset to null.
-  void SetApplyObserver(ApplyObserver* observer);
-  // Queues an event (JSON object text) for PollEvent.
-  void EmitEvent(std::string event_json);
-
   class Impl;
 
  private:
+  friend class EngineTestSeams;  // engine_test_seams.h
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -1,6 +1,7 @@
-// Engine::Impl: the engine's internal state, shared by engine.cc (lifecycle,
-// app API, events, status) and engine_sync.cc (the shape request loop).
-// Other engine parts (the write path) add their members here.
+// Engine::Impl: the engine's internal state, shared by the files that make
+// up the engine: engine.cc (lifecycle, app API, events, status),
+// engine_sync.cc (the shape request loop), engine_write.cc (the write path),
+// engine_metrics.cc and the components (engine_components.h).
 #ifndef ELECTROLITE_SRC_ENGINE_IMPL_H_
 #define ELECTROLITE_SRC_ENGINE_IMPL_H_
 
@@ -13,112 +14,62 @@
 
 #include "change_set.h"
 #include "engine.h"
-#include "prefetch.h"
-#include "retention.h"
+#include "engine_metrics.h"
 #include "shape.h"
 #include "statement_cache.h"
 #include "store.h"
 #include "synced_tables.h"
+#include "timers.h"
+#include "txid_matching.h"
 #include "upload.h"
 #include "write_path.h"
 
 namespace electrolite {
 
+class EngineComponent;
+class PrefetchComponent;
 class ResponseApplier;
-
-// The app's declarations as the options give them: schemaSql, then policies, then `tables`.
-Result<std::vector<TableDecl>> DeclaredTables(const EngineOptions& options);
-// Fingerprint of the tables `options` declares (snapshot_export.h).
-Result<uint64_t> DeclaredFingerprint(const EngineOptions& options);
-// policies.json `exclude: [...]`: a shape of `decl` without `columns` asks
-// for every declared column but those; naming an excluded (or a key) column
-// is an error. Tables declared without columns rely on the server alone.
-Status ApplyExcludedColumns(const TableDecl& decl, ShapeDef* def);
+class RetentionComponent;
 
 class Engine::Impl {
  public:
-  EngineOptions options;
-  std::unique_ptr<Store> store;
-  // db.query / db.exec statements (after `store`: destroyed before it).
-  std::unique_ptr<StatementCache> query_cache;
-  std::unique_ptr<SeededEnv> owned_env;
-  Env* env = nullptr;
-  ApplyObserver* observer = nullptr;
-  ViewBuilder view_builder = BuildPlainView;
-
-  std::map<std::string, std::unique_ptr<SyncedTable>> tables;
-  std::vector<std::unique_ptr<Shape>> shapes;  // subscription order
-  std::deque<std::string> events;
-  std::string last_status_json;
-
-  bool online = true;
-  // engine_sync.cc "Reconnecting": the last request failed to reach the server; one shape probes
-  // it while the others wait for the probe's answer.
-  bool unreachable = false;
-  std::string token;
-  int64_t next_request_id = 1;
-  Status last_error;
-  std::string last_error_shape;
-
-  // Metrics.
-  int64_t rows_applied = 0;
-  int64_t bytes_received = 0;
-  int64_t responses = 0;
-  int64_t errors = 0;
-  int64_t apply_ms_total = 0;
-
-  // ---- engine_extras.cc: retention, prefetching, snapshots, security, metrics ----
-  std::unique_ptr<Retention> retention;
-  std::unique_ptr<Prefetcher> prefetcher;
-  uint64_t schema_fingerprint = 0;
-  bool cleared = false;
-  int64_t opened_ms = 0;
-  int64_t connected_since_ms = -1;
-  std::deque<int64_t> sync_times;  // applied responses in the last minute
-  int64_t syncs_total = 0;
-  int64_t last_sync_duration_ms = 0;
-  int64_t last_sync_at_ms = -1;
-  int64_t foreign_rows_dropped = 0;
-  std::map<std::string, int64_t> foreign_by_table;
-  int64_t prefetch_rows_dropped = 0;
-  size_t retention_tables_seen = static_cast<size_t>(-1);
-  Status InitExtras();
-  void RefreshRetentionTables();
-  void ExtrasOnApplied(Shape* shape, int64_t now_ms, int64_t ms, const ResponseApplier& applier);
-  void ExtrasOnDisconnected();
-  void ExtrasOnTimeout(int64_t now_ms);
-  int64_t ExtrasDeadline() const;
-  Status DropPrefetchShape(const Prefetcher::Child& c, std::set<std::string>* changed);
-  // ",\"name\":value,..." metric fields.
-  std::string ExtrasMetricsJson(int64_t now_ms) const;
-
-  // ---- engine.cc ----
-  Status Init();
+  // ---- what the components (engine_components.h) reach ----
+  const EngineOptions& options() const { return options_; }
+  Store& store() { return *store_; }
+  const std::map<std::string, std::unique_ptr<SyncedTable>>& tables() const { return tables_; }
+  const std::vector<std::unique_ptr<Shape>>& shapes() const { return shapes_; }
   SyncedTable* FindTable(const std::string& name);
   Shape* FindShape(const std::string& id);
   Result<Shape*> AddShape(ShapeDef def, bool persist);
-  void Emit(std::string event_json) { events.push_back(std::move(event_json)); }
+  // Forgets `shape` (its rows and its _el_shapes row are the caller's); a late
+  // response to its request is ignored.
+  void RemoveShape(const Shape* shape);
   // Emits a tables-changed event (nothing when `changes` is empty). Inside
   // an app transaction the changes are also kept for a rollback's event.
   void EmitTablesChanged(const ChangeSet& changes);
   // Tables changed in ways not known by key.
   void EmitTablesChanged(const std::set<std::string>& tables);
-  // Everything reported since the app's BEGIN (a ROLLBACK reports it again).
-  ChangeSet txn_changes;
   void EmitError(const Status& s, const std::string& shape_id);
   void Log(const char* level, const std::string& message);
-  std::string BuildStatusJson() const;
+  // A status event when the status changed since the last one.
   void MaybeEmitStatus();
 
-  // ---- write path (engine_write.cc) ----
-  std::unique_ptr<WritePath> writes;
-  std::unique_ptr<Uploader> uploader;
-  std::unique_ptr<ApplyObserver> write_observer;
-  int64_t last_now_ms = 0;  // the latest now_ms any call brought
-  // Before the tables are materialised: overlay-aware view builder, observer.
+ private:
+  friend class Engine;
+  friend class EngineTestSeams;
+
+  // ---- engine.cc: open ----
+  Status Init();
+  // Upload, shapes, then each component.
+  void InitTimers();
+  void Emit(std::string event_json) { events_.push_back(std::move(event_json)); }
+  std::string BuildStatusJson() const;
+
+  // ---- engine_write.cc ----
+  // Before the tables are materialised: overlay-aware view builder, uploader, txid matching.
   Status InitWrites();
   // A typed write naming another user in the owner column (options.user_id
-  // set): invalid_argument (engine_write.cc).
+  // set): invalid_argument.
   Status CheckOwner(std::string_view table, const Json& values) const;
   // After Init's transaction: counts what waits in the outbox.
   Status StartUploads();
@@ -136,23 +87,63 @@ class Engine::Impl {
   // While unreachable: the one shape allowed to send (in flight, or the first waiting), else null.
   Shape* Probe() const;
   std::optional<Request> NextRequest(int64_t now_ms);
-  void OnTimeout(int64_t now_ms);
-  int64_t NextDeadline() const;
-
- private:
-  Status OnSuccess(int64_t now_ms, Shape* shape, int status, const Headers& headers,
-                   std::string_view body);
+  // The shape loop's entry in the timer table: requests past their timeout
+  // fail as network errors; the deadline is the earliest shape's (only the
+  // probe's while the server is unreachable).
+  void ShapesOnTimeout(int64_t now_ms);
+  int64_t ShapesDeadline() const;
+  // Carries out what a shape's transition asks (shape.h ShapeStep): logs,
+  // error events, the disconnected hook, a re-fetch (its failure reported and
+  // turned into the shape's next step). Returns the re-fetch's status.
+  Status Carry(int64_t now_ms, Shape* shape, const ShapeStep& step);
+  // A response dropped rows of another user: counted, reported, logged.
+  void ReportForeignRows(const Shape& shape, int64_t rows);
+  // Starts `shape` over from -1 (persisted) and logs it.
+  Status Refetch(Shape* shape, const std::string& new_handle, ShapeStep::Forget forget);
+  // Applies a 200/204/304 body and the shape's next state in one transaction.
   Status ApplyBody(int64_t now_ms, Shape* shape, int status, const Headers& headers,
-                   std::string_view body, bool live);
-  Status MustRefetch(Shape* shape, const std::string& new_handle);
-  void Fail(Shape* shape, const Status& s);
-  // A response that could not be applied: reported, then retried from the
-  // same offset after a backoff (Fail after kMaxConsecutiveFailures).
-  void RetryOrFail(int64_t now_ms, Shape* shape, const Status& s);
-  // HTTP 400: the shape's definition (terminal) or the client's own state
-  // (re-fetched from -1 with backoff, never a permanent stop).
-  void OnBadRequest(int64_t now_ms, Shape* shape, const Headers& headers, std::string_view body);
-  void Backoff(int64_t now_ms, Shape* shape, int64_t retry_after_ms);
+                   std::string_view body);
+
+  // ---- fixed at open ----
+  EngineOptions options_;
+  std::unique_ptr<Store> store_;
+  // db.query / db.exec statements (after `store_`: destroyed before it).
+  std::unique_ptr<StatementCache> query_cache_;
+  std::unique_ptr<SeededEnv> owned_env_;
+  Env* env_ = nullptr;
+  ViewBuilder view_builder_ = BuildPlainView;
+  uint64_t schema_fingerprint_ = 0;  // of the declarations (snapshot_export.h)
+
+  // ---- what is synced: tables by name; shapes in subscription order, each on a table of tables_ ----
+  std::map<std::string, std::unique_ptr<SyncedTable>> tables_;
+  std::vector<std::unique_ptr<Shape>> shapes_;
+
+  // ---- the connection: shared by every shape and the uploader ----
+  bool online_ = true;
+  // engine_sync.cc "Reconnecting": the last request failed to reach the server; one shape probes
+  // it while the others wait for the probe's answer.
+  bool unreachable_ = false;
+  std::string token_;
+  int64_t next_request_id_ = 1;  // shape and upload requests alike, never reused
+  int64_t last_now_ms_ = 0;      // the latest now_ms any call brought
+
+  // ---- the write path: local writes, the outbox's uploads, txid matching ----
+  std::unique_ptr<WritePath> writes_;
+  std::unique_ptr<Uploader> uploader_;
+  std::unique_ptr<TxidMatching> txids_;
+  // Everything reported since the app's BEGIN (a ROLLBACK reports it again).
+  ChangeSet txn_changes_;
+
+  // ---- outputs: polled events, the last status emitted ----
+  std::deque<std::string> events_;
+  std::string last_status_json_;
+
+  // ---- components with timers, metrics (the timer table holds pointers to them) ----
+  std::unique_ptr<SyncMetrics> metrics_;
+  std::unique_ptr<RetentionComponent> retention_;
+  std::unique_ptr<PrefetchComponent> prefetch_;
+  std::vector<EngineComponent*> components_;  // retention, prefetch
+  TimerTable timers_;  // filled by InitTimers at open
 };
 
 }  // namespace electrolite

@@ -1,6 +1,6 @@
 // The engine's write path: the app-facing write API and the glue
-// between Engine::Impl and WritePath/Uploader (local writes, upload requests,
-// txid matching inside the shape apply transaction).
+// between Engine::Impl and WritePath/Uploader (local writes, upload requests;
+// txid matching is txid_matching.h).
 #include <algorithm>
 #include <cctype>
 
@@ -13,49 +13,6 @@ namespace electrolite {
 namespace {
 
 using json = Json;
-
-// Called inside the shape apply transaction, after the response's rows and
-// the shape's new state are written (engine_sync.cc ApplyBody).
-class WriteApplyObserver : public ApplyObserver {
- public:
-  explicit WriteApplyObserver(Engine::Impl* impl) : impl_(impl) {}
-
-  Status OnTxidsApplied(Store& store, std::string_view shape_id,
-                        const std::vector<int64_t>& txids) override {
-    std::string table;
-    bool refetching = false;
-    EL_RETURN_IF_ERROR(Lookup(store, shape_id, &table, &refetching));
-    if (table.empty()) return Status::Ok();
-    return impl_->writes->OnChangesApplied(table, txids, impl_->last_now_ms, refetching);
-  }
-
-  Status OnSnapshotEnd(Store& store, std::string_view shape_id, std::string_view xmin,
-                       std::string_view xmax, const std::vector<std::string>& xip) override {
-    std::string table;
-    bool refetching = false;
-    EL_RETURN_IF_ERROR(Lookup(store, shape_id, &table, &refetching));
-    if (table.empty()) return Status::Ok();
-    return impl_->writes->OnSnapshotEnd(table, xmin, xmax, xip, refetching);
-  }
-
- private:
-  // The shape's table, and whether any shape of that table is still
-  // re-fetching (its rows wait in T__stage: matching must wait for the swap).
-  Status Lookup(Store& store, std::string_view shape_id, std::string* table, bool* refetching) {
-    Shape* shape = impl_->FindShape(std::string(shape_id));
-    if (shape == nullptr) return Status::Ok();
-    *table = shape->def().table;
-    EL_ASSIGN_OR_RETURN(Stmt * st, store.Cached(
-        "SELECT count(*) FROM _el_shapes WHERE table_name = ?1 AND refetching <> 0"));
-    st->BindText(1, *table);
-    Result<bool> row = st->Step();
-    *refetching = row.ok() && row.value() && st->ColumnInt64(0) > 0;
-    st->Reset();
-    return row.ok() ? Status::Ok() : row.status();
-  }
-
-  Engine::Impl* impl_;
-};
 
 std::string MutationResult(const Result<std::string>& r) {
   if (!r.ok()) return r.status().ToJson();
@@ -95,12 +52,12 @@ Result<json> ParseObject(std::string_view text, const char* what) {
 // ---------------------------------------------------------------- Impl
 
 Status Engine::Impl::InitWrites() {
-  writes = std::make_unique<WritePath>(store.get(), env);
-  EL_RETURN_IF_ERROR(writes->Init());
-  const SchemaDefaults defaults = ParseSchemaDefaults(options.schema_sql);
-  WritePath* w = writes.get();
+  writes_ = std::make_unique<WritePath>(store_.get(), env_);
+  EL_RETURN_IF_ERROR(writes_->Init());
+  const SchemaDefaults defaults = ParseSchemaDefaults(options_.schema_sql);
+  WritePath* w = writes_.get();
   // Every materialised table gets its overlay, merged view and triggers.
-  view_builder = [w, defaults](Store& s, const TableDecl& decl) -> Status {
+  view_builder_ = [w, defaults](Store& s, const TableDecl& decl) -> Status {
     Result<WriteTable> t = WriteTable::FromDecl(decl, defaults);
     if (!t.ok()) {
       // Not writable locally (e.g. no primary key): the plain read view.
@@ -109,61 +66,60 @@ Status Engine::Impl::InitWrites() {
     return w->DeclareTable(std::move(t).value());
   };
   UploadOptions o;
-  o.base_url = options.base_url;
-  o.client_id = options.client_id;
-  o.batch_size = options.batch_size;
-  o.interval_ms = options.upload_interval_ms;
-  o.compress_threshold = options.compress_threshold;
-  o.backoff = options.backoff;
-  uploader = std::make_unique<Uploader>(store.get(), writes.get(), env, o);
-  write_observer = std::make_unique<WriteApplyObserver>(this);
-  if (observer == nullptr) observer = write_observer.get();
+  o.base_url = options_.base_url;
+  o.client_id = options_.client_id;
+  o.batch_size = options_.batch_size;
+  o.interval_ms = options_.upload_interval_ms;
+  o.compress_threshold = options_.compress_threshold;
+  o.backoff = options_.backoff;
+  uploader_ = std::make_unique<Uploader>(store_.get(), writes_.get(), env_, o);
+  txids_ = std::make_unique<TxidMatching>(store_.get(), writes_.get());
   return Status::Ok();
 }
 
 Status Engine::Impl::StartUploads() {
-  EL_RETURN_IF_ERROR(uploader->Init());
-  uploader->SetToken(token);
+  EL_RETURN_IF_ERROR(uploader_->Init());
+  uploader_->SetToken(token_);
   return Status::Ok();
 }
 
 int64_t Engine::Impl::Now(int64_t now_ms) {
-  if (now_ms >= 0) last_now_ms = std::max(last_now_ms, now_ms);
-  return now_ms >= 0 ? now_ms : last_now_ms;
+  if (now_ms >= 0) last_now_ms_ = std::max(last_now_ms_, now_ms);
+  return now_ms >= 0 ? now_ms : last_now_ms_;
 }
 
 void Engine::Impl::FlushWrites(bool committed) {
   if (!committed) {
-    writes->DropEvents();
-    (void)writes->TakeChanges();
+    writes_->DropEvents();
+    (void)writes_->TakeChanges();
     return;
   }
-  for (std::string& ev : writes->TakeEvents()) {
-    if (options.debug && ev.rfind("{\"type\":\"conflict\"", 0) == 0) Log("info", ev);
+  for (std::string& ev : writes_->TakeEvents()) {
+    if (options_.debug && ev.rfind("{\"type\":\"conflict\"", 0) == 0) Log("info", ev);
     Emit(std::move(ev));
   }
-  EmitTablesChanged(writes->TakeChanges());
-  if (writes->TakeNewWrites() > 0) uploader->NoteWrites();
+  EmitTablesChanged(writes_->TakeChanges());
+  if (writes_->TakeNewWrites() > 0) uploader_->NoteWrites();
   MaybeEmitStatus();
 }
 
 // ---------------------------------------------------------------- Engine
 
-void Engine::SetUserId(std::string_view user_id) { impl_->options.user_id = std::string(user_id); }
+void Engine::SetUserId(std::string_view user_id) { impl_->options_.user_id = std::string(user_id); }
 
 // A typed write whose owner column names another user than the signed-in one:
 // the write endpoint would refuse it, so it is refused here, before it is
 // applied locally or queued.
 Status Engine::Impl::CheckOwner(std::string_view table, const json& values) const {
-  if (options.user_id.empty() || !values.is_object()) return Status::Ok();
-  const WriteTable* t = writes->Find(table);
-  if (t == nullptr || t->ColumnIndex(options.user_column) < 0) return Status::Ok();
-  auto it = values.find(options.user_column);
+  if (options_.user_id.empty() || !values.is_object()) return Status::Ok();
+  const WriteTable* t = writes_->Find(table);
+  if (t == nullptr || t->ColumnIndex(options_.user_column) < 0) return Status::Ok();
+  auto it = values.find(options_.user_column);
   if (it == values.end() || it->is_null()) return Status::Ok();
   const std::string owner = it->is_string() ? it->get<std::string>() : Dump(*it);
-  if (owner == options.user_id) return Status::Ok();
-  return Status::InvalidArgument(std::string(table) + "." + options.user_column + " is '" + owner +
-                                 "', not the signed-in user '" + options.user_id +
+  if (owner == options_.user_id) return Status::Ok();
+  return Status::InvalidArgument(std::string(table) + "." + options_.user_column + " is '" + owner +
+                                 "', not the signed-in user '" + options_.user_id +
                                  "': the server would refuse this write");
 }
 
@@ -171,7 +127,7 @@ std::string Engine::Insert(std::string_view table, std::string_view row_json, in
   Result<json> row = ParseObject(row_json, "row");
   if (!row.ok()) return row.status().ToJson();
   if (Status s = impl_->CheckOwner(table, row.value()); !s.ok()) return s.ToJson();
-  Result<std::string> r = impl_->writes->Insert(table, row.value(), impl_->Now(now_ms));
+  Result<std::string> r = impl_->writes_->Insert(table, row.value(), impl_->Now(now_ms));
   impl_->FlushWrites(r.ok());
   return MutationResult(r);
 }
@@ -184,7 +140,7 @@ std::string Engine::Update(std::string_view table, std::string_view key_json,
   if (!patch.ok()) return patch.status().ToJson();
   if (Status s = impl_->CheckOwner(table, patch.value()); !s.ok()) return s.ToJson();
   Result<std::string> r =
-      impl_->writes->Update(table, key.value(), patch.value(), impl_->Now(now_ms));
+      impl_->writes_->Update(table, key.value(), patch.value(), impl_->Now(now_ms));
   impl_->FlushWrites(r.ok());
   return MutationResult(r);
 }
@@ -192,28 +148,28 @@ std::string Engine::Update(std::string_view table, std::string_view key_json,
 std::string Engine::Delete(std::string_view table, std::string_view key_json, int64_t now_ms) {
   Result<json> key = ParseObject(key_json, "key");
   if (!key.ok()) return key.status().ToJson();
-  Result<std::string> r = impl_->writes->Delete(table, key.value(), impl_->Now(now_ms));
+  Result<std::string> r = impl_->writes_->Delete(table, key.value(), impl_->Now(now_ms));
   impl_->FlushWrites(r.ok());
   return MutationResult(r);
 }
 
 std::string Engine::Exec(std::string_view sql, std::string_view params_json, int64_t now_ms) {
-  Store& store = *impl_->store;
+  Store& store = *impl_->store_;
   const std::string control = TransactionControlWord(sql);
   if (!control.empty()) {
-    if (control == "begin") impl_->txn_changes.clear();
+    if (control == "begin") impl_->txn_changes_.clear();
     Result<QueryOutcome> q = RunStatement(store, sql, params_json);
     if (!q.ok()) return q.status().ToJson();
     if (control == "rollback") {
       // Rows reported since BEGIN may be back as they were (ROLLBACK TO
       // undoes part of them: reporting all of them is still right).
-      ChangeSet touched = impl_->txn_changes;
-      touched.Merge(impl_->writes->TakeChanges());
-      impl_->writes->DropEvents();
+      ChangeSet touched = impl_->txn_changes_;
+      touched.Merge(impl_->writes_->TakeChanges());
+      impl_->writes_->DropEvents();
       impl_->EmitTablesChanged(touched);
     }
-    if (!store.InTransaction()) impl_->txn_changes.clear();
-    impl_->uploader->NoteWrites();
+    if (!store.InTransaction()) impl_->txn_changes_.clear();
+    impl_->uploader_->NoteWrites();
     return ExecResultJson(q.value());
   }
   // One transaction (a savepoint inside the app's) per statement: writes to
@@ -221,10 +177,10 @@ std::string Engine::Exec(std::string_view sql, std::string_view params_json, int
   Txn txn(&store);
   Status s = txn.Begin();
   if (!s.ok()) return s.ToJson();
-  impl_->writes->BeginSql(impl_->Now(now_ms));
-  Result<QueryOutcome> q = RunStatement(store, sql, params_json, impl_->query_cache.get());
+  impl_->writes_->BeginSql(impl_->Now(now_ms));
+  Result<QueryOutcome> q = RunStatement(store, sql, params_json, impl_->query_cache_.get());
   int64_t mutations = 0;
-  s = impl_->writes->EndSql(q.ok() ? Status::Ok() : q.status(), &mutations);
+  s = impl_->writes_->EndSql(q.ok() ? Status::Ok() : q.status(), &mutations);
   if (s.ok()) s = txn.Commit();
   if (!s.ok()) {
     txn.Rollback();
@@ -236,7 +192,7 @@ std::string Engine::Exec(std::string_view sql, std::string_view params_json, int
   // their keys (FlushWrites); any other table written is reported unknown.
   std::set<std::string> untracked;
   for (const std::string& rel : q->relations_written) {
-    if (impl_->writes->Find(rel) == nullptr) untracked.insert(AppTableName(rel.c_str()));
+    if (impl_->writes_->Find(rel) == nullptr) untracked.insert(AppTableName(rel.c_str()));
   }
   impl_->EmitTablesChanged(untracked);
   impl_->FlushWrites(true);
@@ -244,67 +200,67 @@ std::string Engine::Exec(std::string_view sql, std::string_view params_json, int
 }
 
 std::string Engine::Begin() {
-  if (impl_->store->InTransaction()) {
+  if (impl_->store_->InTransaction()) {
     return Status::InvalidArgument("a transaction is already open").ToJson();
   }
-  impl_->txn_changes.clear();
-  return impl_->store->Exec("BEGIN IMMEDIATE").ToJson();
+  impl_->txn_changes_.clear();
+  return impl_->store_->Exec("BEGIN IMMEDIATE").ToJson();
 }
 
 std::string Engine::Commit() {
-  if (!impl_->store->InTransaction()) return Status::InvalidArgument("no open transaction").ToJson();
-  Status s = impl_->store->Exec("COMMIT");
+  if (!impl_->store_->InTransaction()) return Status::InvalidArgument("no open transaction").ToJson();
+  Status s = impl_->store_->Exec("COMMIT");
   if (!s.ok()) {
-    (void)impl_->store->Exec("ROLLBACK");
+    (void)impl_->store_->Exec("ROLLBACK");
     impl_->FlushWrites(false);
     ChangeSet touched;
-    std::swap(touched, impl_->txn_changes);
+    std::swap(touched, impl_->txn_changes_);
     impl_->EmitTablesChanged(touched);
     return s.ToJson();
   }
-  impl_->txn_changes.clear();
+  impl_->txn_changes_.clear();
   impl_->FlushWrites(true);
   return s.ToJson();
 }
 
 std::string Engine::Rollback() {
-  if (!impl_->store->InTransaction()) return Status::InvalidArgument("no open transaction").ToJson();
-  Status s = impl_->store->Exec("ROLLBACK");
+  if (!impl_->store_->InTransaction()) return Status::InvalidArgument("no open transaction").ToJson();
+  Status s = impl_->store_->Exec("ROLLBACK");
   // An upload answer handled inside the transaction was rolled back too:
   // whatever is not in flight now goes again (same ids; deduplicated).
-  if (!impl_->uploader->in_flight()) {
-    (void)impl_->store->Exec(
+  if (!impl_->uploader_->in_flight()) {
+    (void)impl_->store_->Exec(
         "UPDATE _el_outbox SET status = 'pending' WHERE status = 'in_flight'");
   }
   // The views may have shown the rolled-back writes to live queries: every
   // row reported since BEGIN (or not yet reported) is reported again.
   ChangeSet touched;
-  std::swap(touched, impl_->txn_changes);
-  touched.Merge(impl_->writes->TakeChanges());
-  impl_->writes->DropEvents();
+  std::swap(touched, impl_->txn_changes_);
+  touched.Merge(impl_->writes_->TakeChanges());
+  impl_->writes_->DropEvents();
   impl_->EmitTablesChanged(touched);
-  impl_->uploader->NoteWrites();
+  impl_->uploader_->NoteWrites();
   impl_->MaybeEmitStatus();
   return s.ToJson();
 }
 
 std::string Engine::PendingMutations() {
-  Result<json> list = impl_->writes->PendingMutations();
+  Result<json> list = impl_->writes_->PendingMutations();
   if (!list.ok()) return list.status().ToJson();
   return Dump(json{{"ok", true}, {"mutations", list.value()}});
 }
 
 std::string Engine::DiscardMutation(std::string_view mutation_id) {
-  Status s = impl_->writes->DiscardMutation(mutation_id);
+  Status s = impl_->writes_->DiscardMutation(mutation_id);
   impl_->FlushWrites(s.ok());
   return s.ToJson();
 }
 
 std::string Engine::SetResolver(std::string_view table, bool registered) {
-  if (impl_->writes->Find(table) == nullptr) {
+  if (impl_->writes_->Find(table) == nullptr) {
     return Status::NotFound("no synced table named \"" + std::string(table) + "\"").ToJson();
   }
-  impl_->writes->SetResolver(table, registered);
+  impl_->writes_->SetResolver(table, registered);
   return Status::Ok().ToJson();
 }
 
@@ -312,7 +268,7 @@ std::string Engine::ResolveConflict(std::string_view resolve_id, std::string_vie
                                     int64_t now_ms) {
   Result<json> row = ParseObject(row_json, "row");
   if (!row.ok()) return row.status().ToJson();
-  Status s = impl_->writes->ResolveConflict(resolve_id, row.value(), impl_->Now(now_ms));
+  Status s = impl_->writes_->ResolveConflict(resolve_id, row.value(), impl_->Now(now_ms));
   impl_->FlushWrites(s.ok());
   return s.ToJson();
 }

@@ -7,21 +7,9 @@ namespace electrolite {
 Result<std::vector<PrefetchRule>> PrefetchRulesFromDecls(const std::vector<TableDecl>& decls) {
   std::vector<PrefetchRule> rules;
   for (const TableDecl& d : decls) {
-    Json p = Json::parse(d.policy_json);
-    if (p.is_discarded() || !p.is_object()) continue;
-    auto it = p.find("prefetch_children");
-    if (it == p.end() || it->is_null()) continue;
-    std::string where = "policies." + d.name + ".prefetch_children";
-    if (!it->is_array()) return Status::InvalidArgument(where + " must be a list");
-    for (const Json& e : *it) {
-      std::string s = e.is_string() ? e.get<std::string>() : std::string();
-      size_t dot = s.find('.');
-      if (dot == std::string::npos || dot == 0 || dot + 1 == s.size()) {
-        return Status::InvalidArgument(where + ": expected \"child_table.fk_column\", got " +
-                                       e.dump());
-      }
-      rules.push_back({d.name, s.substr(0, dot), s.substr(dot + 1)});
-    }
+    const TableConfig& c = d.config();
+    EL_RETURN_IF_ERROR(c.prefetch_error);
+    for (const auto& [child, fk] : c.prefetch_children) rules.push_back({d.name, child, fk});
   }
   return rules;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "civil_time.h"
 #include "json.h"
 #include "store.h"
 
@@ -48,59 +49,37 @@ std::string PkMatch(const std::vector<std::string>& pk, const std::string& a,
 std::string IsoUtcFromMs(int64_t ms) {
   int64_t days = ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
   int64_t rem = ms - days * 86400000;
-  // civil_from_days (H. Hinnant).
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) y++;
+  int64_t y = 0;
+  unsigned m = 0, d = 0;
+  CivilFromDays(days, &y, &m, &d);
   if (y < 0) y = 0;
   if (y > 9999) y = 9999;
   char buf[40];
-  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", static_cast<int>(y),
-           static_cast<int>(m), static_cast<int>(d), static_cast<int>(rem / 3600000),
-           static_cast<int>((rem / 60000) % 60), static_cast<int>((rem / 1000) % 60),
-           static_cast<int>(rem % 1000));
+  snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(y), m, d,
+           static_cast<int>(rem / 3600000), static_cast<int>((rem / 60000) % 60),
+           static_cast<int>((rem / 1000) % 60), static_cast<int>(rem % 1000));
   return buf;
 }
 
 Result<std::vector<RetentionRule>> RetentionRulesFromDecls(const std::vector<TableDecl>& decls) {
   std::vector<RetentionRule> rules;
   for (const TableDecl& d : decls) {
-    Json p = Json::parse(d.policy_json);
-    if (p.is_discarded() || !p.is_object()) continue;
-    auto r = p.find("retention");
-    if (r != p.end() && !r->is_null()) {
-      std::string where = "policies." + d.name + ".retention";
-      if (!r->is_object()) return Status::InvalidArgument(where + " must be an object");
-      std::string column = JsonStr(*r, "column");
-      double days = JsonDouble(*r, "days", -1);
-      if (column.empty()) return Status::InvalidArgument(where + ".column must name a column");
-      if (!(days > 0) || !std::isfinite(days)) {
-        return Status::InvalidArgument(where + ".days must be a positive number");
+    const TableConfig& c = d.config();
+    EL_RETURN_IF_ERROR(c.retention_error);
+    if (!c.retention_column.empty()) {
+      if (!d.columns.empty() && d.FindColumn(c.retention_column) == nullptr) {
+        return Status::InvalidArgument("policies." + d.name + ".retention.column: " +
+                                       c.retention_column + " is not a column of " + d.name);
       }
-      if (!d.columns.empty() && d.FindColumn(column) == nullptr) {
-        return Status::InvalidArgument(where + ".column: " + column + " is not a column of " +
-                                       d.name);
-      }
-      rules.push_back({d.name, column, static_cast<int64_t>(days * 86400000.0)});
+      rules.push_back({d.name, c.retention_column, c.retention_max_age_ms});
     }
-    auto e = p.find("expires_column");
-    if (e != p.end() && !e->is_null()) {
-      std::string where = "policies." + d.name + ".expires_column";
-      if (!e->is_string() || e->get<std::string>().empty()) {
-        return Status::InvalidArgument(where + " must name a column");
+    EL_RETURN_IF_ERROR(c.expires_error);
+    if (!c.expires_column.empty()) {
+      if (!d.columns.empty() && d.FindColumn(c.expires_column) == nullptr) {
+        return Status::InvalidArgument("policies." + d.name + ".expires_column: " +
+                                       c.expires_column + " is not a column of " + d.name);
       }
-      std::string column = e->get<std::string>();
-      if (!d.columns.empty() && d.FindColumn(column) == nullptr) {
-        return Status::InvalidArgument(where + ": " + column + " is not a column of " + d.name);
-      }
-      rules.push_back({d.name, column, 0});
+      rules.push_back({d.name, c.expires_column, 0});
     }
   }
   return rules;

@@ -1,8 +1,9 @@
+// The shape's state machine (shape.h): every transition of its phase, its
+// waits and its request, and its persisted state in `_el_shapes`.
 #include "shape.h"
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
 
 #include "json.h"
 
@@ -10,224 +11,387 @@ namespace electrolite {
 
 namespace {
 
-uint64_t Fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
+// A response that cannot be applied this many times in a row stops the shape.
+constexpr int kMaxConsecutiveFailures = 50;
+
+std::string Excerpt(std::string_view body) {
+  std::string s(body.substr(0, 200));
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
   }
-  return h;
+  return s;
 }
 
-std::string QuoteColumn(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += "\"\"";
-    else out += c;
-  }
-  return out + "\"";
-}
-
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-// "Sun, 06 Nov 1994 08:49:37 GMT" -> Unix ms, or -1.
-int64_t ParseHttpDate(std::string_view s) {
-  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  if (s.size() < 29 || s[3] != ',') return -1;
-  auto num = [&](size_t pos, size_t n) -> int {
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-      char c = s[pos + i];
-      if (c < '0' || c > '9') return -1;
-      v = v * 10 + (c - '0');
+// A 400 lists the request fields it refused (protocol notes §2.1, §2.1a):
+// {"errors":{"offset":["out of bounds for this shape"]}}. The offset,
+// handle, cursor and live flag are the client's own state; the rest (where,
+// columns, table, params, ...) is the shape's definition, the app's to fix.
+// A body that names no field blames the client's state when the request sent
+// any (an offset past -1).
+bool BlamesClientState(std::string_view body, bool sent_state) {
+  static const char* const kStateFields[] = {"offset", "handle", "cursor", "live", "live_sse",
+                                             "experimental_live_sse", "expired_handle"};
+  Json j = Json::parse(body);
+  if (j.is_discarded() || !j.is_object()) return sent_state;
+  auto errors = j.find("errors");
+  if (errors == j.end() || !errors->is_object() || errors->empty()) return sent_state;
+  for (auto it = errors->begin(); it != errors->end(); ++it) {
+    for (const char* f : kStateFields) {
+      if (it.key() == f) return true;
     }
-    return v;
-  };
-  int day = num(5, 2), year = num(12, 4), hh = num(17, 2), mm = num(20, 2), ss = num(23, 2);
-  int mon = -1;
-  for (int i = 0; i < 12; i++) {
-    if (s.substr(8, 3) == kMonths[i]) mon = i + 1;
   }
-  if (day < 1 || year < 0 || hh < 0 || mm < 0 || ss < 0 || mon < 0) return -1;
-  int64_t days = DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day));
-  return (days * 86400 + hh * 3600 + mm * 60 + ss) * 1000;
+  return false;
+}
+
+// The headers a 200 brings that the engine keeps and sends back.
+Status CheckStateHeaders(const Headers& headers) {
+  const std::string* offset = FindHeader(headers, proto::kOffset);
+  if (offset != nullptr && !IsValidOffset(*offset)) {
+    return Status::Protocol("malformed electric-offset header \"" + Excerpt(*offset) + "\"");
+  }
+  const std::string* handle = FindHeader(headers, proto::kHandle);
+  if (handle != nullptr && !IsValidHandle(*handle)) {
+    return Status::Protocol("malformed electric-handle header \"" + Excerpt(*handle) + "\"");
+  }
+  const std::string* cursor = FindHeader(headers, proto::kCursor);
+  if (cursor != nullptr && !IsValidCursor(*cursor)) {
+    return Status::Protocol("malformed electric-cursor header \"" + Excerpt(*cursor) + "\"");
+  }
+  return Status::Ok();
+}
+
+ShapeStep With(ShapeStep step, const Status& first_error) {
+  step.errors.insert(step.errors.begin(), first_error);
+  return step;
 }
 
 }  // namespace
 
-Result<ShapeDef> ShapeDef::FromJson(std::string_view text) {
-  Json j = Json::parse(text);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("shape must be a JSON object");
-  ShapeDef d;
-  d.table = JsonStr(j, "table");
-  if (d.table.empty()) return Status::InvalidArgument("shape.table is required");
-  d.id = JsonStr(j, "id");
-  d.where = JsonStr(j, "where");
-  d.replica = JsonStr(j, "replica", "default");
-  if (d.replica != "default" && d.replica != "full") {
-    return Status::InvalidArgument("shape.replica must be \"default\" or \"full\"");
-  }
-  for (const char* field : {"params", "columns"}) {
-    auto it = j.find(field);
-    if (it == j.end() || it->is_null()) continue;
-    if (!it->is_array()) return Status::InvalidArgument(std::string("shape.") + field + " must be an array");
-    for (const Json& v : *it) {
-      std::string s;
-      if (v.is_string()) s = v.get<std::string>();
-      else if (v.is_number() || v.is_boolean()) s = v.dump();
-      else return Status::InvalidArgument(std::string("shape.") + field + " entries must be strings");
-      (field[0] == 'p' ? d.params : d.columns).push_back(std::move(s));
+// ---------------------------------------------------------------- requests
+
+ShapeStep Shape::Prepare(int64_t now_ms, bool live) {
+  ShapeStep step;
+  if (phase_ == Phase::kWaiting && wait_until_ms_ <= now_ms) phase_ = Phase::kReady;
+  if (phase_ != Phase::kReady) return step;
+  if (!live && RecordNonLiveRequest(state_.offset, now_ms)) {
+    const int n = fast_loop_detections_;
+    if (n >= proto::kFastLoopMaxDetections) {
+      return Fail(Status::Protocol("stuck in a fast retry loop at offset " + state_.offset));
+    }
+    if (n == 1) {
+      step.action = ShapeStep::Action::kRefetch;
+      step.forget = ShapeStep::Forget::kAll;
+      step.notes.push_back({"warn", Log("fast retry loop detected, clearing client-side caches")});
+      return step;
+    }
+    const int64_t cap = std::min<int64_t>(5000, 100LL << n);
+    const int64_t wait = static_cast<int64_t>(env_->RandomUnit() * static_cast<double>(cap));
+    step.notes.push_back({"warn", Log("fast retry loop, waiting " + std::to_string(wait) + " ms")});
+    if (wait > 0) {
+      Wait(now_ms, wait);
+      step.action = ShapeStep::Action::kWait;
+      return step;
     }
   }
-  return d;
-}
-
-std::string ShapeDef::ToJson() const {
-  Json j;
-  j["table"] = table;
-  if (!where.empty()) j["where"] = where;
-  if (!params.empty()) j["params"] = params;
-  if (!columns.empty()) j["columns"] = columns;
-  j["replica"] = replica;
-  return j.dump();
-}
-
-std::string ShapeDef::DefaultId() const {
-  if (where.empty() && params.empty() && columns.empty() && replica == "default") return table;
-  static const char kHex[] = "0123456789abcdef";
-  uint64_t h = Fnv1a(ToJson());
-  std::string out = table + "#";
-  for (int i = 15; i >= 8; i--) out += kHex[(h >> (i * 4)) & 15];
-  return out;
-}
-
-namespace {
-
-// Decimal digits no greater than `max` (leading zeros allowed, as the server's
-// Integer.parse takes them).
-bool DecimalAtMost(std::string_view s, uint64_t max) {
-  if (s.empty()) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (max - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  return true;
-}
-
-bool PrintableToken(std::string_view s, size_t max_len) {
-  if (s.size() > max_len) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-}
-
-}  // namespace
-
-bool IsValidOffset(std::string_view offset) {
-  if (offset == "-1") return true;
-  if (offset.size() > 64) return false;
-  size_t sep = offset.find('_');
-  if (sep == std::string_view::npos) return false;
-  std::string_view tx = offset.substr(0, sep), op = offset.substr(sep + 1);
-  if (!DecimalAtMost(tx, UINT64_MAX)) return false;
-  return op == "inf" || DecimalAtMost(op, static_cast<uint64_t>(INT64_MAX));
-}
-
-bool IsValidHandle(std::string_view handle) {
-  return !handle.empty() && PrintableToken(handle, 256);
-}
-
-bool IsValidCursor(std::string_view cursor) { return PrintableToken(cursor, 64); }
-
-std::string FormEncode(std::string_view s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '*' ||
-        c == '-' || c == '.' || c == '_') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-const std::string* FindHeader(const Headers& headers, std::string_view name) {
-  for (const auto& h : headers) {
-    if (h.first == name) return &h.second;
-  }
-  return nullptr;
-}
-
-int64_t RetryAfterMs(const Headers& headers, int64_t now_ms) {
-  const std::string* v = FindHeader(headers, proto::kRetryAfter);
-  if (v == nullptr || v->empty()) return 0;
-  int64_t ms = -1;
-  bool digits = std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (digits && v->size() < 12) {
-    ms = std::stoll(*v) * 1000;
-  } else {
-    int64_t at = ParseHttpDate(*v);
-    if (at >= 0) ms = at - now_ms;
-  }
-  if (ms < 0) return 0;
-  return std::min<int64_t>(ms, 3600 * 1000);
+  step.action = ShapeStep::Action::kSend;
+  return step;
 }
 
 std::string Shape::BuildUrl(const std::string& base_url, bool live) const {
-  std::map<std::string, std::string> q;
-  q["table"] = def_.table;
-  q["offset"] = state_.offset;
-  q["log"] = "full";
-  if (!state_.handle.empty()) q["handle"] = state_.handle;
-  if (!def_.where.empty()) q["where"] = def_.where;
-  for (size_t i = 0; i < def_.params.size(); i++) {
-    q["params[" + std::to_string(i + 1) + "]"] = def_.params[i];
-  }
-  if (!def_.columns.empty()) {
-    std::string cols;
-    for (size_t i = 0; i < def_.columns.size(); i++) {
-      if (i > 0) cols += ',';
-      cols += QuoteColumn(def_.columns[i]);
-    }
-    q["columns"] = cols;
-  }
-  if (def_.replica == "full") q["replica"] = "full";
+  std::vector<std::pair<std::string, std::string>> q = {{"offset", state_.offset}};
+  if (!state_.handle.empty()) q.emplace_back("handle", state_.handle);
   if (live) {
-    q["live"] = "true";
-    q["cursor"] = state_.cursor;
+    q.emplace_back("live", "true");
+    q.emplace_back("cursor", state_.cursor);
   }
-  if (!cache_buster.empty()) q["cache-buster"] = cache_buster;
+  if (!cache_buster_.empty()) q.emplace_back("cache-buster", cache_buster_);
   if (state_.offset == "-1" && !state_.expired_handle.empty()) {
-    q["expired_handle"] = state_.expired_handle;
+    q.emplace_back("expired_handle", state_.expired_handle);
   }
-  std::string url = base_url;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  url += "/v1/shape?";
-  bool first = true;
-  for (const auto& kv : q) {
-    if (!first) url += '&';
-    first = false;
-    url += FormEncode(kv.first);
-    url += '=';
-    url += FormEncode(kv.second);
-  }
-  return url;
+  return def_.Url(base_url, q);
 }
+
+void Shape::Sent(int64_t request_id, int64_t now_ms, int64_t timeout_ms, bool live) {
+  phase_ = Phase::kInFlight;
+  network_wait_ = false;
+  request_id_ = request_id;
+  request_sent_ms_ = now_ms;
+  request_deadline_ms_ = now_ms + timeout_ms;
+  request_live_ = live;
+  request_offset_ = state_.offset;
+}
+
+// ---------------------------------------------------------------- answers
+
+ShapeStep Shape::OnResponse(int64_t now_ms, int status, const Headers& headers,
+                            std::string_view body) {
+  phase_ = Phase::kReady;
+  request_id_ = -1;
+  attempted_ = true;
+  if (status == 200 || status == 204 || status == 304) return OnSuccess(now_ms, status, headers);
+  if (status == 409) {
+    connected_ = true;
+    ShapeStep step;
+    step.action = ShapeStep::Action::kRefetch;
+    const std::string* h = FindHeader(headers, proto::kHandle);
+    if (h == nullptr) step.notes.push_back({"warn", "409 without electric-handle: a proxy may strip headers"});
+    if (h != nullptr && !IsValidHandle(*h)) {
+      step.notes.push_back({"warn", "409 with a malformed electric-handle, ignored"});
+      h = nullptr;
+    }
+    if (h != nullptr) step.new_handle = *h;
+    return step;
+  }
+  if (status == 400) return OnBadRequest(now_ms, headers, body);
+  switch (ClassifyHttpStatus(status)) {
+    case HttpClass::kAuth: {
+      connected_ = true;
+      phase_ = Phase::kAuth;
+      error_ = Status::Auth("HTTP " + std::to_string(status) + ": " + Excerpt(body));
+      ShapeStep step;
+      step.action = ShapeStep::Action::kAuth;
+      step.errors.push_back(error_);
+      return step;
+    }
+    case HttpClass::kRetry: {
+      ShapeStep step = BackOff(now_ms, RetryAfterMs(headers, now_ms));
+      step.notes.insert(step.notes.begin(), {"warn", Log("HTTP " + std::to_string(status))});
+      return step;
+    }
+    case HttpClass::kClientError: {
+      // Not retried (a 408 included): the request as sent will not succeed.
+      Code code = status == 404 ? Code::kNotFound : Code::kProtocol;
+      return Fail(Status(code, "HTTP " + std::to_string(status) + ": " + Excerpt(body)));
+    }
+    default:
+      return Fail(Status::Protocol("unexpected HTTP status " + std::to_string(status)));
+  }
+}
+
+ShapeStep Shape::OnSuccess(int64_t now_ms, int status, const Headers& headers) {
+  connected_ = true;
+  const bool live = request_live_;
+  const std::string* handle = FindHeader(headers, proto::kHandle);
+  std::vector<const char*> missing;
+  if (FindHeader(headers, proto::kOffset) == nullptr) missing.push_back(proto::kOffset);
+  if (handle == nullptr) missing.push_back(proto::kHandle);
+  if (live && FindHeader(headers, proto::kCursor) == nullptr) missing.push_back(proto::kCursor);
+  if (!live && status == 200 && FindHeader(headers, proto::kSchema) == nullptr) {
+    missing.push_back(proto::kSchema);
+  }
+  if (!missing.empty()) {
+    std::string m = "missing required headers: ";
+    for (size_t i = 0; i < missing.size(); i++) m += (i > 0 ? ", " : "") + std::string(missing[i]);
+    return Fail(Status::Protocol(m));  // fatal, never retried (protocol notes §2.2)
+  }
+  // Nothing of a response whose offset, handle or cursor is malformed is
+  // applied or kept; the same request is retried after a backoff.
+  Status bad = CheckStateHeaders(headers);
+  if (!bad.ok()) return ApplyFailed(now_ms, bad);
+  ShapeStep step;
+  if (!state_.expired_handle.empty() && *handle == state_.expired_handle) {
+    // A cached response of the shape we were told to drop (§4.4).
+    stale_retries_++;
+    if (stale_retries_ > proto::kMaxStaleRetries) {
+      step.notes.push_back({"warn", Log("stale responses persist, self-healing")});
+      state_.expired_handle.clear();
+      stale_retries_ = 0;
+    }
+    uint64_t r = env_->RandomU64();
+    cache_buster_ = std::to_string(r % 1000000000000ULL);
+    step.notes.push_back({"warn", Log("discarded a stale cached response")});
+    step.action = ShapeStep::Action::kDiscard;
+    return step;
+  }
+  step.action = ShapeStep::Action::kApply;
+  return step;
+}
+
+ShapeStep Shape::OnBadRequest(int64_t now_ms, const Headers& headers, std::string_view body) {
+  Status err = Status::InvalidArgument("HTTP 400: " + Excerpt(body));
+  const bool sent_state = request_offset_ != "-1";
+  const bool client = BlamesClientState(body, sent_state);
+  if (!client && client_state_errors_ == 0) {
+    return Fail(err);  // the shape's definition: terminal until the app changes it
+  }
+  // The server refused what the client sent back (e.g. an offset out of
+  // bounds after the server lost its log, or one a bad response planted):
+  // start the shape over from -1, as on a 409, without expiring its handle
+  // (the server did not rotate it), and wait so this never loops hot.
+  ShapeStep step;
+  step.action = ShapeStep::Action::kWait;
+  if (client && sent_state) {
+    step.action = ShapeStep::Action::kRefetch;
+    step.forget = ShapeStep::Forget::kHandle;
+  }
+  client_state_errors_++;
+  const int64_t wait =
+      EqualJitterWaitMs(*env_, backoff_opts_, client_state_errors_, RetryAfterMs(headers, now_ms));
+  if (client_state_errors_ > 1) {
+    // It came back after a re-fetch: shown in status while it keeps retrying.
+    error_ = err.WithContext("after re-fetching the shape");
+    step.errors.push_back(error_);
+  }
+  Wait(now_ms, wait);
+  connected_ = false;
+  step.disconnected = true;
+  step.notes.push_back(
+      {"warn", Log(err.message() + "; re-fetching in " + std::to_string(wait) + " ms")});
+  return step;
+}
+
+void Shape::Applied(ShapeState next, bool up_to_date) {
+  const bool advanced = next.offset != state_.offset;
+  state_ = std::move(next);
+  backoff_.Reset();
+  stale_retries_ = 0;
+  cache_buster_.clear();
+  // The server took the offset and handle this request sent back; until then
+  // a repeated 400's error stays in status through the re-fetch.
+  if (request_offset_ != "-1") client_state_errors_ = 0;
+  if (client_state_errors_ == 0) error_ = Status::Ok();
+  if (advanced || up_to_date) ResetFastLoop();
+}
+
+ShapeStep Shape::ApplyFailed(int64_t now_ms, const Status& s) {
+  if (backoff_.attempts() + 1 >= kMaxConsecutiveFailures) {
+    return With(Fail(s.WithContext("giving up after " + std::to_string(kMaxConsecutiveFailures) +
+                                   " failed attempts")),
+                s);
+  }
+  return With(BackOff(now_ms, 0), s);
+}
+
+ShapeStep Shape::NetworkError(int64_t now_ms) {
+  phase_ = Phase::kReady;
+  request_id_ = -1;
+  attempted_ = true;
+  ShapeStep step = BackOff(now_ms, 0);
+  network_wait_ = true;
+  wait_until_ms_ = now_ms + CapUnreachableWaitMs(wait_until_ms_ - now_ms, *env_);
+  return step;
+}
+
+void Shape::ServerAnswered(int64_t now_ms, int64_t max_spread_ms) {
+  if (phase_ != Phase::kWaiting || !network_wait_) return;
+  network_wait_ = false;
+  backoff_.Reset();
+  const int64_t spread = static_cast<int64_t>(env_->RandomUnit() * static_cast<double>(max_spread_ms));
+  wait_until_ms_ = std::min(wait_until_ms_, now_ms + spread);
+}
+
+ShapeStep Shape::Fail(Status s) {
+  phase_ = Phase::kError;
+  error_ = std::move(s);
+  ShapeStep step;
+  step.action = ShapeStep::Action::kFail;
+  step.errors.push_back(error_);
+  return step;
+}
+
+ShapeStep Shape::BackOff(int64_t now_ms, int64_t retry_after_ms) {
+  const int64_t wait = backoff_.Next(*env_, backoff_opts_, retry_after_ms);
+  Wait(now_ms, wait);
+  connected_ = false;
+  ShapeStep step;
+  step.action = ShapeStep::Action::kWait;
+  step.disconnected = true;
+  step.notes.push_back({"info", Log("retry " + std::to_string(backoff_.attempts()) + " in " +
+                                    std::to_string(wait) + " ms")});
+  return step;
+}
+
+void Shape::Wait(int64_t now_ms, int64_t wait_ms) {
+  phase_ = Phase::kWaiting;
+  wait_until_ms_ = now_ms + wait_ms;
+}
+
+// ---------------------------------------------------------------- starting over
+
+Status Shape::StartOver(Store& store, const std::string& new_handle, ShapeStep::Forget forget) {
+  ShapeState saved = state_;
+  MarkMustRefetch(new_handle, forget);
+  Txn txn(&store);
+  Status s = txn.Begin();
+  if (s.ok()) s = table_->ClearStage();
+  if (s.ok()) s = Save(store);
+  if (s.ok()) s = txn.Commit();
+  if (!s.ok()) {
+    state_ = std::move(saved);
+    RefreshColumns();
+  }
+  return s;
+}
+
+void Shape::Reset() { MarkMustRefetch(std::string(), ShapeStep::Forget::kAll); }
+
+ShapeStep Shape::RefetchFailed(int64_t now_ms) {
+  if (phase_ == Phase::kReady) return BackOff(now_ms, 0);
+  ShapeStep step;
+  step.action = ShapeStep::Action::kWait;
+  return step;
+}
+
+void Shape::MarkMustRefetch(const std::string& new_handle, ShapeStep::Forget forget) {
+  if (forget == ShapeStep::Forget::kAll) state_.expired_handle.clear();
+  if (forget != ShapeStep::Forget::kNothing) state_.handle.clear();
+  // A 409 that names the handle we already hold does not expire it.
+  if (!state_.handle.empty() && state_.handle != new_handle) state_.expired_handle = state_.handle;
+  state_.handle = new_handle;
+  state_.offset = "-1";
+  state_.cursor.clear();
+  state_.schema_json.clear();
+  state_.up_to_date = false;
+  state_.refetching = true;
+  // Like the official client: Date.now()-random; we have no clock, so random.
+  uint64_t r = env_->RandomU64();
+  static const char kHex[] = "0123456789abcdef";
+  cache_buster_.clear();
+  for (int i = 0; i < 12; i++) cache_buster_ += kHex[(r >> (i * 4)) & 15];
+  stale_retries_ = 0;
+  RefreshColumns();
+}
+
+bool Shape::RecordNonLiveRequest(const std::string& offset, int64_t now_ms) {
+  if (offset != fast_loop_offset_) {
+    fast_loop_offset_ = offset;
+    fast_loop_times_.clear();
+  }
+  fast_loop_times_.push_back(now_ms);
+  fast_loop_times_.erase(
+      std::remove_if(fast_loop_times_.begin(), fast_loop_times_.end(),
+                     [&](int64_t t) { return t < now_ms - proto::kFastLoopWindowMs; }),
+      fast_loop_times_.end());
+  if (static_cast<int>(fast_loop_times_.size()) < proto::kFastLoopRequests) return false;
+  fast_loop_times_.clear();
+  fast_loop_detections_++;
+  return true;
+}
+
+// ---------------------------------------------------------------- the app and the host
+
+void Shape::RetryNow(int64_t now_ms) {
+  if (phase_ == Phase::kWaiting) wait_until_ms_ = now_ms;
+}
+
+void Shape::TokenChanged() {
+  if (phase_ != Phase::kAuth) return;
+  phase_ = Phase::kReady;  // resumes from the same offset
+  error_ = Status::Ok();
+}
+
+int64_t Shape::Deadline() const {
+  if (phase_ == Phase::kWaiting) return wait_until_ms_;
+  if (phase_ == Phase::kInFlight) return request_deadline_ms_;
+  return -1;
+}
+
+bool Shape::ShowsError() const {
+  return phase_ == Phase::kError || phase_ == Phase::kAuth ||
+         (client_state_errors_ > 1 && !error_.ok());
+}
+
+// ---------------------------------------------------------------- columns and persistence
 
 void Shape::RefreshColumns() { RefreshColumns(state_.schema_json); }
 
@@ -248,62 +412,6 @@ void Shape::RefreshColumns(const std::string& schema_json) {
     columns_[idx].dims = c.dims;
     columns_[idx].not_null = c.not_null;
   }
-}
-
-void Shape::MarkMustRefetch(const std::string& new_handle, Env& env) {
-  // A 409 that names the handle we already hold does not expire it.
-  if (!state_.handle.empty() && state_.handle != new_handle) state_.expired_handle = state_.handle;
-  state_.handle = new_handle;
-  state_.offset = "-1";
-  state_.cursor.clear();
-  state_.schema_json.clear();
-  state_.up_to_date = false;
-  state_.refetching = true;
-  // Like the official client: Date.now()-random; we have no clock, so random.
-  uint64_t r = env.RandomU64();
-  static const char kHex[] = "0123456789abcdef";
-  cache_buster.clear();
-  for (int i = 0; i < 12; i++) cache_buster += kHex[(r >> (i * 4)) & 15];
-  stale_retries = 0;
-  RefreshColumns();
-}
-
-int64_t Shape::NextBackoffMs(Env& env, const BackoffOptions& opts, int64_t retry_after_ms) {
-  if (backoff_delay_ms_ <= 0) backoff_delay_ms_ = opts.initial_ms;
-  int64_t jitter = static_cast<int64_t>(env.RandomUnit() * static_cast<double>(backoff_delay_ms_));
-  int64_t wait = std::max(retry_after_ms, std::min(opts.max_ms, jitter));
-  backoff_delay_ms_ = std::min<int64_t>(
-      opts.max_ms, static_cast<int64_t>(static_cast<double>(backoff_delay_ms_) * opts.multiplier));
-  retries_++;
-  return wait;
-}
-
-int64_t Shape::NextClientStateBackoffMs(Env& env, const BackoffOptions& opts,
-                                        int64_t retry_after_ms) {
-  client_state_errors_++;
-  int64_t delay = std::max<int64_t>(1, opts.initial_ms);
-  for (int i = 1; i < client_state_errors_ && delay < opts.max_ms; i++) {
-    delay = static_cast<int64_t>(static_cast<double>(delay) * std::max(2.0, opts.multiplier));
-  }
-  delay = std::min(delay, opts.max_ms);
-  int64_t jitter = static_cast<int64_t>(env.RandomUnit() * static_cast<double>(delay / 2));
-  return std::max(retry_after_ms, delay - delay / 2 + jitter);
-}
-
-bool Shape::RecordNonLiveRequest(const std::string& offset, int64_t now_ms) {
-  if (offset != fast_loop_offset_) {
-    fast_loop_offset_ = offset;
-    fast_loop_times_.clear();
-  }
-  fast_loop_times_.push_back(now_ms);
-  fast_loop_times_.erase(
-      std::remove_if(fast_loop_times_.begin(), fast_loop_times_.end(),
-                     [&](int64_t t) { return t < now_ms - proto::kFastLoopWindowMs; }),
-      fast_loop_times_.end());
-  if (static_cast<int>(fast_loop_times_.size()) < proto::kFastLoopRequests) return false;
-  fast_loop_times_.clear();
-  fast_loop_detections_++;
-  return true;
 }
 
 Status Shape::Save(Store& store, const ShapeState& state) const {
@@ -369,6 +477,7 @@ Status Shape::Load(Store& store) {
   state_.snapshot_xip_json = std::string(stmt.ColumnText(10));
   state_.last_lsn = std::string(stmt.ColumnText(11));
   stmt.Reset();
+  state_.up_to_date = false;  // a resumed shape catches up with a non-live request first
   if (state_.offset.empty()) state_.offset = "-1";
   RefreshColumns();
   return Status::Ok();

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <utility>
 
+#include "engine.h"
 #include "store.h"
 
 namespace electrolite {
@@ -376,6 +377,31 @@ Status ImportSnapshot(Store& store, std::string_view s, uint64_t fingerprint) {
   EL_ASSIGN_OR_RETURN(bool tables, store.TableExists("_el_tables"));
   if (!tables) return Status::InvalidArgument("snapshot holds no Electrolite database");
   return txn.Commit();
+}
+
+Result<uint64_t> DeclaredFingerprint(const EngineOptions& options) {
+  EL_ASSIGN_OR_RETURN(std::vector<TableDecl> decls, DeclaredTables(options));
+  return SchemaFingerprint(decls);
+}
+
+Status ClearDatabase(Store& store) {
+  std::vector<std::pair<std::string, std::string>> objects;
+  {
+    EL_ASSIGN_OR_RETURN(
+        Stmt stmt,
+        store.Prepare("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND "
+                      "name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"));
+    for (;;) {
+      EL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      objects.emplace_back(std::string(stmt.ColumnText(0)), std::string(stmt.ColumnText(1)));
+    }
+  }
+  for (const auto& o : objects) {
+    EL_RETURN_IF_ERROR(store.Exec("DROP " + std::string(o.first == "view" ? "VIEW" : "TABLE") +
+                                  " IF EXISTS " + QuoteIdent(o.second)));
+  }
+  return store.Exec("VACUUM");
 }
 
 }  // namespace electrolite

@@ -36,6 +36,7 @@
 namespace electrolite {
 
 class Store;
+struct EngineOptions;
 
 inline constexpr char kSnapshotMagic[8] = {'E', 'L', 'S', 'N', 'A', 'P', '\r', '\n'};
 inline constexpr uint32_t kSnapshotFormatVersion = 1;
@@ -46,6 +47,8 @@ inline constexpr uint64_t kSnapshotMaxPayload = 1ULL << 31;
 // A stable hash of the declared tables (names, declared columns and types,
 // primary keys), independent of declaration order and of policies.
 uint64_t SchemaFingerprint(const std::vector<TableDecl>& decls);
+// Fingerprint of the tables `options` declares (DeclaredTables).
+Result<uint64_t> DeclaredFingerprint(const EngineOptions& options);
 
 // CRC-32 (IEEE 802.3, as zlib computes it).
 uint32_t Crc32(std::string_view data);
@@ -71,6 +74,10 @@ Result<SnapshotInfo> ReadSnapshotHeader(std::string_view snapshot);
 // snapshot of another schema is refused (code schema); a damaged one is
 // refused (code corruption); in both cases nothing is changed.
 Status ImportSnapshot(Store& store, std::string_view snapshot, uint64_t fingerprint);
+
+// Sign-out (Engine::Clear): drops every table and view of `store`'s main
+// database and vacuums the file, so nothing of the user's data stays on disk.
+[[nodiscard]] Status ClearDatabase(Store& store);
 
 }  // namespace electrolite
 

@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
+#include "engine.h"
 #include "json.h"
+#include "reserved_names.h"
+#include "shape_def.h"
 
 namespace electrolite {
 
@@ -98,6 +102,33 @@ class Lexer {
 bool IsKw(const Tok& t, const char* kw) { return t.kind == Tok::kIdent && !t.quoted && t.text == kw; }
 bool IsP(const Tok& t, char c) { return t.kind == Tok::kPunct && t.text[0] == c; }
 
+// The DEFAULT expression of a column definition starting at item[start], up
+// to the next column constraint: its tokens written back without spaces
+// ("now()", "'it''s'::text", "-3"), as ColumnDecl::default_expr keeps it.
+std::string DefaultExpression(const std::vector<Tok>& item, size_t start) {
+  static const char* kStops[] = {"not", "null", "primary", "references", "check",
+                                 "unique", "constraint", "generated", "collate"};
+  std::string expr;
+  for (size_t e = start; e < item.size(); e++) {
+    const Tok& t = item[e];
+    bool stop = false;
+    for (const char* kw : kStops) stop = stop || IsKw(t, kw);
+    if (stop && e > start) break;  // (a first `null` is the default itself)
+    if (t.kind == Tok::kString || (t.kind == Tok::kIdent && t.quoted)) {
+      const char q = t.kind == Tok::kString ? '\'' : '"';
+      expr += q;
+      for (char c : t.text) {
+        if (c == q) expr += q;
+        expr += c;
+      }
+      expr += q;
+    } else {
+      expr += t.text;
+    }
+  }
+  return expr;
+}
+
 // Splits the tokens of one statement into top-level comma-separated items of
 // the parenthesised body.
 Status ParseTableBody(const std::vector<Tok>& toks, size_t start, TableDecl* decl) {
@@ -174,6 +205,7 @@ Status ParseTableBody(const std::vector<Tok>& toks, size_t start, TableDecl* dec
     col.pg_type = CanonicalPgType(type);
     col.cls = ClassifyPgType(col.pg_type);
     for (; j < item.size(); j++) {
+      if (IsKw(item[j], "default")) col.default_expr = DefaultExpression(item, j + 1);
       if (IsKw(item[j], "not") && j + 1 < item.size() && IsKw(item[j + 1], "null")) {
         col.not_null = true;
       }
@@ -220,6 +252,15 @@ const ColumnDecl* TableDecl::FindColumn(std::string_view column) const {
     if (c.name == column) return &c;
   }
   return nullptr;
+}
+
+const TableConfig& TableDecl::config() const {
+  if (parsed_config == nullptr || parsed_config->table != name ||
+      parsed_config->policy_json != policy_json) {
+    parsed_config = std::make_shared<const ParsedTableConfig>(
+        ParsedTableConfig{name, policy_json, ParseTableConfig(name, policy_json)});
+  }
+  return parsed_config->config;
 }
 
 Result<std::vector<TableDecl>> ParseCreateTables(std::string_view sql) {
@@ -442,6 +483,45 @@ bool SameDeclaration(const TableDecl& a, const TableDecl& b) {
     }
   }
   return true;
+}
+
+Result<std::vector<TableDecl>> DeclaredTables(const EngineOptions& options) {
+  std::vector<TableDecl> decls;
+  if (!options.schema_sql.empty()) {
+    Result<std::vector<TableDecl>> parsed = ParseCreateTables(options.schema_sql);
+    if (!parsed.ok()) return parsed.status();
+    decls = std::move(parsed).value();
+  }
+  EL_RETURN_IF_ERROR(ApplyPoliciesJson(options.policies_json, &decls));
+  EL_RETURN_IF_ERROR(ApplyTablesJson(options.tables_json, &decls));
+  for (const TableDecl& d : decls) EL_RETURN_IF_ERROR(CheckDeclaration(d));
+  return decls;
+}
+
+Status ApplyExcludedColumns(const TableDecl& decl, ShapeDef* def) {
+  const TableConfig& config = decl.config();
+  EL_RETURN_IF_ERROR(config.exclude_error);
+  std::set<std::string> excluded;
+  for (const std::string& name : config.exclude) {
+    const ColumnDecl* col = decl.FindColumn(name);
+    if (col != nullptr && col->pk_index >= 0) {
+      return Status::InvalidArgument("policies." + decl.name + ".exclude: primary key column " +
+                                     name + " cannot be excluded");
+    }
+    excluded.insert(name);
+  }
+  if (excluded.empty()) return Status::Ok();
+  for (const std::string& c : def->columns) {
+    if (excluded.count(c) > 0) {
+      return Status::InvalidArgument("column " + c + " of " + decl.name + " is excluded from sync");
+    }
+  }
+  if (def->columns.empty()) {
+    for (const ColumnDecl& c : decl.columns) {
+      if (excluded.count(c.name) == 0) def->columns.push_back(c.name);
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace electrolite

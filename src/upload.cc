@@ -3,12 +3,12 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdlib>
 #include <utility>
 #include <vector>
 
 #include "outbox.h"
+#include "retry.h"
 #include "store.h"
 #include "write_path.h"
 #include "write_schema.h"
@@ -37,13 +37,6 @@ std::optional<int64_t> TxidOf(const json& v) {
   return std::nullopt;
 }
 
-std::string HeaderValue(const Headers& headers, std::string_view name) {
-  for (const auto& [k, v] : headers) {
-    if (k == name) return v;
-  }
-  return {};
-}
-
 // The message of an error body ({"message"} / {"error"}), else its start.
 std::string ErrorReason(int status, std::string_view body) {
   std::string reason = "HTTP " + std::to_string(status);
@@ -60,7 +53,7 @@ std::string ErrorReason(int status, std::string_view body) {
 
 // A request-level refusal (400, 403, 409, 413, 422): the whole request was
 // refused for something in it, not for the credentials (401) and not for a
-// while (408/429/5xx).
+// while (429/5xx, retry.h).
 bool IsRefusal(int status) {
   return status == 400 || status == 403 || status == 409 || status == 413 || status == 422;
 }
@@ -131,7 +124,7 @@ void Uploader::SetOnline(bool online, int64_t now_ms) {
   if (online && !online_) {
     // Back online: whatever was waiting for the network goes now.
     retry_at_ms_ = std::min(retry_at_ms_, now_ms);
-    attempt_ = 0;
+    backoff_.Reset();
   }
   online_ = online;
 }
@@ -251,13 +244,7 @@ Status Uploader::MarkBatch(std::string_view status, std::string_view reason) {
 
 void Uploader::Retry(int64_t now_ms, int64_t floor_ms, std::string reason) {
   ++retries_;
-  ++attempt_;
-  const double cap = std::min<double>(
-      static_cast<double>(options_.backoff.max_ms),
-      static_cast<double>(options_.backoff.initial_ms) *
-          std::pow(options_.backoff.multiplier, std::min(attempt_ - 1, 30)));
-  const int64_t delay = static_cast<int64_t>(env_->RandomUnit() * cap);
-  retry_at_ms_ = now_ms + std::max(delay, floor_ms);
+  retry_at_ms_ = now_ms + backoff_.Next(*env_, options_.backoff, floor_ms);
   last_error_ = std::move(reason);
   pending_hint_ = -1;
 }
@@ -279,8 +266,9 @@ void Uploader::HandleNetworkError(int64_t now_ms, int64_t request_id, std::strin
   // it already applied. A failure to mark them is repaired on reopen.
   (void)MarkBatch("pending", {});
   Retry(now_ms, 0, "upload: " + std::string(message));
-  // Unreachable: one request at a time probes, at least every kNetworkRetryMaxMs.
-  retry_at_ms_ = std::min(retry_at_ms_, now_ms + kNetworkRetryMaxMs);
+  // Unreachable: one upload at a time probes, at most kUnreachableProbeMaxMs apart (not
+  // spread like the shapes' probe: one upload per client is at most one request per 2 s).
+  retry_at_ms_ = std::min(retry_at_ms_, now_ms + kUnreachableProbeMaxMs);
   network_wait_ = true;
   Finish(now_ms, 0);
 }
@@ -290,13 +278,14 @@ Status Uploader::HandleResponse(int64_t now_ms, int64_t request_id, int status,
   if (!Owns(request_id)) return Status::InvalidArgument("not an upload request");
   network_wait_ = false;
   Status result;
-  if (status >= 200 && status < 300) {
+  const HttpClass cls = ClassifyHttpStatus(status);
+  if (cls == HttpClass::kSuccess) {
     json response = json::parse(body);
     const size_t mark = writes_->EventMark();
     Status s = ApplyResults(now_ms, response);
     if (!s.ok()) writes_->TruncateEvents(mark);
     if (s.ok()) {
-      attempt_ = 0;
+      backoff_.Reset();
       retry_at_ms_ = 0;
       last_error_.clear();
     } else {
@@ -312,12 +301,9 @@ Status Uploader::HandleResponse(int64_t now_ms, int64_t request_id, int status,
     last_error_ = ErrorReason(status, body);
     writes_->Emit({{"type", "error"}, {"code", "auth"}, {"message", last_error_}});
     result = Status::Auth(last_error_);
-  } else if (status == 408 || status == 429 || status >= 500 || status < 200) {
-    int64_t floor_ms = 0;
-    const std::string retry_after = HeaderValue(headers, "retry-after");
-    if (!retry_after.empty()) floor_ms = std::atoll(retry_after.c_str()) * 1000;
+  } else if (cls == HttpClass::kRetry) {
     (void)MarkBatch("pending", {});
-    Retry(now_ms, floor_ms, ErrorReason(status, body));
+    Retry(now_ms, RetryAfterMs(headers, now_ms), ErrorReason(status, body));
   } else if (IsRefusal(status)) {
     result = Refused(now_ms, status, body);
   } else {
@@ -335,7 +321,7 @@ Status Uploader::HandleResponse(int64_t now_ms, int64_t request_id, int status,
       writes_->Emit({{"type", "error"}, {"code", "invalid_argument"}, {"message", reason}});
     }
   }
-  if (isolate_ > 0 && in_flight_->ids.size() == 1 && status >= 200 && status < 300) --isolate_;
+  if (isolate_ > 0 && in_flight_->ids.size() == 1 && cls == HttpClass::kSuccess) --isolate_;
   Finish(now_ms, status);
   return result;
 }

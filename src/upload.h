@@ -11,12 +11,12 @@
 //    (Content-Encoding: zstd).
 //  * 200: per mutation applied/duplicate -> acked (overlay kept until its txid
 //    is seen), rejected -> rolled back + conflict; 401 -> stop until
-//    SetToken or SyncNow; 408/429/5xx/network/malformed 200 -> full-jitter
-//    backoff, same mutation ids; 400/403/409/413/422 -> the mutations the body
+//    SetToken or SyncNow; 429/5xx/network/malformed 200 -> full-jitter
+//    backoff (retry.h), same mutation ids; 400/403/409/413/422 -> the mutations the body
 //    names (`mutations[i]`, or an id) are rejected like a per-mutation
 //    rejection and the rest resent, an unnamed refusal resends the batch one
 //    mutation at a time (a refused single mutation is rejected; after an
-//    unnamed 403 it is kept, failed); other 4xx -> mutations failed with the
+//    unnamed 403 it is kept, failed); other 4xx (408 included) -> mutations failed with the
 //    reason until discarded.
 #ifndef ELECTROLITE_SRC_UPLOAD_H_
 #define ELECTROLITE_SRC_UPLOAD_H_
@@ -30,6 +30,7 @@
 #include "engine.h"
 #include "env.h"
 #include "json.h"
+#include "retry.h"
 #include "status.h"
 
 namespace electrolite {
@@ -125,12 +126,11 @@ class Uploader {
   bool online_ = true;
   bool auth_blocked_ = false;
   bool network_wait_ = false;  // the current backoff follows a network error
-  static constexpr int64_t kNetworkRetryMaxMs = 2000;
   int isolate_ = 0;  // batches of one still to send after an unnamed refusal
   int64_t pending_hint_ = -1;  // pending entries; -1 = unknown (recount)
   int64_t last_send_ms_ = INT64_MIN / 2;
   int64_t retry_at_ms_ = 0;
-  int attempt_ = 0;
+  Backoff backoff_;
   std::optional<Batch> in_flight_;
   std::string last_error_;
   // Metrics.

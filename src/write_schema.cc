@@ -77,62 +77,12 @@ std::string SqlString(std::string_view s) {
 
 namespace {
 
-// Splits `body` at top-level commas (outside parentheses and quotes).
-std::vector<std::string_view> SplitTopLevel(std::string_view body) {
-  std::vector<std::string_view> parts;
-  int depth = 0;
-  bool quote = false;
-  size_t start = 0;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (quote) {
-      if (c == '\'') quote = false;
-    } else if (c == '\'') {
-      quote = true;
-    } else if (c == '(') {
-      ++depth;
-    } else if (c == ')') {
-      --depth;
-    } else if (c == ',' && depth == 0) {
-      parts.push_back(body.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  parts.push_back(body.substr(start));
-  return parts;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string Unquote(std::string_view ident) {
-  ident = Trim(ident);
-  if (ident.size() >= 2 && ident.front() == '"' && ident.back() == '"') {
-    return std::string(ident.substr(1, ident.size() - 2));
-  }
-  return Lower(ident);
-}
-
-// The default expression of a column definition, up to the next constraint.
-ColumnDefault ParseDefault(std::string_view def) {
-  std::string lower = Lower(def);
-  size_t pos = 0;
-  for (;;) {  // find the keyword DEFAULT outside quotes
-    pos = lower.find("default", pos);
-    if (pos == std::string::npos) return {};
-    const bool left = pos == 0 || std::isspace(static_cast<unsigned char>(lower[pos - 1]));
-    const bool right = pos + 7 >= lower.size() ||
-                       std::isspace(static_cast<unsigned char>(lower[pos + 7])) ||
-                       lower[pos + 7] == '(' || lower[pos + 7] == '\'';
-    if (left && right) break;
-    pos += 7;
-  }
-  std::string_view expr = Trim(def.substr(pos + 7));
+// A DEFAULT expression as ParseCreateTables keeps it (no spaces between its
+// tokens), as far as the client can evaluate it.
+ColumnDefault ClassifyDefault(std::string_view expr) {
   ColumnDefault d;
-  if (!expr.empty() && expr[0] == '\'') {
+  if (expr.empty()) return d;
+  if (expr[0] == '\'') {
     std::string text;
     size_t i = 1;
     for (; i < expr.size(); ++i) {
@@ -150,7 +100,7 @@ ColumnDefault ParseDefault(std::string_view def) {
     d.value = text;
     return d;
   }
-  std::string word = Lower(expr.substr(0, expr.find_first_of(" \t\r\n")));
+  const std::string word = Lower(expr);
   if (word.rfind("now(", 0) == 0 || word.rfind("current_timestamp", 0) == 0 ||
       word.rfind("localtimestamp", 0) == 0 || word.rfind("transaction_timestamp(", 0) == 0 ||
       word.rfind("statement_timestamp(", 0) == 0 || word.rfind("clock_timestamp(", 0) == 0) {
@@ -160,8 +110,7 @@ ColumnDefault ParseDefault(std::string_view def) {
   } else if (word == "true" || word == "false") {
     d.kind = ColumnDefault::kValue;
     d.value = word == "true";
-  } else if (!word.empty() && (std::isdigit(static_cast<unsigned char>(word[0])) ||
-                               word[0] == '-')) {
+  } else if (std::isdigit(static_cast<unsigned char>(word[0])) || word[0] == '-') {
     json n = json::parse(word);
     d.kind = n.is_number() ? ColumnDefault::kValue : ColumnDefault::kServer;
     if (n.is_number()) d.value = n;
@@ -175,40 +124,13 @@ ColumnDefault ParseDefault(std::string_view def) {
 
 SchemaDefaults ParseSchemaDefaults(std::string_view sql) {
   SchemaDefaults out;
-  const std::string lower = Lower(sql);
-  size_t pos = 0;
-  while ((pos = lower.find("create table", pos)) != std::string::npos) {
-    size_t open = lower.find('(', pos);
-    if (open == std::string::npos) break;
-    std::string_view head = Trim(std::string_view(sql).substr(pos + 12, open - pos - 12));
-    if (Lower(head).rfind("if not exists", 0) == 0) head = Trim(head.substr(13));
-    const size_t dot = head.rfind('.');
-    const std::string table = Unquote(dot == std::string_view::npos ? head : head.substr(dot + 1));
-    int depth = 0;
-    size_t close = open;
-    bool quote = false;
-    for (; close < sql.size(); ++close) {
-      const char c = sql[close];
-      if (quote) {
-        if (c == '\'') quote = false;
-      } else if (c == '\'') {
-        quote = true;
-      } else if (c == '(') {
-        ++depth;
-      } else if (c == ')' && --depth == 0) {
-        break;
-      }
+  Result<std::vector<TableDecl>> decls = ParseCreateTables(sql);
+  if (!decls.ok()) return out;  // the same declarations fail the engine's open
+  for (const TableDecl& t : decls.value()) {
+    for (const ColumnDecl& c : t.columns) {
+      ColumnDefault d = ClassifyDefault(c.default_expr);
+      if (d.kind != ColumnDefault::kNone) out[t.name][c.name] = std::move(d);
     }
-    std::string_view body = std::string_view(sql).substr(open + 1, close - open - 1);
-    for (std::string_view part : SplitTopLevel(body)) {
-      part = Trim(part);
-      size_t end = part.find_first_of(" \t\r\n");
-      if (end == std::string_view::npos) continue;
-      const std::string column = Unquote(part.substr(0, end));
-      ColumnDefault d = ParseDefault(part.substr(end));
-      if (d.kind != ColumnDefault::kNone) out[table][column] = d;
-    }
-    pos = close;
   }
   return out;
 }
@@ -217,11 +139,9 @@ Result<WriteTable> WriteTable::FromDecl(const TableDecl& decl, const SchemaDefau
   WriteTable t;
   t.name = decl.name;
   t.primary_key = decl.primary_key;
-  json entry = json::parse(decl.policy_json.empty() ? "{}" : decl.policy_json);
-  if (entry.is_discarded()) return Status::InvalidArgument(decl.name + ": policy is not JSON");
-  Result<TablePolicy> policy = TablePolicy::FromJson(entry);
-  if (!policy.ok()) return policy.status().WithContext(decl.name);
-  t.policy = policy.value();
+  const TableConfig& config = decl.config();
+  if (!config.conflict_error.ok()) return config.conflict_error.WithContext(decl.name);
+  t.policy = config.conflict;
   auto table_defaults = defaults.find(decl.name);
   for (const ColumnDecl& cd : decl.columns) {
     WriteColumn c;
@@ -270,51 +190,6 @@ void AppendJsonStringFast(std::string* out, std::string_view s) {
   out->push_back('"');
   out->append(s);
   out->push_back('"');
-}
-
-std::string IsoFromMs(int64_t ms) {
-  int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-  int64_t rem = ms - days * 86400000;
-  // civil_from_days (Howard Hinnant).
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-  if (y >= 0 && y <= 9999) {
-    // Every local write stamps one or two of these: digits by hand, not snprintf.
-    char out[24];
-    auto put = [&out](int at, int64_t v, int width) {
-      for (int i = width - 1; i >= 0; --i, v /= 10) out[at + i] = static_cast<char>('0' + v % 10);
-    };
-    put(0, y, 4);
-    out[4] = '-';
-    put(5, m, 2);
-    out[7] = '-';
-    put(8, d, 2);
-    out[10] = 'T';
-    put(11, rem / 3600000, 2);
-    out[13] = ':';
-    put(14, rem / 60000 % 60, 2);
-    out[16] = ':';
-    put(17, rem / 1000 % 60, 2);
-    out[19] = '.';
-    put(20, rem % 1000, 3);
-    out[23] = 'Z';
-    return std::string(out, sizeof out);
-  }
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), static_cast<long long>(m),
-                static_cast<long long>(d), static_cast<long long>(rem / 3600000),
-                static_cast<long long>(rem / 60000 % 60), static_cast<long long>(rem / 1000 % 60),
-                static_cast<long long>(rem % 1000));
-  return buf;
 }
 
 Result<json> NormalizeValue(const WriteTable& t, const WriteColumn& c, const json& v) {

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "civil_time.h"  // IsoFromMs
 #include "conflict_policy.h"
 #include "json.h"
 #include "pg_value.h"
@@ -79,9 +80,6 @@ std::string Dump(const Json& j);
 // AppendJsonString (status.h), with text that needs no escaping (mutation
 // ids, most keys) appended in one piece instead of byte by byte.
 void AppendJsonStringFast(std::string* out, std::string_view s);
-
-// ISO-8601 UTC text ("2024-01-02T03:04:05.678Z") of a Unix time in ms.
-std::string IsoFromMs(int64_t ms);
 
 // Validates `value` for `column` and returns its storage form. A wrong type is
 // a schema error naming the table and column; null passes (NOT NULL is

@@ -239,6 +239,35 @@ TEST_F(OutboxUploadTest, ServerErrorsBackOffWithRetryAfterAsFloor) {
   EXPECT_EQ(h.uploader->Metrics()["retries"], 1);
 }
 
+// Uploads and shapes follow one retry rule (retry.h): a 408 is a client error
+// like any other 4xx, never retried (it used to be, while a shape stopped on it).
+TEST_F(OutboxUploadTest, A408IsNotRetriedLikeAnyOtherClientError) {
+  InsertTask(1, kT0);
+  std::optional<Request> r = h.Poll(kT0);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0, r->id, 408, {}, R"({"error":"request timeout"})").ok());
+  json pending = *h.writes->PendingMutations();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0]["status"], "failed");
+  EXPECT_EQ(pending[0]["reason"], "HTTP 408: request timeout");
+  EXPECT_FALSE(h.Poll(kT0 + 600000).has_value());
+  EXPECT_EQ(h.uploader->Metrics()["retries"], 0);
+}
+
+// Retry-After as an HTTP-date is a floor for uploads as it is for shapes.
+TEST_F(OutboxUploadTest, RetryAfterAsAnHttpDateIsAFloor) {
+  InsertTask(1, kT0);
+  std::optional<Request> r = h.Poll(kT0);
+  ASSERT_TRUE(r);
+  // kT0 + 20 s (kT0 is 2023-11-14T22:13:20Z) as an IMF-fixdate.
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0, r->id, 503,
+                                         {{"retry-after", "Tue, 14 Nov 2023 22:13:40 GMT"}}, "{}")
+                  .ok());
+  EXPECT_GE(h.uploader->NextDeadline(), kT0 + 20000);
+  EXPECT_FALSE(h.Poll(kT0 + 19999).has_value());
+  EXPECT_TRUE(h.Poll(kT0 + 60000).has_value());
+}
+
 TEST_F(OutboxUploadTest, AnUnansweredUploadTimesOutAndIsRetried) {
   InsertTask(1, kT0);
   std::optional<Request> r = h.Poll(kT0);

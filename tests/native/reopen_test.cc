@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine.h"
+#include "engine_test_seams.h"
 #include "old_outbox_schema.h"
 #include "store.h"
 
@@ -100,7 +101,7 @@ TEST_F(ReopenTest, UnchangedReopenChangesNoRow) {
   const int before = SchemaVersion();
   auto e = Open(kSchemaV1);
   ASSERT_NE(e, nullptr);
-  EXPECT_EQ(sqlite3_total_changes64(e->store().raw()), 0);
+  EXPECT_EQ(sqlite3_total_changes64(EngineTestSeams::store(*e).raw()), 0);
   EXPECT_NE(e->StatusJson().find("\"pendingChanges\":1"), std::string::npos) << e->StatusJson();
   e.reset();
   EXPECT_EQ(SchemaVersion(), before);

@@ -75,9 +75,8 @@ TEST(ShapeUrlTest, C_URL_SortedParamsQuotedColumnsParamsN) {
   def.where = "a=$1 and b=$2";
   def.columns = {"id"};
   def.params = {"test1", "test2"};
-  Shape shape(def, nullptr);
-  shape.state().handle = "potato";
-  EXPECT_EQ(shape.BuildUrl("http://h", false),
+  // The state part a shape at offset -1 holding handle "potato" sends (Shape::BuildUrl).
+  EXPECT_EQ(def.Url("http://h", {{"offset", "-1"}, {"handle", "potato"}}),
             "http://h/v1/shape?columns=%22id%22&handle=potato&log=full&offset=-1&params%5B1%5D="
             "test1&params%5B2%5D=test2&table=foo&where=a%3D%241+and+b%3D%242");
 }
@@ -230,6 +229,19 @@ TEST_F(SyncScenarioTest, C_RETRY_400IsTerminal) {
   EXPECT_EQ(st["connection"], "error");
   EXPECT_EQ(st["error"]["code"], "invalid_argument");
   EXPECT_NE(st["error"]["message"].get<std::string>().find("syntax error"), std::string::npos);
+}
+
+// One retry rule for shapes and uploads (retry.h): 4xx other than 429 is never
+// retried, a 408 included.
+TEST_F(SyncScenarioTest, A408StopsTheShapeWithoutRetrying) {
+  server_.overrides.push_back({408, {}, R"({"message":"request timeout"})"});
+  pair_->Pump();
+  pair_->Advance(120000);
+  EXPECT_EQ(server_.urls.size(), 1u);
+  json st = json::parse(engine_->StatusJson());
+  EXPECT_EQ(st["connection"], "error");
+  EXPECT_NE(st["error"]["message"].get<std::string>().find("HTTP 408"), std::string::npos);
+  EXPECT_EQ(engine_->PollTimeout(), -1);
 }
 
 TEST_F(SyncScenarioTest, C_RETRY_503RetryAfterIsAFloor) {

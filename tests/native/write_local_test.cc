@@ -312,6 +312,28 @@ TEST_F(WriteLocalTest, SchemaDefaultsParser) {
   EXPECT_EQ(d["t"]["x"].kind, ColumnDefault::kServer);
 }
 
+// Defaults come from the engine's one CREATE TABLE parser (table_decl.h), so a
+// comment, a quoted schema-qualified name or a cast reads as the declarations do.
+TEST(WriteSchemaTest, SchemaDefaultsUseTheDeclarationsParser) {
+  const char* sql =
+      "CREATE TABLE IF NOT EXISTS public.\"Items\" (\n"
+      "  id int8 PRIMARY KEY, -- the key, default none\n"
+      "  note text DEFAULT NULL,\n"
+      "  n int DEFAULT 1::int,\n"
+      "  t timestamptz NOT NULL DEFAULT now() at time zone 'utc',\n"
+      "  label text DEFAULT 'a, b' NOT NULL);";
+  Result<std::vector<TableDecl>> decls = ParseCreateTables(sql);
+  ASSERT_TRUE(decls.ok()) << decls.status().ToString();
+  ASSERT_EQ(decls->front().name, "Items");
+  SchemaDefaults d = ParseSchemaDefaults(sql);
+  ASSERT_EQ(d.count("Items"), 1u);
+  EXPECT_EQ(d["Items"].count("id"), 0u);
+  EXPECT_EQ(d["Items"]["note"].kind, ColumnDefault::kServer);
+  EXPECT_EQ(d["Items"]["n"].kind, ColumnDefault::kServer);
+  EXPECT_EQ(d["Items"]["t"].kind, ColumnDefault::kNow);
+  EXPECT_EQ(d["Items"]["label"].value, "a, b");
+}
+
 TEST(WriteSchemaTest, IsoFromMsAgreesWithGmtime) {
   EXPECT_EQ(IsoFromMs(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(IsoFromMs(-1), "1969-12-31T23:59:59.999Z");
