@@ -1,7 +1,7 @@
 // Security, prefetching and snapshots on the client side: the signed-in user (the JWT's `sub`) for the engine's
 // client-side row check, retention/prefetch options, the import snapshot's validation and
 // waiting for prefetched child shapes. Everything decided here is option plumbing; the
-// engine does the work (src/engine_extras.cc).
+// engine does the work (src/engine_retention.cc, src/engine_prefetch.cc, src/snapshot_export.cc).
 
 import { ElectroliteError } from './errors.js';
 import type { OpenOptions, Status } from './types.js';
