@@ -14,7 +14,7 @@ import { startStack, startFaultProxy, eventually, upToDate } from './client-harn
 import { Electrolite } from '../../dist/js/index.js';
 
 const SEED = Number(process.env.CONFLICT_SEED ?? Date.now() % 1_000_000_007);
-const ROUNDS = Number(process.env.CONFLICT_ROUNDS ?? 1);
+const ROUNDS = Number(process.env.CONFLICT_ROUNDS ?? 2);
 const USER = 'interleavings';
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
