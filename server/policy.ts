@@ -167,7 +167,8 @@ export async function applyMutation(
   const decideFor = async (cur: TextRow | null): Promise<Verdict> => {
     const input: DecisionInput = {
       policy: pol, types, op: m.op, id: m.id, value: m.op === 'delete' ? m.value : value, base: m.base, server: cur,
-      ...(m.op === 'delete' && hasTs ? { now: await now() } : {}),
+      // Only a last-write-wins delete may compete at the transaction time: ask for it then.
+      ...(m.op === 'delete' && hasTs && pol.policy === 'last-write-wins' ? { now: await now() } : {}),
     };
     const v = await decide(input);
     return v.status === 'needLastWriter' ? decide({ ...input, lastWriter: await lastWriter() }) : v;
