@@ -16,6 +16,7 @@ import { Electrolite } from '../../dist/js/index.js';
 const SEED = Number(process.env.CONFLICT_SEED ?? Date.now() % 1_000_000_007);
 const ROUNDS = Number(process.env.CONFLICT_ROUNDS ?? 2);
 const USER = 'interleavings';
+const SEEDED_IMPORTANCE = 5;
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
 function prng(seed) {
@@ -56,10 +57,17 @@ const POLICIES = {
   importance: {
     table: 'agent_memory',
     seed: (sql, id) => sql(`insert into agent_memory (id, user_id, agent_type, context_key, content, importance)
-      values ($1, $2, 'planner', 'k', 'seed', 5)`, [id, USER]),
+      values ($1, $2, 'planner', 'k', 'seed', $3)`, [id, USER, SEEDED_IMPORTANCE]),
     edit: (e) => ({ content: e.label, importance: e.importance }),
     read: 'SELECT content AS v FROM agent_memory WHERE id = $1',
-    expect: ({ first, second }) => (first.importance > second.importance ? first : second).label,
+    // The second write competes as the first's row overlaid with what it changed: an
+    // importance equal to the seeded 5 is no change, so it competes at the first's importance;
+    // equal importance (and last_accessed_at) goes to the later updated_at, i.e. the later write.
+    expect: ({ first, second, later }) => {
+      const candidate = second.importance === SEEDED_IMPORTANCE ? first.importance : second.importance;
+      if (candidate !== first.importance) return (candidate > first.importance ? second : first).label;
+      return later.label;
+    },
   },
   custom: {
     table: 'workflow_executions',
@@ -78,7 +86,7 @@ before(async () => {
   stack = await startStack({ longPollMs: 5000 });
   const open = async (name) => {
     const proxy = await startFaultProxy(stack.serverUrl);
-    const c = { name, proxy, resolved: [] };
+    const c = { name, proxy, resolved: [], conflicts: [] };
     const merge = (local, remote) => {
       c.resolved.push({ local, remote });
       return mergeState(local, remote);
@@ -87,6 +95,7 @@ before(async () => {
       url: proxy.url, token: stack.token(USER), uploadIntervalMs: 50,
       backoff: { initialMs: 50, maxMs: 300 }, resolvers: { workflow_executions: merge },
     });
+    c.db.onConflict((e) => c.conflicts.push(e));
     return c;
   };
   clients = [await open('x1'), await open('x2')];
@@ -129,7 +138,8 @@ async function trial(rand, policyName, order, n) {
   await Promise.all(clients.map((c) => c.db.waitForStatus((s) => s.isOffline, 10000)));
 
   // Offline edits, in a random wall-clock order (last-write-wins stamps them).
-  const [i1, i2] = [1 + Math.floor(rand() * 5), 6 + Math.floor(rand() * 5)];
+  // Distinct importances; the lower one is sometimes the seeded one (no change at all).
+  const [i1, i2] = [3 + Math.floor(rand() * 3), 6 + Math.floor(rand() * 3)];
   const edits = new Map([[A, { label: `${A.name}-${n}`, importance: rand() < 0.5 ? i1 : i2 }]]);
   edits.set(B, { label: `${B.name}-${n}`, importance: edits.get(A).importance === i1 ? i2 : i1 });
   const writeOrder = rand() < 0.5 ? [A, B] : [B, A];
@@ -165,11 +175,17 @@ async function trial(rand, policyName, order, n) {
   const expected = P.expect({
     first: edits.get(A), second: edits.get(B), later: edits.get(writeOrder[1]),
   });
-  await eventually(async () => String(valueOf((await stack.sql(P.read, [id]))[0]?.v)) === expected, 20000,
-    `${what}: PostgreSQL holds ${expected}`);
-  for (const c of clients) {
-    await eventually(async () => String(valueOf((await c.db.query(P.read, [id])).rows[0]?.v)) === expected, 20000,
-      `${what}: ${c.name} shows ${expected}`);
+  const seen = async () => ({
+    postgres: valueOf((await stack.sql(P.read, [id]))[0]?.v),
+    ...Object.fromEntries(await Promise.all(clients.map(async (c) => [c.name, valueOf((await c.db.query(P.read, [id])).rows[0]?.v)]))),
+  });
+  try {
+    await eventually(async () => Object.values(await seen()).every((v) => String(v) === expected), 20000,
+      `${what}: PostgreSQL and both clients hold ${expected}`);
+  } catch (err) {
+    const conflicts = clients.map((c) => [c.name, c.conflicts.filter((e) => valueOf(e.key?.id) === id || e.key?.id === id)]);
+    throw new Error(`${err.message}\nseen: ${JSON.stringify(await seen())}\nedits: ${JSON.stringify([...edits].map(([c, e]) => [c.name, e]))}` +
+      `\nconflicts: ${JSON.stringify(conflicts)}`);
   }
   const calls = clients.map((c, i) => c.resolved.length - resolvedBefore[i]);
   const want = clients.map((c) => (P.resolver && c === B ? 1 : 0));
