@@ -53,6 +53,12 @@ export function validatePolicies(p: unknown): Policies {
     if (!['last-write-wins', 'server-wins', 'importance', 'custom'].includes(e.policy)) {
       throw new Error(`policies.${t}.policy must be last-write-wins, server-wins, importance or custom`);
     }
+    // The fields the conflict decision reads (it refuses these wrongly typed, per mutation).
+    if (e.writable !== undefined && typeof e.writable !== 'boolean') throw new Error(`policies.${t}.writable must be true or false`);
+    if (e.timestamp !== undefined && (typeof e.timestamp !== 'string' || e.timestamp === '')) throw new Error(`policies.${t}.timestamp must be a column name`);
+    if (e.order !== undefined && (!Array.isArray(e.order) || e.order.some((c) => typeof c !== 'string'))) {
+      throw new Error(`policies.${t}.order must be a list of column names`);
+    }
     if (e.exclude !== undefined && (!Array.isArray(e.exclude) || e.exclude.some((c) => typeof c !== 'string'))) {
       throw new Error(`policies.${t}.exclude must be a list of column names`);
     }

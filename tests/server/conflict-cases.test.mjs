@@ -97,3 +97,17 @@ test('every fixture case end to end: PostgreSQL row, mutation through the endpoi
     }
   }
 });
+
+test('policies the decision would refuse are refused when the endpoint is made', async () => {
+  const { validatePolicies } = await import('../../dist/server/index.js');
+  assert.throws(() => validatePolicies({ t: { policy: 'server-wins', writable: 'yes' } }), /writable must be true or false/);
+  assert.throws(() => validatePolicies({ t: { policy: 'last-write-wins', timestamp: 3 } }), /timestamp must be a column name/);
+  assert.throws(() => validatePolicies({ t: { policy: 'importance', order: 'importance' } }), /order must be a list/);
+  assert.throws(() => validatePolicies({ t: { policy: 'first-wins' } }), /policy must be/);
+  // Every entry validatePolicies accepts, the decision accepts too.
+  const ok = validatePolicies(JSON.parse(readFileSync(new URL('../../schema/policies.json', import.meta.url), 'utf8')));
+  for (const policy of Object.values(ok)) {
+    const v = await decide({ policy, types: { id: 'text' }, op: 'update', id: 'm', value: {}, base: null, server: null });
+    assert.equal(v.reason, policy.writable === false ? 'read_only' : 'not_found', JSON.stringify(v));
+  }
+});
