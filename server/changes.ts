@@ -14,6 +14,7 @@ import {
 } from './policy.js';
 import { BadRequest, DEFAULT_BODY_LIMITS, readJsonBody } from './body.js';
 import { DISPLAY_SET } from './shape.js';
+import { loadDecision } from './decision.js';
 import { AppTables } from './tables.js';
 
 export interface ChangesHandlerOptions {
@@ -73,6 +74,7 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
   const appTables = opts.tables instanceof AppTables ? Promise.resolve(opts.tables)
     : AppTables.declare({ policies, tables: opts.tables as readonly string[] | undefined, schema: opts.schema });
   let ready: Promise<void> | null = null;
+  loadDecision().catch(() => undefined);   // ahead of the first request, which retries a failure
   const tables = new Map<string, { at: number; info: Promise<TableInfo> }>();
   let requests = 0;
 

@@ -30,75 +30,27 @@ int64_t DaysFromCivil(int64_t y, int m, int d) {
   return era * 146097 + doe - 719468;
 }
 
-// A finite number from a JSON number or a numeric string ("5", "-1.5e3").
-std::optional<double> AsNumber(const json& v) {
-  if (v.is_number()) return v.get<double>();
-  if (!v.is_string()) return std::nullopt;
-  const std::string& s = v.get_ref<const std::string&>();
-  if (s.empty() || s.size() > 64) return std::nullopt;
-  size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
-  bool digit = false, dot = false, exp = false;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c >= '0' && c <= '9') {
-      digit = true;
-    } else if (c == '.' && !dot && !exp) {
-      dot = true;
-    } else if ((c == 'e' || c == 'E') && digit && !exp) {
-      exp = true;
-      digit = false;
-      if (i + 1 < s.size() && (s[i + 1] == '-' || s[i + 1] == '+')) ++i;
-    } else {
-      return std::nullopt;
-    }
-  }
-  if (!digit) return std::nullopt;
-  const double d = std::strtod(s.c_str(), nullptr);
-  if (!std::isfinite(d)) return std::nullopt;
-  return d;
-}
-
-// Exact int64 when both sides are integers (int8 beyond 2^53 stays exact).
-std::optional<int64_t> AsInt(const json& v) {
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (!v.is_string()) return std::nullopt;
-  const std::string& s = v.get_ref<const std::string&>();
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  size_t i = s[0] == '-' ? 1 : 0;
-  if (i == s.size()) return std::nullopt;
-  for (size_t j = i; j < s.size(); ++j) {
-    if (s[j] < '0' || s[j] > '9') return std::nullopt;
-  }
-  char* end = nullptr;
-  const long long r = std::strtoll(s.c_str(), &end, 10);
-  return static_cast<int64_t>(r);
-}
-
-std::optional<bool> AsBool(const json& v) {
-  if (v.is_boolean()) return v.get<bool>();
-  if (!v.is_string()) return std::nullopt;
-  const std::string& s = v.get_ref<const std::string&>();
-  if (s == "t" || s == "true") return true;
-  if (s == "f" || s == "false") return false;
-  return std::nullopt;
-}
-
-template <typename T>
-int Cmp(T a, T b) {
-  return a < b ? -1 : (b < a ? 1 : 0);
-}
-
-int CompareMutationIds(const Contender& local, const Contender& remote) {
-  // R5: a server row with no known writer wins the tie.
-  if (remote.mutation_id.empty()) return -1;
-  return Cmp(local.mutation_id, remote.mutation_id);
-}
-
-const json& Field(const json& row, const std::string& column) {
+const json& Field(const json* row, const std::string& column) {
   static const json kNull;
-  if (!row.is_object()) return kNull;
-  auto it = row.find(column);
-  return it == row.end() ? kNull : *it;
+  if (row == nullptr || !row->is_object()) return kNull;
+  auto it = row->find(column);
+  return it == row->end() ? kNull : *it;
+}
+
+Verdict Applied(RowAction action, bool conflict) {
+  Verdict v;
+  v.outcome = Outcome::kApplied;
+  v.action = action;
+  v.conflict = conflict;
+  return v;
+}
+
+Verdict Rejected(const char* reason, bool conflict) {
+  Verdict v;
+  v.outcome = Outcome::kRejected;
+  v.reason = reason;
+  v.conflict = conflict;
+  return v;
 }
 
 }  // namespace
@@ -219,65 +171,133 @@ std::optional<int64_t> ParseTimestampMicros(std::string_view s) {
   return micros;
 }
 
-int CompareValues(const json& a, const json& b) {
-  const bool an = a.is_null(), bn = b.is_null();
-  if (an || bn) return an == bn ? 0 : (an ? -1 : 1);
-  if (auto ia = AsInt(a), ib = AsInt(b); ia && ib) return Cmp(*ia, *ib);
-  if (auto da = AsNumber(a), db = AsNumber(b); da && db) return Cmp(*da, *db);
-  if (auto ba = AsBool(a), bb = AsBool(b); ba && bb) return Cmp(*ba, *bb);
-  if (a.is_string() && b.is_string()) {
-    const std::string& sa = a.get_ref<const std::string&>();
-    const std::string& sb = b.get_ref<const std::string&>();
-    if (sa == sb) return 0;
-    auto ta = ParseTimestampMicros(sa), tb = ParseTimestampMicros(sb);
-    if (ta && tb) return Cmp(*ta, *tb);
-    // json/jsonb text: {"a": 1} (Postgres) equals {"a":1} (local).
-    if (!sa.empty() && !sb.empty() && (sa[0] == '{' || sa[0] == '[') && sa[0] == sb[0]) {
-      json ja = json::parse(sa), jb = json::parse(sb);
-      if (!ja.is_discarded() && !jb.is_discarded()) {
-        if (ja == jb) return 0;
-        return Cmp(ja.dump(), jb.dump());
-      }
-    }
-    return Cmp<std::string_view>(sa, sb);
-  }
-  // Mixed or structured values (json columns): compare their canonical text.
-  return Cmp(a.dump(), b.dump());
-}
-
-bool BaseMatches(const json& base, const json* server_row) {
+bool BaseMatches(const ColumnTypes& types, const json& base, const json* server_row) {
   if (!base.is_object() || base.empty()) return true;
   if (server_row == nullptr || !server_row->is_object()) return false;
   for (auto it = base.begin(); it != base.end(); ++it) {
-    if (CompareValues(it.value(), Field(*server_row, it.key())) != 0) return false;
+    if (CompareColumn(types, it.key(), it.value(), Field(server_row, it.key())) != 0) return false;
   }
   return true;
 }
 
-Winner Decide(const TablePolicy& policy, const Contender& local, const Contender& remote,
-              bool custom_resolvable) {
-  const json& l = *local.row;
-  const json& r = *remote.row;
-  switch (policy.kind) {
-    case PolicyKind::kServerWins:
-      return Winner::kRemote;
-    case PolicyKind::kCustom:
-      return custom_resolvable ? Winner::kResolver : Winner::kRemote;
-    case PolicyKind::kLastWriteWins: {
-      const int c = CompareValues(Field(l, policy.timestamp_column),
-                                  Field(r, policy.timestamp_column));
-      if (c != 0) return c > 0 ? Winner::kLocal : Winner::kRemote;
-      return CompareMutationIds(local, remote) > 0 ? Winner::kLocal : Winner::kRemote;
+Verdict DecideWrite(const TablePolicy& policy, const ColumnTypes& types, const WriteCase& c) {
+  if (!policy.writable) return Rejected("read_only", false);  // R0
+  const RowAction win = c.op == WriteOp::kDelete ? RowAction::kDelete : RowAction::kUpdate;
+  if (c.server == nullptr) {  // R2
+    if (c.op == WriteOp::kInsert) return Applied(RowAction::kInsert, false);
+    if (c.op == WriteOp::kDelete) return Applied(RowAction::kNone, false);
+    return Rejected("not_found", false);
+  }
+  // R3
+  const bool conflict = c.op == WriteOp::kInsert || c.base == nullptr ||
+                        !BaseMatches(types, *c.base, c.server);
+  if (!conflict) return Applied(win, false);
+  // R4, then R5 on a tie.
+  int order = 0;
+  if (policy.kind == PolicyKind::kLastWriteWins && types.count(policy.timestamp_column) != 0) {
+    const std::string& ts = policy.timestamp_column;
+    const json* value = c.value;
+    const bool stamped = value != nullptr && value->is_object() && value->contains(ts);
+    const json& t_in = stamped || c.now == nullptr ? Field(value, ts) : *c.now;
+    order = CompareColumn(types, ts, t_in, Field(c.server, ts));
+    if (order < 0) return Rejected("stale", true);
+  } else if (policy.kind == PolicyKind::kImportance) {
+    if (c.op == WriteOp::kDelete) return Rejected("conflict", true);
+    json candidate = *c.server;
+    if (c.value != nullptr && c.value->is_object()) {
+      for (auto it = c.value->begin(); it != c.value->end(); ++it) candidate[it.key()] = it.value();
     }
-    case PolicyKind::kImportance: {
-      for (const std::string& column : policy.order) {
-        const int c = CompareValues(Field(l, column), Field(r, column));
-        if (c != 0) return c > 0 ? Winner::kLocal : Winner::kRemote;
-      }
-      return CompareMutationIds(local, remote) > 0 ? Winner::kLocal : Winner::kRemote;
+    for (const std::string& column : policy.order) {
+      if (types.count(column) == 0) continue;  // the endpoint skips columns T lacks
+      order = CompareColumn(types, column, Field(&candidate, column), Field(c.server, column));
+      if (order != 0) break;
+    }
+    if (order < 0) return Rejected("lower_importance", true);
+  } else {
+    return Rejected("conflict", true);  // server-wins, custom
+  }
+  if (order > 0) return Applied(win, true);
+  if (!c.last_writer) {
+    Verdict v;
+    v.outcome = Outcome::kNeedLastWriter;
+    v.conflict = true;
+    return v;
+  }
+  const LastWriter& w = *c.last_writer;
+  if (!w.id.empty() && (w.same_request || c.mutation_id > std::string_view(w.id))) {
+    return Applied(win, true);
+  }
+  return Rejected("stale", true);
+}
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kApplied: return "applied";
+    case Outcome::kRejected: return "rejected";
+    case Outcome::kNeedLastWriter: return "needLastWriter";
+  }
+  return "rejected";
+}
+
+const char* RowActionName(RowAction action) {
+  switch (action) {
+    case RowAction::kNone: return "none";
+    case RowAction::kInsert: return "insert";
+    case RowAction::kUpdate: return "update";
+    case RowAction::kDelete: return "delete";
+  }
+  return "none";
+}
+
+std::string DecideWriteJson(std::string_view case_json) {
+  const json in = json::parse(case_json);
+  if (!in.is_object()) return Status::InvalidArgument("decideWrite: expected a JSON object").ToJson();
+  auto entry = in.find("policy");
+  Result<TablePolicy> policy =
+      TablePolicy::FromJson(entry != in.end() ? *entry : json::object());
+  if (!policy.ok()) return policy.status().ToJson();
+  ColumnTypes types;
+  if (auto it = in.find("types"); it != in.end() && it->is_object()) {
+    for (auto t = it->begin(); t != it->end(); ++t) {
+      if (t.value().is_string()) types[t.key()] = t.value().get<std::string>();
     }
   }
-  return Winner::kRemote;
+  WriteCase c;
+  const std::string op = JsonStr(in, "op");
+  if (op == "insert") {
+    c.op = WriteOp::kInsert;
+  } else if (op == "update") {
+    c.op = WriteOp::kUpdate;
+  } else if (op == "delete") {
+    c.op = WriteOp::kDelete;
+  } else {
+    return Status::InvalidArgument("decideWrite: op must be insert, update or delete").ToJson();
+  }
+  const std::string id = JsonStr(in, "id");
+  c.mutation_id = id;
+  auto object = [&](const char* name) -> const json* {
+    auto it = in.find(name);
+    return it != in.end() && it->is_object() ? &*it : nullptr;
+  };
+  c.value = object("value");
+  c.base = object("base");
+  c.server = object("server");
+  if (auto it = in.find("now"); it != in.end() && !it->is_null()) c.now = &*it;
+  if (auto it = in.find("lastWriter"); it != in.end()) {
+    LastWriter w;
+    if (it->is_object()) {
+      w.id = JsonStr(*it, "id");
+      w.same_request = JsonBool(*it, "sameRequest", false);
+    }
+    c.last_writer = w;
+  }
+  const Verdict v = DecideWrite(policy.value(), types, c);
+  json out = {{"ok", true},
+              {"status", OutcomeName(v.outcome)},
+              {"action", RowActionName(v.action)},
+              {"conflict", v.conflict}};
+  if (*v.reason != '\0') out["reason"] = v.reason;
+  return out.dump();
 }
 
 }  // namespace electrolite

@@ -465,7 +465,9 @@ Status WritePath::ResolveConflict(std::string_view resolve_id, const json& row, 
   const json key = it->second.key;
   Txn txn(store_);
   EL_RETURN_IF_ERROR(txn.Begin());
-  EL_ASSIGN_OR_RETURN(std::optional<json> remote, overlay_->ReadSynced(*t, key));
+  EL_ASSIGN_OR_RETURN(std::optional<json> synced, overlay_->ReadSynced(*t, key));
+  // The row the resolver merged with: a rejection's reply, else the synced row.
+  const std::optional<json> remote = it->second.remote ? it->second.remote : synced;
   // Unsent local mutations of the row are superseded by the resolution.
   EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> entries, outbox_->ForKey(t->name, key));
   for (const OutboxEntry& e : entries) {
@@ -480,7 +482,9 @@ Status WritePath::ResolveConflict(std::string_view resolve_id, const json& row, 
       const int i = t->ColumnIndex(c.key());
       if (i < 0) return Status::Schema("unknown column " + t->name + "." + c.key());
       EL_ASSIGN_OR_RETURN(json v, NormalizeValue(*t, t->columns[i], c.value()));
-      if (v != (*remote)[c.key()]) patch[c.key()] = std::move(v);
+      // Also what the synced row does not hold yet, so the row shows the merge.
+      const bool stale = synced && v != (*synced)[c.key()];
+      if (v != (*remote)[c.key()] || stale) patch[c.key()] = std::move(v);
     }
     if (!patch.empty()) {
       // Based on the server's row, so the endpoint sees no conflict.
@@ -489,8 +493,8 @@ Status WritePath::ResolveConflict(std::string_view resolve_id, const json& row, 
                                                  std::move(patch), *remote, now_ms));
       (void)id;
     }
-    EL_RETURN_IF_ERROR(RecordConflict(*t, key, "resolved", row, *remote, "custom resolver", "",
-                                      now_ms));
+    EL_RETURN_IF_ERROR(RecordConflict(*t, key, "resolved", row, RowToWire(*t, *remote),
+                                      "custom resolver", "", now_ms));
   }
   EL_RETURN_IF_ERROR(txn.Commit());
   resolves_.erase(it);

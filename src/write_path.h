@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -138,6 +139,9 @@ class WritePath {
   struct PendingResolve {
     std::string table;
     Json key;
+    // The server row to merge with when it came in a rejection's reply
+    // (the synced row may not hold it yet); otherwise the synced row.
+    std::optional<Json> remote;
   };
 
   static void SqlWrite(sqlite3_context* ctx, int argc, sqlite3_value** argv);
@@ -159,6 +163,10 @@ class WritePath {
   // `duplicate` answer carries no txid of the original write).
   Status DropIfConverged(const WriteTable& t, const OutboxEntry& e, bool* dropped);
   Status DecideConcurrent(const WriteTable& t, const Json& key, int64_t now_ms);
+  // Emits a `resolve` event for the row (storage forms), or points the open
+  // one at `remote`. `from_reply`: `remote` is a rejection's server row.
+  void AskResolver(const WriteTable& t, const Json& key, const Json& local, Json remote,
+                   bool from_reply);
   // Notes that the merged row of `key` (storage form) may have changed.
   void NoteChanged(const WriteTable& t, const Json& key);
   Status RecordConflict(const WriteTable& t, const Json& key, std::string_view outcome,

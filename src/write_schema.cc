@@ -162,6 +162,12 @@ Result<WriteTable> WriteTable::FromDecl(const TableDecl& decl, const SchemaDefau
   return t;
 }
 
+ColumnTypes WriteTable::Types() const {
+  ColumnTypes types;
+  for (const WriteColumn& c : columns) types[c.name] = c.dims > 0 ? c.pg_type + "[]" : c.pg_type;
+  return types;
+}
+
 int WriteTable::ColumnIndex(std::string_view column) const {
   for (size_t i = 0; i < columns.size(); ++i) {
     if (columns[i].name == column) return static_cast<int>(i);

@@ -60,6 +60,9 @@ struct WriteTable {
   // Index of `column` in columns, -1 when unknown.
   int ColumnIndex(std::string_view column) const;
   bool IsPrimaryKey(std::string_view column) const;
+  // Every column with its canonical Postgres type ("text[]" for arrays), for
+  // typed comparisons (value_order.h).
+  ColumnTypes Types() const;
 
   // Names of the SQLite objects.
   std::string SyncedName() const { return name + "__synced"; }

@@ -3,6 +3,7 @@
 // records and metrics.
 #include <cstdlib>
 
+#include "pg_value.h"
 #include "store.h"
 #include "write_path.h"
 
@@ -35,6 +36,38 @@ json Merge(json base, const json& over) {
     for (auto it = over.begin(); it != over.end(); ++it) base[it.key()] = it.value();
   }
   return base;
+}
+
+// The storage form of a row the endpoint sent (Postgres text, as the shape
+// stream sends it), converted as the stream's rows are; columns the table
+// lacks are dropped.
+json StorageRow(const WriteTable& t, const json& text_row) {
+  json out = json::object();
+  if (!text_row.is_object()) return out;
+  for (const WriteColumn& c : t.columns) {
+    auto it = text_row.find(c.name);
+    if (it == text_row.end()) continue;
+    if (it->is_string()) {
+      std::string scratch;
+      SqlValue v;
+      if (ConvertPgValue(c.cls, c.dims, it->get_ref<const std::string&>(), &scratch, &v).ok()) {
+        out[c.name] = v.kind == 1   ? json(v.i)
+                      : v.kind == 2 ? json(v.d)
+                      : v.kind == 3 ? json(std::string(v.text))
+                                    : json();
+        continue;
+      }
+    }
+    Result<json> v = NormalizeValue(t, c, *it);
+    out[c.name] = v.ok() ? v.value() : *it;
+  }
+  return out;
+}
+
+WriteOp OpOf(std::string_view op) {
+  if (op == "insert") return WriteOp::kInsert;
+  if (op == "delete") return WriteOp::kDelete;
+  return WriteOp::kUpdate;
 }
 
 }  // namespace
@@ -103,8 +136,9 @@ Status WritePath::DropIfConverged(const WriteTable& t, const OutboxEntry& e, boo
     converged = !synced.has_value();
   } else {
     converged = synced.has_value();
+    const ColumnTypes types = t.Types();
     for (auto it = e.value.begin(); converged && it != e.value.end(); ++it) {
-      if (CompareValues(it.value(), (*synced)[it.key()]) != 0) converged = false;
+      if (CompareColumn(types, it.key(), it.value(), (*synced)[it.key()]) != 0) converged = false;
     }
   }
   if (!converged) return Status::Ok();
@@ -152,8 +186,37 @@ Status WritePath::Rejected(const OutboxEntry& e, std::string_view reason, const 
   // Roll back exactly this mutation: the overlay is refolded from what is left.
   EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, e.key, /*local_write=*/false));
   NoteChanged(*t, e.key);
+  // A custom table's write lost to a newer server row: the app's resolver
+  // merges it with that row (the reply's), unless later local writes of the
+  // row are still to be answered (they meet the server on their own).
+  if (t->policy.kind == PolicyKind::kCustom && resolvers_.count(t->name) != 0 &&
+      reason == "conflict" && e.op != "delete" && server_row.is_object()) {
+    EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> rest, outbox_->ForKey(t->name, e.key));
+    if (rest.empty()) {
+      json remote = StorageRow(*t, server_row);
+      json local = Merge(remote, e.value);
+      AskResolver(*t, e.key, local, std::move(remote), /*from_reply=*/true);
+      return Status::Ok();
+    }
+  }
   json local = RowToWire(*t, Merge(Merge(e.base, e.key), e.value));
   return RecordConflict(*t, e.key, "rejected", local, server_row, reason, e.id, now_ms);
+}
+
+void WritePath::AskResolver(const WriteTable& t, const json& key, const json& local, json remote,
+                            bool from_reply) {
+  // One question per row at a time: a later server row updates the open one.
+  for (auto& [id, pending] : resolves_) {
+    if (pending.table == t.name && pending.key == key) {
+      pending.remote = from_reply ? std::optional<json>(std::move(remote)) : std::nullopt;
+      return;
+    }
+  }
+  const std::string id = NewMutationId();
+  Emit({{"type", "resolve"}, {"id", id}, {"table", t.name}, {"key", RowToWire(t, key)},
+        {"local", RowToWire(t, local)}, {"remote", RowToWire(t, remote)}});
+  resolves_[id] = PendingResolve{t.name, key,
+                                 from_reply ? std::optional<json>(std::move(remote)) : std::nullopt};
 }
 
 Status WritePath::OnSnapshotEnd(std::string_view table, std::string_view xmin,
@@ -292,35 +355,55 @@ Status WritePath::DecideConcurrent(const WriteTable& t, const json& key, int64_t
     }
     return Status::Ok();
   }
-  json local = *remote;
-  if (ov->op == "delete") {
-    // A local delete competes with the server's version at the delete's time.
-    const int ts = t.ColumnIndex(t.policy.timestamp_column);
-    if (ts >= 0 && !entries.empty()) {
-      local[t.policy.timestamp_column] = IsoFromMs(entries.back().local_ms);
+  // Predict the endpoint's answer to our pending mutations (the first one it
+  // has not answered meets this row first) with its own decision.
+  const OutboxEntry* first = nullptr;
+  for (const OutboxEntry& e : entries) {
+    if (e.status != "acked") {
+      first = &e;
+      break;
     }
+  }
+  const ColumnTypes types = t.Types();
+  json local = *remote;
+  json value = json::object();
+  if (ov->op == "delete") {
+    if (!entries.empty()) value = entries.back().value;  // its timestamp (LWW)
+    for (auto it = value.begin(); it != value.end(); ++it) local[it.key()] = it.value();
   } else {
     bool converged = true;
     for (auto it = ov->values.begin(); it != ov->values.end(); ++it) {
       local[it.key()] = it.value();
-      if (CompareValues(it.value(), (*remote)[it.key()]) != 0) converged = false;
+      if (CompareColumn(types, it.key(), it.value(), (*remote)[it.key()]) != 0) converged = false;
     }
     if (converged) {  // the server already holds what we wrote
       if (ov->yield) EL_RETURN_IF_ERROR(overlay_->SetYield(t, key, false));
       return Status::Ok();
     }
+    value = ov->values;
   }
-  const bool resolvable = resolvers_.count(t.name) != 0;
-  const Winner w = Decide(t.policy, Contender{&local, ov->write_id}, Contender{&*remote, ""},
-                          resolvable);
-  if (w == Winner::kResolver) {
-    const std::string id = NewMutationId();
-    resolves_[id] = PendingResolve{t.name, key};
-    Emit({{"type", "resolve"}, {"id", id}, {"table", t.name}, {"key", RowToWire(t, key)},
-          {"local", RowToWire(t, local)}, {"remote", RowToWire(t, *remote)}});
+  WriteCase c;
+  c.op = OpOf(ov->op);
+  c.mutation_id = ov->write_id;
+  c.value = &value;
+  c.base = first != nullptr ? &first->base : nullptr;
+  c.server = &*remote;
+  c.last_writer = LastWriter{};  // never known here: a tie goes to the server row
+  const Verdict v = DecideWrite(t.policy, types, c);
+  const bool yield = v.outcome != Outcome::kApplied;
+  if (!v.conflict) {
+    // Based on this very row: the endpoint applies ours on top of it.
+    if (ov->yield) {
+      EL_RETURN_IF_ERROR(overlay_->SetYield(t, key, false));
+      NoteChanged(t, key);
+    }
     return Status::Ok();
   }
-  const bool yield = w == Winner::kRemote;
+  if (yield && t.policy.kind == PolicyKind::kCustom && resolvers_.count(t.name) != 0 &&
+      c.op != WriteOp::kDelete) {
+    AskResolver(t, key, local, *remote, /*from_reply=*/false);
+    return Status::Ok();
+  }
   if (yield != ov->yield) {
     EL_RETURN_IF_ERROR(overlay_->SetYield(t, key, yield));
     NoteChanged(t, key);

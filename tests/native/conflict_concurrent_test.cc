@@ -284,6 +284,105 @@ TEST_F(ConflictConcurrentTest, CustomResolverDecidesThroughAResolveEvent) {
   EXPECT_EQ(metrics["conflicts"][0]["outcome"], "resolved");
 }
 
+TEST_F(ImportanceTest, ALocalDeleteUnderAConcurrentChangeShowsTheServerRowAtOnce) {
+  Seed("agent_memory", Memory(5, "2023-01-01T00:00:00Z", "2023-01-01T00:00:00Z", "v0"));
+  ASSERT_TRUE(h.writes->Delete("agent_memory", {{"id", kMem1}}, kT0).ok());
+  EXPECT_TRUE(h.Row("agent_memory", kMem1).is_null());
+  // Less important than the local view was, and older: the endpoint rejects
+  // a conflicting delete all the same, so the engine shows its row at once
+  // rather than letting it vanish and come back with the answer.
+  ConcurrentServerChange("agent_memory",
+                         Memory(1, "2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z", "theirs"));
+  EXPECT_EQ(h.Row("agent_memory", kMem1)["content"], "theirs");
+  std::vector<json> conflicts;
+  for (const json& e : h.Events()) {
+    if (e["type"] == "conflict") conflicts.push_back(e);
+  }
+  ASSERT_EQ(conflicts.size(), 1u);
+  EXPECT_EQ(conflicts[0]["outcome"], "remote");
+  Settle(kT0 + 100);
+  EXPECT_EQ(h.Row("agent_memory", kMem1)["content"], "theirs");
+  EXPECT_EQ(server.rows["agent_memory"][kMem1]["content"], "theirs");
+  EXPECT_EQ(h.Count("SELECT count(*) FROM agent_memory__overlay"), 0);
+}
+
+TEST_F(ConflictConcurrentTest, CustomWriteRejectedBeforeTheChangeStreamsAsksTheResolver) {
+  json p = json::parse(PoliciesJson());
+  p["tasks"] = {{"policy", "custom"}, {"writable", true}};
+  ASSERT_TRUE(h.Open(":memory:", "", {}, p.dump()).ok());
+  h.writes->SetResolver("tasks", true);
+  Seed("tasks", Task("v0", "2023-01-01T00:00:00Z"));
+  ASSERT_TRUE(h.writes->Update("tasks", {{"id", kTask1}}, {{"title", "mine"}, {"priority", 3}},
+                               kT0)
+                  .ok());
+  json theirs = Task("theirs", "2024-01-01T00:00:00Z");
+  theirs["status"] = "in_progress";
+  server.ServerWrite("tasks", theirs);  // committed, not streamed to us yet
+  // Our upload reaches the endpoint first: rejected with the server's row.
+  h.uploader->NoteWrites();
+  std::optional<Request> r = h.Poll(kT0 + 100);
+  ASSERT_TRUE(r.has_value());
+  auto [code, body] = server.Handle(*r, *h.uploader->Body(r->id));
+  ASSERT_TRUE(h.uploader->HandleResponse(kT0 + 100, r->id, code, {}, body).ok());
+  json resolve;
+  int resolves = 0;
+  for (const json& e : h.Events()) {
+    if (e["type"] == "resolve") {
+      resolve = e;
+      ++resolves;
+    }
+    EXPECT_NE(e["type"], "conflict") << e.dump();  // no `rejected`: the resolver decides
+  }
+  ASSERT_EQ(resolves, 1);
+  EXPECT_EQ(resolve["local"]["title"], "mine");
+  EXPECT_EQ(resolve["remote"]["title"], "theirs");
+  EXPECT_EQ(resolve["remote"]["status"], "in_progress");
+  json merged = resolve["remote"];
+  merged["title"] = "mine + theirs";
+  merged["priority"] = 3;
+  ASSERT_TRUE(h.writes->ResolveConflict(resolve["id"].get<std::string>(), merged, kT0 + 110).ok());
+  int resolved = 0;
+  for (const json& e : h.Events()) resolved += e["type"] == "conflict" && e["outcome"] == "resolved";
+  EXPECT_EQ(resolved, 1);
+  // The merge shows at once, though the synced row is still v0.
+  EXPECT_EQ(h.Row("tasks", kTask1)["title"], "mine + theirs");
+  EXPECT_EQ(h.Row("tasks", kTask1)["status"], "in_progress");
+  auto pending = *h.writes->PendingMutations();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0]["base"]["title"], "theirs");  // based on the replied row
+  // Their change streams in under the merge it is the base of: no conflict,
+  // no second question.
+  ASSERT_TRUE(DeliverChanges(&h, &server, &cursor, kT0 + 120).ok());
+  for (const json& e : h.Events()) {
+    EXPECT_NE(e["type"], "resolve") << e.dump();
+    EXPECT_NE(e["type"], "conflict") << e.dump();
+  }
+  EXPECT_EQ(h.Row("tasks", kTask1)["title"], "mine + theirs");
+  Settle(kT0 + 20000);  // after the upload interval
+  EXPECT_EQ(server.rows["tasks"][kTask1]["title"], "mine + theirs");
+  EXPECT_EQ(server.rows["tasks"][kTask1]["status"], "in_progress");
+  EXPECT_EQ(h.Row("tasks", kTask1)["title"], "mine + theirs");
+  ExpectSettled();
+}
+
+TEST_F(ConflictConcurrentTest, CustomWithoutAResolverIsRejectedLikeServerWins) {
+  json p = json::parse(PoliciesJson());
+  p["tasks"] = {{"policy", "custom"}, {"writable", true}};
+  ASSERT_TRUE(h.Open(":memory:", "", {}, p.dump()).ok());
+  Seed("tasks", Task("v0", "2023-01-01T00:00:00Z"));
+  ASSERT_TRUE(h.writes->Update("tasks", {{"id", kTask1}}, {{"title", "mine"}}, kT0).ok());
+  server.ServerWrite("tasks", Task("theirs", "2024-01-01T00:00:00Z"));
+  Settle(kT0 + 100);
+  bool rejected = false;
+  for (const json& e : h.Events()) {
+    EXPECT_NE(e["type"], "resolve");
+    if (e["type"] == "conflict" && e["outcome"] == "rejected") rejected = true;
+  }
+  EXPECT_TRUE(rejected);
+  EXPECT_EQ(h.Row("tasks", kTask1)["title"], "theirs");
+  ExpectSettled();
+}
+
 TEST_F(ConflictConcurrentTest, ServerDeleteUnderALocalUpdate) {
   Seed("tasks", Task("v0", "2023-01-01T00:00:00Z"));
   ASSERT_TRUE(h.writes->Update("tasks", {{"id", kTask1}}, {{"title", "mine"}}, kT0).ok());

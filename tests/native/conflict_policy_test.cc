@@ -17,11 +17,6 @@ TablePolicy Policy(const char* text) {
   return p.ok() ? p.value() : TablePolicy();
 }
 
-Winner DecideFor(const TablePolicy& p, const json& local, const char* local_id, const json& remote,
-           const char* remote_id = "") {
-  return Decide(p, Contender{&local, local_id}, Contender{&remote, remote_id});
-}
-
 TEST(ConflictPolicyTest, ParsesPoliciesJsonEntries) {
   TablePolicy lww = Policy(R"({"policy":"last-write-wins","timestamp":"updated_at","writable":true})");
   EXPECT_EQ(lww.kind, PolicyKind::kLastWriteWins);
@@ -32,7 +27,7 @@ TEST(ConflictPolicyTest, ParsesPoliciesJsonEntries) {
   EXPECT_EQ(imp.order, (std::vector<std::string>{"importance", "last_accessed_at", "updated_at"}));
   TablePolicy ro = Policy(R"({"policy":"server-wins","writable":false})");
   EXPECT_FALSE(ro.writable);
-  EXPECT_FALSE(Policy("{}").writable);  // not declared writable = read-only
+  EXPECT_TRUE(Policy("{}").writable);  // R0: writable unless declared otherwise, as on the endpoint
 }
 
 TEST(ConflictPolicyTest, RejectsMalformedEntries) {
@@ -58,90 +53,51 @@ TEST(ConflictPolicyTest, TimestampsCompareAsInstantsAcrossFormats) {
   EXPECT_FALSE(ParseTimestampMicros("2024-03-01 10:00:00+0x"));
 }
 
-TEST(ConflictPolicyTest, ValuesCompareByType) {
-  EXPECT_LT(CompareValues(json(9), json(10)), 0);
-  EXPECT_EQ(CompareValues(json("5"), json(5)), 0);
-  EXPECT_GT(CompareValues(json("9223372036854775807"), json("9223372036854775806")), 0);
-  EXPECT_LT(CompareValues(json(), json(0)), 0);  // null lowest
-  EXPECT_EQ(CompareValues(json("t"), json(true)), 0);
-  EXPECT_LT(CompareValues(json("2024-01-01 23:00:00-01"), json("2024-01-02T00:30:00Z")), 0);
-  EXPECT_LT(CompareValues(json("abc"), json("abd")), 0);
-  EXPECT_EQ(CompareValues(json(R"({"b": [1, 2], "a": 1})"), json(R"({"a":1,"b":[1,2]})")), 0);
-  EXPECT_NE(CompareValues(json(R"({"a": 1})"), json(R"({"a":2})")), 0);
+TEST(ConflictPolicyTest, ValuesCompareByTheirColumnType) {
+  EXPECT_LT(CompareTyped("int4", json(9), json(10)), 0);
+  EXPECT_EQ(CompareTyped("int4", json("5"), json(5)), 0);
+  EXPECT_GT(CompareTyped("int8", json("9223372036854775807"), json("9223372036854775806")), 0);
+  EXPECT_LT(CompareTyped("int4", json(), json(0)), 0);  // null lowest
+  EXPECT_EQ(CompareTyped("int4", json(), json()), 0);
+  EXPECT_EQ(CompareTyped("bool", json("t"), json(true)), 0);
+  EXPECT_EQ(CompareTyped("bool", json(1), json("true")), 0);  // storage form 0/1
+  EXPECT_LT(CompareTyped("bool", json("f"), json("t")), 0);
+  EXPECT_LT(CompareTyped("timestamptz", json("2024-01-01 23:00:00-01"),
+                         json("2024-01-02T00:30:00Z")), 0);
+  EXPECT_GT(CompareTyped("timestamptz", json("infinity"), json("2999-01-01T00:00:00Z")), 0);
+  EXPECT_LT(CompareTyped("text", json("abc"), json("abd")), 0);
+  EXPECT_EQ(CompareTyped("jsonb", json(R"({"b": [1, 2], "a": 1})"), json(R"({"a":1,"b":[1,2]})")), 0);
+  EXPECT_EQ(CompareTyped("jsonb", json(R"({"a": 1})"), json::parse(R"({"a":1})")), 0);
+  EXPECT_NE(CompareTyped("jsonb", json(R"({"a": 1})"), json(R"({"a":2})")), 0);
+  // Exact decimals: no rounding through a double, trailing zeros and exponents agree.
+  EXPECT_LT(CompareTyped("numeric", json("0.10000000000000000001"), json("0.1000000000000000001")), 0);
+  EXPECT_EQ(CompareTyped("numeric", json("1.50"), json(1.5)), 0);
+  EXPECT_EQ(CompareTyped("numeric", json("1e3"), json("1000")), 0);
+  EXPECT_LT(CompareTyped("numeric", json("-2"), json("-1.5")), 0);
+  EXPECT_GT(CompareTyped("numeric", json("NaN"), json("1e100")), 0);  // Postgres: NaN greatest
+  EXPECT_LT(CompareTyped("int8", json("9007199254740992"), json("9007199254740993")), 0);
+  // Text is text: numeric-looking text does not compare as a number.
+  EXPECT_GT(CompareTyped("text", json("9"), json("10")), 0);
+  EXPECT_NE(CompareTyped("text", json("5"), json("5.0")), 0);
+  EXPECT_NE(CompareTyped("text", json("t"), json("true")), 0);
+  // uuid by value, bpchar without trailing blanks.
+  EXPECT_EQ(CompareTyped("uuid", json("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"),
+                         json("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")), 0);
+  EXPECT_EQ(CompareTyped("bpchar", json("ab  "), json("ab")), 0);
+  EXPECT_EQ(CompareTyped("float8", json("NaN"), json("nan")), 0);
+  EXPECT_LT(CompareTyped("float8", json(1.5), json("2")), 0);
 }
 
-TEST(ConflictPolicyTest, LastWriteWinsNewerTimestampWins) {
-  TablePolicy p = Policy(R"({"policy":"last-write-wins","timestamp":"updated_at","writable":true})");
-  json older = {{"id", "1"}, {"updated_at", "2024-01-01T00:00:00Z"}};
-  json newer = {{"id", "1"}, {"updated_at", "2024-01-01T00:00:01Z"}};
-  EXPECT_EQ(DecideFor(p, newer, "m1", older), Winner::kLocal);
-  EXPECT_EQ(DecideFor(p, older, "m1", newer), Winner::kRemote);
-}
-
-TEST(ConflictPolicyTest, LastWriteWinsTieBrokenByMutationId) {
-  TablePolicy p = Policy(R"({"policy":"last-write-wins","writable":true})");
-  json a = {{"updated_at", "2024-01-01 00:00:00+00"}};
-  json b = {{"updated_at", "2024-01-01T00:00:00Z"}};  // the same instant
-  EXPECT_EQ(DecideFor(p, a, "bbbb", b, "aaaa"), Winner::kLocal);
-  EXPECT_EQ(DecideFor(p, a, "aaaa", b, "bbbb"), Winner::kRemote);
-  // R5: a server row with no known writer wins the tie.
-  EXPECT_EQ(DecideFor(p, a, "zzzz", b, ""), Winner::kRemote);
-  // Neither side has a timestamp: the tie-break decides too.
-  EXPECT_EQ(DecideFor(p, json::object(), "b", json::object(), "a"), Winner::kLocal);
-}
-
-TEST(ConflictPolicyTest, ServerWinsAlwaysRemote) {
-  TablePolicy p = Policy(R"({"policy":"server-wins","writable":true})");
-  json newer = {{"updated_at", "2030-01-01T00:00:00Z"}};
-  json older = {{"updated_at", "2020-01-01T00:00:00Z"}};
-  EXPECT_EQ(DecideFor(p, newer, "zzz", older, "aaa"), Winner::kRemote);
-}
-
-TEST(ConflictPolicyTest, ImportanceThenLastAccessedThenUpdated) {
-  TablePolicy p = Policy(R"({"policy":"importance","writable":true})");
-  json base = {{"importance", 5},
-               {"last_accessed_at", "2024-01-01T00:00:00Z"},
-               {"updated_at", "2024-01-01T00:00:00Z"}};
-  json more = base;
-  more["importance"] = 6;
-  EXPECT_EQ(DecideFor(p, more, "a", base), Winner::kLocal);
-  EXPECT_EQ(DecideFor(p, base, "a", more), Winner::kRemote);
-  json accessed = base;
-  accessed["last_accessed_at"] = "2024-01-02T00:00:00Z";
-  EXPECT_EQ(DecideFor(p, accessed, "a", base), Winner::kLocal);
-  // importance beats a later access.
-  EXPECT_EQ(DecideFor(p, accessed, "a", more), Winner::kRemote);
-  json updated = base;
-  updated["updated_at"] = "2024-01-03T00:00:00Z";
-  EXPECT_EQ(DecideFor(p, base, "a", updated), Winner::kRemote);
-  // Importance as text from the stream compares numerically ("10" > 9).
-  json ten = base;
-  ten["importance"] = "10";
-  json nine = base;
-  nine["importance"] = 9;
-  EXPECT_EQ(DecideFor(p, ten, "a", nine), Winner::kLocal);
-  // All equal: the mutation-id tie-break.
-  EXPECT_EQ(DecideFor(p, base, "b", base, "a"), Winner::kLocal);
-  EXPECT_EQ(DecideFor(p, base, "a", base, "b"), Winner::kRemote);
-}
-
-TEST(ConflictPolicyTest, CustomAsksTheResolverOrIsServerWins) {
-  TablePolicy p = Policy(R"({"policy":"custom","writable":true})");
-  json older = {{"updated_at", "2024-01-01T00:00:00Z"}};
-  json newer = {{"updated_at", "2024-01-02T00:00:00Z"}};
-  EXPECT_EQ(Decide(p, Contender{&older, "a"}, Contender{&newer, ""}, true), Winner::kResolver);
-  EXPECT_EQ(Decide(p, Contender{&older, "a"}, Contender{&newer, ""}, false), Winner::kRemote);
-  EXPECT_EQ(Decide(p, Contender{&newer, "a"}, Contender{&older, ""}, false), Winner::kRemote);
-}
-
-TEST(ConflictPolicyTest, BaseMatchesIsTypeTolerant) {
+TEST(ConflictPolicyTest, BaseMatchesComparesTyped) {
+  const ColumnTypes types = {{"title", "text"}, {"priority", "int4"}, {"done", "bool"},
+                             {"extra", "int4"}};
   json base = {{"title", "a"}, {"priority", 1}, {"done", true}};
   json same = {{"title", "a"}, {"priority", "1"}, {"done", "t"}, {"extra", 3}};
   json changed = {{"title", "b"}, {"priority", 1}, {"done", true}};
-  EXPECT_TRUE(BaseMatches(base, &same));
-  EXPECT_FALSE(BaseMatches(base, &changed));
-  EXPECT_FALSE(BaseMatches(base, nullptr));
-  EXPECT_TRUE(BaseMatches(json::object(), nullptr));
+  EXPECT_TRUE(BaseMatches(types, base, &same));
+  EXPECT_FALSE(BaseMatches(types, base, &changed));
+  EXPECT_FALSE(BaseMatches(types, base, nullptr));
+  EXPECT_TRUE(BaseMatches(types, json::object(), nullptr));
 }
 
 }  // namespace

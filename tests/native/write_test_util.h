@@ -271,74 +271,53 @@ class FakeWriteServer {
   }
 
  private:
-  // server/policy.ts R1-R7, in memory.
+  // The endpoint's rules in memory: R1 here, the decision (R0, R2-R5) the
+  // shared DecideWrite, as server/policy.ts runs it.
   json Apply(const json& m, int64_t txid) {
     const std::string id = m["id"].get<std::string>(), table = m["table"].get<std::string>(),
                       op = m["op"].get<std::string>();
     const WriteTable* t = h_->writes->Find(table);
     json r = {{"id", id}};
-    auto reject = [&](const char* reason, const json* cur) {
-      r["status"] = "rejected";
-      r["reason"] = reason;
-      r["row"] = cur ? *cur : json();
-      return r;
-    };
     const std::string key = m["key"]["id"].get<std::string>();
     auto& table_rows = rows[table];
     auto it = table_rows.find(key);
     const json* cur = it == table_rows.end() ? nullptr : &it->second;
-    if (t == nullptr || !t->policy.writable) return reject("read_only", cur);
+    if (t == nullptr) return json{{"id", id}, {"status", "rejected"}, {"reason", "read_only"}};
     const std::string ts = t->policy.timestamp_column;
-    json value = m["value"];
-    if (op != "delete" && t->ColumnIndex(ts) >= 0 && !value.contains(ts)) value[ts] = now_text;
-    auto win = [&]() {
-      if (op == "delete") {
-        table_rows.erase(key);
-        changes.push_back({table, "delete", m["key"], txid});
-      } else {
-        json row = cur ? *cur : json::object();
-        for (auto v = value.begin(); v != value.end(); ++v) row[v.key()] = v.value();
-        for (auto k = m["key"].begin(); k != m["key"].end(); ++k) row[k.key()] = k.value();
-        table_rows[key] = row;
-        changes.push_back({table, cur ? "update" : "insert", row, txid});
-      }
-      ++applied_count[id];
-      last_writer[table][key] = id;
-      r["status"] = "applied";
+    json value = m.contains("value") && m["value"].is_object() ? m["value"] : json::object();
+    if (op != "delete" && t->ColumnIndex(ts) >= 0 && !value.contains(ts)) value[ts] = now_text;  // R1
+    const json now = now_text;
+    const json* base = m.contains("base") && m["base"].is_object() ? &m["base"] : nullptr;
+    WriteCase c;
+    c.op = op == "insert" ? WriteOp::kInsert : op == "delete" ? WriteOp::kDelete : WriteOp::kUpdate;
+    c.mutation_id = id;
+    c.value = &value;
+    c.base = base;
+    c.server = cur;
+    c.now = &now;
+    auto w = last_writer[table].find(key);
+    c.last_writer = LastWriter{w != last_writer[table].end() ? w->second : "", false};
+    const Verdict v = DecideWrite(t->policy, t->Types(), c);
+    if (v.outcome != Outcome::kApplied) {
+      r["status"] = "rejected";
+      r["reason"] = v.reason;
+      r["row"] = cur ? *cur : json();
       return r;
-    };
-    auto tie = [&]() {
-      auto w = last_writer[table].find(key);
-      if (w != last_writer[table].end() && id > w->second) return win();
-      return reject("stale", cur);
-    };
-    if (cur == nullptr) {
-      if (op == "insert" || op == "delete") return win();
-      return reject("not_found", nullptr);
     }
-    const bool conflict = op == "insert" || !m.contains("base") || m["base"].empty() ||
-                          !BaseMatches(m["base"], cur);
-    if (!conflict) return win();
-    if (t->policy.kind == PolicyKind::kLastWriteWins && t->ColumnIndex(ts) >= 0) {
-      json t_in = op == "delete" ? (value.contains(ts) ? value[ts] : json(now_text)) : value[ts];
-      const int c = CompareValues(t_in, (*cur)[ts]);
-      if (c > 0) return win();
-      if (c < 0) return reject("stale", cur);
-      return tie();
+    if (c.op == WriteOp::kDelete) {
+      table_rows.erase(key);
+      changes.push_back({table, "delete", m["key"], txid});
+    } else {
+      json row = cur ? *cur : json::object();
+      for (auto x = value.begin(); x != value.end(); ++x) row[x.key()] = x.value();
+      for (auto k = m["key"].begin(); k != m["key"].end(); ++k) row[k.key()] = k.value();
+      table_rows[key] = row;
+      changes.push_back({table, cur ? "update" : "insert", row, txid});
     }
-    if (t->policy.kind == PolicyKind::kImportance) {
-      if (op == "delete") return reject("conflict", cur);
-      json candidate = *cur;
-      for (auto v = value.begin(); v != value.end(); ++v) candidate[v.key()] = v.value();
-      for (const std::string& c : t->policy.order) {
-        const int d = CompareValues(candidate.contains(c) ? candidate[c] : json(),
-                                    cur->contains(c) ? (*cur)[c] : json());
-        if (d > 0) return win();
-        if (d < 0) return reject("lower_importance", cur);
-      }
-      return tie();
-    }
-    return reject("conflict", cur);
+    ++applied_count[id];
+    last_writer[table][key] = id;
+    r["status"] = "applied";
+    return r;
   }
 
   const WriteHarness* h_;
