@@ -5,6 +5,7 @@
 #define ELECTROLITE_SRC_CIVIL_TIME_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,11 @@ std::string IsoFromMs(int64_t ms);
 
 // "Sun, 06 Nov 1994 08:49:37 GMT" (IMF-fixdate) -> Unix ms, or -1.
 int64_t ParseHttpDateMs(std::string_view s);
+
+// Microseconds since the Unix epoch for an ISO-8601 / Postgres timestamptz
+// text ("2024-01-02 03:04:05.123+00", "2024-01-02T03:04:05Z", "2024-01-02").
+// Text without an offset is UTC. nullopt when `s` is not a timestamp.
+std::optional<int64_t> ParseTimestampMicros(std::string_view s);
 
 }  // namespace electrolite
 

@@ -9,27 +9,6 @@ namespace {
 
 using json = Json;
 
-bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant).
-int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 const json& Field(const json* row, const std::string& column) {
   static const json kNull;
   if (row == nullptr || !row->is_object()) return kNull;
@@ -108,67 +87,6 @@ Result<TablePolicy> TablePolicy::FromJson(const json& entry) {
     p.order = {"importance", "last_accessed_at", "updated_at"};
   }
   return p;
-}
-
-std::optional<int64_t> ParseTimestampMicros(std::string_view s) {
-  // YYYY-MM-DD
-  int year, month, day;
-  if (s.size() < 10 || !ParseDigits(s, 0, 4, &year) || s[4] != '-' ||
-      !ParseDigits(s, 5, 2, &month) || s[7] != '-' || !ParseDigits(s, 8, 2, &day)) {
-    return std::nullopt;
-  }
-  if (month < 1 || month > 12 || day < 1 || day > 31) return std::nullopt;
-  int64_t micros = DaysFromCivil(year, month, day) * 86400LL * 1000000LL;
-  size_t pos = 10;
-  if (pos == s.size()) return micros;
-  if (s[pos] != ' ' && s[pos] != 'T' && s[pos] != 't') return std::nullopt;
-  ++pos;
-  int hh, mm, ss = 0;
-  if (!ParseDigits(s, pos, 2, &hh) || pos + 2 >= s.size() || s[pos + 2] != ':' ||
-      !ParseDigits(s, pos + 3, 2, &mm)) {
-    return std::nullopt;
-  }
-  pos += 5;
-  if (pos < s.size() && s[pos] == ':') {
-    if (!ParseDigits(s, pos + 1, 2, &ss)) return std::nullopt;
-    pos += 3;
-  }
-  if (hh > 24 || mm > 59 || ss > 60) return std::nullopt;
-  micros += ((hh * 60LL + mm) * 60LL + ss) * 1000000LL;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    int64_t frac = 0, scale = 100000;
-    size_t digits = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 6) frac += (s[pos] - '0') * scale;
-      scale /= 10;
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return std::nullopt;
-    micros += frac;
-  }
-  if (pos == s.size()) return micros;
-  if (s[pos] == 'Z' || s[pos] == 'z') return pos + 1 == s.size() ? std::optional(micros)
-                                                                 : std::nullopt;
-  if (s[pos] != '+' && s[pos] != '-') return std::nullopt;
-  const int sign = s[pos] == '-' ? -1 : 1;
-  int oh, om = 0, os = 0;
-  if (!ParseDigits(s, pos + 1, 2, &oh)) return std::nullopt;
-  pos += 3;
-  if (pos < s.size()) {
-    if (s[pos] == ':') ++pos;
-    if (!ParseDigits(s, pos, 2, &om)) return std::nullopt;
-    pos += 2;
-    if (pos < s.size()) {
-      if (s[pos] != ':' || !ParseDigits(s, pos + 1, 2, &os)) return std::nullopt;
-      pos += 3;
-    }
-  }
-  if (pos != s.size()) return std::nullopt;
-  // Local time = UTC + offset, so UTC = local - offset.
-  micros -= sign * ((oh * 60LL + om) * 60LL + os) * 1000000LL;
-  return micros;
 }
 
 bool BaseMatches(const ColumnTypes& types, const json& base, const json* server_row) {

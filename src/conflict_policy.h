@@ -121,10 +121,6 @@ std::string DecideWriteJson(std::string_view case_json);
 const char* OutcomeName(Outcome outcome);
 const char* RowActionName(RowAction action);
 
-// Microseconds since the Unix epoch for an ISO-8601 / Postgres timestamptz
-// text ("2024-01-02 03:04:05.123+00", "2024-01-02T03:04:05Z", "2024-01-02").
-// Text without an offset is UTC. nullopt when `s` is not a timestamp.
-std::optional<int64_t> ParseTimestampMicros(std::string_view s);
 
 }  // namespace electrolite
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <optional>
 
-#include "conflict_policy.h"  // ParseTimestampMicros
+#include "civil_time.h"  // ParseTimestampMicros
 
 namespace electrolite {
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "civil_time.h"
 #include "reserved_names.h"
 #include "store.h"
 

@@ -1,5 +1,6 @@
 // Conflict policies as pure functions: the decisions the engine and the write
 // endpoint must agree on (DESIGN.md "Conflicts").
+#include "civil_time.h"
 #include "conflict_policy.h"
 
 #include <gtest/gtest.h>
