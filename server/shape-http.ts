@@ -12,6 +12,8 @@ import { type Shape, type ShapeDef, ShapeQueryFailed, defKey } from './shape.js'
 import { type ShapeService, ShapeLimit } from './shapes.js';
 import type { AppTables } from './tables.js';
 import { type CheckedWhere, checkWhere, WhereError } from './where.js';
+import { BadRequest } from './body.js';
+import { SubsetError, readSubset, subsetFromBody, subsetFromQuery } from './subset.js';
 
 export interface ShapeHttpContext {
   service: ShapeService;
@@ -69,6 +71,8 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
   try {
     if (req.method === 'DELETE') return await deleteShape(res, url, ctx, userId);
     const q = parseParams(url);
+    let subset = subsetFromQuery(url.searchParams);
+    if (req.method === 'POST') subset = await subsetFromBody(req, subset);
     const table = await loadTableOr400(ctx, q.table!, q.live ? 1000 : 0);
     const def = buildDef(q, table, ctx.policies, userId);
     const reqOffset = q.offset!;
@@ -101,6 +105,19 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
       send(res, status, h, `[${msgs.join(',')}]`, head);
     };
 
+    if (subset) {
+      // A subset snapshot (§2.9): the shape's current incarnation, checked like a log request.
+      const fresh = reqOffset === BEFORE_ALL || q.now;
+      const shape = fresh ? await currentShape() : ctx.service.byHandleGet(q.handle!);
+      if (!shape || shape.retired || shape.key !== defKey(def) || shape.table.signature !== table.signature) return await refetch();
+      shape.lastUsed = Date.now();
+      const excluded = new Set(policyFor(ctx.policies, table.name).exclude ?? []);
+      const r = await readSubset(ctx.service, shape, subset, excluded, fresh ? null : reqOffset);
+      return send(res, 200, {
+        ...base, [H.handle]: shape.handle, [H.offset]: formatOffset(r.offset), [H.schema]: schemaHeader(table, shape.selected),
+        [H.snapshot]: 'true', [H.hasData]: 'true', 'cache-control': 'no-cache',
+      }, r.body, head);
+    }
     if (reqOffset === BEFORE_ALL) {
       const shape = await currentShape();
       shape.lastUsed = Date.now();
@@ -114,7 +131,7 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
     if (q.now) {
       const shape = await currentShape();
       shape.lastUsed = Date.now();
-      return respond(shape, 200, [upToDate(ctx.service.log.head)], shape.lastOffset, {
+      return respond(shape, 200, [upToDate(shape.processedTx)], shape.lastOffset, {
         live: false, upToDate: true, hasData: false, cache: `${privacy}, max-age=60, stale-while-revalidate=300`,
       });
     }
@@ -156,14 +173,14 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
       if (items.length === 0) return false;
       const msgs = items.map((e) => e.json);
       const end = items[items.length - 1].offset;
-      if (complete) msgs.push(upToDate(Math.max(ctx.service.log.head, end.tx)));
+      if (complete) msgs.push(upToDate(Math.max(shape.processedTx, end.tx)));
       respond(shape, 200, msgs, end, { live: q.live, upToDate: complete, hasData: true, cache: q.live ? liveCache : tailCache });
       return true;
     };
     if (serveLog()) return;
     const emptyOffset = reqOffset.tx === 0 ? shape.lastOffset : reqOffset;
     if (!q.live && !outOfBounds) {
-      return respond(shape, 200, [upToDate(ctx.service.log.head)], emptyOffset, { live: false, upToDate: true, hasData: true, cache: tailCache });
+      return respond(shape, 200, [upToDate(shape.processedTx)], emptyOffset, { live: false, upToDate: true, hasData: true, cache: tailCache });
     }
     // Hold the request until the shape's log grows, it is retired, time runs out or we shut down.
     const timeout = outOfBounds ? ctx.longPollMs / 2 : ctx.longPollMs;
@@ -189,9 +206,16 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
       if (outOfBounds && why === 'timeout') {
         return send(res, 400, { 'cache-control': 'no-store' }, JSON.stringify({ message: 'Invalid request', errors: { offset: ['out of bounds for this shape'] } }), head);
       }
-      return respond(shape, 200, [upToDate(ctx.service.log.head)], emptyOffset, { live: q.live, upToDate: true, hasData: false, cache: liveCache });
+      return respond(shape, 200, [upToDate(shape.processedTx)], emptyOffset, { live: q.live, upToDate: true, hasData: false, cache: liveCache });
     }
   } catch (e) {
+    if (e instanceof SubsetError) {
+      return send(res, 400, { 'cache-control': 'no-store', 'surrogate-control': 'no-store' }, JSON.stringify({ message: 'Invalid request', errors: { subset: e.errors } }), head);
+    }
+    if (e instanceof BadRequest) {
+      const error = e.status === 413 ? 'Request body too large' : 'Invalid JSON in request body';
+      return send(res, e.status, { 'cache-control': 'no-store' }, JSON.stringify({ error, details: e.errors }), head);
+    }
     if (e instanceof InvalidRequest) {
       return send(res, 400, { 'cache-control': 'no-store', 'surrogate-control': 'no-store' }, JSON.stringify({ message: 'Invalid request', errors: e.errors }), head);
     }
@@ -321,7 +345,6 @@ function parseParams(url: URL): Params {
   for (const [k, v] of sp) {
     const m = /^params\[(\d+)\]$/.exec(k);
     if (m) pmap.set(Number(m[1]), v);
-    else if (k.startsWith('subset__')) ((errors.subset ??= {}) as Record<string, string[]>)[k.slice(8)] = ['subset snapshots are not supported by this server'];
   }
   const params: string[] = [];
   for (let i = 1; i <= pmap.size; i++) {

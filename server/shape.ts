@@ -82,7 +82,7 @@ export class Shape {
   private waiters = new Set<() => void>();
   private processing: Promise<void> = Promise.resolve();
 
-  constructor(readonly def: ShapeDef, readonly table: TableInfo, private readonly reader: Reader) {
+  constructor(readonly def: ShapeDef, readonly table: TableInfo, readonly reader: Reader) {
     this.key = defKey(def);
     this.handle = newHandle(this.key);
     this.rel = relationKey(def.schema, def.table);

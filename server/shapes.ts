@@ -56,7 +56,21 @@ export class ShapeService {
 
   /** Holds back change delivery (operations and tests: widen the snapshot/harvest race). */
   pause(): void { this.paused = true; }
-  resume(): Promise<void> { this.paused = false; return this.harvestNow(); }
+  resume(): Promise<void> {
+    this.paused = false;
+    for (const w of this.resumeWaiters.splice(0)) w();
+    return this.harvestNow();
+  }
+  private readonly resumeWaiters: (() => void)[] = [];
+
+  /**
+   * Harvests every change committed before this call (waiting out a pause): after it, each such
+   * transaction has its tx offset at or below `log.head`.
+   */
+  async harvestCommitted(): Promise<void> {
+    while (this.paused && !this.stopped) await new Promise<void>((r) => this.resumeWaiters.push(r));
+    await this.harvestNow();
+  }
   lastError: Error | null = null;
 
   constructor(readonly db: Upstream, readonly opts: ShapeServiceOptions = {}) {
