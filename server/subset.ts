@@ -22,7 +22,7 @@ import { BadRequest, readJsonBody } from './body.js';
 import { quoteIdent, qualified } from './catalog.js';
 import type { Offset } from './protocol.js';
 import { type Shape, DISPLAY_SET, ShapeQueryFailed } from './shape.js';
-import type { ShapeService } from './shapes.js';
+import { type ShapeService, ShapeLimit } from './shapes.js';
 import { type CheckedWhere, checkOrderBy, checkWhere, WhereError } from './where.js';
 
 /** Rows one subset may return; a larger `limit`, or an unlimited subset past it, is refused. */
@@ -176,6 +176,7 @@ export async function readSubset(service: ShapeService, shape: Shape, subset: Su
   }
   // Every transaction visible in the snapshot has committed: one harvest gives each a tx offset.
   await service.harvestCommitted();
+  if (service.lastError) throw new ShapeLimit('the change log could not be read; retry later', 503);
   const [xmin, xmax, xip] = snapshot.split(':');
   const relation = [t.schema, t.name];
   const data = rows.map((r) => {
