@@ -11,7 +11,8 @@ import {
 import { type Shape, type ShapeDef, ShapeQueryFailed, defKey } from './shape.js';
 import { type ShapeService, ShapeLimit } from './shapes.js';
 import type { AppTables } from './tables.js';
-import { type CheckedWhere, checkWhere, WhereError } from './where.js';
+import { WhereError } from './where.js';
+import { type CheckedShapeWhere, type SubqueryRef, checkShapeWhere, subqueryTables } from './subquery.js';
 import { BadRequest } from './body.js';
 import { SubsetError, readSubset, subsetFromBody, subsetFromQuery } from './subset.js';
 
@@ -74,7 +75,7 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
     let subset = subsetFromQuery(url.searchParams);
     if (req.method === 'POST') subset = await subsetFromBody(req, subset);
     const table = await loadTableOr400(ctx, q.table!, q.live ? 1000 : 0);
-    const def = buildDef(q, table, ctx.policies, userId);
+    const def = buildDef(q, table, ctx.policies, userId, await innerTables(ctx, q, table));
     const reqOffset = q.offset!;
     const base: Record<string, string> = { vary: 'authorization' };
 
@@ -370,7 +371,21 @@ async function loadTableOr400(ctx: ShapeHttpContext, name: string, maxAgeMs: num
   }
 }
 
-function buildDef(q: Params, table: TableInfo, policies: Policies, userId: string | null): ShapeDef {
+/** The app tables a where clause's subquery names, loaded (others are left out: not found). */
+async function innerTables(ctx: ShapeHttpContext, q: Params, table: TableInfo): Promise<Map<string, TableInfo>> {
+  const out = new Map<string, TableInfo>();
+  for (const ref of q.where ? subqueryTables(q.where, table.schema) : []) {
+    if (!ctx.tables.has(ref.schema, ref.name)) continue;
+    try {
+      out.set(`${ref.schema}.${ref.name}`, await ctx.service.table(ref.schema, ref.name, q.live ? 1000 : 0));
+    } catch (e) {
+      if (!(e instanceof TableNotFound)) throw e;
+    }
+  }
+  return out;
+}
+
+function buildDef(q: Params, table: TableInfo, policies: Policies, userId: string | null, inner: Map<string, TableInfo>): ShapeDef {
   const names = table.columns.map((c) => c.name);
   const excluded = new Set(policyFor(policies, table.name).exclude ?? []);
   let columns: string[] | null = null;
@@ -386,25 +401,33 @@ function buildDef(q: Params, table: TableInfo, policies: Policies, userId: strin
     columns = names.filter((c) => !excluded.has(c));
   }
   let where: string | null = null;
+  let sub: ShapeDef['sub'] = null;
   if (q.where !== null) {
-    let checked: CheckedWhere;
+    let checked: CheckedShapeWhere;
     try {
-      checked = checkWhere(q.where, table);
+      checked = checkShapeWhere(q.where, table, (r: SubqueryRef) => inner.get(`${r.schema}.${r.name}`) ?? null);
     } catch (e) {
       if (e instanceof WhereError) throw new InvalidRequest({ where: [e.message] });
       throw e;
     }
     const hidden = [...checked.columns].filter((c) => excluded.has(c));
+    if (checked.subquery) {
+      const innerExcluded = new Set(policyFor(policies, checked.subquery.table).exclude ?? []);
+      hidden.push(...[...checked.innerColumns].filter((c) => innerExcluded.has(c)));
+      const innerTable = inner.get(`${checked.subquery.schema}.${checked.subquery.table}`)!;
+      sub = { ...checked.subquery, ownerColumn: userId !== null && isOwned(innerTable) ? OWNER_COLUMN : null };
+    }
     if (hidden.length) throw new InvalidRequest({ where: [`column ${hidden[0]} is excluded from sync and cannot be filtered on`] });
     if (checked.maxParam > q.params.length) {
       throw new InvalidRequest({ params: [`where clause uses $${checked.maxParam} but only ${q.params.length} parameter(s) were given`] });
     }
-    where = checked.sql;
+    where = checked.plain;
   }
   const owned = userId !== null && isOwned(table);
   return {
     schema: table.schema, table: table.name, where, params: q.params, columns,
-    replica: q.replica, log: q.log, ownerColumn: owned ? OWNER_COLUMN : null, ownerValue: owned ? userId : null,
+    replica: q.replica, log: q.log, ownerColumn: owned ? OWNER_COLUMN : null,
+    ownerValue: owned || sub?.ownerColumn ? userId : null, sub,
   };
 }
 

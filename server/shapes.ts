@@ -206,10 +206,16 @@ export class ShapeService {
   private async createShape(def: ShapeDef, table: TableInfo, who: string): Promise<Shape> {
     await this.ensureCaptured(def.schema, def.table);
     await this.reader!.grant(this.db, def.schema, def.table);
+    let inner: TableInfo | null = null;
+    if (def.sub) {
+      await this.ensureCaptured(def.sub.schema, def.sub.table);
+      await this.reader!.grant(this.db, def.sub.schema, def.sub.table);
+      inner = await this.table(def.sub.schema, def.sub.table);
+    }
     // Anything committed before the snapshot but not yet harvested is filtered by xid, so
     // harvesting first is not needed for correctness; it just keeps the replay short.
     await this.harvestNow();
-    const shape = new Shape(def, table, this.reader!);
+    const shape = new Shape(def, table, this.reader!, inner);
     await shape.takeSnapshot(this.db, this.log.head, this.chunkBytes);
     if (this.log.trimmedTx > shape.startTx) {
       // Retention dropped transactions this shape still needed while the snapshot ran.

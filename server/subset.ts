@@ -19,7 +19,7 @@
 import { randomInt } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { BadRequest, readJsonBody } from './body.js';
-import { quoteIdent, qualified } from './catalog.js';
+import { qualified } from './catalog.js';
 import type { Offset } from './protocol.js';
 import { type Shape, DISPLAY_SET, ShapeQueryFailed } from './shape.js';
 import { type ShapeService, ShapeLimit } from './shapes.js';
@@ -156,7 +156,7 @@ export async function readSubset(service: ShapeService, shape: Shape, subset: Su
   const conds = [filter, where ? `(${where.sql})` : ''].filter(Boolean);
   const limit = subset.limit ?? MAX_SUBSET_ROWS + 1;
   const t = shape.table;
-  const cols = shape.selected.map((c, i) => `${quoteIdent(c)}::text AS c${i}`).join(', ');
+  const cols = shape.selectList();
   const sql = `SELECT ${cols} FROM ${qualified({ schema: t.schema, name: t.name })}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`
     + `${order ? ` ORDER BY ${order.sql}` : ''} LIMIT ${limit}${subset.offset ? ` OFFSET ${subset.offset}` : ''}`;
   const before = shape.lastOffset;
@@ -182,7 +182,7 @@ export async function readSubset(service: ShapeService, shape: Shape, subset: Su
   const data = rows.map((r) => {
     const value: Record<string, string | null> = {};
     shape.selected.forEach((c, i) => { value[c] = r[`c${i}`] ?? null; });
-    return JSON.stringify({ key: shape.keyOf(value), value, headers: { operation: 'insert', relation, snapshot_mark: mark } });
+    return JSON.stringify({ key: shape.keyOf(value), value, headers: { operation: 'insert', relation, snapshot_mark: mark, ...shape.tagsOf(r.ct ?? null) } });
   });
   const metadata = {
     xmin, xmax, xip_list: xip ? xip.split(',') : [], snapshot_mark: mark, database_lsn: String(service.log.head),

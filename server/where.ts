@@ -94,6 +94,17 @@ function quoteLiteral(s: string): string {
  * and syntax from the clause itself, never row data.
  */
 export function checkWhere(where: string, table: WhereTable, opts: EmitOptions = {}): CheckedWhere {
+  const clause = parseWhere(where);
+  const emitter = new Emitter(table, opts);
+  const out = emitter.expr(clause, 0, 0);
+  return { sql: out, maxParam: emitter.maxParam, columns: emitter.columns };
+}
+
+/**
+ * The parse tree of a where clause (its one expression), after the lexical checks; refuses
+ * anything that is not `SELECT WHERE <one expression>`. The tree still has to be emitted.
+ */
+export function parseWhere(where: string): Node {
   if (!ready) throw new Error('checkWhere called before loadWhereParser() resolved');
   if (!where.trim()) throw new WhereError('At location 0: the where clause is empty');
   if (where.length > MAX_WHERE_LENGTH) {
@@ -120,15 +131,16 @@ export function checkWhere(where: string, table: WhereTable, opts: EmitOptions =
     if (k === 'whereClause' || (k === 'limitOption' && v === 'LIMIT_OPTION_DEFAULT') || (k === 'op' && v === 'SETOP_NONE')) continue;
     throw new WhereError(`At location 0: the where clause must be a single expression (found ${describeKey(k)})`);
   }
-  const emitter = new Emitter(table, opts);
-  const out = emitter.expr(select.whereClause, 0, 0);
-  return { sql: out, maxParam: emitter.maxParam, columns: emitter.columns };
+  return select.whereClause;
 }
 
 export interface EmitOptions {
   /** Added to every `$N` in the emitted SQL (a clause whose parameters follow another's). */
   paramBase?: number;
-  /** Emit column references qualified with the table (ORDER BY: never an output column). */
+  /**
+   * Emit column references qualified with the table's name (ORDER BY: never an output column;
+   * a subquery: never the outer table's).
+   */
   qualify?: boolean;
 }
 
@@ -178,7 +190,7 @@ export function checkOrderBy(orderBy: string, table: WhereTable, opts: EmitOptio
   return { sql: keys.join(', '), maxParam: emitter.maxParam, columns: emitter.columns };
 }
 
-function describeKey(k: string): string {
+export function describeKey(k: string): string {
   const names: Record<string, string> = {
     sortClause: 'ORDER BY', groupClause: 'GROUP BY', havingClause: 'HAVING', limitCount: 'LIMIT', limitOffset: 'OFFSET',
     lockingClause: 'FOR UPDATE/SHARE', windowClause: 'WINDOW', intoClause: 'INTO', op: 'a set operation (UNION etc.)',
@@ -248,9 +260,10 @@ function lexicalCheck(s: string): void {
   }
 }
 
-type Node = Record<string, any>;
+export type Node = Record<string, any>;
 
-class Emitter {
+/** Emits SQL for expression trees over one table, refusing what is not on the allow-list. */
+export class Emitter {
   maxParam = 0;
   readonly columns = new Set<string>();
   private nodes = 0;
@@ -268,7 +281,7 @@ class Emitter {
   refuse(loc: number, msg: string): never { return this.fail(loc, msg); }
 
   /** Refuses any field of `n` not in `allowed` (aggregate ORDER BY, FILTER, OVER, VARIADIC, …). */
-  private only(n: Node, what: string, loc: number, allowed: string[]): void {
+  only(n: Node, what: string, loc: number, allowed: string[]): void {
     for (const k of Object.keys(n)) {
       if (!allowed.includes(k)) this.fail(loc, `${what} with ${k} is not allowed`);
     }
@@ -402,7 +415,7 @@ class Emitter {
    * list, so the first operand's terms are spliced in here: then the output parses back to the
    * same tree and emits the same text.
    */
-  private bool(kind: 'AND' | 'OR', args: string[]): string {
+  bool(kind: 'AND' | 'OR', args: string[]): string {
     const first = this.groups.get(args[0]);
     const terms = first && first.kind === kind ? [...first.terms, ...args.slice(1)] : args;
     const out = `(${terms.join(` ${kind} `)})`;
@@ -415,7 +428,7 @@ class Emitter {
     return items!.map(sub).join(', ');
   }
 
-  private columnRef(n: Node, loc: number): string {
+  columnRef(n: Node, loc: number): string {
     this.only(n, 'a column reference', loc, ['fields', 'location']);
     const fields: Node[] = n.fields ?? [];
     if (fields.some((f) => f.A_Star)) this.fail(loc, '"*" is not allowed');
@@ -431,7 +444,7 @@ class Emitter {
       this.fail(loc, `column ${quoteIdent(col)} does not exist on table ${quoteIdent(this.table.name)}`);
     }
     this.columns.add(col);
-    return this.opts.qualify ? `${quoteIdent(this.table.schema)}.${quoteIdent(this.table.name)}.${quoteIdent(col)}` : quoteIdent(col);
+    return this.opts.qualify ? `${quoteIdent(this.table.name)}.${quoteIdent(col)}` : quoteIdent(col);
   }
 
   private constant(n: Node, loc: number): string {
@@ -588,7 +601,7 @@ function op(o: string): string {
 }
 
 /** The svals of a list of String nodes, or null if any item is something else. */
-function strings(list: Node[] | undefined): string[] | null {
+export function strings(list: Node[] | undefined): string[] | null {
   if (!Array.isArray(list)) return null;
   const out: string[] = [];
   for (const item of list) {
