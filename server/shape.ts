@@ -88,12 +88,20 @@ export class Shape {
 
   /** The subquery's values and tags (subquery shapes only). */
   readonly moves: Moves | null;
+  /**
+   * Keys a client that follows this subquery shape from its snapshot holds, with each row's
+   * subquery value (log=full subquery shapes only). Move-in rows are read when their move is
+   * processed, so a later change can reach a row no move-in returned: it then goes out as a
+   * full insert, and a delete of a row nobody holds is not sent.
+   */
+  private held: Map<string, string | null> | null;
 
   /** `inner`: the subquery's table, for a shape with one. */
   constructor(readonly def: ShapeDef, readonly table: TableInfo, readonly reader: Reader, inner: TableInfo | null = null) {
     this.key = defKey(def);
     this.handle = newHandle(this.key);
     this.moves = def.sub && inner ? new Moves(def.sub, inner, this.handle) : null;
+    this.held = this.moves && def.log === 'full' ? new Map() : null;
     this.rel = relationKey(def.schema, def.table);
     this.selected = def.columns ?? table.columns.map((c) => c.name);
     this.pk = table.pk.length ? table.pk : table.columns.map((c) => c.name).sort();
@@ -127,7 +135,9 @@ export class Shape {
         for (const r of rows) {
           const row: Row = {};
           this.selected.forEach((c, i) => { row[c] = r[`c${i}`] as string | null; });
-          const msg = JSON.stringify({ key: this.keyOf(row), value: row, headers: { operation: 'insert', relation: [t.schema, t.name], ...this.tagsOf(r.ct ?? null) } });
+          const key = this.keyOf(row);
+          this.held?.set(key, r.ct ?? null);
+          const msg = JSON.stringify({ key, value: row, headers: { operation: 'insert', relation: [t.schema, t.name], ...this.tagsOf(r.ct ?? null) } });
           if (bytes > 0 && bytes + msg.length > chunkBytes) { chunks.push([]); bytes = 0; }
           chunks[chunks.length - 1].push(msg);
           bytes += msg.length;
@@ -226,6 +236,10 @@ export class Shape {
         : { added: [], removed: [] };
       for (const c of changes) if (c.relation === relation) this.messagesFor(c, matches, out);
       let op = changes.length * 2;
+      if (moved.removed.length && this.held) {
+        const gone = new Set(moved.removed);
+        for (const [k, v] of this.held) if (v !== null && gone.has(v)) this.held.delete(k);
+      }
       if (moved.removed.length) {
         out.push({ op: op++, msg: { headers: { event: 'move-out', patterns: moved.removed.map((v) => ({ pos: 0, value: this.moves!.tag(v) })) } } });
       }
@@ -312,7 +326,9 @@ export class Shape {
       const out: Record<string, unknown>[] = rows.map((r) => {
         const value: Row = {};
         this.selected.forEach((c, i) => { value[c] = r[`c${i}`] ?? null; });
-        return { key: this.keyOf(value), value, headers: { operation: 'insert', relation, is_move_in: true, ...this.tagsOf(r.ct ?? null) } };
+        const key = this.keyOf(value);
+        this.held?.set(key, r.ct ?? null);
+        return { key, value, headers: { operation: 'insert', relation, is_move_in: true, ...this.tagsOf(r.ct ?? null) } };
       });
       const [xmin, xmax, xip] = snap.s.split(':');
       out.push({ headers: { control: 'snapshot-end', xmin, xmax, xip_list: xip ? xip.split(',') : [] } });
@@ -346,10 +362,14 @@ export class Shape {
     const tagged = (row: Row, old?: Row) => (oc ? this.tagsOf(row[oc] ?? null, old ? old[oc] ?? null : undefined) : {});
     const inShape = (row: Row) => (matches.get(row) ?? false) && (!this.moves || this.moves.has(row[oc!]));
     const hdr = (operation: string, extra: Record<string, unknown> = {}) => ({ operation, relation, ...extra });
-    const insert = (row: Row, opPos: number, extra?: Record<string, unknown>) =>
+    const insert = (row: Row, opPos: number, extra?: Record<string, unknown>) => {
+      this.held?.set(this.keyOf(row), row[oc!] ?? null);
       out.push({ op: opPos, msg: { key: this.keyOf(row), value: this.pick(row, this.selected), headers: hdr('insert', { ...extra, ...tagged(row) }) } });
-    const del = (row: Row, opPos: number, extra?: Record<string, unknown>) =>
+    };
+    const del = (row: Row, opPos: number, extra?: Record<string, unknown>) => {
+      if (this.held && !this.held.delete(this.keyOf(row))) return;
       out.push({ op: opPos, msg: { key: this.keyOf(row), value: this.pick(row, full ? this.selected : this.pk.filter((k) => this.selected.includes(k))), headers: hdr('delete', { ...extra, ...tagged(row) }) } });
+    };
     if (c.op === 'I') {
       if (inShape(c.new!)) insert(c.new!, op);
     } else if (c.op === 'D') {
@@ -365,8 +385,10 @@ export class Shape {
           insert(c.new!, op + 1, { key_change_from: oldKey });
           return;
         }
+        if (this.held && !this.held.has(newKey)) return void insert(c.new!, op);
         const changed = this.selected.filter((k) => c.old![k] !== c.new![k]);
-        if (changed.length === 0) return;
+        if (changed.length === 0 && (!oc || c.old![oc] === c.new![oc])) return;
+        this.held?.set(newKey, c.new![oc!] ?? null);
         const value = full ? this.pick(c.new!, this.selected) : this.pick(c.new!, [...this.pk.filter((k) => !changed.includes(k)), ...changed]);
         const msg: Record<string, unknown> = { key: newKey, value, headers: hdr('update', tagged(c.new!, c.old!)) };
         if (full) msg.old_value = this.pick(c.old!, changed);
@@ -413,6 +435,7 @@ export class Shape {
     // A retired shape only ever answers must-refetch: its rows can go now.
     this.snapshotChunks = [];
     this.entries = [];
+    this.held?.clear();
     this.bytes = 0;
     this.wake();
   }

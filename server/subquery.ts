@@ -33,7 +33,8 @@ export interface CheckedShapeWhere extends CheckedWhere {
   innerColumns: Set<string>;
 }
 
-const TEXT_EXACT_TYPES = new Set(['text', 'varchar', 'uuid', 'int2', 'int4', 'int8', 'bool', 'date']);
+// Not bool: a snapshot's ::text says 'true' where a captured row says 't'.
+const TEXT_EXACT_TYPES = new Set(['text', 'varchar', 'uuid', 'int2', 'int4', 'int8', 'date']);
 
 function topTerms(clause: Node): Node[] {
   return clause.BoolExpr?.boolop === 'AND_EXPR' ? clause.BoolExpr.args ?? [] : [clause];
