@@ -124,14 +124,14 @@ test('raw HTTP: tags on rows, move-out and move-in as membership changes, the ca
   assert.deepEqual(tagged.violations, []);
 });
 
-test('the official client follows membership changes; its tagged messages equal the database', async () => {
-  const u = 'sq2';
+for (const liveSse of [false, true]) test(`the official client (${liveSse ? 'SSE' : 'long-poll'}) follows membership changes; its tagged messages equal the database`, async () => {
+  const u = `sq2-${liveSse}`;
   const envs = [await env(u, true), await env(u, false), await env(u, true), await env(u, false)];
   for (let i = 0; i < 12; i++) await task(u, envs[i % 4], `t${i}`);
   const controller = new AbortController();
   controllers.push(controller);
   const stream = new ShapeStream({ url: `${s.url}/v1/shape`, params: { table: 'tasks', where: WHERE }, headers: bearer(u),
-    signal: controller.signal, liveRequestTimeoutMs: 4000 });
+    signal: controller.signal, liveRequestTimeoutMs: 4000, liveSse });
   const tagged = new TaggedRows();
   stream.subscribe((msgs) => { for (const m of msgs) tagged.apply(m); }, () => {});
   await until(() => stream.isUpToDate || null, 10000, 'up to date');
@@ -153,12 +153,14 @@ test('the official client follows membership changes; its tagged messages equal 
     }
   }));
   await s.sql('DELETE FROM environments WHERE id = $1', [envs[2]]);
+  await s.sql('UPDATE environments SET is_active = true WHERE id = $1', [envs[0]]);
+  await s.sql('UPDATE tasks SET environment_id = $1 WHERE user_id = $2 AND title = $3', [envs[0], u, 't1']);
   await s.sql('UPDATE tasks SET environment_id = NULL WHERE user_id = $1 AND title = $2', [u, 't6']);
   const expected = await want(u);
   await until(() => JSON.stringify(tagged.ids()) === JSON.stringify(expected) || null, 15000,
     'the client to equal the database');
   assert.ok(tagged.events.length >= 1, 'move-out events reached the official client');
-  assert.ok(tagged.ids().length >= 3, 'rows in the shape at the end');
+  assert.ok(tagged.ids().length >= 1, 'rows in the shape at the end');
   assert.deepEqual(tagged.violations, []);
   // Every row the client holds has the database's values.
   const db = new Map((await s.sql(`SELECT id::text, title, environment_id::text FROM tasks WHERE user_id = $1`, [u])).map((r) => [r.id, r]));
