@@ -201,7 +201,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
     };
     switch (decodeURIComponent(path)) {
       case '/v1/shape':
-        if (!['GET', 'HEAD', 'DELETE'].includes(req.method ?? '')) return json(405, { message: 'Method not allowed' });
+        if (!['GET', 'HEAD', 'POST', 'DELETE'].includes(req.method ?? '')) return json(405, { message: 'Method not allowed' });
         return handleShape(req, res, url, ctx);
       case '/v1/changes':
         return changes(req, res);

@@ -8,12 +8,13 @@ export const H = {
   cursor: 'electric-cursor',
   upToDate: 'electric-up-to-date',
   hasData: 'electric-has-data',
+  snapshot: 'electric-snapshot',
   server: 'electric-server',
 } as const;
 
 export const EXPOSED_HEADERS = [
   'electric-cursor', 'electric-handle', 'electric-has-data', 'electric-offset', 'electric-schema',
-  'electric-up-to-date', 'electric-internal-known-error', 'retry-after', 'etag',
+  'electric-up-to-date', 'electric-snapshot', 'electric-internal-known-error', 'retry-after', 'etag',
 ].join(', ');
 
 export const SERVER_NAME = 'Electrolite-dev/0.1 (ElectricSQL/1.7-compatible)';

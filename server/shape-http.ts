@@ -11,7 +11,10 @@ import {
 import { type Shape, type ShapeDef, ShapeQueryFailed, defKey } from './shape.js';
 import { type ShapeService, ShapeLimit } from './shapes.js';
 import type { AppTables } from './tables.js';
-import { type CheckedWhere, checkWhere, WhereError } from './where.js';
+import { WhereError } from './where.js';
+import { type CheckedShapeWhere, type SubqueryRef, checkShapeWhere, subqueryTables } from './subquery.js';
+import { BadRequest } from './body.js';
+import { SubsetError, readSubset, subsetFromBody, subsetFromQuery } from './subset.js';
 
 export interface ShapeHttpContext {
   service: ShapeService;
@@ -69,8 +72,10 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
   try {
     if (req.method === 'DELETE') return await deleteShape(res, url, ctx, userId);
     const q = parseParams(url);
+    let subset = subsetFromQuery(url.searchParams);
+    if (req.method === 'POST') subset = await subsetFromBody(req, subset);
     const table = await loadTableOr400(ctx, q.table!, q.live ? 1000 : 0);
-    const def = buildDef(q, table, ctx.policies, userId);
+    const def = buildDef(q, table, ctx.policies, userId, await innerTables(ctx, q, table));
     const reqOffset = q.offset!;
     const base: Record<string, string> = { vary: 'authorization' };
 
@@ -101,6 +106,19 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
       send(res, status, h, `[${msgs.join(',')}]`, head);
     };
 
+    if (subset) {
+      // A subset snapshot (§2.9): the shape's current incarnation, checked like a log request.
+      const fresh = reqOffset === BEFORE_ALL || q.now;
+      const shape = fresh ? await currentShape() : ctx.service.byHandleGet(q.handle!);
+      if (!shape || shape.retired || shape.key !== defKey(def) || shape.table.signature !== table.signature) return await refetch();
+      shape.lastUsed = Date.now();
+      const excluded = new Set(policyFor(ctx.policies, table.name).exclude ?? []);
+      const r = await readSubset(ctx.service, shape, subset, excluded, fresh ? null : reqOffset);
+      return send(res, 200, {
+        ...base, [H.handle]: shape.handle, [H.offset]: formatOffset(r.offset), [H.schema]: schemaHeader(table, shape.selected),
+        [H.snapshot]: 'true', [H.hasData]: 'true', 'cache-control': 'no-cache',
+      }, r.body, head);
+    }
     if (reqOffset === BEFORE_ALL) {
       const shape = await currentShape();
       shape.lastUsed = Date.now();
@@ -114,7 +132,7 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
     if (q.now) {
       const shape = await currentShape();
       shape.lastUsed = Date.now();
-      return respond(shape, 200, [upToDate(ctx.service.log.head)], shape.lastOffset, {
+      return respond(shape, 200, [upToDate(shape.processedTx)], shape.lastOffset, {
         live: false, upToDate: true, hasData: false, cache: `${privacy}, max-age=60, stale-while-revalidate=300`,
       });
     }
@@ -156,14 +174,14 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
       if (items.length === 0) return false;
       const msgs = items.map((e) => e.json);
       const end = items[items.length - 1].offset;
-      if (complete) msgs.push(upToDate(Math.max(ctx.service.log.head, end.tx)));
+      if (complete) msgs.push(upToDate(Math.max(shape.processedTx, end.tx)));
       respond(shape, 200, msgs, end, { live: q.live, upToDate: complete, hasData: true, cache: q.live ? liveCache : tailCache });
       return true;
     };
     if (serveLog()) return;
     const emptyOffset = reqOffset.tx === 0 ? shape.lastOffset : reqOffset;
     if (!q.live && !outOfBounds) {
-      return respond(shape, 200, [upToDate(ctx.service.log.head)], emptyOffset, { live: false, upToDate: true, hasData: true, cache: tailCache });
+      return respond(shape, 200, [upToDate(shape.processedTx)], emptyOffset, { live: false, upToDate: true, hasData: true, cache: tailCache });
     }
     // Hold the request until the shape's log grows, it is retired, time runs out or we shut down.
     const timeout = outOfBounds ? ctx.longPollMs / 2 : ctx.longPollMs;
@@ -189,9 +207,16 @@ export async function handleShape(req: IncomingMessage, res: ServerResponse, url
       if (outOfBounds && why === 'timeout') {
         return send(res, 400, { 'cache-control': 'no-store' }, JSON.stringify({ message: 'Invalid request', errors: { offset: ['out of bounds for this shape'] } }), head);
       }
-      return respond(shape, 200, [upToDate(ctx.service.log.head)], emptyOffset, { live: q.live, upToDate: true, hasData: false, cache: liveCache });
+      return respond(shape, 200, [upToDate(shape.processedTx)], emptyOffset, { live: q.live, upToDate: true, hasData: false, cache: liveCache });
     }
   } catch (e) {
+    if (e instanceof SubsetError) {
+      return send(res, 400, { 'cache-control': 'no-store', 'surrogate-control': 'no-store' }, JSON.stringify({ message: 'Invalid request', errors: { subset: e.errors } }), head);
+    }
+    if (e instanceof BadRequest) {
+      const error = e.status === 413 ? 'Request body too large' : 'Invalid JSON in request body';
+      return send(res, e.status, { 'cache-control': 'no-store' }, JSON.stringify({ error, details: e.errors }), head);
+    }
     if (e instanceof InvalidRequest) {
       return send(res, 400, { 'cache-control': 'no-store', 'surrogate-control': 'no-store' }, JSON.stringify({ message: 'Invalid request', errors: e.errors }), head);
     }
@@ -321,7 +346,6 @@ function parseParams(url: URL): Params {
   for (const [k, v] of sp) {
     const m = /^params\[(\d+)\]$/.exec(k);
     if (m) pmap.set(Number(m[1]), v);
-    else if (k.startsWith('subset__')) ((errors.subset ??= {}) as Record<string, string[]>)[k.slice(8)] = ['subset snapshots are not supported by this server'];
   }
   const params: string[] = [];
   for (let i = 1; i <= pmap.size; i++) {
@@ -347,7 +371,21 @@ async function loadTableOr400(ctx: ShapeHttpContext, name: string, maxAgeMs: num
   }
 }
 
-function buildDef(q: Params, table: TableInfo, policies: Policies, userId: string | null): ShapeDef {
+/** The app tables a where clause's subquery names, loaded (others are left out: not found). */
+async function innerTables(ctx: ShapeHttpContext, q: Params, table: TableInfo): Promise<Map<string, TableInfo>> {
+  const out = new Map<string, TableInfo>();
+  for (const ref of q.where ? subqueryTables(q.where, table.schema) : []) {
+    if (!ctx.tables.has(ref.schema, ref.name)) continue;
+    try {
+      out.set(`${ref.schema}.${ref.name}`, await ctx.service.table(ref.schema, ref.name, q.live ? 1000 : 0));
+    } catch (e) {
+      if (!(e instanceof TableNotFound)) throw e;
+    }
+  }
+  return out;
+}
+
+function buildDef(q: Params, table: TableInfo, policies: Policies, userId: string | null, inner: Map<string, TableInfo>): ShapeDef {
   const names = table.columns.map((c) => c.name);
   const excluded = new Set(policyFor(policies, table.name).exclude ?? []);
   let columns: string[] | null = null;
@@ -363,25 +401,33 @@ function buildDef(q: Params, table: TableInfo, policies: Policies, userId: strin
     columns = names.filter((c) => !excluded.has(c));
   }
   let where: string | null = null;
+  let sub: ShapeDef['sub'] = null;
   if (q.where !== null) {
-    let checked: CheckedWhere;
+    let checked: CheckedShapeWhere;
     try {
-      checked = checkWhere(q.where, table);
+      checked = checkShapeWhere(q.where, table, (r: SubqueryRef) => inner.get(`${r.schema}.${r.name}`) ?? null);
     } catch (e) {
       if (e instanceof WhereError) throw new InvalidRequest({ where: [e.message] });
       throw e;
     }
     const hidden = [...checked.columns].filter((c) => excluded.has(c));
+    if (checked.subquery) {
+      const innerExcluded = new Set(policyFor(policies, checked.subquery.table).exclude ?? []);
+      hidden.push(...[...checked.innerColumns].filter((c) => innerExcluded.has(c)));
+      const innerTable = inner.get(`${checked.subquery.schema}.${checked.subquery.table}`)!;
+      sub = { ...checked.subquery, ownerColumn: userId !== null && isOwned(innerTable) ? OWNER_COLUMN : null };
+    }
     if (hidden.length) throw new InvalidRequest({ where: [`column ${hidden[0]} is excluded from sync and cannot be filtered on`] });
     if (checked.maxParam > q.params.length) {
       throw new InvalidRequest({ params: [`where clause uses $${checked.maxParam} but only ${q.params.length} parameter(s) were given`] });
     }
-    where = checked.sql;
+    where = checked.plain;
   }
   const owned = userId !== null && isOwned(table);
   return {
     schema: table.schema, table: table.name, where, params: q.params, columns,
-    replica: q.replica, log: q.log, ownerColumn: owned ? OWNER_COLUMN : null, ownerValue: owned ? userId : null,
+    replica: q.replica, log: q.log, ownerColumn: owned ? OWNER_COLUMN : null,
+    ownerValue: owned || sub?.ownerColumn ? userId : null, sub,
   };
 }
 

@@ -56,7 +56,21 @@ export class ShapeService {
 
   /** Holds back change delivery (operations and tests: widen the snapshot/harvest race). */
   pause(): void { this.paused = true; }
-  resume(): Promise<void> { this.paused = false; return this.harvestNow(); }
+  resume(): Promise<void> {
+    this.paused = false;
+    for (const w of this.resumeWaiters.splice(0)) w();
+    return this.harvestNow();
+  }
+  private readonly resumeWaiters: (() => void)[] = [];
+
+  /**
+   * Harvests every change committed before this call (waiting out a pause): after it, each such
+   * transaction has its tx offset at or below `log.head`.
+   */
+  async harvestCommitted(): Promise<void> {
+    while (this.paused && !this.stopped) await new Promise<void>((r) => this.resumeWaiters.push(r));
+    await this.harvestNow();
+  }
   lastError: Error | null = null;
 
   constructor(readonly db: Upstream, readonly opts: ShapeServiceOptions = {}) {
@@ -192,10 +206,16 @@ export class ShapeService {
   private async createShape(def: ShapeDef, table: TableInfo, who: string): Promise<Shape> {
     await this.ensureCaptured(def.schema, def.table);
     await this.reader!.grant(this.db, def.schema, def.table);
+    let inner: TableInfo | null = null;
+    if (def.sub) {
+      await this.ensureCaptured(def.sub.schema, def.sub.table);
+      await this.reader!.grant(this.db, def.sub.schema, def.sub.table);
+      inner = await this.table(def.sub.schema, def.sub.table);
+    }
     // Anything committed before the snapshot but not yet harvested is filtered by xid, so
     // harvesting first is not needed for correctness; it just keeps the replay short.
     await this.harvestNow();
-    const shape = new Shape(def, table, this.reader!);
+    const shape = new Shape(def, table, this.reader!, inner);
     await shape.takeSnapshot(this.db, this.log.head, this.chunkBytes);
     if (this.log.trimmedTx > shape.startTx) {
       // Retention dropped transactions this shape still needed while the snapshot ran.

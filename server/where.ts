@@ -93,7 +93,18 @@ function quoteLiteral(s: string): string {
  * Throws WhereError saying which construct is refused and where; messages quote only names
  * and syntax from the clause itself, never row data.
  */
-export function checkWhere(where: string, table: WhereTable): CheckedWhere {
+export function checkWhere(where: string, table: WhereTable, opts: EmitOptions = {}): CheckedWhere {
+  const clause = parseWhere(where);
+  const emitter = new Emitter(table, opts);
+  const out = emitter.expr(clause, 0, 0);
+  return { sql: out, maxParam: emitter.maxParam, columns: emitter.columns };
+}
+
+/**
+ * The parse tree of a where clause (its one expression), after the lexical checks; refuses
+ * anything that is not `SELECT WHERE <one expression>`. The tree still has to be emitted.
+ */
+export function parseWhere(where: string): Node {
   if (!ready) throw new Error('checkWhere called before loadWhereParser() resolved');
   if (!where.trim()) throw new WhereError('At location 0: the where clause is empty');
   if (where.length > MAX_WHERE_LENGTH) {
@@ -120,12 +131,66 @@ export function checkWhere(where: string, table: WhereTable): CheckedWhere {
     if (k === 'whereClause' || (k === 'limitOption' && v === 'LIMIT_OPTION_DEFAULT') || (k === 'op' && v === 'SETOP_NONE')) continue;
     throw new WhereError(`At location 0: the where clause must be a single expression (found ${describeKey(k)})`);
   }
-  const emitter = new Emitter(table);
-  const out = emitter.expr(select.whereClause, 0, 0);
-  return { sql: out, maxParam: emitter.maxParam, columns: emitter.columns };
+  return select.whereClause;
 }
 
-function describeKey(k: string): string {
+export interface EmitOptions {
+  /** Added to every `$N` in the emitted SQL (a clause whose parameters follow another's). */
+  paramBase?: number;
+  /**
+   * Emit column references qualified with the table's name (ORDER BY: never an output column;
+   * a subquery: never the outer table's).
+   */
+  qualify?: boolean;
+}
+
+const ORDER_PREFIX = 'SELECT WHERE true ORDER BY ';
+const SORT_DIRS: Record<string, string> = { SORTBY_DEFAULT: '', SORTBY_ASC: ' ASC', SORTBY_DESC: ' DESC' };
+const SORT_NULLS: Record<string, string> = { SORTBY_NULLS_DEFAULT: '', SORTBY_NULLS_FIRST: ' NULLS FIRST', SORTBY_NULLS_LAST: ' NULLS LAST' };
+
+/**
+ * Validates a subset's `order_by` (a list of `expr [ASC|DESC] [NULLS FIRST|LAST]`) with the
+ * same allow-list as `where`, and returns the SQL to run in its place. Sort keys must be
+ * expressions, not positions (`ORDER BY 1`), and `USING op` is refused.
+ */
+export function checkOrderBy(orderBy: string, table: WhereTable, opts: EmitOptions = {}): CheckedWhere {
+  if (!ready) throw new Error('checkOrderBy called before loadWhereParser() resolved');
+  if (!orderBy.trim()) throw new WhereError('At location 0: order_by is empty');
+  if (orderBy.length > MAX_WHERE_LENGTH) throw new WhereError(`At location ${MAX_WHERE_LENGTH}: order_by is longer than ${MAX_WHERE_LENGTH} characters`);
+  if (orderBy.includes('\0')) throw new WhereError(`At location ${orderBy.indexOf('\0')}: NUL characters are not allowed`);
+  lexicalCheck(orderBy);
+  let tree: any;
+  try {
+    tree = parseSync(ORDER_PREFIX + orderBy);
+  } catch (e) {
+    const pos = (e as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
+    throw new WhereError(`At location ${typeof pos === 'number' ? Math.max(0, pos - ORDER_PREFIX.length) : 0}: order_by could not be parsed`);
+  }
+  const stmts = tree?.stmts ?? [];
+  const select = stmts.length === 1 ? stmts[0].stmt?.SelectStmt : null;
+  if (!select || !Array.isArray(select.sortClause)) throw new WhereError('At location 0: order_by must be a list of sort keys');
+  for (const [k, v] of Object.entries(select)) {
+    if (k === 'whereClause' || k === 'sortClause' || (k === 'limitOption' && v === 'LIMIT_OPTION_DEFAULT') || (k === 'op' && v === 'SETOP_NONE')) continue;
+    throw new WhereError(`At location 0: order_by must be a list of sort keys (found ${describeKey(k)})`);
+  }
+  const emitter = new Emitter(table, { ...opts, qualify: true }, ORDER_PREFIX);
+  const keys = select.sortClause.map((item: Node) => {
+    const s: Node | undefined = item.SortBy;
+    const loc = typeof s?.location === 'number' ? s.location : 0;
+    if (!s || Object.keys(item).length !== 1) return emitter.refuse(loc, 'unexpected sort key');
+    for (const k of Object.keys(s)) {
+      if (!['node', 'sortby_dir', 'sortby_nulls', 'location'].includes(k)) emitter.refuse(loc, `sort keys with ${k === 'useOp' ? 'USING' : k} are not allowed`);
+    }
+    if (s.node?.A_Const) emitter.refuse(loc, 'a sort key must be an expression, not a constant or position');
+    const dir = SORT_DIRS[s.sortby_dir ?? 'SORTBY_DEFAULT'];
+    const nulls = SORT_NULLS[s.sortby_nulls ?? 'SORTBY_NULLS_DEFAULT'];
+    if (dir === undefined || nulls === undefined) emitter.refuse(loc, 'unexpected sort direction');
+    return `${emitter.expr(s.node, 0, loc)}${dir}${nulls}`;
+  });
+  return { sql: keys.join(', '), maxParam: emitter.maxParam, columns: emitter.columns };
+}
+
+export function describeKey(k: string): string {
   const names: Record<string, string> = {
     sortClause: 'ORDER BY', groupClause: 'GROUP BY', havingClause: 'HAVING', limitCount: 'LIMIT', limitOffset: 'OFFSET',
     lockingClause: 'FOR UPDATE/SHARE', windowClause: 'WINDOW', intoClause: 'INTO', op: 'a set operation (UNION etc.)',
@@ -195,25 +260,28 @@ function lexicalCheck(s: string): void {
   }
 }
 
-type Node = Record<string, any>;
+export type Node = Record<string, any>;
 
-class Emitter {
+/** Emits SQL for expression trees over one table, refusing what is not on the allow-list. */
+export class Emitter {
   maxParam = 0;
   readonly columns = new Set<string>();
   private nodes = 0;
   private readonly groups = new Map<string, { kind: 'AND' | 'OR'; terms: string[] }>();
   private readonly names: Set<string>;
 
-  constructor(private readonly table: WhereTable) {
+  constructor(private readonly table: WhereTable, private readonly opts: EmitOptions = {}, private readonly prefix = PREFIX) {
     this.names = new Set(table.columns.map((c) => c.name));
   }
 
   private fail(loc: number, msg: string): never {
-    throw new WhereError(`At location ${Math.max(0, loc - PREFIX.length)}: ${msg}`);
+    throw new WhereError(`At location ${Math.max(0, loc - this.prefix.length)}: ${msg}`);
   }
 
+  refuse(loc: number, msg: string): never { return this.fail(loc, msg); }
+
   /** Refuses any field of `n` not in `allowed` (aggregate ORDER BY, FILTER, OVER, VARIADIC, …). */
-  private only(n: Node, what: string, loc: number, allowed: string[]): void {
+  only(n: Node, what: string, loc: number, allowed: string[]): void {
     for (const k of Object.keys(n)) {
       if (!allowed.includes(k)) this.fail(loc, `${what} with ${k} is not allowed`);
     }
@@ -247,7 +315,7 @@ class Emitter {
         const num = n.number;
         if (!Number.isInteger(num) || num < 1) this.fail(loc, 'parameters are numbered from $1');
         this.maxParam = Math.max(this.maxParam, num);
-        return `$${num}`;
+        return `$${num + (this.opts.paramBase ?? 0)}`;
       }
       case 'BoolExpr': {
         this.only(n, 'a boolean expression', loc, ['boolop', 'args', 'location']);
@@ -347,7 +415,7 @@ class Emitter {
    * list, so the first operand's terms are spliced in here: then the output parses back to the
    * same tree and emits the same text.
    */
-  private bool(kind: 'AND' | 'OR', args: string[]): string {
+  bool(kind: 'AND' | 'OR', args: string[]): string {
     const first = this.groups.get(args[0]);
     const terms = first && first.kind === kind ? [...first.terms, ...args.slice(1)] : args;
     const out = `(${terms.join(` ${kind} `)})`;
@@ -360,7 +428,7 @@ class Emitter {
     return items!.map(sub).join(', ');
   }
 
-  private columnRef(n: Node, loc: number): string {
+  columnRef(n: Node, loc: number): string {
     this.only(n, 'a column reference', loc, ['fields', 'location']);
     const fields: Node[] = n.fields ?? [];
     if (fields.some((f) => f.A_Star)) this.fail(loc, '"*" is not allowed');
@@ -376,7 +444,7 @@ class Emitter {
       this.fail(loc, `column ${quoteIdent(col)} does not exist on table ${quoteIdent(this.table.name)}`);
     }
     this.columns.add(col);
-    return quoteIdent(col);
+    return this.opts.qualify ? `${quoteIdent(this.table.name)}.${quoteIdent(col)}` : quoteIdent(col);
   }
 
   private constant(n: Node, loc: number): string {
@@ -533,7 +601,7 @@ function op(o: string): string {
 }
 
 /** The svals of a list of String nodes, or null if any item is something else. */
-function strings(list: Node[] | undefined): string[] | null {
+export function strings(list: Node[] | undefined): string[] | null {
   if (!Array.isArray(list)) return null;
   const out: string[] = [];
   for (const item of list) {

@@ -69,6 +69,14 @@ test('excluded columns never leave the server: shapes, columns param, where, wri
     assert.equal(c.status, 400);
     const w = await shapeRequest(url, { table: 'tasks', offset: '-1', where: `description LIKE 'S%'` });
     assert.equal(w.status, 400);
+    // Nor through a subquery's where, a subset's where or its order_by.
+    const sq = await shapeRequest(url, { table: 'tasks', offset: '-1', where: `id IN (SELECT id FROM tasks WHERE description LIKE 'S%')` });
+    assert.equal(sq.status, 400);
+    for (const p of [{ subset__where: `description LIKE 'S%'` }, { subset__order_by: 'description', subset__limit: '1' }]) {
+      const sub = await shapeRequest(url, { table: 'tasks', offset: '-1', log: 'changes_only', ...p });
+      assert.equal(sub.status, 400, JSON.stringify(p));
+      assert.doesNotMatch(JSON.stringify(sub.body), /SECRET/);
+    }
     const res = await fetch(`${url}/v1/changes`, { method: 'POST', body: JSON.stringify({ mutations: [
       { id: uid(), table: 'tasks', op: 'update', key: { id }, value: { title: 't3' } }] }) });
     const body = await res.json();

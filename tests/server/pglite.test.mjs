@@ -38,6 +38,14 @@ test('PGlite: schema on first start, shapes, live changes, writes, truncate, res
     await srv.db.query(`UPDATE tasks SET title = 'edited in db', priority = 7 WHERE id = $1`, [id]);
     await until(() => shape.currentRows[0]?.title === 'edited in db' || null, 10000, 'live update');
     assert.equal(shape.currentRows[0].priority, 7);
+    // Subset snapshots (GET and POST) work on PGlite too.
+    const subQs = new URLSearchParams({ table: 'tasks', offset: '-1', log: 'changes_only', subset__where: 'priority > $1', subset__params: '{"1":"5"}' });
+    const sub = await (await fetch(`${srv.url}/v1/shape?${subQs}`, { headers })).json();
+    assert.deepEqual(sub.data.map((m) => m.value.title), ['edited in db']);
+    assert.match(sub.metadata.xmax, /^\d+$/);
+    const subPost = await (await fetch(`${srv.url}/v1/shape?table=tasks&offset=-1&log=changes_only`, { method: 'POST', headers,
+      body: JSON.stringify({ where: 'priority < $1', params: { 1: '5' } }) })).json();
+    assert.deepEqual(subPost.data, []);
     // Truncate → must-refetch → resync.
     const reader = await new ShapeReader(srv.url, { table: 'tasks' }, headers).sync();
     await srv.db.query('TRUNCATE tasks CASCADE');

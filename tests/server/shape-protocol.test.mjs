@@ -232,8 +232,11 @@ test('S-304: If-None-Match revalidates', async () => {
   assert.equal(h.body, null);
   assert.equal(h.headers.get('electric-handle'), r.headers.get('electric-handle'));
   assert.ok(h.headers.get('electric-schema'));
+  // POST is for subset snapshots (§2.9): its body must be JSON. Other methods: 405.
   const post = await fetch(`${s.url}/v1/shape?table=items&offset=-1`, { method: 'POST' });
-  assert.equal(post.status, 405);
+  assert.equal(post.status, 400);
+  assert.equal((await post.json()).error, 'Invalid JSON in request body');
+  assert.equal((await fetch(`${s.url}/v1/shape?table=items&offset=-1`, { method: 'PUT' })).status, 405);
   assert.equal((await fetch(`${s.url}/v2/nothing`)).status, 404);
 });
 

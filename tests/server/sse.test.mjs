@@ -51,3 +51,33 @@ test('the official client with liveSse converges through live insert/update/dele
     assert.ok(urls.some((u) => /live_sse=true/.test(u)), 'the client really used SSE');
   } finally { c.abort(); }
 });
+
+test("the official client's fall-back: SSE responses that end within 1 s three times → long-polling, still converging", async () => {
+  // A second server on the same database whose SSE responses end after 200 ms, as they do
+  // behind a proxy that buffers the stream.
+  const short = await startStack({ databaseUrl: s.databaseUrl, server: { longPollMs: 1000, sseTimeoutMs: 200 } });
+  const c = new AbortController();
+  const urls = [];
+  const warnings = [];
+  const warn = console.warn;
+  console.warn = (...a) => { warnings.push(String(a[0])); };
+  const fetchClient = (u, o) => { urls.push(String(u)); return fetch(u, o); };
+  try {
+    const shape = new Shape(new ShapeStream({ url: `${short.url}/v1/shape`, params: { table: 'tasks', where: `user_id = 'sse3'` },
+      liveSse: true, signal: c.signal, fetchClient, liveRequestTimeoutMs: 10000 }));
+    await shape.rows;
+    await until(() => warnings.some((w) => /Falling back to long polling/.test(w)) || null, 20000, 'the client to fall back');
+    const a = uid();
+    await s.sql(`INSERT INTO tasks (id, user_id, title) VALUES ($1, 'sse3', 'after fallback')`, [a]);
+    await until(() => shape.currentRows.some((r) => r.id === a) || null, 15000, 'the insert through long-polling');
+    const live = urls.filter((u) => /[?&]live=true/.test(u));
+    const sse = live.filter((u) => /live_sse=true/.test(u));
+    assert.ok(sse.length >= 3, `three short SSE connections first (${sse.length})`);
+    const after = live.slice(live.lastIndexOf(sse[sse.length - 1]) + 1);
+    assert.ok(after.length >= 1 && after.every((u) => !/live_sse/.test(u)), 'then long-polls only');
+  } finally {
+    console.warn = warn;
+    c.abort();
+    await short.stop();
+  }
+});
