@@ -4,6 +4,7 @@
 // can run it inside a Worker behind an RPC (see HostMethods); in Node it runs in-process.
 // It makes no sync decisions: retries, backoff, offsets and conflicts are the engine's.
 
+import type { EngineModule } from './engine-module.js';
 import { ElectroliteError, unwrap } from './errors.js';
 import { noAnswer, serverError, type RequestProblem } from './request-problem.js';
 import {
@@ -16,50 +17,8 @@ import {
   type TransportCounters,
 } from './transport.js';
 
-/** The Embind surface the host uses (docs/engine-api.md); js/wasm-loader.ts provides it. */
-export interface EngineBindings {
-  /** A split build's second part (js/wasm-deferred.ts): resolves once loaded (not starting it). */
-  deferredLoaded?(): Promise<void>;
-  /** The same, starting the load if nothing has (the page worker, after its first query). */
-  deferredReady?(): Promise<void>;
-  open(optionsJson: string): string;
-  close(h: number): void;
-  handleResponse(h: number, nowMs: number, requestId: number, status: number, headersJson: string, body: Uint8Array): string;
-  handleNetworkError(h: number, nowMs: number, requestId: number, message: string): unknown;
-  handleTimeout(h: number, nowMs: number): unknown;
-  setOnline(h: number, online: boolean, nowMs: number): unknown;
-  setToken(h: number, token: string, nowMs: number): unknown;
-  setUserId(h: number, userId: string): string;
-  pollRequest(h: number, nowMs: number): string;
-  requestBody(h: number, requestId: number): Uint8Array;
-  pollTimeout(h: number): number;
-  pollEvent(h: number): string;
-  subscribe(h: number, shapeJson: string): string;
-  unsubscribe(h: number, shapeId: string): string;
-  status(h: number): string;
-  query(h: number, sql: string, paramsJson: string): string;
-  // Writes take the host clock, so rows are stamped with the current time even when the
-  // engine has seen no other input for a while.
-  exec(h: number, sql: string, paramsJson: string, nowMs: number): string;
-  insert(h: number, table: string, rowJson: string, nowMs: number): string;
-  update(h: number, table: string, keyJson: string, patchJson: string, nowMs: number): string;
-  delete(h: number, table: string, keyJson: string, nowMs: number): string;
-  begin(h: number): string;
-  commit(h: number): string;
-  rollback(h: number): string;
-  pendingMutations(h: number): string;
-  discardMutation(h: number, id: string): string;
-  metrics(h: number, nowMs: number): string;
-  syncNow(h: number, nowMs: number): unknown;
-  setResolver(h: number, table: string, registered: boolean): string;
-  resolveConflict(h: number, resolveId: string, rowJson: string, nowMs: number): string;
-  prefetch(h: number, table: string, keyJson: string, nowMs: number): string;
-  release(h: number, table: string, keyJson: string, nowMs: number): string;
-  exportSnapshot(h: number): Uint8Array | string;
-  openImport(optionsJson: string, snapshot: Uint8Array): string;
-  clear(h: number): string;
-  zstdDecompress(body: Uint8Array): Uint8Array | string;
-}
+/** The Embind surface the host uses: the module's one typed surface (js/engine-module.ts). */
+export type EngineBindings = EngineModule;
 
 /** An engine event (docs/engine-api.md "Events") plus `host-status` from the host. */
 export interface EngineEvent {

@@ -66,7 +66,7 @@ async function open(req: WorkerOpen): Promise<void> {
   // URL (js/wasm-files.ts), so bundlers emit them with this script.
   // It compiles while the locks are taken and the OPFS handles opened (openEngine awaits it
   // only to attach the storage), and the default schema is fetched meanwhile.
-  const module = (req.pageCompiles ? loadPageModule() : loadEngineModule(ON_DEMAND)) as unknown as Promise<EngineBindings>;
+  const module: Promise<EngineBindings> = req.pageCompiles ? loadPageModule() : loadEngineModule(ON_DEMAND);
   module.catch(() => undefined); // awaited below; a failure rejects open()
   engineModule = module;
   if (req.options['schemaSql'] === undefined && req.options['tables'] === undefined) {
@@ -119,7 +119,7 @@ async function open(req: WorkerOpen): Promise<void> {
 let pageModule: ((module: WebAssembly.Module | undefined) => void) | undefined;
 const fromPage = new Promise<WebAssembly.Module | undefined>((resolve) => (pageModule = resolve));
 
-async function loadPageModule(): Promise<unknown> {
+async function loadPageModule(): Promise<EngineBindings> {
   const wasm = fromPage.then((m) => m ?? compileEngineWasm());
   try {
     return await loadEngineModule({ wasm, ...ON_DEMAND });
