@@ -76,7 +76,7 @@ requireBuilt('dist/js/index.js', 'dist/wasm/electrolite.wasm');
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 3 : 7));
 const self = fileURLToPath(import.meta.url);
 const notes = {
-  electrolite: 'Electrolite.open (wasm instantiate + open + default schema of 7 tables) + first SELECT; budget ≤ 30 ms',
+  electrolite: 'Electrolite.open (wasm instantiate + open + default schema of 7 tables) + first SELECT; goal ≤ 1.0× sqlite-wasm-raw',
   pglite: 'PGlite.create (in memory) + CREATE TABLE + first SELECT',
   'sqlite-wasm-raw': '@sqlite.org/sqlite-wasm init + open :memory: + CREATE TABLE + first SELECT',
   'better-sqlite3': 'native: require + open :memory: + CREATE TABLE + first SELECT',
