@@ -9,6 +9,7 @@ import {
 } from '../react/index.js';
 import type { PendingMutation } from '../js/types.js';
 import { newId } from '../react/rows.js';
+import { registerOfflineShell } from './offline-shell.js';
 
 function Header({ userId }: { userId: string }) {
   return (
@@ -110,6 +111,7 @@ function TaskList({ userId }: { userId: string }) {
   const unsynced = useUnsynced('tasks');
   const runAgent = useRunAgent(userId);
   const [failure, act] = useAction();
+  useEffect(() => { if (!loading) registerOfflineShell(); }, [loading]); // after the first screen
   if (loading) return <section data-testid="tasks"><div>Loading tasks...</div></section>;
   if (error) return <section data-testid="tasks"><div className="error">Error: {error.message}</div></section>;
   return (

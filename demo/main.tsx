@@ -4,7 +4,7 @@
 // ?upload=<ms> sets the upload interval (default 5000, the seed's sync interval), ?debug=true,
 // ?storage=memory keeps the local database in memory instead of OPFS, ?storage=idb in
 // IndexedDB (what browsers without OPFS sync access handles get), ?sw=off skips the
-// service worker (the offline app shell).
+// service worker (the offline app shell, registered after the first screen: demo/offline-shell.ts).
 
 import { StrictMode, version } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -29,16 +29,6 @@ async function fetchToken(): Promise<string> {
   const body = (await res.json()) as { token?: string };
   if (typeof body.token !== 'string') throw new Error('POST /v1/token: no token in the answer');
   return body.token;
-}
-
-// The service worker (demo/sw.ts) keeps the app shell for offline starts. When a new build's
-// worker takes over a page it was already controlling, reload so every file is of one build.
-if ('serviceWorker' in navigator && params.get('sw') !== 'off') {
-  const hadController = navigator.serviceWorker.controller !== null;
-  navigator.serviceWorker.addEventListener('controllerchange', () => { if (hadController) location.reload(); });
-  navigator.serviceWorker.register(new URL('./sw.js', import.meta.url)).catch((e: unknown) => {
-    console.warn('service worker not registered: the page needs the network to start', e);
-  });
 }
 
 document.documentElement.dataset.react = version; // which React the page runs (18 or 19)

@@ -7,6 +7,7 @@ export const WORKLOAD_TITLES = {
   'download-br': 'Download size, brotli q11',
   'cold-start-node': 'Cold start to first query result, Node, in memory (fresh process)',
   'cold-start-browser': 'Cold start to first query result, Chromium, persisted 10k rows (cold page)',
+  'first-visit-browser': 'First visit → first screen, Chromium (nothing cached, empty database)',
   ingest: 'Initial sync ingest, shape log replayed from memory',
   'durable-write': 'Durable local write p50, Chromium worker',
   'hook-render': 'Local write → React re-render p50, Chromium, 10k persisted rows',
@@ -69,7 +70,7 @@ export function toMarkdown(doc, { command = 'npm run bench', charts = [] } = {})
     `than that row's (below 1: the peer is better). Other engineers' builds and tests shared the machine's cores during the run.`);
   if (doc.merged) lines.push('', `Merged: ${doc.merged}.`);
   lines.push('');
-  lines.push('## Budgets (shared/DESIGN.md)');
+  lines.push('## Goals (shared/DESIGN.md)');
   lines.push('');
   lines.push('| what | budget | measured | ratio | met | note |');
   lines.push('|---|---|---|---|---|---|');

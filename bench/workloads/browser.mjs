@@ -1,9 +1,12 @@
-// Workloads `cold-start-browser` and `durable-write`, in headless Chromium (playwright-core,
+// Workloads `first-visit-browser`, `cold-start-browser` and `durable-write`, in headless Chromium (playwright-core,
 // Debian's /usr/bin/chromium, fresh profile). One loopback server serves dist/demo (our
 // browser client, worker and wasm), the peers' worker bundles (bench/workloads/browser/
 // peer-worker.mjs built with esbuild, assets beside them) and a replay of a recorded
 // 10,000-row `tasks` shape log at /v1/shape, so our client syncs real protocol bytes.
 //
+// first-visit-browser: each run a new browser profile (empty HTTP cache and OPFS): navigation
+//   start → first screen (the same query as below, on the empty database it creates), for us and
+//   each peer; for us, whether the split build's second part was requested before that.
 // cold-start-browser: a database with 10,000 tasks rows is created and persisted by a first
 //   page; then each run opens a new page (same origin, same profile) and measures from
 //   navigation start to the first screen's query result (the 50 latest tasks).
@@ -93,7 +96,7 @@ const PAGES = {
   const ms = performance.now();
   const phases = { script: tScript, import: tImported - tScript, open: tOpened - tImported, query: ms - tOpened };
   const n = Number((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n);
-  const storage = db.status.storage; await db.close(); window.__result = { ms, n, storage, listed: first.rows.length, phases };`),
+  const storage = db.status.storage; await db.close(); window.__result = { ms, n, storage, listed: first.rows.length, phases, origin: performance.timeOrigin };`),
   '/ours-write.html': page(`${OURS_OPEN}
   const rows = await (await fetch('/write-rows.json')).json();
   const samples = [];
@@ -106,7 +109,7 @@ const PAGES = {
   const n = (await rpc(w, { op: 'setup', rows })).value; await rpc(w, { op: 'close' }); w.terminate(); window.__result = { n };`),
   '/peer-cold.html': page(`const w = new Worker('/peers/' + new URLSearchParams(location.search).get('peer') + '-worker.js', { type: 'module' });
   await rpc(w, { op: 'open' }); const listed = (await rpc(w, { op: 'list' })).value; const ms = performance.now();
-  const n = (await rpc(w, { op: 'count' })).value; await rpc(w, { op: 'close' }); w.terminate(); window.__result = { ms, n, listed };`),
+  const n = (await rpc(w, { op: 'count' })).value; await rpc(w, { op: 'close' }); w.terminate(); window.__result = { ms, n, listed, origin: performance.timeOrigin };`),
   '/peer-write.html': page(`const w = new Worker('/peers/' + new URLSearchParams(location.search).get('peer') + '-worker.js', { type: 'module' });
   await rpc(w, { op: 'open' });
   const rows = await (await fetch('/write-rows.json')).json();
@@ -145,12 +148,12 @@ const { chromium } = await import('playwright-core');
 const profile = mkdtempSync(join(tmpdir(), 'el-bench-chromium-'));
 const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
 
-async function visit(path, timeoutMs = Number(process.env.BENCH_PAGE_TIMEOUT ?? 240000)) {
-  const p = await context.newPage();
+async function visit(path, timeoutMs = Number(process.env.BENCH_PAGE_TIMEOUT ?? 240000), ctx = context) {
+  const p = await ctx.newPage();
   const consoleLines = [];
   p.on('console', (m) => { if (m.type() === 'error' || process.env.BENCH_DEBUG) consoleLines.push(`${m.type()}: ${m.text()}`); });
   p.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  context.on('weberror', (e) => consoleLines.push(`weberror: ${e.error().message}`));
+  ctx.on('weberror', (e) => consoleLines.push(`weberror: ${e.error().message}`));
   try {
     await p.goto(`${origin}${path}`);
     await p.waitForFunction(() => window.__result !== undefined, null, { timeout: timeoutMs, polling: 50 });
@@ -180,35 +183,117 @@ const OUR_VARIANTS = [['electrolite', '', 'opfs'], ['electrolite-idb', '?persist
 const storageCaveat = (storage) => (storage === 'opfs' || storage === 'idb' ? undefined
   : `storage '${storage}': the OPFS VFS is not in this build, so nothing persisted and the page opened an empty in-memory database`);
 
+/**
+ * first-visit-browser: each run is a new browser profile (empty HTTP cache, empty OPFS), so the
+ * page downloads and compiles everything and creates its database. Requests for a split build's
+ * second part are timed against the first screen: it must not be fetched before.
+ */
+async function firstVisit(path, deferredFile) {
+  const dir = mkdtempSync(join(tmpdir(), 'el-bench-first-'));
+  const ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const fetched = [];
+  ctx.on('request', (req) => { if (deferredFile && req.url().endsWith(deferredFile)) fetched.push(Date.now()); });
+  try {
+    const r = await visit(path, undefined, ctx);
+    // ms after navigation start at which the second part was asked for (negative: before the first screen)
+    return { ...r, deferredAfterScreen: fetched.map((t) => t - r.origin - r.ms) };
+  } finally {
+    await ctx.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 try {
-  // ---- cold-start-browser ----
-  for (const [subject, query, want] of OUR_VARIANTS.filter(() => OURS && RUN('cold-start-browser'))) await measure(`cold-start-browser:${subject}`, async () => {
-    const setup = await visit(`/ours-setup.html${query}`);
-    log(`cold-start-browser ${subject} setup: ${setup.n} rows synced, storage ${setup.storage}`);
-    const runs = [];
-    for (let i = 0; i < COLD_RUNS; i++) runs.push(await visit(`/ours-cold.html${query}`));
-    const storage = runs[0].storage;
-    const persisted = runs.every((r) => r.n === ROWS);
-    emit({
-      workload: 'cold-start-browser', subject, values: runs.map((r) => r.ms), unit: 'ms',
-      note: `navigation start → first screen (50 latest of ${runs[0].n} rows) on a new page; storage '${storage}'; ` +
-        `median phases: page script starts ${medianOf(runs.map((r) => r.phases.script))} ms, import ${medianOf(runs.map((r) => r.phases.import))} ms, ` +
-        `open (worker, wasm, ${want === 'idb' ? 'IndexedDB load' : 'OPFS'}, engine) ${medianOf(runs.map((r) => r.phases.open))} ms, first query ${medianOf(runs.map((r) => r.phases.query))} ms`,
-      extra: { storage, rowsFound: runs[0].n, ...(persisted && storage === want ? {} : { caveat: storageCaveat(storage) ?? `found ${runs[0].n} of ${ROWS} rows` }) },
-    });
-  });
-  for (const [peer, subject, vfs] of PEERS.filter(() => RUN('cold-start-browser'))) {
-    await measure(`cold-start-browser:${subject}`, async () => {
-      const setup = await visit(`/peer-setup.html?peer=${peer}`);
-      if (setup.n !== ROWS) throw new Error(`setup stored ${setup.n} rows`);
-      const runs = [];
-      for (let i = 0; i < COLD_RUNS; i++) runs.push(await visit(`/peer-cold.html?peer=${peer}`));
-      if (runs.some((r) => r.n !== ROWS)) throw new Error(`reopened with ${runs.map((r) => r.n)} rows`);
+  // ---- first-visit-browser ----
+  if (RUN('first-visit-browser')) {
+    const subjects = [...(OURS ? [['electrolite', '/ours-cold.html', 'opfs']] : []),
+      ...PEERS.map(([peer, subject, vfs]) => [subject, `/peer-cold.html?peer=${peer}`, vfs])];
+    // Rounds interleave the subjects, so the machine's drift falls on all of them alike.
+    const visits = new Map(subjects.map(([subject]) => [subject, []]));
+    const failed = new Map();
+    for (let i = 0; i < COLD_RUNS; i++) {
+      for (const [subject, path] of subjects.filter(([subject]) => !failed.has(subject))) {
+        try {
+          visits.get(subject).push(await firstVisit(path, subject === 'electrolite' ? 'electrolite.deferred.wasm' : undefined));
+        } catch (err) {
+          failed.set(subject, err);
+        }
+      }
+    }
+    for (const [subject, , want] of subjects) await measure(`first-visit-browser:${subject}`, async () => {
+      if (failed.has(subject)) throw failed.get(subject);
+      const runs = visits.get(subject);
+      if (runs.some((r) => r.n !== 0)) throw new Error(`a first visit found ${runs.map((r) => r.n)} rows`);
+      const early = runs.flatMap((r) => r.deferredAfterScreen).filter((d) => d < 0);
+      const deferredNote = subject !== 'electrolite' ? ''
+        : early.length ? `; the second wasm part was fetched before the first screen in ${early.length} of ${runs.length} runs (${early.map((d) => d.toFixed(0)).join(', ')} ms)`
+          : '; the second wasm part was never fetched before the first screen';
+      const phases = subject === 'electrolite' ? `; median phases: page script starts ${medianOf(runs.map((r) => r.phases.script))} ms, import ${medianOf(runs.map((r) => r.phases.import))} ms, open ${medianOf(runs.map((r) => r.phases.open))} ms, first query ${medianOf(runs.map((r) => r.phases.query))} ms` : '';
       emit({
-        workload: 'cold-start-browser', subject, values: runs.map((r) => r.ms), unit: 'ms',
-        note: `navigation start → first screen (50 latest of ${ROWS} persisted rows) on a new page; ${vfs} in a worker`,
-        extra: { storage: vfs },
+        workload: 'first-visit-browser', subject, values: runs.map((r) => r.ms), unit: 'ms',
+        note: `new browser profile per run (nothing cached, empty ${want}): navigation start → first screen (50 latest tasks of an empty database)${phases}${deferredNote}`,
+        extra: { storage: runs[0].storage ?? want, ...(subject === 'electrolite' ? { deferredBeforeScreen: early.length } : {}),
+          ...(subject === 'electrolite' && runs[0].storage !== want ? { caveat: `storage '${runs[0].storage}', not ${want}` } : {}) },
       });
+    });
+  }
+
+  // ---- cold-start-browser ----
+  // Each subject stores its 10,000 rows first; then rounds interleave the subjects' cold pages,
+  // so the machine's drift falls on all of them alike.
+  const coldSubjects = [
+    ...OUR_VARIANTS.filter(() => OURS).map(([subject, query, want]) => ({
+      subject,
+      async setup() {
+        const setup = await visit(`/ours-setup.html${query}`);
+        log(`cold-start-browser ${subject} setup: ${setup.n} rows synced, storage ${setup.storage}`);
+      },
+      cold: () => visit(`/ours-cold.html${query}`),
+      report(runs) {
+        const storage = runs[0].storage;
+        const persisted = runs.every((r) => r.n === ROWS);
+        emit({
+          workload: 'cold-start-browser', subject, values: runs.map((r) => r.ms), unit: 'ms',
+          note: `navigation start → first screen (50 latest of ${runs[0].n} rows) on a new page; storage '${storage}'; ` +
+            `median phases: page script starts ${medianOf(runs.map((r) => r.phases.script))} ms, import ${medianOf(runs.map((r) => r.phases.import))} ms, ` +
+            `open (worker, wasm, ${want === 'idb' ? 'IndexedDB load' : 'OPFS'}, engine) ${medianOf(runs.map((r) => r.phases.open))} ms, first query ${medianOf(runs.map((r) => r.phases.query))} ms`,
+          extra: { storage, rowsFound: runs[0].n, ...(persisted && storage === want ? {} : { caveat: storageCaveat(storage) ?? `found ${runs[0].n} of ${ROWS} rows` }) },
+        });
+      },
+    })),
+    ...PEERS.map(([peer, subject, vfs]) => ({
+      subject,
+      async setup() {
+        const setup = await visit(`/peer-setup.html?peer=${peer}`);
+        if (setup.n !== ROWS) throw new Error(`setup stored ${setup.n} rows`);
+      },
+      cold: () => visit(`/peer-cold.html?peer=${peer}`),
+      report(runs) {
+        if (runs.some((r) => r.n !== ROWS)) throw new Error(`reopened with ${runs.map((r) => r.n)} rows`);
+        emit({
+          workload: 'cold-start-browser', subject, values: runs.map((r) => r.ms), unit: 'ms',
+          note: `navigation start → first screen (50 latest of ${ROWS} persisted rows) on a new page; ${vfs} in a worker`,
+          extra: { storage: vfs },
+        });
+      },
+    })),
+  ].filter(() => RUN('cold-start-browser'));
+  const coldFailed = new Map();
+  const coldRuns = new Map(coldSubjects.map((c) => [c.subject, []]));
+  for (const c of coldSubjects) await c.setup().catch((err) => coldFailed.set(c.subject, err));
+  for (let i = 0; i < COLD_RUNS; i++) {
+    for (const c of coldSubjects.filter((x) => !coldFailed.has(x.subject))) {
+      try {
+        coldRuns.get(c.subject).push(await c.cold());
+      } catch (err) {
+        coldFailed.set(c.subject, err);
+      }
+    }
+  }
+  for (const c of coldSubjects) {
+    await measure(`cold-start-browser:${c.subject}`, async () => {
+      if (coldFailed.has(c.subject)) throw coldFailed.get(c.subject);
+      c.report(coldRuns.get(c.subject));
     });
   }
 

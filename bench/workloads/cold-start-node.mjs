@@ -76,34 +76,44 @@ requireBuilt('dist/js/index.js', 'dist/wasm/electrolite.wasm');
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 3 : 7));
 const self = fileURLToPath(import.meta.url);
 const notes = {
-  electrolite: 'Electrolite.open (wasm instantiate + open + default schema of 7 tables) + first SELECT; budget ≤ 30 ms',
+  electrolite: 'Electrolite.open (wasm instantiate + open + default schema of 7 tables) + first SELECT; goal ≤ 1.0× sqlite-wasm-raw',
   pglite: 'PGlite.create (in memory) + CREATE TABLE + first SELECT',
   'sqlite-wasm-raw': '@sqlite.org/sqlite-wasm init + open :memory: + CREATE TABLE + first SELECT',
   'better-sqlite3': 'native: require + open :memory: + CREATE TABLE + first SELECT',
 };
-for (const subject of Object.keys(notes)) {
-  try {
-    const values = [];
-    const phases = [];
-    // Interleaving runs of subjects would be fairer against drift, but each run is a fresh
-    // process anyway; one unrecorded run first warms the OS file cache.
-    // PGlite takes seconds per start: --quick gives it 2 runs and no warm-up.
-    const runs = QUICK && subject === 'pglite' ? 2 : RUNS;
-    for (let i = QUICK && subject === 'pglite' ? 0 : -1; i < runs; i++) {
+// Rounds interleave the subjects (one fresh process each per round), so drift of the shared
+// machine's load falls on all of them alike and the ratios of one run compare like with like.
+// Round -1 is unrecorded: it warms the OS file cache. PGlite takes seconds per start: --quick
+// gives it 2 runs and no warm-up.
+const subjects = Object.keys(notes);
+const runsOf = (subject) => (QUICK && subject === 'pglite' ? 2 : RUNS);
+const state = new Map(subjects.map((s) => [s, { values: [], phases: [], failed: undefined }]));
+for (let i = -1; i < Math.max(...subjects.map(runsOf)); i++) {
+  for (const subject of subjects) {
+    const st = state.get(subject);
+    if (st.failed || i >= runsOf(subject) || (i < 0 && QUICK && subject === 'pglite')) continue;
+    try {
       const out = execFileSync(process.execPath, [self, subject], { cwd: ROOT, encoding: 'utf8', timeout: 120000 });
       const r = JSON.parse(out.trim().split('\n').pop());
-      if (i >= 0) values.push(r.ms);
-      if (i >= 0 && r.phases) phases.push(r.phases);
+      if (i >= 0) st.values.push(r.ms);
+      if (i >= 0 && r.phases) st.phases.push(r.phases);
+    } catch (err) {
+      st.failed = err;
     }
-    let phaseNote = '';
-    if (phases.length) {
-      const med = (k) => median(phases.map((p) => p[k])).toFixed(1);
-      phaseNote = `; median phases: import ${med('import')} ms, wasm compile+instantiate ${med('wasm')} ms, open + schema ${med('open')} ms, first query ${med('query')} ms`;
-    }
-    emit({ workload: 'cold-start-node', subject, values, unit: 'ms', note: `fresh process per run; ${notes[subject]}${phaseNote}` });
-  } catch (err) {
-    log(`cold-start-node ${subject}: ${err.message}`);
-    emitMissing({ workload: 'cold-start-node', subject, reason: err.message.split('\n')[0] });
   }
+}
+for (const subject of subjects) {
+  const { values, phases, failed } = state.get(subject);
+  if (failed) {
+    log(`cold-start-node ${subject}: ${failed.message}`);
+    emitMissing({ workload: 'cold-start-node', subject, reason: failed.message.split('\n')[0] });
+    continue;
+  }
+  let phaseNote = '';
+  if (phases.length) {
+    const med = (k) => median(phases.map((p) => p[k])).toFixed(1);
+    phaseNote = `; median phases: import ${med('import')} ms, wasm compile+instantiate ${med('wasm')} ms, open + schema ${med('open')} ms, first query ${med('query')} ms`;
+  }
+  emit({ workload: 'cold-start-node', subject, values, unit: 'ms', note: `fresh process per run, subjects interleaved; ${notes[subject]}${phaseNote}` });
 }
 done();

@@ -131,11 +131,15 @@ async function loadPageModule(): Promise<EngineBindings> {
 
 /**
  * A split engine build's second part (js/wasm-deferred.ts) is fetched once the first query
- * has been answered, so it never competes with the first screen; 500 ms after open at the
- * latest; a follower tab's at once (it may have to lead while offline). Until it is in, the
- * engine host sends no request, and a write waits for it (js/client.ts).
+ * has been answered, so it never competes with the first screen; a follower tab's at once (it
+ * may have to lead while offline); a page that asks no query gets it DEFERRED_FALLBACK_MS after
+ * open. That fallback is long on purpose: a page still busy between open and its first query
+ * (a first visit on a loaded machine takes more than half a second) must not see it fetched
+ * first. Until it is in, the engine host sends no request, and a write waits for it
+ * (js/client.ts).
  */
 const ON_DEMAND = { deferredLoad: 'on-demand' } as const;
+const DEFERRED_FALLBACK_MS = 3000;
 let engineModule: Promise<EngineBindings> | undefined;
 let deferredStarted = false;
 function loadDeferredPart(): void {
@@ -189,7 +193,7 @@ async function openEngine(req: WorkerOpen, module: Promise<EngineBindings>, name
     checkpointer = idleCheckpointer(async () => s.host.query('PRAGMA wal_checkpoint(TRUNCATE)', []));
   }
   if (unlock) leader = new TabLeader(name, tabId, localServer);
-  setTimeout(loadDeferredPart, 500);
+  setTimeout(loadDeferredPart, DEFERRED_FALLBACK_MS);
 }
 
 /**
