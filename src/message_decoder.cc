@@ -241,7 +241,7 @@ Status MessageDecoder::OnHeaderArrayToken(JsonToken token, std::string_view text
       return Status::Ok();
     }
     if (token == JsonToken::kEndObject) {
-      if (patterns_.back().pos < 0) return Err("headers.patterns: a pattern without pos");
+      if (patterns_.back().pos < 0) patterns_.pop_back();  // not a pattern this decoder knows
       depth_ = 4;
       return Status::Ok();
     }
@@ -251,10 +251,8 @@ Status MessageDecoder::OnHeaderArrayToken(JsonToken token, std::string_view text
     }
     if (pattern_field_ == 1) {
       int64_t v;
-      if (!ParseInt64(text, &v) || v < 0) return Err("headers.patterns: invalid pos");
-      patterns_.back().pos = v;
-    } else if (pattern_field_ == 2) {
-      if (token != JsonToken::kString) return Err("headers.patterns: value must be a string");
+      if (token == JsonToken::kNumber && ParseInt64(text, &v) && v >= 0) patterns_.back().pos = v;
+    } else if (pattern_field_ == 2 && token == JsonToken::kString) {
       patterns_.back().value = Keep(text);
     }
     pattern_field_ = 0;
@@ -264,23 +262,25 @@ Status MessageDecoder::OnHeaderArrayToken(JsonToken token, std::string_view text
     depth_ = 3;
     return Status::Ok();
   }
-  if (h == Header::kPatterns) {
-    if (token != JsonToken::kBeginObject) return Err("headers.patterns must hold objects");
+  // Elements of a form these headers do not have are skipped, like unknown headers.
+  if (h == Header::kPatterns && token == JsonToken::kBeginObject) {
     patterns_.emplace_back();
     depth_ = 5;
     return Status::Ok();
   }
-  if (IsBegin(token)) return Err("headers." + header_key_ + " must hold scalars");
-  if (h == Header::kActiveConditions) {
-    if (token != JsonToken::kTrue && token != JsonToken::kFalse) {
-      return Err("headers.active_conditions must hold booleans");
-    }
-    active_.push_back(token == JsonToken::kTrue);
+  if (IsBegin(token)) {
+    skip_depth_ = 1;
     return Status::Ok();
   }
-  if (token == JsonToken::kNull) return Status::Ok();  // a position no condition uses
-  if (token != JsonToken::kString) return Err("headers." + header_key_ + " must hold strings");
-  (h == Header::kTags ? tags_ : removed_tags_).push_back(Keep(text));
+  if (h == Header::kActiveConditions) {
+    if (token == JsonToken::kTrue || token == JsonToken::kFalse) {
+      active_.push_back(token == JsonToken::kTrue);
+    }
+    return Status::Ok();
+  }
+  if (h != Header::kPatterns && token == JsonToken::kString) {
+    (h == Header::kTags ? tags_ : removed_tags_).push_back(Keep(text));
+  }
   return Status::Ok();
 }
 
