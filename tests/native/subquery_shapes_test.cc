@@ -114,7 +114,10 @@ class SubqueryTest : public ::testing::Test {
         engine_->HandleTimeout(now_);
         continue;
       }
-      if (req->kind == "upload") continue;  // no write endpoint here
+      if (req->kind == "upload") {  // answered by the test, if at all
+        uploads_.push_back(*req);
+        continue;
+      }
       pending_[req->shape_id] = *req;
     }
     EXPECT_EQ(pending_.count(shape), 1u) << "no request for shape " << shape;
@@ -166,6 +169,7 @@ class SubqueryTest : public ::testing::Test {
   int64_t now_ = 1000000;
   std::unique_ptr<Engine> engine_;
   std::map<std::string, Request> pending_;
+  std::vector<Request> uploads_;
 };
 
 TEST_F(SubqueryTest, TagsMoveInRemovedTagsAndMoveOut) {
@@ -326,17 +330,30 @@ TEST_F(SubqueryTest, MoveOutRacingALocalEdit) {
   json r = json::parse(engine_->Update("tasks", key.dump(), R"({"title":"mine"})", now_));
   ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
   EXPECT_EQ(Query("SELECT title FROM tasks WHERE id = '" + Id("t1") + "'")[0][0], "mine");
+  // The edit is uploaded and lands in transaction 753, the one that also
+  // deactivated t1's environment (the recorded move-out's txid).
+  for (int i = 0; i < 50 && uploads_.empty(); i++) {
+    std::optional<Request> req = engine_->PollRequest(now_);
+    if (req && req->kind == "upload") uploads_.push_back(*req);
+    else if (req) pending_[req->shape_id] = *req;
+    else now_ += 100;
+  }
+  ASSERT_EQ(uploads_.size(), 1u);
+  json sent = json::parse(engine_->RequestBody(uploads_[0].id));
+  json results = json::array();
+  for (const json& m : sent["mutations"]) results.push_back({{"id", m["id"]}, {"status", "applied"}});
+  json ack = {{"txid", "753"}, {"results", results}};
+  ASSERT_TRUE(engine_->HandleResponse(now_, uploads_[0].id, 200, Headers{}, ack.dump()).ok());
+  EXPECT_EQ(Query("SELECT title FROM tasks WHERE id = '" + Id("t1") + "'")[0][0], "mine");
   ChangedKeys();
+  // The move-out removes the server's copy, and its txid confirms the edit:
+  // nothing is pending, and the row is gone for the app too.
   Replay("active", "move-out");
-  // The server's copy is gone; the local edit stays pending (its upload
-  // decides), and the app sees what the overlay makes of a row it edited
-  // that the server no longer sends.
   EXPECT_EQ(Tasks("tasks__synced"), Ids({"t2"}));
   json pending = json::parse(engine_->PendingMutations());
-  EXPECT_NE(pending.dump().find(Id("t1")), std::string::npos) << pending.dump();
-  EXPECT_EQ(Tasks().count(Id("t3")), 0u);
-  std::set<std::string> changed = ChangedKeys();
-  EXPECT_EQ(changed.count("[\"" + Id("t1") + "\"]"), 1u);
+  EXPECT_EQ(pending["mutations"].size(), 0u) << pending.dump();
+  EXPECT_EQ(Tasks(), Ids({"t2"}));
+  EXPECT_EQ(ChangedKeys().count("[\"" + Id("t1") + "\"]"), 1u);
 }
 
 // Every header form, fed in every split of the body.
