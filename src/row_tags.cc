@@ -60,6 +60,16 @@ Status RowIdOf(const SyncedTable& table, const ShapeMessage& m,
   return Status::Ok();
 }
 
+RowTags::RowTags(Store* store, std::string shape_id, std::string table)
+    : store_(store), shape_id_(std::move(shape_id)), table_(std::move(table)) {
+  Result<Stmt*> st = store_->Cached("SELECT 1 FROM _el_tag_conditions WHERE shape_id = ?1 LIMIT 1");
+  if (!st.ok()) return;  // assume there may be: correct, only slower
+  st.value()->BindText(1, shape_id_);
+  Result<bool> r = st.value()->Step();
+  st.value()->Reset();
+  conditions_stored_ = !r.ok() || r.value();
+}
+
 Status RowTags::ClearShape(Store& store, const std::string& shape_id) {
   for (const char* sql : {"DELETE FROM _el_tags WHERE shape_id = ?1",
                           "DELETE FROM _el_tag_conditions WHERE shape_id = ?1"}) {
@@ -125,6 +135,7 @@ Status RowTags::SaveConditions(const std::string& row, const std::vector<bool>& 
     st->BindText(2, row);
     return st->Run();
   }
+  conditions_stored_ = true;
   std::string bits;
   for (bool b : active) bits.push_back(b ? '1' : '0');
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
@@ -164,7 +175,16 @@ Status RowTags::OnChange(const std::string& row, const ShapeMessage& m, bool* in
   }
   for (std::string_view t : m.removed_tags) EL_RETURN_IF_ERROR(RemoveTag(row, t));
   for (std::string_view t : m.tags) EL_RETURN_IF_ERROR(AddTag(row, t));
-  if (m.has_active_conditions) EL_RETURN_IF_ERROR(SaveConditions(row, m.active_conditions));
+  const bool all_active = std::all_of(m.active_conditions.begin(), m.active_conditions.end(),
+                                      [](bool b) { return b; });
+  // All active with none stored for the shape: nothing to store or clear.
+  if (m.has_active_conditions && !(all_active && !conditions_stored_)) {
+    EL_RETURN_IF_ERROR(SaveConditions(row, m.active_conditions));
+  }
+  if (!m.tags.empty() && m.removed_tags.empty() && all_active) {
+    *in_shape = true;  // it holds a tag, and its conditions are all active
+    return Status::Ok();
+  }
   if (m.tags.empty() && m.removed_tags.empty()) {
     // Conditions alone: the row's tags (if it has none recorded, it is in).
     EL_ASSIGN_OR_RETURN(std::vector<bool> active, Conditions(row));

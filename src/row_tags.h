@@ -38,8 +38,7 @@ Status RowIdOf(const SyncedTable& table, const ShapeMessage& m,
 class RowTags {
  public:
   // `store` must outlive this.
-  RowTags(Store* store, std::string shape_id, std::string table)
-      : store_(store), shape_id_(std::move(shape_id)), table_(std::move(table)) {}
+  RowTags(Store* store, std::string shape_id, std::string table);
 
   // What a change message does to the row's membership of this shape.
   // *in_shape: false when the row is not (or no longer) in the shape: a
@@ -67,6 +66,7 @@ class RowTags {
   Store* store_;
   std::string shape_id_;
   std::string table_;
+  bool conditions_stored_ = true;  // whether the shape may have a _el_tag_conditions row
 };
 
 // The value at position `pos` of a `/`-separated tag ("" when out of range).
