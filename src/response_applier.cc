@@ -56,7 +56,6 @@ void ResponseApplier::NoteTxids(const ShapeMessage& m) {
 // The row `row` leaves the table (it left this shape and no other holds it).
 Status ResponseApplier::RemoveRow(const std::string& row, bool safe) {
   EL_RETURN_IF_ERROR(shape_->table()->DeleteRow(row, stage_));
-  moved_out_++;
   if (stage_) return Status::Ok();
   if (safe) {
     keys_.Add(row);

@@ -38,8 +38,6 @@ class ResponseApplier : public MessageSink {
   int64_t foreign_rows() const { return foreign_rows_; }
 
   int64_t rows() const { return rows_; }
-  // Rows that left the table because they moved out of the shape.
-  int64_t moved_out() const { return moved_out_; }
   // Keys of the rows applied to the table (not the stage), for tables-changed.
   const KeyCollector& keys() const { return keys_; }
   bool up_to_date() const { return up_to_date_; }
@@ -63,7 +61,6 @@ class ResponseApplier : public MessageSink {
   Shape* shape_;
   bool stage_;
   int64_t rows_ = 0;
-  int64_t moved_out_ = 0;
   KeyCollector keys_;
   RowTags tags_;
   int table_tagged_ = -1;  // -1: not asked yet
