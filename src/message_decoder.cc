@@ -274,7 +274,7 @@ Status MessageDecoder::OnHeaderArrayToken(JsonToken token, std::string_view text
   }
   if (h == Header::kActiveConditions) {
     if (token == JsonToken::kTrue || token == JsonToken::kFalse) {
-      active_.push_back(token == JsonToken::kTrue);
+      active_.push_back(token == JsonToken::kTrue ? '1' : '0');
     }
     return Status::Ok();
   }

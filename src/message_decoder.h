@@ -54,7 +54,7 @@ struct ShapeMessage {
   std::vector<std::string_view> tags;
   std::vector<std::string_view> removed_tags;
   bool has_active_conditions = false;
-  std::vector<bool> active_conditions;
+  std::string_view active_conditions;  // one '1' (active) or '0' per condition
   bool is_move_in = false;
   std::string_view event;
   std::vector<TagPattern> patterns;
@@ -131,7 +131,7 @@ class MessageDecoder : private JsonHandler {
   bool last_ = false, is_move_in_ = false, has_active_ = false;
   std::vector<ColSpan> value_, old_value_;
   std::vector<Span> xip_, tags_, removed_tags_;
-  std::vector<bool> active_;
+  std::string active_;  // '1'/'0' per condition
   struct PatternSpan {
     int64_t pos = -1;
     Span value;

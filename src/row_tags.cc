@@ -1,7 +1,7 @@
 #include "row_tags.h"
 
-#include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "json.h"
 #include "pg_value.h"
@@ -110,25 +110,22 @@ Status RowTags::RemoveTag(const std::string& row, std::string_view tag) {
   return st->Run();
 }
 
-Result<std::vector<bool>> RowTags::Conditions(const std::string& row) {
+Result<std::string> RowTags::Conditions(const std::string& row) {
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
       "SELECT active FROM _el_tag_conditions WHERE shape_id = ?1 AND row = ?2"));
   st->BindText(1, shape_id_);
   st->BindText(2, row);
-  std::vector<bool> out;
+  std::string out;
   Result<bool> r = st->Step();
-  if (r.ok() && r.value()) {
-    for (char c : st->ColumnText(0)) out.push_back(c == '1');
-  }
+  if (r.ok() && r.value()) out = std::string(st->ColumnText(0));
   st->Reset();
   if (!r.ok()) return r.status();
   return out;
 }
 
-// Stored as a string of '0'/'1'; all active is stored as nothing.
-Status RowTags::SaveConditions(const std::string& row, const std::vector<bool>& active) {
-  const bool all = std::all_of(active.begin(), active.end(), [](bool b) { return b; });
-  if (all) {
+// All active is stored as nothing.
+Status RowTags::SaveConditions(const std::string& row, std::string_view active) {
+  if (active.find('0') == std::string_view::npos) {
     EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
         "DELETE FROM _el_tag_conditions WHERE shape_id = ?1 AND row = ?2"));
     st->BindText(1, shape_id_);
@@ -136,13 +133,11 @@ Status RowTags::SaveConditions(const std::string& row, const std::vector<bool>& 
     return st->Run();
   }
   conditions_stored_ = true;
-  std::string bits;
-  for (bool b : active) bits.push_back(b ? '1' : '0');
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
       "INSERT OR REPLACE INTO _el_tag_conditions (shape_id, row, active) VALUES (?1, ?2, ?3)"));
   st->BindText(1, shape_id_);
   st->BindText(2, row);
-  st->BindText(3, bits);
+  st->BindText(3, active);
   return st->Run();
 }
 
@@ -156,8 +151,8 @@ Result<bool> RowTags::StillIn(const std::string& row) {
   st->Reset();
   if (!r.ok()) return r.status();
   if (!r.value()) return false;
-  EL_ASSIGN_OR_RETURN(std::vector<bool> active, Conditions(row));
-  return active.empty() || std::any_of(active.begin(), active.end(), [](bool b) { return b; });
+  EL_ASSIGN_OR_RETURN(std::string active, Conditions(row));
+  return active.empty() || active.find('1') != std::string::npos;
 }
 
 Status RowTags::OnChange(const std::string& row, const ShapeMessage& m, bool* in_shape) {
@@ -175,8 +170,7 @@ Status RowTags::OnChange(const std::string& row, const ShapeMessage& m, bool* in
   }
   for (std::string_view t : m.removed_tags) EL_RETURN_IF_ERROR(RemoveTag(row, t));
   for (std::string_view t : m.tags) EL_RETURN_IF_ERROR(AddTag(row, t));
-  const bool all_active = std::all_of(m.active_conditions.begin(), m.active_conditions.end(),
-                                      [](bool b) { return b; });
+  const bool all_active = m.active_conditions.find('0') == std::string_view::npos;
   // All active with none stored for the shape: nothing to store or clear.
   if (m.has_active_conditions && !(all_active && !conditions_stored_)) {
     EL_RETURN_IF_ERROR(SaveConditions(row, m.active_conditions));
@@ -187,8 +181,8 @@ Status RowTags::OnChange(const std::string& row, const ShapeMessage& m, bool* in
   }
   if (m.tags.empty() && m.removed_tags.empty()) {
     // Conditions alone: the row's tags (if it has none recorded, it is in).
-    EL_ASSIGN_OR_RETURN(std::vector<bool> active, Conditions(row));
-    *in_shape = active.empty() || std::any_of(active.begin(), active.end(), [](bool b) { return b; });
+    EL_ASSIGN_OR_RETURN(std::string active, Conditions(row));
+    *in_shape = active.empty() || active.find('1') != std::string::npos;
   } else {
     EL_ASSIGN_OR_RETURN(*in_shape, StillIn(row));
   }
@@ -224,18 +218,16 @@ Status RowTags::MoveOut(const std::vector<TagPattern>& patterns, std::vector<std
     }
     st->Reset();
   }
-  std::vector<std::string> rows;
+  std::set<std::string> rows;
   for (const Hit& h : hits) {
     EL_RETURN_IF_ERROR(RemoveTag(h.row, h.tag));
-    EL_ASSIGN_OR_RETURN(std::vector<bool> active, Conditions(h.row));
+    EL_ASSIGN_OR_RETURN(std::string active, Conditions(h.row));
     if (!active.empty() && h.pos < static_cast<int64_t>(active.size())) {
-      active[h.pos] = false;
+      active[h.pos] = '0';
       EL_RETURN_IF_ERROR(SaveConditions(h.row, active));
     }
-    rows.push_back(h.row);
+    rows.insert(h.row);
   }
-  std::sort(rows.begin(), rows.end());
-  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
   for (const std::string& row : rows) {
     EL_ASSIGN_OR_RETURN(bool in, StillIn(row));
     if (in) continue;

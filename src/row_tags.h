@@ -59,8 +59,9 @@ class RowTags {
   Status Forget(const std::string& row);
   Status AddTag(const std::string& row, std::string_view tag);
   Status RemoveTag(const std::string& row, std::string_view tag);
-  Result<std::vector<bool>> Conditions(const std::string& row);
-  Status SaveConditions(const std::string& row, const std::vector<bool>& active);
+  // Conditions as '1' (active) / '0' per position; "" = all active.
+  Result<std::string> Conditions(const std::string& row);
+  Status SaveConditions(const std::string& row, std::string_view active);
   Result<bool> StillIn(const std::string& row);
 
   Store* store_;

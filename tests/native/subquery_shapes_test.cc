@@ -373,7 +373,7 @@ TEST(SubqueryDecoderTest, HeadersInAnySplit) {
       s += "|";
       for (auto t : m.removed_tags) s += std::string(t) + ",";
       s += "|" + std::to_string(m.has_active_conditions) + ":";
-      for (bool b : m.active_conditions) s += b ? "1" : "0";
+      s += std::string(m.active_conditions);
       s += "|";
       for (const TagPattern& p : m.patterns) s += std::to_string(p.pos) + "=" + std::string(p.value) + ",";
       for (int64_t t : m.txids) s += "#" + std::to_string(t);
