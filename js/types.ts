@@ -158,6 +158,11 @@ export interface ExecResult {
 
 export interface ShapeSubscription {
   table: string;
+  /**
+   * Electric's `where` (PostgreSQL syntax, `$1`… from `params`). It may hold a subquery,
+   * e.g. `environment_id IN (SELECT id FROM environments WHERE is_active)`: rows then move in
+   * and out of the local table as the subquery's answer changes (docs/client-api.md).
+   */
   where?: string;
   params?: Params;
   columns?: string[];

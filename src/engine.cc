@@ -10,6 +10,7 @@
 #include "json.h"
 #include "local_query.h"
 #include "reserved_names.h"
+#include "row_tags.h"
 #include "snapshot_export.h"
 #include "table_decl.h"
 
@@ -540,6 +541,7 @@ std::string Engine::Unsubscribe(std::string_view shape_id) {
   if (!del.ok()) return del.status().ToJson();
   del.value()->BindText(1, shape_id);
   Status s = del.value()->Run();
+  if (s.ok()) s = RowTags::ClearShape(*impl_->store_, std::string(shape_id));
   if (!s.ok()) return s.ToJson();
   shapes.erase(it);  // a late response for its request is ignored
   impl_->MaybeEmitStatus();

@@ -121,7 +121,7 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
     Status es = table->EnsureStage();
     if (!es.ok()) return undo(es);
   }
-  ResponseApplier applier(shape, next.refetching);
+  ResponseApplier applier(store_.get(), shape, next.refetching);
   if (!options_.user_id.empty()) applier.SetUserFilter(&options_.user_column, &options_.user_id);
   MessageDecoder decoder(&applier);
   Status s = status == 200 ? decoder.Feed(body) : Status::Ok();

@@ -66,7 +66,10 @@ void MessageDecoder::PinPending() {
       pin(&c.text);
     }
   }
-  for (auto& s : xip_) pin(&s);
+  for (auto* list : {&xip_, &tags_, &removed_tags_}) {
+    for (auto& s : *list) pin(&s);
+  }
+  for (auto& p : patterns_) pin(&p.value);
 }
 
 void MessageDecoder::ResetMessage() {
@@ -74,9 +77,15 @@ void MessageDecoder::ResetMessage() {
   key_ = control_ = lsn_ = kct_ = kcf_ = xmin_ = xmax_ = glsn_ = operation_ = event_ = Span();
   column_name_ = Span();
   has_key_ = has_control_ = has_event_ = has_value_ = last_ = false;
+  is_move_in_ = has_active_ = false;
+  pattern_field_ = 0;
   value_.clear();
   old_value_.clear();
   xip_.clear();
+  tags_.clear();
+  removed_tags_.clear();
+  active_.clear();
+  patterns_.clear();
   txids_.clear();
   field_ = Field::kNone;
 }
@@ -200,22 +209,86 @@ MessageDecoder::Header MessageDecoder::ClassifyHeader(std::string_view k) {
       if (k == "xmin") return Header::kXmin;
       if (k == "xmax") return Header::kXmax;
       if (k == "last") return Header::kLast;
+      if (k == "tags") return Header::kTags;
       return Header::kOther;
     case 5:
       if (k == "txids") return Header::kTxids;
       if (k == "event") return Header::kEvent;
       return Header::kOther;
     case 7: return k == "control" ? Header::kControl : Header::kOther;
-    case 8: return k == "xip_list" ? Header::kXipList : Header::kOther;
+    case 8:
+      if (k == "xip_list") return Header::kXipList;
+      if (k == "patterns") return Header::kPatterns;
+      return Header::kOther;
     case 9: return k == "operation" ? Header::kOperation : Header::kOther;
+    case 10: return k == "is_move_in" ? Header::kIsMoveIn : Header::kOther;
+    case 12: return k == "removed_tags" ? Header::kRemovedTags : Header::kOther;
     case 13: return k == "key_change_to" ? Header::kKeyChangeTo : Header::kOther;
     case 15: return k == "key_change_from" ? Header::kKeyChangeFrom : Header::kOther;
+    case 17: return k == "active_conditions" ? Header::kActiveConditions : Header::kOther;
     case 20: return k == "global_last_seen_lsn" ? Header::kGlobalLastSeenLsn : Header::kOther;
     default: return Header::kOther;
   }
 }
 
+// Inside tags / removed_tags / active_conditions / patterns (depth 4, and 5
+// inside one pattern object).
+Status MessageDecoder::OnHeaderArrayToken(JsonToken token, std::string_view text) {
+  const Header h = header_;
+  if (depth_ == 5) {  // {"pos": n, "value": "tag"}
+    if (token == JsonToken::kKey) {
+      pattern_field_ = text == "pos" ? 1 : text == "value" ? 2 : 0;
+      return Status::Ok();
+    }
+    if (token == JsonToken::kEndObject) {
+      if (patterns_.back().pos < 0) patterns_.pop_back();  // not a pattern this decoder knows
+      depth_ = 4;
+      return Status::Ok();
+    }
+    if (IsBegin(token)) {
+      skip_depth_ = 1;
+      return Status::Ok();
+    }
+    if (pattern_field_ == 1) {
+      int64_t v;
+      if (token == JsonToken::kNumber && ParseInt64(text, &v) && v >= 0) patterns_.back().pos = v;
+    } else if (pattern_field_ == 2 && token == JsonToken::kString) {
+      patterns_.back().value = Keep(text);
+    }
+    pattern_field_ = 0;
+    return Status::Ok();
+  }
+  if (token == JsonToken::kEndArray) {
+    depth_ = 3;
+    return Status::Ok();
+  }
+  // Elements of a form these headers do not have are skipped, like unknown headers.
+  if (h == Header::kPatterns && token == JsonToken::kBeginObject) {
+    patterns_.emplace_back();
+    depth_ = 5;
+    return Status::Ok();
+  }
+  if (IsBegin(token)) {
+    skip_depth_ = 1;
+    return Status::Ok();
+  }
+  if (h == Header::kActiveConditions) {
+    if (token == JsonToken::kTrue || token == JsonToken::kFalse) {
+      active_.push_back(token == JsonToken::kTrue ? '1' : '0');
+    }
+    return Status::Ok();
+  }
+  if (h != Header::kPatterns && token == JsonToken::kString) {
+    (h == Header::kTags ? tags_ : removed_tags_).push_back(Keep(text));
+  }
+  return Status::Ok();
+}
+
 Status MessageDecoder::OnHeaderToken(JsonToken token, std::string_view text) {
+  if (depth_ >= 4 && (header_ == Header::kTags || header_ == Header::kRemovedTags ||
+                      header_ == Header::kActiveConditions || header_ == Header::kPatterns)) {
+    return OnHeaderArrayToken(token, text);
+  }
   if (depth_ == 4) {  // inside txids / xip_list
     if (token == JsonToken::kEndArray) {
       depth_ = 3;
@@ -245,7 +318,10 @@ Status MessageDecoder::OnHeaderToken(JsonToken token, std::string_view text) {
     return Status::Ok();
   }
   const Header h = header_;
-  if (token == JsonToken::kBeginArray && (h == Header::kTxids || h == Header::kXipList)) {
+  if (token == JsonToken::kBeginArray &&
+      (h == Header::kTxids || h == Header::kXipList || h == Header::kTags ||
+       h == Header::kRemovedTags || h == Header::kActiveConditions || h == Header::kPatterns)) {
+    if (h == Header::kActiveConditions) has_active_ = true;
     depth_ = 4;
     return Status::Ok();
   }
@@ -290,6 +366,9 @@ Status MessageDecoder::OnHeaderToken(JsonToken token, std::string_view text) {
     case Header::kLast:
       last_ = token == JsonToken::kTrue;
       return Status::Ok();
+    case Header::kIsMoveIn:
+      is_move_in_ = token == JsonToken::kTrue;
+      return Status::Ok();
     default:
       return Status::Ok();
   }
@@ -311,6 +390,16 @@ Status MessageDecoder::Emit() {
   m.xmax = View(xmax_);
   m.global_last_seen_lsn = View(glsn_);
   for (const Span& s : xip_) m.xip_list.push_back(View(s));
+  m.tags.clear();
+  m.removed_tags.clear();
+  m.patterns.clear();
+  for (const Span& s : tags_) m.tags.push_back(View(s));
+  for (const Span& s : removed_tags_) m.removed_tags.push_back(View(s));
+  m.has_active_conditions = has_active_;
+  m.active_conditions = active_;
+  m.is_move_in = is_move_in_;
+  m.event = has_event_ ? View(event_) : std::string_view();
+  for (const PatternSpan& p : patterns_) m.patterns.push_back({p.pos, View(p.value)});
   m.op = Operation::kNone;
   m.has_value = has_value_;
   if (has_key_) {
@@ -328,8 +417,10 @@ Status MessageDecoder::Emit() {
     }
   } else if (has_control_) {
     m.kind = ShapeMessage::Kind::kControl;
+  } else if (has_event_) {
+    m.kind = ShapeMessage::Kind::kEvent;
   } else {
-    m.kind = ShapeMessage::Kind::kOther;  // events and unknown messages are skipped
+    m.kind = ShapeMessage::Kind::kOther;  // unknown messages are skipped
   }
   Status s = sink_->OnMessage(m, index_);
   index_++;

@@ -1,5 +1,5 @@
 // MessageDecoder: the body of an Electric shape response (a JSON array of
-// change and control messages, protocol notes §2.3) decoded incrementally on
+// change, control and event messages, protocol notes §2.3) decoded incrementally on
 // top of JsonTokenizer. Each complete message is handed to a MessageSink with
 // string views that stay valid only during the callback. Works on the body
 // fed in any split; the whole-body case is zero-copy for unescaped strings.
@@ -24,8 +24,15 @@ struct ColumnText {
   bool is_null = false;
 };
 
+// One `{pos, value}` of a move-out/move-in event: the tags whose position
+// `pos` holds `value`.
+struct TagPattern {
+  int64_t pos = 0;
+  std::string_view value;
+};
+
 struct ShapeMessage {
-  enum class Kind : uint8_t { kChange, kControl, kOther };
+  enum class Kind : uint8_t { kChange, kControl, kEvent, kOther };
   Kind kind = Kind::kOther;
   Operation op = Operation::kNone;
   std::string_view key;
@@ -41,6 +48,16 @@ struct ShapeMessage {
   std::string_view xmin, xmax;
   std::vector<std::string_view> xip_list;
   std::string_view global_last_seen_lsn;
+  // Subquery shapes (protocol notes §2.3): a change's tags, the tags it no
+  // longer holds, its conditions, whether a move-in query produced it; an
+  // event's name ("move-out", "move-in") and patterns.
+  std::vector<std::string_view> tags;
+  std::vector<std::string_view> removed_tags;
+  bool has_active_conditions = false;
+  std::string_view active_conditions;  // one '1' (active) or '0' per condition
+  bool is_move_in = false;
+  std::string_view event;
+  std::vector<TagPattern> patterns;
 };
 
 class MessageSink {
@@ -77,12 +94,14 @@ class MessageDecoder : private JsonHandler {
   enum class Header : uint8_t {
     kOther, kOperation, kControl, kEvent, kLsn, kXmin, kXmax, kGlobalLastSeenLsn,
     kKeyChangeTo, kKeyChangeFrom, kLast, kTxids, kXipList,
+    kTags, kRemovedTags, kActiveConditions, kIsMoveIn, kPatterns,
   };
   static Header ClassifyHeader(std::string_view key);
 
   Status OnToken(JsonToken token, std::string_view text) override;
   Status OnMessageToken(JsonToken token, std::string_view text);
   Status OnHeaderToken(JsonToken token, std::string_view text);
+  Status OnHeaderArrayToken(JsonToken token, std::string_view text);
   Status OnColumnsToken(JsonToken token, std::string_view text, std::vector<ColSpan>* cols);
   Span Keep(std::string_view text);
   std::string_view View(const Span& s) const;
@@ -109,9 +128,16 @@ class MessageDecoder : private JsonHandler {
   std::string arena_;
   Span key_, control_, lsn_, kct_, kcf_, xmin_, xmax_, glsn_, operation_, event_;
   bool has_key_ = false, has_control_ = false, has_event_ = false, has_value_ = false;
-  bool last_ = false;
+  bool last_ = false, is_move_in_ = false, has_active_ = false;
   std::vector<ColSpan> value_, old_value_;
-  std::vector<Span> xip_;
+  std::vector<Span> xip_, tags_, removed_tags_;
+  std::string active_;  // '1'/'0' per condition
+  struct PatternSpan {
+    int64_t pos = -1;
+    Span value;
+  };
+  std::vector<PatternSpan> patterns_;
+  uint8_t pattern_field_ = 0;  // inside a pattern object: 1 after "pos", 2 after "value"
   std::vector<int64_t> txids_;
   ShapeMessage out_;
 };

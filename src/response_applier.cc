@@ -4,6 +4,22 @@
 
 namespace electrolite {
 
+namespace {
+
+// A row id (RowIdOf) holds integers exactly; one of 16 digits or more may
+// be beyond what a JavaScript number holds (a string that long counts too:
+// the key is then reported as unknown, which only costs a wider refresh).
+bool MaybeBeyondSafeInteger(const std::string& row) {
+  size_t digits = 0;
+  for (char c : row) {
+    digits = c >= '0' && c <= '9' ? digits + 1 : 0;
+    if (digits > 15) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool ResponseApplier::IsForeign(const ShapeMessage& m) const {
   for (const ColumnText& c : m.value) {
     if (c.name == *user_column_) return c.is_null || c.text != *user_;
@@ -30,6 +46,87 @@ void ResponseApplier::NoteKey(const ShapeMessage& m) {
   keys_.Add(k + "]");
 }
 
+void ResponseApplier::NoteTxids(const ShapeMessage& m) {
+  for (int64_t t : m.txids) {
+    if (txids_.empty() || txids_.back() != t) txids_.push_back(t);
+  }
+  if (!m.lsn.empty()) last_lsn_.assign(m.lsn.data(), m.lsn.size());
+}
+
+// The row `row` leaves the table (it left this shape and no other holds it).
+Status ResponseApplier::RemoveRow(const std::string& row, bool safe) {
+  EL_RETURN_IF_ERROR(shape_->table()->DeleteRow(row, stage_));
+  if (stage_) return Status::Ok();
+  if (safe) {
+    keys_.Add(row);
+  } else {
+    keys_.MarkUnknown();
+  }
+  return Status::Ok();
+}
+
+// Tag bookkeeping for a change of a subquery shape (or a delete in a table
+// some subquery shape feeds). *handled: the change needs nothing more.
+Status ResponseApplier::ApplyTagged(const ShapeMessage& m, bool* handled) {
+  *handled = false;
+  const bool tagged = !m.tags.empty() || !m.removed_tags.empty() || m.has_active_conditions;
+  if (!tagged) {
+    if (m.op != Operation::kDelete) return Status::Ok();
+    if (table_tagged_ < 0) {
+      EL_ASSIGN_OR_RETURN(bool any, tags_.TableTagged());
+      table_tagged_ = any ? 1 : 0;
+    }
+    if (table_tagged_ == 0) return Status::Ok();
+  }
+  table_tagged_ = 1;
+  bool safe = true, in_shape = true;
+  EL_RETURN_IF_ERROR(RowIdOf(*shape_->table(), m, shape_->columns(), &row_, &safe));
+  EL_RETURN_IF_ERROR(tags_.OnChange(row_, m, &in_shape));
+  if (in_shape) return Status::Ok();
+  EL_ASSIGN_OR_RETURN(bool held, tags_.HeldElsewhere(row_));
+  if (held) {  // another shape still holds the row: it stays as it is
+    *handled = true;
+    NoteTxids(m);
+    return Status::Ok();
+  }
+  if (m.op == Operation::kDelete) return Status::Ok();  // applied as the delete it is
+  *handled = true;  // a change that says the row is out of the shape
+  NoteTxids(m);
+  return RemoveRow(row_, safe);
+}
+
+Status ResponseApplier::ApplyChange(const ShapeMessage& m) {
+  bool handled = false;
+  EL_RETURN_IF_ERROR(ApplyTagged(m, &handled));
+  if (handled) return Status::Ok();
+  // A move-in row is the row as the move-in query read it: an upsert.
+  const ShapeMessage* msg = &m;
+  ShapeMessage upsert;
+  if (m.is_move_in && m.op == Operation::kUpdate) {
+    upsert = m;
+    upsert.op = Operation::kInsert;
+    msg = &upsert;
+  }
+  EL_RETURN_IF_ERROR(shape_->table()->Apply(*msg, shape_->columns(), stage_));
+  NoteKey(*msg);
+  rows_++;
+  NoteTxids(*msg);
+  return Status::Ok();
+}
+
+Status ResponseApplier::OnEvent(const ShapeMessage& m) {
+  NoteTxids(m);  // an event's txids confirm local writes like a change's
+  if (m.event != "move-out") return Status::Ok();  // move-in rows come as changes
+  std::vector<std::string> left;
+  EL_RETURN_IF_ERROR(tags_.MoveOut(m.patterns, &left));
+  for (const std::string& row : left) {
+    EL_ASSIGN_OR_RETURN(bool held, tags_.HeldElsewhere(row));
+    if (held) continue;
+    EL_RETURN_IF_ERROR(RemoveRow(row, !MaybeBeyondSafeInteger(row)));
+  }
+  return Status::Ok();
+}
+
 Status ResponseApplier::OnMessage(const ShapeMessage& m, int64_t index) {
   if (must_refetch_) return Status::Ok();  // the rest of the batch is discarded
   switch (m.kind) {
@@ -43,14 +140,13 @@ Status ResponseApplier::OnMessage(const ShapeMessage& m, int64_t index) {
         foreign_rows_++;
         return Status::Ok();
       }
-      Status s = shape_->table()->Apply(m, shape_->columns(), stage_);
+      Status s = ApplyChange(m);
       if (!s.ok()) return s.WithContext("message " + std::to_string(index));
-      NoteKey(m);
-      rows_++;
-      for (int64_t t : m.txids) {
-        if (txids_.empty() || txids_.back() != t) txids_.push_back(t);
-      }
-      if (!m.lsn.empty()) last_lsn_.assign(m.lsn.data(), m.lsn.size());
+      return Status::Ok();
+    }
+    case ShapeMessage::Kind::kEvent: {
+      Status s = OnEvent(m);
+      if (!s.ok()) return s.WithContext("message " + std::to_string(index));
       return Status::Ok();
     }
     case ShapeMessage::Kind::kControl:

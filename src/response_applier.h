@@ -1,6 +1,9 @@
 // ResponseApplier: the MessageSink that applies one shape response's
 // messages to its table inside the caller's transaction, and collects what
-// the engine needs afterwards (control messages, txids, counts).
+// the engine needs afterwards (control messages, txids, counts). For
+// subquery shapes it keeps the rows' tags (row_tags.h): a row that leaves
+// the shape (move-out, all conditions inactive, delete) leaves the table
+// unless another shape holds it; move-in rows are upserts.
 #ifndef ELECTROLITE_SRC_RESPONSE_APPLIER_H_
 #define ELECTROLITE_SRC_RESPONSE_APPLIER_H_
 
@@ -10,6 +13,7 @@
 
 #include "change_set.h"
 #include "message_decoder.h"
+#include "row_tags.h"
 #include "shape.h"
 #include "status.h"
 
@@ -19,7 +23,8 @@ class ResponseApplier : public MessageSink {
  public:
   // `shape` must outlive the applier. Rows go to the stage table while the
   // shape is re-fetching.
-  ResponseApplier(Shape* shape, bool stage) : shape_(shape), stage_(stage) {}
+  ResponseApplier(Store* store, Shape* shape, bool stage)
+      : shape_(shape), stage_(stage), tags_(store, shape->def().id, shape->def().table) {}
 
   Status OnMessage(const ShapeMessage& m, int64_t index) override;
 
@@ -48,10 +53,18 @@ class ResponseApplier : public MessageSink {
  private:
   bool IsForeign(const ShapeMessage& m) const;
   void NoteKey(const ShapeMessage& m);
+  void NoteTxids(const ShapeMessage& m);
+  Status ApplyChange(const ShapeMessage& m);
+  Status ApplyTagged(const ShapeMessage& m, bool* handled);
+  Status OnEvent(const ShapeMessage& m);
+  Status RemoveRow(const std::string& row, bool safe);
   Shape* shape_;
   bool stage_;
   int64_t rows_ = 0;
   KeyCollector keys_;
+  RowTags tags_;
+  int table_tagged_ = -1;  // -1: not asked yet
+  std::string row_;        // scratch: the current row's id
   const std::string* user_column_ = nullptr;
   const std::string* user_ = nullptr;
   int64_t foreign_rows_ = 0;

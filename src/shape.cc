@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "json.h"
+#include "row_tags.h"
 
 namespace electrolite {
 
@@ -314,6 +315,7 @@ Status Shape::StartOver(Store& store, const std::string& new_handle, ShapeStep::
   Txn txn(&store);
   Status s = txn.Begin();
   if (s.ok()) s = table_->ClearStage();
+  if (s.ok()) s = RowTags::ClearShape(store, def_.id);  // the new snapshot states them anew
   if (s.ok()) s = Save(store);
   if (s.ok()) s = txn.Commit();
   if (!s.ok()) {

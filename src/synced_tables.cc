@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "reserved_names.h"
+#include "row_tags.h"
 
 namespace electrolite {
 
@@ -61,7 +62,8 @@ Status CreateBookkeeping(Store& store) {
       " snapshot_xmin TEXT, snapshot_xmax TEXT, snapshot_xip TEXT, last_lsn TEXT);"
       "CREATE TABLE IF NOT EXISTS _el_txids (shape_id TEXT NOT NULL, txid INTEGER NOT NULL,"
       " PRIMARY KEY (shape_id, txid)) WITHOUT ROWID;"
-      "CREATE TABLE IF NOT EXISTS _el_kv (key TEXT PRIMARY KEY, value TEXT);");
+      "CREATE TABLE IF NOT EXISTS _el_kv (key TEXT PRIMARY KEY, value TEXT);" +
+          std::string(kRowTagsSchema));
 }
 
 Status BuildPlainView(Store& store, const TableDecl& decl) {
@@ -344,6 +346,21 @@ Status SyncedTable::Apply(const ShapeMessage& m, const std::vector<ShapeColumn>&
   Status s = stmt->Run();
   if (!s.ok()) return s.WithContext("apply to " + decl_.name);
   rows_applied_++;
+  return Status::Ok();
+}
+
+Status SyncedTable::DeleteRow(const std::string& row, bool stage) {
+  if (!materialized_) return Status::Ok();
+  std::string sql = "DELETE FROM " + QuoteIdent(TargetName(stage)) + " WHERE ";
+  for (size_t k = 0; k < pk_cols_.size(); k++) {
+    if (k > 0) sql += " AND ";
+    sql += QuoteIdent(decl_.columns[pk_cols_[k]].name) + " = json_extract(?1, '$[" +
+           std::to_string(k) + "]')";
+  }
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(sql));
+  st->BindText(1, row);
+  Status s = st->Run();
+  if (!s.ok()) return s.WithContext("delete from " + decl_.name);
   return Status::Ok();
 }
 

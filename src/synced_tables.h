@@ -63,6 +63,9 @@ class SyncedTable {
   // Applies one change message to T__synced (or T__stage when `stage`).
   // REQUIRES: inside a transaction; `cols` indexed like decl().columns.
   Status Apply(const ShapeMessage& m, const std::vector<ShapeColumn>& cols, bool stage);
+  // Deletes the row whose primary key is the JSON array `row` (RowIdOf's
+  // form) from T__synced (or T__stage). REQUIRES: inside a transaction.
+  Status DeleteRow(const std::string& row, bool stage);
   // Stage handling for must-refetch.
   Status EnsureStage();
   Status ClearStage();
@@ -118,7 +121,8 @@ class SyncedTable {
 // The default ViewBuilder: `CREATE VIEW T AS SELECT <columns> FROM T__synced`.
 Status BuildPlainView(Store& store, const TableDecl& decl);
 
-// Creates the bookkeeping tables (_el_tables, _el_shapes, _el_txids, _el_kv).
+// Creates the bookkeeping tables (_el_tables, _el_shapes, _el_txids, _el_kv,
+// and row_tags.h's _el_tags and _el_tag_conditions).
 Status CreateBookkeeping(Store& store);
 
 }  // namespace electrolite
