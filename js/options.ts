@@ -65,6 +65,7 @@ export interface ResolvedOptions {
   compressThreshold: number;
   backoff: Required<BackoffOptions>;
   liveTimeoutMs: number;
+  liveSse: boolean;
   clientId: string;
   perfLogIntervalMs: number;
   warnings: string[];
@@ -137,6 +138,9 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
   if (liveTimeoutMs <= 20000) {
     throw new ElectroliteError('invalid_argument', 'liveTimeoutMs: must exceed the server long-poll (20000 ms)');
   }
+  if (options.liveSse !== undefined && typeof options.liveSse !== 'boolean') {
+    throw new ElectroliteError('invalid_argument', 'liveSse: expected a boolean');
+  }
   return {
     url,
     token,
@@ -151,6 +155,7 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     compressThreshold: positiveInt('compressThreshold', options.compressThreshold, 4096, 0),
     backoff,
     liveTimeoutMs,
+    liveSse: options.liveSse === true,
     clientId: options.clientId ?? randomId(),
     perfLogIntervalMs: positiveInt('perfLogIntervalMs', options.perfLogIntervalMs, 60000),
     warnings,
