@@ -90,6 +90,13 @@ interface ShapeSse {
   openTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** What a long-poll that timed out answers: up-to-date, nothing new. */
+function bareUpToDate(st: Stream): string {
+  const utd: { control: string; global_last_seen_lsn?: string } = { control: 'up-to-date' };
+  if (st.globalLsn) utd.global_last_seen_lsn = st.globalLsn;
+  return JSON.stringify({ headers: utd });
+}
+
 const PROTOCOL_PARAMS = ['offset', 'cursor', 'live_sse', 'experimental_live_sse'];
 const encoder = new TextEncoder();
 
@@ -287,9 +294,7 @@ export class SseLive {
   /** An idle stream's keep-alive: a pending request is answered as a long-poll timeout is. */
   private keepAlive(s: ShapeSse, st: Stream): void {
     if (s.stream !== st || !s.pending || st.ready || st.batch.length > 0) return;
-    const utd: { control: string; global_last_seen_lsn?: string } = { control: 'up-to-date' };
-    if (st.globalLsn) utd.global_last_seen_lsn = st.globalLsn;
-    st.ready = [JSON.stringify({ headers: utd })];
+    st.ready = [bareUpToDate(st)];
     this.deliver(s);
   }
 
@@ -316,16 +321,28 @@ export class SseLive {
         'falling back to long-polling. A proxy must stream text/event-stream responses unbuffered.');
     }
     if (st.ready) return; // the next request takes it, then opens a new stream
-    s.stream = null;
-    if (!s.pending) return;
+    if (!s.pending) {
+      s.stream = null;
+      return;
+    }
     if (fellBack || s.fallback.longPolling) {
+      s.stream = null;
       const { req, timer } = s.pending;
       clearTimeout(timer);
       s.pending = null;
       this.sink.longPoll(req);
       return;
     }
-    void err; // a cut stream is reopened from the engine's offset, like one that ended cleanly
+    if (err === undefined) {
+      // The server ended the stream (its SSE lifetime): answered as a long-poll that timed out,
+      // so a request never outlives its watchdog across streams; the next one opens a new stream.
+      st.ready = [bareUpToDate(st)];
+      this.deliver(s);
+      return;
+    }
+    // Cut (a reset, a restart): a new stream from the engine's offset; if the server is gone,
+    // that request fails and the engine's reconnect logic takes over.
+    s.stream = null;
     this.openWhenAllowed(s);
   }
 
