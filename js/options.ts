@@ -141,6 +141,7 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
   if (options.liveSse !== undefined && typeof options.liveSse !== 'boolean') {
     throw new ElectroliteError('invalid_argument', 'liveSse: expected a boolean');
   }
+  const liveSse = options.liveSse ?? parseBool(readEnv('ELECTRIC_LIVE_SSE')) ?? false;
   return {
     url,
     token,
@@ -155,7 +156,7 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     compressThreshold: positiveInt('compressThreshold', options.compressThreshold, 4096, 0),
     backoff,
     liveTimeoutMs,
-    liveSse: options.liveSse === true,
+    liveSse: liveSse === true,
     clientId: options.clientId ?? randomId(),
     perfLogIntervalMs: positiveInt('perfLogIntervalMs', options.perfLogIntervalMs, 60000),
     warnings,
