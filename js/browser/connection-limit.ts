@@ -87,6 +87,7 @@ function shortPoll(url: URL): string {
   const u = new URL(url);
   u.searchParams.delete('live');
   u.searchParams.delete('live_sse');
+  u.searchParams.delete('experimental_live_sse'); // sent with live_sse; refused without live
   u.searchParams.delete('cursor');
   return u.toString();
 }

@@ -99,7 +99,7 @@ test('an origin is known to multiplex from any earlier request\'s timing entry, 
 
 test('an event stream keeps its slot until its body ends or is cancelled, not only until its headers arrive', async () => {
   const f = limitLivePolls((input, init) => fetch(input, init), { maxLive: 2, parkMs: 100 });
-  const sse = (t) => f(`${base}/v1/shape?table=${t}&offset=1_0&live=true&live_sse=true&cursor=5`, {});
+  const sse = (t) => f(`${base}/v1/shape?table=${t}&offset=1_0&live=true&live_sse=true&experimental_live_sse=true&cursor=5`, {});
   const a = await sse('a');
   const b = await sse('b');
   assert.equal(a.headers.get('content-type'), 'text/event-stream');
@@ -109,7 +109,9 @@ test('an event stream keeps its slot until its body ends or is cancelled, not on
   const third = await sse('c');
   assert.equal(await third.text(), 'ok');
   assert.equal(shortPolls.length, before + 1);
+  // A short poll carries no SSE parameter: the server refuses them without `live`.
   assert.equal(shortPolls.at(-1).searchParams.get('live_sse'), null);
+  assert.equal(shortPolls.at(-1).searchParams.get('experimental_live_sse'), null);
   // The server ends one stream: once its body is read to the end, the slot is free again.
   const readA = a.text();
   streams.shift().end();
