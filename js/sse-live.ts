@@ -149,12 +149,20 @@ export class SseLive {
       this.closeStream(s);
       return false;
     }
+    const superseded = s.pending;
+    if (superseded) {
+      // The engine gave up on that request (its own watchdog) and sent this one: the old one
+      // is ended here, so the host does not keep it; the engine ignores an id it dropped.
+      clearTimeout(superseded.timer);
+      queueMicrotask(() => this.sink.fail(superseded.req, new RequestFailure('aborted', 'superseded by a newer live request')));
+    }
     const timer = setTimeout(() => this.timedOut(s, req, timeoutMs), timeoutMs);
     s.pending = { req, timer };
     signal.addEventListener('abort', () => this.abandon(s, req), { once: true });
     const st = s.stream;
     if (st && st.key === streamKey(req) && st.handedOffset === offsetOf(req) && (st.ready || !st.done)) {
-      this.deliver(s);
+      // Not from inside the host's request loop: an answer makes the engine ask again.
+      if (st.ready) queueMicrotask(() => this.deliver(s));
       return true;
     }
     this.closeStream(s);
