@@ -1,7 +1,7 @@
 // Live updates over server-sent events (`liveSse`) against the real dev server and PostgreSQL,
 // through the fault proxy: changes arrive on one open stream, a proxy that cuts the streams short
-// makes each shape fall back to long-polling (rows still arrive), a server restart and an
-// expired token are recovered from as with long-polls.
+// makes each shape fall back to long-polling (rows still arrive), a server restart, an
+// expired token and a rotated shape are recovered from as with long-polls.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, eventually, upToDate } from './client-harness.mjs';
@@ -136,6 +136,29 @@ test('liveSse: a token that expires mid-stream is refreshed once and the stream 
     const reqs = stack.proxy.log.slice(seen).filter((r) => /table=tasks/.test(r.url));
     assert.ok(!reqs.some((r) => /offset=-1/.test(r.url)), 'resumed from the same offset, no refetch');
     assert.ok(tasksLive(seen).some(isSse), 'back on an event stream');
+  } finally {
+    await db.close();
+  }
+});
+
+test('liveSse: a shape rotated under an open stream (truncate) is re-fetched and goes back to SSE', async () => {
+  await addTasks('sse-trunc', 6, 'before ');
+  const db = await openSynced('sse-trunc');
+  try {
+    assert.equal(await count(db), 6);
+    await eventually(() => tasksLive().some(isSse), 10000, 'a stream open');
+    const mark = stack.proxy.log.length;
+    await stack.sql(`delete from tasks where user_id <> 'sse-trunc'`);
+    await stack.sql('truncate tasks cascade');
+    await eventually(async () => (await count(db)) === 0, 30000, 'rows dropped after must-refetch');
+    await addTasks('sse-trunc', 2, 'after ');
+    await eventually(async () => (await count(db)) === 2, 30000, 'rows after the re-fetch');
+    const rotated = stack.proxy.log.slice(mark).filter((r) => /table=tasks/.test(r.url));
+    assert.ok(rotated.some((r) => /offset=-1/.test(r.url)), 'the shape was re-fetched from -1');
+    await eventually(() => tasksLive(mark).some(isSse), 10000, 'an event stream on the new shape');
+    await addTasks('sse-trunc', 1, 'live ');
+    await eventually(async () => (await count(db)) === 3, 10000, 'a live row on the new shape');
+    assert.equal(db.status.error, null);
   } finally {
     await db.close();
   }
