@@ -7,6 +7,7 @@
 import type { EngineModule } from './engine-module.js';
 import { ElectroliteError, unwrap } from './errors.js';
 import { noAnswer, serverError, type RequestProblem } from './request-problem.js';
+import { SseLive } from './sse-live.js';
 import {
   newCounters,
   performRequest,
@@ -87,6 +88,8 @@ export class EngineHost {
   private tokenAccepted = false;
   /** Opened without a base URL: local-only, no request is ever made (status.sync 'disabled'). */
   private localOnly = false;
+  /** Live requests answered from event streams (open option `liveSse`), else undefined. */
+  private sse: SseLive | undefined;
 
   private constructor(m: EngineBindings, h: number, fetchFn: FetchFn, sink: (ev: EngineEvent) => void, liveTimeoutMs: number) {
     this.m = m;
@@ -105,6 +108,7 @@ export class EngineHost {
     const live = Number(config.engineOptions.liveTimeoutMs);
     const host = new EngineHost(m, opened.handle, fetchFn, sink, live > 0 ? live : 45000);
     host.localOnly = config.engineOptions.baseUrl === undefined;
+    if (config.engineOptions.liveSse === true) host.sse = host.sseLive();
     if (config.token) {
       host.token = config.token;
       m.setToken(opened.handle, config.token, Date.now());
@@ -209,14 +213,35 @@ export class EngineHost {
     const bodyCopy = req.hasBody ? new Uint8Array(this.m.requestBody(this.h, req.id)) : undefined;
     // The engine sets each request's timeout; a request without one still gets a watchdog.
     const timed = req.timeoutMs > 0 ? req : { ...req, timeoutMs: req.live ? this.liveTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS };
-    performRequest(this.fetchFn, timed, bodyCopy, ctl.signal, this.counters, this.zstd).then(
+    if (this.sse?.take(req, ctl.signal, timed.timeoutMs)) return;
+    this.sse?.other(req);
+    this.perform(timed, ctl.signal, bodyCopy);
+  }
+
+  /** Performs `req` with fetch (a long-poll, a catch-up, an upload) and hands over its outcome. */
+  private perform(req: EngineRequest, signal: AbortSignal, bodyCopy?: Uint8Array): void {
+    performRequest(this.fetchFn, req, bodyCopy, signal, this.counters, this.zstd).then(
       (res) => this.onResponse(req, res),
       (err: unknown) => this.onFailure(req, err),
     );
   }
 
+  /** The live-mode seam over server-sent events (js/sse-live.ts): it answers through this host. */
+  private sseLive(): SseLive {
+    return new SseLive(this.fetchFn, this.counters, {
+      answer: (req, res) => this.onResponse(req, res),
+      fail: (req, failure) => this.onFailure(req, failure),
+      longPoll: (req) => {
+        const entry = this.inFlight.get(req.id);
+        if (entry) this.perform(req.timeoutMs > 0 ? req : { ...req, timeoutMs: this.liveTimeoutMs }, entry.ctl.signal);
+      },
+      warn: (message) => this.emit({ type: 'log', level: 'warn', message }),
+    });
+  }
+
   private onResponse(req: EngineRequest, res: HostResponse): void {
     if (!this.inFlight.delete(req.id) || this.closed) return;
+    this.sse?.sawStatus(req, res.status);
     const wasOffline = this.isOffline();
     this.lastRequestFailed = false;
     const hadProblem = this.problem;
@@ -544,6 +569,7 @@ export class EngineHost {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    this.sse?.closeAll();
     for (const { ctl } of this.inFlight.values()) ctl.abort();
     this.inFlight.clear();
     this.m.close(this.h);

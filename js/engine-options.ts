@@ -39,6 +39,8 @@ export async function buildEngineOptions(
     compressThreshold: resolved.compressThreshold,
     backoff: resolved.backoff,
     liveTimeoutMs: resolved.liveTimeoutMs,
+    // Read by the host (js/sse-live.ts), not the engine: its requests stay long-polls.
+    liveSse: resolved.liveSse,
     debug: resolved.debug,
   };
   if (options.tables) engineOptions.tables = options.tables;

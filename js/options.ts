@@ -65,6 +65,7 @@ export interface ResolvedOptions {
   compressThreshold: number;
   backoff: Required<BackoffOptions>;
   liveTimeoutMs: number;
+  liveSse: boolean;
   clientId: string;
   perfLogIntervalMs: number;
   warnings: string[];
@@ -137,6 +138,10 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
   if (liveTimeoutMs <= 20000) {
     throw new ElectroliteError('invalid_argument', 'liveTimeoutMs: must exceed the server long-poll (20000 ms)');
   }
+  if (options.liveSse !== undefined && typeof options.liveSse !== 'boolean') {
+    throw new ElectroliteError('invalid_argument', 'liveSse: expected a boolean');
+  }
+  const liveSse = options.liveSse ?? parseBool(readEnv('ELECTRIC_LIVE_SSE')) ?? false;
   return {
     url,
     token,
@@ -151,6 +156,7 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     compressThreshold: positiveInt('compressThreshold', options.compressThreshold, 4096, 0),
     backoff,
     liveTimeoutMs,
+    liveSse: liveSse === true,
     clientId: options.clientId ?? randomId(),
     perfLogIntervalMs: positiveInt('perfLogIntervalMs', options.perfLogIntervalMs, 60000),
     warnings,

@@ -74,6 +74,12 @@ export interface OpenOptions {
   backoff?: BackoffOptions;
   /** Client watchdog for live long-polls, ms (default 45000; must exceed the server's 20 s). */
   liveTimeoutMs?: number;
+  /**
+   * Live updates over server-sent events (`live_sse`) instead of long-polls (default false):
+   * one open stream per shape delivers each change as it commits. A shape falls back to
+   * long-polling when its streams keep ending within a second (a proxy that buffers them).
+   */
+  liveSse?: boolean;
   /** A stable id of this client (default: a random UUID). */
   clientId?: string;
   /** Custom conflict resolvers by table. */

@@ -10,6 +10,10 @@
 // within about `parkMs`, not after someone's 20 s poll.
 // Once a request's timing entry shows the origin speaks HTTP/2 or HTTP/3 (nextHopProtocol),
 // there is no limit. See the README ("Live updates over HTTP/1.1") for what this costs the server.
+// Live updates over server-sent events (`liveSse`) count the same way: an event stream is a
+// live request that holds its connection for as long as it is open, so it keeps its slot until
+// its body ends (not when its headers arrive), and one that finds no slot is parked and then
+// answered by a short poll like a long-poll (js/sse-live.ts hands that answer over whole).
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -23,6 +27,43 @@ export interface LiveLimitOptions {
 }
 
 const isLive = (url: URL) => url.searchParams.get('live') === 'true';
+const isSse = (url: URL) => url.searchParams.get('live_sse') === 'true';
+
+/** `res` whose body calls `done` once when it ends, fails or is cancelled (`done` at once without a body). */
+function onBodyEnd(res: Response, done: () => void): Response {
+  if (!res.body) {
+    done();
+    return res;
+  }
+  let called = false;
+  const once = () => {
+    if (called) return;
+    called = true;
+    done();
+  };
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        const { done: end, value } = await reader.read();
+        if (end) {
+          once();
+          ctl.close();
+        } else {
+          ctl.enqueue(value);
+        }
+      } catch (err) {
+        once();
+        ctl.error(err);
+      }
+    },
+    cancel(reason) {
+      once();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
 
 /**
  * The protocol of the latest request to `origin` the browser has a timing entry for ('' when it
@@ -46,6 +87,7 @@ function shortPoll(url: URL): string {
   const u = new URL(url);
   u.searchParams.delete('live');
   u.searchParams.delete('live_sse');
+  u.searchParams.delete('experimental_live_sse'); // sent with live_sse; refused without live
   u.searchParams.delete('cursor');
   return u.toString();
 }
@@ -90,12 +132,26 @@ export function limitLivePolls(next: FetchLike, opts: LiveLimitOptions | number 
     if (!o.multiplexed && /^h[23]/.test(protocolOf(origin))) o.multiplexed = true;
   };
   const hasSlot = (o: Origin) => o.multiplexed || o.active < maxLive;
-  const live = (o: Origin, url: URL, input: string, init: RequestInit) => {
+  const live = async (o: Origin, url: URL, input: string, init: RequestInit) => {
     o.active++;
-    return next(input, init).finally(() => {
+    let held = true;
+    const free = () => {
+      if (!held) return;
+      held = false;
       o.active--;
+    };
+    try {
+      const res = await next(input, init);
       learn(o, url.origin);
-    });
+      // An event stream holds its connection until its body ends; a long-poll's has arrived.
+      if (isSse(url)) return onBodyEnd(res, free);
+      free();
+      return res;
+    } catch (err) {
+      free();
+      learn(o, url.origin);
+      throw err;
+    }
   };
   return async (input, init) => {
     let url: URL;

@@ -92,11 +92,11 @@ export { eventually } from '../support/eventually.mjs';
  * six HTTP/1.1 connections per host, so one shape (and any upload) waits for a poll to
  * return; a short hold keeps that wait short.
  */
-export async function startDemoStack() {
+export async function startDemoStack(serverOptions = {}) {
   const [{ startPostgres }, { default: pg }] = await Promise.all([import('../support/postgres.mjs'), import('pg')]);
   const pgServer = await startPostgres();
   const { createServer } = await import('../../dist/server/index.js');
-  const server = await createServer({ databaseUrl: pgServer.url, staticDir: DEMO_DIR, log: () => {}, longPollMs: 5000 });
+  const server = await createServer({ databaseUrl: pgServer.url, staticDir: DEMO_DIR, log: () => {}, longPollMs: 5000, ...serverOptions });
   await server.listen(0);
   const sql = new pg.Client({ connectionString: pgServer.url });
   await sql.connect();

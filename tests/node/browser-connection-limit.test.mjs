@@ -2,7 +2,7 @@
 // that holds live long-polls: at most `maxLive` polls per origin reach the server as live
 // polls, uploads and other requests never wait behind them, a poll without a slot goes out
 // as a short poll (no live, no cursor) after parking, and an aborted parked poll is dropped
-// with the abort reason.
+// with the abort reason. An event stream (live_sse) holds its slot until its body ends.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -12,8 +12,15 @@ let held = 0;
 let maxHeld = 0;
 const releases = [];
 const shortPolls = [];
+const streams = [];
 const server = http.createServer((req, res) => {
   const u = new URL(req.url, 'http://x');
+  if (u.searchParams.get('live_sse') === 'true') {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: {"headers":{"control":"up-to-date"}}\n\n');
+    streams.push(res);
+    return;
+  }
   if (u.searchParams.get('live') === 'true') {
     held++;
     maxHeld = Math.max(maxHeld, held);
@@ -88,4 +95,36 @@ test('an origin is known to multiplex from any earlier request\'s timing entry, 
   } finally {
     perf.getEntriesByType = original;
   }
+});
+
+test('an event stream keeps its slot until its body ends or is cancelled, not only until its headers arrive', async () => {
+  const f = limitLivePolls((input, init) => fetch(input, init), { maxLive: 2, parkMs: 100 });
+  const sse = (t) => f(`${base}/v1/shape?table=${t}&offset=1_0&live=true&live_sse=true&experimental_live_sse=true&cursor=5`, {});
+  const a = await sse('a');
+  const b = await sse('b');
+  assert.equal(a.headers.get('content-type'), 'text/event-stream');
+  await until(() => streams.length === 2);
+  // Both streams are open: a third live request finds no slot and goes out as a short poll.
+  const before = shortPolls.length;
+  const third = await sse('c');
+  assert.equal(await third.text(), 'ok');
+  assert.equal(shortPolls.length, before + 1);
+  // A short poll carries no SSE parameter: the server refuses them without `live`.
+  assert.equal(shortPolls.at(-1).searchParams.get('live_sse'), null);
+  assert.equal(shortPolls.at(-1).searchParams.get('experimental_live_sse'), null);
+  // The server ends one stream: once its body is read to the end, the slot is free again.
+  const readA = a.text();
+  streams.shift().end();
+  await readA;
+  const d = await sse('d');
+  assert.equal(d.headers.get('content-type'), 'text/event-stream', 'the freed slot went to a stream');
+  assert.equal(shortPolls.length, before + 1);
+  // Cancelling a stream's body frees its slot too.
+  await b.body.cancel();
+  const e = await sse('e');
+  assert.equal(e.headers.get('content-type'), 'text/event-stream');
+  assert.equal(shortPolls.length, before + 1);
+  await d.body.cancel();
+  await e.body.cancel();
+  for (const r of streams) r.end();
 });

@@ -48,6 +48,8 @@ export async function startFaultProxy(target) {
         const send = () => {
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);
+          // 'cut': a proxy that ends every response after `ms` (or buffers a stream and gives up).
+          if (fault?.kind === 'cut') setTimeout(() => { up.unpipe(res); up.destroy(); res.end(); }, fault.ms);
         };
         if (fault?.kind === 'delay') setTimeout(send, fault.ms);
         else send();

@@ -23,13 +23,14 @@ function withEnv(vars, fn) {
 }
 
 test('defaults: batch 100, upload interval 5 s, backoff 1s..32s x2, live watchdog > 20 s', () => {
-  const o = withEnv({ ELECTRIC_DEBUG: undefined, ELECTRIC_AUTH_TOKEN: undefined }, () => resolveOptions({ url: 'http://localhost:5133' }));
+  const o = withEnv({ ELECTRIC_DEBUG: undefined, ELECTRIC_AUTH_TOKEN: undefined, ELECTRIC_LIVE_SSE: undefined }, () => resolveOptions({ url: 'http://localhost:5133' }));
   assert.equal(o.url, 'http://localhost:5133');
   assert.equal(o.batchSize, 100);
   assert.equal(o.uploadIntervalMs, 5000);
   assert.deepEqual(o.backoff, { initialMs: 1000, maxMs: 32000, multiplier: 2 });
   assert.ok(o.liveTimeoutMs > 20000);
   assert.equal(o.debug, false);
+  assert.equal(o.liveSse, false);
   assert.equal(o.storage, ':memory:');
   assert.equal(o.token, undefined);
   assert.match(o.clientId, /^[0-9a-f-]{36}$/);
@@ -44,6 +45,8 @@ test('ELECTRIC_URL, ELECTRIC_AUTH_TOKEN and ELECTRIC_DEBUG are the fallbacks', (
   const p = withEnv({ ELECTRIC_URL: 'http://env:1', ELECTRIC_DEBUG: 'true' }, () => resolveOptions({ url: 'http://opt:2', debug: false }));
   assert.equal(p.url, 'http://opt:2');
   assert.equal(p.debug, false);
+  assert.equal(withEnv({ ELECTRIC_LIVE_SSE: 'true' }, () => resolveOptions({ url: 'http://x' })).liveSse, true);
+  assert.equal(withEnv({ ELECTRIC_LIVE_SSE: 'true' }, () => resolveOptions({ url: 'http://x', liveSse: false })).liveSse, false);
 });
 
 test('a legacy ws:// URL maps to http:// with a warning', () => {
