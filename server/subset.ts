@@ -23,7 +23,8 @@ import { qualified } from './catalog.js';
 import type { Offset } from './protocol.js';
 import { type Shape, DISPLAY_SET, ShapeQueryFailed } from './shape.js';
 import { type ShapeService, ShapeLimit } from './shapes.js';
-import { type CheckedWhere, checkOrderBy, checkWhere, WhereError } from './where.js';
+import { checkOrderBy } from './order-by.js';
+import { type CheckedWhere, checkWhere, WhereError } from './where.js';
 
 /** Rows one subset may return; a larger `limit`, or an unlimited subset past it, is refused. */
 export const MAX_SUBSET_ROWS = 100_000;
