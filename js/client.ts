@@ -19,6 +19,7 @@ import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
 import { toObjects } from './structural-share.js';
 import { isEngineError, waitForStatus, waitForSync } from './sync-wait.js';
 import { savedToken, saveToken, TokenKeeper, tokenUsable, type TokenProblem } from './token-keeper.js';
+import { TxQueue } from './tx-queue.js';
 import type {
   ConflictEvent,
   ConflictResolver,
@@ -71,8 +72,7 @@ export class Electrolite<S extends Status = Status> {
   private readonly liveQueries = new Set<LiveQuery<Row>>();
   private currentStatus: S = INITIAL_STATUS as S;
   /** Transactions run one at a time; other calls wait while one is open or queued. */
-  private txTail: Promise<void> = Promise.resolve();
-  private txPending = 0;
+  private readonly txQueue = new TxQueue();
   /** Runs the token function in the background (a function `token` only). */
   private tokenKeeper: TokenKeeper | undefined;
   /** The token function's failure, shown in status while the engine reports no error. */
@@ -320,12 +320,7 @@ export class Electrolite<S extends Status = Status> {
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', 'transaction: expected a function');
     this.checkOpen();
-    // Take the lock synchronously, so a call made right after transaction() waits for it.
-    this.txPending++;
-    const prev = this.txTail;
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    this.txTail = prev.then(() => mine);
+    const turn = this.txQueue.enter();
     let active = false;
     const guard = () => {
       if (!active) throw new ElectroliteError('invalid_argument', 'transaction: used after it ended');
@@ -339,7 +334,7 @@ export class Electrolite<S extends Status = Status> {
       delete: async (table, key) => (guard(), this.port.call('delete', checkTable(table), checkRow('key', key))),
     };
     try {
-      await prev;
+      await turn.ready;
       this.checkOpen();
       await this.engineWhole();
       await this.port.call('begin');
@@ -362,8 +357,7 @@ export class Electrolite<S extends Status = Status> {
       return result;
     } finally {
       active = false;
-      this.txPending--;
-      release();
+      turn.release();
     }
   }
 
@@ -381,7 +375,7 @@ export class Electrolite<S extends Status = Status> {
   /** Waits while a transaction holds (or is queued for) the database. */
   private async idle(): Promise<void> {
     this.checkOpen();
-    while (this.txPending > 0) await this.txTail;
+    await this.txQueue.idle();
   }
 
   // ---- live queries ----
