@@ -180,11 +180,19 @@ function toRow(cols: string[], rec: string | null): Record<string, string | null
 
 const ASSIGN_LOCK = 7234090113; // pg_advisory_xact_lock key of the tx-offset assigner
 
-/** Gives every committed, unassigned change its transaction's tx offset (see top of file). */
-export async function assign(db: Upstream): Promise<number> {
+/**
+ * Gives every committed, unassigned change its transaction's tx offset (see top of file). When
+ * another process holds the assigner's lock this returns at once (that process assigns), unless
+ * `wait`: then it waits its turn, so every change committed before the call is assigned after it.
+ */
+export async function assign(db: Upstream, opts: { wait?: boolean } = {}): Promise<number> {
   return db.transaction(async (tx) => {
-    const [{ locked }] = await tx.query<{ locked: string }>('SELECT pg_try_advisory_xact_lock($1)::text AS locked', [ASSIGN_LOCK]);
-    if (locked !== 'true' && locked !== 't') return 0;   // another process is assigning right now
+    if (opts.wait) {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [ASSIGN_LOCK]);
+    } else {
+      const [{ locked }] = await tx.query<{ locked: string }>('SELECT pg_try_advisory_xact_lock($1)::text AS locked', [ASSIGN_LOCK]);
+      if (locked !== 'true' && locked !== 't') return 0;   // another process is assigning right now
+    }
     const raw = await tx.query<{ id: string; xid: string }>(
       'SELECT id::text, xid::text FROM electric_changes WHERE tx IS NULL');
     if (raw.length === 0) return 0;

@@ -56,10 +56,11 @@ export class ShapeService {
 
   /** Holds back change delivery (operations and tests: widen the snapshot/harvest race). */
   pause(): void { this.paused = true; }
+  /** Ends a pause; resolves once a harvest pass after it has run. */
   resume(): Promise<void> {
     this.paused = false;
     for (const w of this.resumeWaiters.splice(0)) w();
-    return this.harvestNow();
+    return this.nextPass();
   }
   private readonly resumeWaiters: (() => void)[] = [];
 
@@ -69,7 +70,30 @@ export class ShapeService {
    */
   async harvestCommitted(): Promise<void> {
     while (this.paused && !this.stopped) await new Promise<void>((r) => this.resumeWaiters.push(r));
-    await this.harvestNow();
+    await this.nextPass();
+  }
+
+  /**
+   * Resolves when a harvest pass that started after this call has finished (at once while
+   * paused or stopped), so every transaction committed before the call is in the log. Waiting
+   * for one pass, never for the harvest loop to fall idle: under a steady stream of writes the
+   * loop never does, and a caller waiting for that would wait for as long as the writes last.
+   */
+  private nextPass(): Promise<void> {
+    if (this.stopped || this.paused) return Promise.resolve();
+    const want = this.passesStarted + 1;
+    const done = new Promise<void>((resolve) => this.passWaiters.push({ want, resolve }));
+    void this.harvestNow();
+    return done;
+  }
+  private passesStarted = 0;
+  private readonly passWaiters: { want: number; resolve: () => void }[] = [];
+  /** Resolves the waiters whose pass has run (all of them when `all`: the loop stopped or failed). */
+  private passDone(pass: number, all = false): void {
+    for (let i = this.passWaiters.length - 1; i >= 0; i--) {
+      const w = this.passWaiters[i];
+      if (all || w.want <= pass) { this.passWaiters.splice(i, 1); w.resolve(); }
+    }
   }
   lastError: Error | null = null;
 
@@ -92,7 +116,7 @@ export class ShapeService {
     const poll = this.opts.pollMs ?? 500;
     this.timer = setInterval(() => { void this.harvestNow(); this.evictIdle(); }, poll);
     this.timer.unref();
-    await this.harvestNow();
+    await this.nextPass();
   }
 
   async stop(): Promise<void> {
@@ -110,7 +134,11 @@ export class ShapeService {
     this.captured.add(k);
   }
 
-  /** Harvests until no committed change is left; concurrent calls share the running one. */
+  /**
+   * Harvests until no committed change is left; concurrent calls share the running one. Each
+   * pass assigns and reads what has committed by its start; a call during a pass asks for one
+   * more. Fire-and-forget: to wait for the changes committed so far, use nextPass().
+   */
   harvestNow(): Promise<void> {
     if (this.stopped || this.paused) return Promise.resolve();
     if (this.harvesting) { this.again = true; return this.harvesting; }
@@ -118,23 +146,30 @@ export class ShapeService {
       try {
         do {
           this.again = false;
-          await assign(this.db);
+          const pass = ++this.passesStarted;
+          // Someone waits for this pass to cover their commits: take the assigner's lock even
+          // if another process holds it (try-lock otherwise, and leave it to that process).
+          await assign(this.db, { wait: this.passWaiters.length > 0 });
           const txs = await readAssigned(this.db, this.log.head);
-          if (txs.length === 0) continue;
-          this.log.append(txs);
-          await this.dispatch();
-          const keep = this.opts.logRetention ?? 10000;
-          if (this.log.head - this.lastPrune >= Math.max(1, keep / 10)) {
-            this.lastPrune = this.log.head;
-            await prune(this.db, this.log.head - keep);
+          if (txs.length) {
+            this.log.append(txs);
+            await this.dispatch();
+            const keep = this.opts.logRetention ?? 10000;
+            if (this.log.head - this.lastPrune >= Math.max(1, keep / 10)) {
+              this.lastPrune = this.log.head;
+              await prune(this.db, this.log.head - keep);
+            }
           }
+          this.lastError = null;
+          this.passDone(pass);
         } while (this.again && !this.stopped);
-        this.lastError = null;
       } catch (e) {
         this.lastError = e as Error;
         this.opts.log?.(`harvest failed: ${(e as Error).message}`);
       } finally {
         this.harvesting = null;
+        // Stopped, failed (lastError tells the waiters) or paused mid-loop: nobody waits forever.
+        this.passDone(this.passesStarted, true);
       }
     })();
     return this.harvesting;
@@ -214,7 +249,7 @@ export class ShapeService {
     }
     // Anything committed before the snapshot but not yet harvested is filtered by xid, so
     // harvesting first is not needed for correctness; it just keeps the replay short.
-    await this.harvestNow();
+    await this.nextPass();
     const shape = new Shape(def, table, this.reader!, inner);
     await shape.takeSnapshot(this.db, this.log.head, this.chunkBytes);
     if (this.log.trimmedTx > shape.startTx) {
