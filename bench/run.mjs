@@ -25,6 +25,7 @@ const WORKLOADS = [
   { file: 'scale', minutes: 25 },
   { file: 'browser', minutes: 15 },
   { file: 'server', minutes: 10 },
+  { file: 'server-subset', minutes: 5 },
   { file: 'remote-latency', minutes: 24 },
 ];
 

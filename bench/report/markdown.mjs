@@ -18,6 +18,8 @@ export const WORKLOAD_TITLES = {
   'server-shape-throughput': 'Dev server: initial sync throughput, 100 concurrent clients',
   'server-live-fanout': 'Dev server: write → delivered to 100 live clients',
   'server-mutations': 'Dev server: write endpoint mutations/s',
+  'server-subset-page': 'Dev server: a 1,000-row subset page of a 1M-row table',
+  'server-subset-shape': 'Dev server: a changes_only shape on a 1M-row table',
   'remote-latency-h1-7': 'Remote commit → browser live query, 7 tables, HTTP/1.1 (p50)',
   'remote-latency-h1-20': 'Remote commit → browser live query, 20 tables, HTTP/1.1 (p50)',
   'remote-latency-h2-7': 'Remote commit → browser live query, 7 tables, HTTP/2 (p50)',
