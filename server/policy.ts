@@ -95,6 +95,32 @@ export function isOwned(t: TableInfo): boolean {
   return t.columns.some((c) => c.name === OWNER_COLUMN);
 }
 
+const intIn = (bits: number) => (v: string): boolean => {
+  if (!/^(0|-?[1-9]\d{0,18})$/.test(v)) return false;
+  const n = BigInt(v), lim = 1n << BigInt(bits - 1);
+  return n >= -lim && n < lim;
+};
+/** Owner column types whose text form of a value is unique: when the caller's id is that form, it compares in the type. */
+const CANONICAL_TEXT: Record<string, (v: string) => boolean> = {
+  uuid: (v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v),
+  int2: intIn(16), int4: intIn(32), int8: intIn(64),
+};
+
+/**
+ * A shape's row restriction: the owner column's text equals the caller's id (`param`, whose value
+ * is `id`). Written so an index on the column can serve it: a text or varchar column compares as
+ * it is; a uuid or integer column compares in its own type when `id` is that type's canonical
+ * text (`col = $n::uuid` holds for exactly the rows `col::text = $n` does), and as text otherwise
+ * (no such row has that text, so the caller owns none).
+ */
+export function ownerCondition(t: TableInfo, column: string, id: string | null, param: string): string {
+  const c = t.columns.find((x) => x.name === column);
+  const col = quoteIdent(column);
+  const typed = c && c.dims === 0 && id !== null ? CANONICAL_TEXT[c.typname] : undefined;
+  if (typed?.(id!)) return `${col} OPERATOR(pg_catalog.=) ${param}::pg_catalog.${c!.typname}`;
+  return `${col}::text = ${param}`;
+}
+
 function col(t: TableInfo, name: string): Column {
   const c = t.columns.find((x) => x.name === name);
   if (!c) throw new Error(`no column ${name}`);

@@ -15,6 +15,7 @@ import { type TableInfo, qualified, quoteIdent } from './catalog.js';
 import { type Offset, compareOffsets, relationKey, rowKey, newHandle } from './protocol.js';
 import { Moves } from './moves.js';
 import { type SubqueryDef, subquerySql } from './subquery.js';
+import { ownerCondition } from './policy.js';
 
 export interface ShapeDef {
   schema: string;
@@ -157,7 +158,7 @@ export class Shape {
     const params = [...this.def.params];
     if (this.def.where) parts.push(`(${this.def.where})`);
     const owner = this.ownerParam(params);
-    if (this.def.ownerColumn) parts.push(`${quoteIdent(this.def.ownerColumn)}::text = ${owner}`);
+    if (this.def.ownerColumn) parts.push(ownerCondition(this.table, this.def.ownerColumn, this.def.ownerValue, owner!));
     if (this.def.sub && subquery) parts.push(subquerySql(this.def.sub, owner));
     return { sql: parts.join(' AND '), params };
   }

@@ -11,12 +11,13 @@ import { startStack, shapeRequest, unrefLongTimers } from '../support/server.mjs
 unrefLongTimers();
 const SECRET = 'subset-plan-secret-0123456789';
 const ROWS = 20000;
+const UUID_OWNER = '0b7c9a52-4a0e-4c55-9d1e-2f5b8d3c6e71';
 let s, auth;
 /** Every statement the server sends while `recording` is set: [sql, params]. */
 let recording = null;
 
 before(async () => {
-  s = await startStack({ server: { authSecret: SECRET } });
+  s = await startStack({ server: { authSecret: SECRET, tables: ['notes'] } });
   const { createAuth } = await import('../../dist/server/index.js');
   auth = createAuth({ secret: SECRET });
   // Watch what the server sends to the database (the statements still run as sent).
@@ -38,7 +39,12 @@ before(async () => {
   } finally { c.release(); }
   await s.sql(`CREATE INDEX tasks_title_idx ON tasks (title)`);
   await s.sql(`CREATE INDEX tasks_user_created_idx ON tasks (user_id, created_at)`);
-  await s.sql(`ANALYZE tasks`);
+  // An app whose user ids are uuids (as most auth providers issue them).
+  await s.sql(`CREATE TABLE notes (id int PRIMARY KEY, user_id uuid NOT NULL, created_at timestamptz NOT NULL)`);
+  await s.sql(`INSERT INTO notes SELECT g, CASE WHEN g % 2 = 0 THEN '${UUID_OWNER}'::uuid ELSE gen_random_uuid() END, now() - g * interval '1 second'
+    FROM generate_series(1, $1::int) g`, [ROWS]);
+  await s.sql(`CREATE INDEX notes_user_created_idx ON notes (user_id, created_at)`);
+  await s.sql(`ANALYZE tasks; ANALYZE notes`);
 });
 after(async () => { await s?.stop(); });
 
@@ -96,6 +102,27 @@ test('a subset page is read through the order_by index: the row restriction and 
     assert.deepEqual(scans.map((n) => [n['Node Type'], n['Index Name']]), [['Index Scan', c.index]], `${c.name}: ${JSON.stringify(plan)}`);
     assert.ok(!all.some((n) => n['Node Type'] === 'Sort'), `${c.name}: no sort of the matching rows`);
     if (c.cond) assert.match(scans[0]['Index Cond'] ?? '', c.cond, `${c.name}: the condition bounds the index scan`);
+  }
+});
+
+test('a uuid owner column: the caller\'s id compares as a uuid, so an index leading with the owner column serves the page', async () => {
+  const page = { table: 'notes', offset: '-1', log: 'changes_only', subset__order_by: 'created_at DESC', subset__limit: 1000 };
+  const { result: r, sent } = await record(() => shapeRequest(s.url, page, bearer(UUID_OWNER)));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.data.length, 1000);
+  assert.ok(r.body.data.every((m) => m.value.user_id === UUID_OWNER));
+  assert.equal(r.body.data[0].value.id, '2', 'newest first');
+  const [[sql, params]] = sent.filter(([q]) => /^SELECT .* FROM "public"\."notes"/s.test(q));
+  const plan = await planOf(sql, params);
+  const scans = nodes(plan).filter((n) => /Scan/.test(n['Node Type']));
+  assert.deepEqual(scans.map((n) => [n['Node Type'], n['Index Name'], n['Scan Direction']]), [['Index Scan', 'notes_user_created_idx', 'Backward']], JSON.stringify(plan));
+  assert.match(scans[0]['Index Cond'], /user_id = /);
+  assert.ok(!nodes(plan).some((n) => n['Node Type'] === 'Sort'));
+  // The same id spelt otherwise is another caller, as the text comparison always had it: no rows.
+  for (const other of [UUID_OWNER.toUpperCase(), `{${UUID_OWNER}}`, 'not-a-uuid']) {
+    const o = await shapeRequest(s.url, page, bearer(other));
+    assert.equal(o.status, 200, `${other}: ${JSON.stringify(o.body)}`);
+    assert.deepEqual(o.body.data, [], other);
   }
 });
 
