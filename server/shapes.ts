@@ -168,7 +168,7 @@ export class ShapeService {
         this.opts.log?.(`harvest failed: ${(e as Error).message}`);
       } finally {
         this.harvesting = null;
-        // Stopped, failed (lastError tells the waiters) or paused mid-loop: nobody waits forever.
+        // Stopped or failed (lastError tells the waiters): nobody waits for a pass that will not run.
         this.passDone(this.passesStarted, true);
       }
     })();
