@@ -55,6 +55,16 @@ std::string CreateTableSql(const TableDecl& d, const std::string& name, bool inl
   return sql + ")";
 }
 
+// A single INTEGER key column declared PRIMARY KEY is SQLite's rowid: the
+// table's own B-tree, no index to maintain or leave out. It stays inline.
+bool KeyIsRowid(const TableDecl& d) {
+  if (d.primary_key.size() != 1) return false;
+  for (const auto& c : d.columns) {
+    if (c.name == d.primary_key[0]) return std::string_view(SqliteTypeFor(c.cls, c.dims)) == "INTEGER";
+  }
+  return false;
+}
+
 std::string KeyIndexName(const TableDecl& d) { return "_el_pk_" + d.name; }
 
 std::string CreateKeyIndexSql(const TableDecl& d) {
@@ -148,9 +158,10 @@ Status SyncedTable::Materialize(const ViewBuilder& view_builder, const TableDecl
     }
   }
   if (!existed) {
-    EL_RETURN_IF_ERROR(store_->Exec(CreateTableSql(decl_, synced_name_, /*inline_key=*/false)));
-    EL_RETURN_IF_ERROR(store_->Exec(CreateKeyIndexSql(decl_)));
-    key_ = KeyState::kIndexed;
+    const bool rowid = KeyIsRowid(decl_);
+    EL_RETURN_IF_ERROR(store_->Exec(CreateTableSql(decl_, synced_name_, /*inline_key=*/rowid)));
+    if (!rowid) EL_RETURN_IF_ERROR(store_->Exec(CreateKeyIndexSql(decl_)));
+    key_ = rowid ? KeyState::kInline : KeyState::kIndexed;
   } else {
     // Columns declared since the table was created are added.
     EL_ASSIGN_OR_RETURN(Stmt info, store_->Prepare("SELECT name FROM pragma_table_info(?1)"));
@@ -237,6 +248,7 @@ void SyncedTable::Restore(const TableDecl& decl, bool materialized) {
 }
 
 Result<SyncedTable::KeyState> SyncedTable::ReadKeyState() {
+  if (KeyIsRowid(decl_)) return KeyState::kInline;
   EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
                                      "SELECT name = ?2 FROM sqlite_schema WHERE type = 'index'"
                                      " AND tbl_name = ?1 AND name IN (?2, ?3)"));
