@@ -98,9 +98,9 @@ Status ResponseApplier::ApplyTagged(const ShapeMessage& m, bool* handled) {
 Status ResponseApplier::BeginBulkLoad(bool sole, bool plain) {
   SyncedTable* t = shape_->table();
   const bool eligible = sole && plain && !stage_;
-  EL_ASSIGN_OR_RETURN(bool bulk, t->PrepareBulkLoad(eligible, shape_->state().offset == "-1"));
-  if (bulk) keys_.MarkUnknown();  // thousands of new keys: the table changed
-  return Status::Ok();
+  // Keys are still collected (up to ChangeSet::kMaxKeys, then "unknown"), so
+  // a small snapshot's live queries update by key as before.
+  return t->PrepareBulkLoad(eligible, shape_->state().offset == "-1").status();
 }
 
 Status ResponseApplier::ApplyChange(const ShapeMessage& m) {

@@ -31,7 +31,7 @@ class ResponseApplier : public MessageSink {
   // Before the messages: lets an initial snapshot into an empty table load
   // in bulk (SyncedTable::PrepareBulkLoad), or ends a bulk load the response
   // cannot go on with. `sole`: no other shape feeds the table; `plain`: a
-  // non-live 200. Its inserts then report the table as changed, not per key.
+  // non-live 200.
   Status BeginBulkLoad(bool sole, bool plain);
 
   // Security: an insert/update whose `column` is present and not `user`
