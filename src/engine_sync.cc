@@ -101,7 +101,7 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   EL_RETURN_IF_ERROR(txn.Begin());
   auto undo = [&](const Status& s) {
     txn.Rollback();
-    (void)table->TakeDuplicateKeys();  // rolled back with the rows
+    table->RolledBack();
     if (ddl) table->Restore(decl_before, materialized_before);
     shape->RefreshColumns();
     return s;

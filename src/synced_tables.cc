@@ -39,7 +39,7 @@ std::string PkList(const TableDecl& d) {
 // T__stage keeps its key inline (PRIMARY KEY). T__synced's key is a named
 // unique index instead (KeyIndexName): same lookups and ON CONFLICT target,
 // but droppable, so an initial snapshot can load without it and build it once
-// (SyncedTable::BeginBulkLoad). Tables created before that keep an inline key
+// (SyncedTable::PrepareBulkLoad). Tables created before that keep an inline key
 // and simply never bulk-load.
 std::string CreateTableSql(const TableDecl& d, const std::string& name, bool inline_key) {
   std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(name) + " (";

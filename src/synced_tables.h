@@ -90,11 +90,16 @@ class SyncedTable {
   // one would, and are counted (TakeDuplicateKeys). Every path that needs the
   // key unique (upserts, updates, deletes, the stage) calls it first.
   Status EnsureIndexed();
-  bool bulk_loading() const { return key_ == KeyState::kBulk; }
   int64_t TakeDuplicateKeys() {
     int64_t n = duplicate_keys_;
     duplicate_keys_ = 0;
     return n;
+  }
+  // After the caller's transaction rolled back: what it did to the key index
+  // (and the duplicates it counted) is undone, so the state is read again.
+  void RolledBack() {
+    key_ = KeyState::kUnknown;
+    duplicate_keys_ = 0;
   }
 
   int64_t rows_applied() const { return rows_applied_; }

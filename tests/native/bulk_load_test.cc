@@ -186,6 +186,31 @@ TEST_F(CraftedSnapshotTest, AChangeInsideTheSnapshotBuildsTheIndexBeforeItIsAppl
             json::parse(R"([["k2","b2"],["k3","c"]])"));
 }
 
+TEST_F(CraftedSnapshotTest, AFailedResponseMidLoadRollsBackAndItsRetryGoesOn) {
+  Open();
+  ASSERT_TRUE(Answer(json::array({Insert(1, "a"), Insert(2, "b")}).dump(), "0_0").ok());
+  ASSERT_FALSE(Indexed());
+  // Rows, then the snapshot's end, then a body cut off: nothing of it stays.
+  std::string cut = json::array({Insert(3, "c"), json{{"headers", {{"control", "snapshot-end"}}}}}).dump();
+  cut.pop_back();
+  EXPECT_FALSE(Answer(cut + ",{\"headers\":", "0_1").ok());
+  EXPECT_EQ(Count(), 2);
+  EXPECT_EQ(Offset(), "0_0");
+  EXPECT_FALSE(Indexed()) << "the index built for snapshot-end was rolled back too";
+  now_ += 120000;  // past the retry's backoff
+  json body = json::array({Insert(3, "c"), Insert(1, "a again"),
+                           json{{"headers", {{"operation", "delete"}}}, {"key", "\"public\".\"notes\"/\"k2\""},
+                                {"value", {{"id", "k2"}}}}});
+  Status s = Answer(body.dump(), "0_1");
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(Indexed());
+  EXPECT_EQ(Query("SELECT id, title FROM notes ORDER BY id"), json::parse(R"([["k1","a again"],["k3","c"]])"));
+  int errors = 0;
+  for (const json& ev : Events()) errors += ev["type"] == "error" && ev["code"] == "protocol" &&
+                                            ev["message"].get<std::string>().find("key an earlier row") != std::string::npos;
+  EXPECT_EQ(errors, 1) << "k1 twice in the snapshot";
+}
+
 TEST_F(BulkLoadTest, TwoShapesOnOneTableKeepTheRowByRowPath) {
   Open(/*auto_subscribe=*/false);
   json a = json::parse(engine_->Subscribe(R"({"table":"notes"})", now_));
