@@ -93,14 +93,18 @@ export class IncrementalView<R extends Row = Row> {
   static async create<R extends Row>(sql: string, params: readonly unknown[], query: RawQuery): Promise<IncrementalView<R> | null> {
     const q = recognise(sql, params);
     if (!q) return null;
+    // The key as the engine declared it (_el_tables): T__synced keeps it in a unique index, not
+    // a PRIMARY KEY constraint, and an initial snapshot's bulk load leaves even that out for a while.
     const info = await query(
-      'SELECT (SELECT json_group_array(name) FROM (SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk)),' +
+      'SELECT (SELECT decl FROM _el_tables WHERE lower(name) = lower(?2)' +
+      " AND EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND lower(name) = lower(?1)))," +
       " (SELECT count(*) FROM sqlite_master WHERE lower(name) IN (lower(?2), lower(?1), lower(?3)) AND upper(sql) LIKE '%COLLATE%')",
       [`${q.table}__synced`, q.table, `${q.table}__overlay`]);
     const row = info.rows[0];
     if (!row || typeof row[0] !== 'string' || row[1] !== 0) return null;
-    const pk = JSON.parse(row[0]) as string[];
-    if (pk.length === 0) return null;
+    const declared = (JSON.parse(row[0]) as { primaryKey?: unknown }).primaryKey;
+    if (!Array.isArray(declared) || declared.length === 0) return null;
+    const pk = declared.map(String);
     return new IncrementalView<R>(q, pk, params, query);
   }
 

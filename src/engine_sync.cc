@@ -101,6 +101,7 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   EL_RETURN_IF_ERROR(txn.Begin());
   auto undo = [&](const Status& s) {
     txn.Rollback();
+    table->RolledBack();
     if (ddl) table->Restore(decl_before, materialized_before);
     shape->RefreshColumns();
     return s;
@@ -121,8 +122,14 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
     Status es = table->EnsureStage();
     if (!es.ok()) return undo(es);
   }
+  bool sole = true;  // no other shape feeds this table
+  for (auto& other : shapes_) {
+    if (other.get() != shape && other->def().table == shape->def().table) sole = false;
+  }
   ResponseApplier applier(store_.get(), shape, next.refetching);
   if (!options_.user_id.empty()) applier.SetUserFilter(&options_.user_column, &options_.user_id);
+  Status bulk = applier.BeginBulkLoad(sole, status == 200 && !live);
+  if (!bulk.ok()) return undo(bulk);
   MessageDecoder decoder(&applier);
   Status s = status == 200 ? decoder.Feed(body) : Status::Ok();
   if (s.ok()) s = decoder.Finish();
@@ -144,10 +151,6 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   if (!applier.last_lsn().empty()) next.last_lsn = applier.last_lsn();
   bool swapped = false;
   if (up_to_date && next.refetching) {
-    bool sole = true;
-    for (auto& other : shapes_) {
-      if (other.get() != shape && other->def().table == shape->def().table) sole = false;
-    }
     s = table->SwapStage(/*replace_all=*/sole);
     if (!s.ok()) return undo(s);
     next.refetching = false;
@@ -166,6 +169,14 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   metrics_->OnApplied(now_ms, ms, applier.rows());
   for (EngineComponent* c : components_) c->OnApplied(*shape, now_ms, applier);
   if (applier.foreign_rows() > 0) ReportForeignRows(*shape, applier.foreign_rows());
+  if (int64_t dup = table->TakeDuplicateKeys(); dup > 0) {
+    // A malformed snapshot: what upserting its rows one by one would keep.
+    Status d = Status::Protocol("the snapshot of shape " + shape->def().id + " held " +
+                                std::to_string(dup) + " rows whose key an earlier row of it had;"
+                                " the last row of each key was kept");
+    Log("warn", d.message());
+    EmitError(d, shape->def().id);
+  }
   ChangeSet changes;
   if (swapped || ddl) {
     changes.AddUnknown(shape->def().table);

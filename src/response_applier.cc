@@ -95,7 +95,18 @@ Status ResponseApplier::ApplyTagged(const ShapeMessage& m, bool* handled) {
   return RemoveRow(row_, safe);
 }
 
+Status ResponseApplier::BeginBulkLoad(bool sole, bool plain) {
+  SyncedTable* t = shape_->table();
+  const bool eligible = sole && plain && !stage_;
+  // Keys are still collected (up to ChangeSet::kMaxKeys, then "unknown"), so
+  // a small snapshot's live queries update by key as before.
+  return t->PrepareBulkLoad(eligible, shape_->state().offset == "-1").status();
+}
+
 Status ResponseApplier::ApplyChange(const ShapeMessage& m) {
+  // A move-in row is an upsert: it needs the key (SyncedTable::Apply ends a
+  // bulk load for any other non-insert itself).
+  if (m.is_move_in) EL_RETURN_IF_ERROR(shape_->table()->EnsureIndexed());
   bool handled = false;
   EL_RETURN_IF_ERROR(ApplyTagged(m, &handled));
   if (handled) return Status::Ok();
@@ -150,6 +161,11 @@ Status ResponseApplier::OnMessage(const ShapeMessage& m, int64_t index) {
       return Status::Ok();
     }
     case ShapeMessage::Kind::kControl:
+      // The snapshot is complete: a bulk load builds its key index now,
+      // before any change after it is applied.
+      if (m.control == proto::kUpToDate || m.control == proto::kSnapshotEnd) {
+        EL_RETURN_IF_ERROR(shape_->table()->EnsureIndexed());
+      }
       if (m.control == proto::kUpToDate) {
         up_to_date_ = true;
         glsn_.assign(m.global_last_seen_lsn.data(), m.global_last_seen_lsn.size());

@@ -28,6 +28,12 @@ class ResponseApplier : public MessageSink {
 
   Status OnMessage(const ShapeMessage& m, int64_t index) override;
 
+  // Before the messages: lets an initial snapshot into an empty table load
+  // in bulk (SyncedTable::PrepareBulkLoad), or ends a bulk load the response
+  // cannot go on with. `sole`: no other shape feeds the table; `plain`: a
+  // non-live 200.
+  Status BeginBulkLoad(bool sole, bool plain);
+
   // Security: an insert/update whose `column` is present and not `user`
   // is applied as a delete of its key (the row never lands, or leaves) and
   // counted in foreign_rows(). Both must outlive the applier.

@@ -36,17 +36,40 @@ std::string PkList(const TableDecl& d) {
   return out;
 }
 
-std::string CreateTableSql(const TableDecl& d, const std::string& name) {
+// T__stage keeps its key inline (PRIMARY KEY). T__synced's key is a named
+// unique index instead (KeyIndexName): same lookups and ON CONFLICT target,
+// but droppable, so an initial snapshot can load without it and build it once
+// (SyncedTable::PrepareBulkLoad). Tables created before that keep an inline key
+// and simply never bulk-load.
+std::string CreateTableSql(const TableDecl& d, const std::string& name, bool inline_key) {
   std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(name) + " (";
-  for (const auto& c : d.columns) {
+  for (size_t i = 0; i < d.columns.size(); i++) {
+    const auto& c = d.columns[i];
+    if (i > 0) sql += ", ";
     sql += QuoteIdent(c.name);
     sql += ' ';
     sql += SqliteTypeFor(c.cls, c.dims);
     if (c.pk_index >= 0) sql += " NOT NULL";
-    sql += ", ";
   }
-  sql += "PRIMARY KEY (" + PkList(d) + "))";
-  return sql;
+  if (inline_key) sql += ", PRIMARY KEY (" + PkList(d) + ")";
+  return sql + ")";
+}
+
+// A single INTEGER key column declared PRIMARY KEY is SQLite's rowid: the
+// table's own B-tree, no index to maintain or leave out. It stays inline.
+bool KeyIsRowid(const TableDecl& d) {
+  if (d.primary_key.size() != 1) return false;
+  for (const auto& c : d.columns) {
+    if (c.name == d.primary_key[0]) return std::string_view(SqliteTypeFor(c.cls, c.dims)) == "INTEGER";
+  }
+  return false;
+}
+
+std::string KeyIndexName(const TableDecl& d) { return "_el_pk_" + d.name; }
+
+std::string CreateKeyIndexSql(const TableDecl& d) {
+  return "CREATE UNIQUE INDEX IF NOT EXISTS " + QuoteIdent(KeyIndexName(d)) + " ON " +
+         QuoteIdent(d.name + "__synced") + " (" + PkList(d) + ")";
 }
 
 }  // namespace
@@ -134,8 +157,12 @@ Status SyncedTable::Materialize(const ViewBuilder& view_builder, const TableDecl
       return Status::Ok();
     }
   }
-  EL_RETURN_IF_ERROR(store_->Exec(CreateTableSql(decl_, synced_name_)));
-  if (existed) {
+  if (!existed) {
+    const bool rowid = KeyIsRowid(decl_);
+    EL_RETURN_IF_ERROR(store_->Exec(CreateTableSql(decl_, synced_name_, /*inline_key=*/rowid)));
+    if (!rowid) EL_RETURN_IF_ERROR(store_->Exec(CreateKeyIndexSql(decl_)));
+    key_ = rowid ? KeyState::kInline : KeyState::kIndexed;
+  } else {
     // Columns declared since the table was created are added.
     EL_ASSIGN_OR_RETURN(Stmt info, store_->Prepare("SELECT name FROM pragma_table_info(?1)"));
     info.BindText(1, synced_name_);
@@ -217,6 +244,59 @@ void SyncedTable::Restore(const TableDecl& decl, bool materialized) {
   decl_ = decl;
   materialized_ = materialized;
   RebuildIndex();
+  key_ = KeyState::kUnknown;  // the DDL that was rolled back may have set it
+}
+
+Result<SyncedTable::KeyState> SyncedTable::ReadKeyState() {
+  if (KeyIsRowid(decl_)) return KeyState::kInline;
+  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
+                                     "SELECT name = ?2 FROM sqlite_schema WHERE type = 'index'"
+                                     " AND tbl_name = ?1 AND name IN (?2, ?3)"));
+  st->BindText(1, synced_name_);
+  st->BindText(2, KeyIndexName(decl_));
+  st->BindText(3, "sqlite_autoindex_" + synced_name_ + "_1");
+  EL_ASSIGN_OR_RETURN(bool row, st->Step());
+  KeyState k = !row ? KeyState::kBulk : st->ColumnInt64(0) != 0 ? KeyState::kIndexed
+                                                                 : KeyState::kInline;
+  st->Reset();
+  return k;
+}
+
+Result<bool> SyncedTable::PrepareBulkLoad(bool eligible, bool initial) {
+  if (!materialized_) return false;
+  EL_ASSIGN_OR_RETURN(key_, ReadKeyState());  // the truth, whatever a rollback undid
+  if (key_ == KeyState::kBulk) {
+    if (eligible) return true;
+    EL_RETURN_IF_ERROR(EnsureIndexed());
+    return false;
+  }
+  if (key_ != KeyState::kIndexed || !eligible || !initial) return false;
+  EL_ASSIGN_OR_RETURN(Stmt any, store_->Prepare("SELECT 1 FROM " + QuoteIdent(synced_name_) +
+                                                " LIMIT 1"));
+  EL_ASSIGN_OR_RETURN(bool has_rows, any.Step());
+  if (has_rows) return false;
+  EL_RETURN_IF_ERROR(store_->Exec("DROP INDEX " + QuoteIdent(KeyIndexName(decl_))));
+  key_ = KeyState::kBulk;
+  return true;
+}
+
+Status SyncedTable::EnsureIndexed() {
+  if (key_ == KeyState::kUnknown) {
+    if (!materialized_) return Status::Ok();
+    EL_ASSIGN_OR_RETURN(key_, ReadKeyState());
+  }
+  if (key_ != KeyState::kBulk) return Status::Ok();
+  if (!store_->Exec(CreateKeyIndexSql(decl_)).ok()) {
+    // Duplicate keys: keep the row inserted last (the highest rowid) of each.
+    EL_RETURN_IF_ERROR(store_->Exec("DELETE FROM " + QuoteIdent(synced_name_) +
+                                    " WHERE rowid NOT IN (SELECT max(rowid) FROM " +
+                                    QuoteIdent(synced_name_) + " GROUP BY " + PkList(decl_) + ")"));
+    duplicate_keys_ += store_->Changes();
+    Status s = store_->Exec(CreateKeyIndexSql(decl_));
+    if (!s.ok()) return s.WithContext("key index of " + decl_.name);
+  }
+  key_ = KeyState::kIndexed;
+  return Status::Ok();
 }
 
 std::string SyncedTable::TargetName(bool stage) const {
@@ -235,7 +315,19 @@ Result<Stmt*> SyncedTable::StatementFor(Operation op, bool stage, const StmtKey&
   }
   std::string sql;
   int n = static_cast<int>(decl_.columns.size());
-  if (op == Operation::kInsert) {
+  if (key.op == kBulkInsertOp) {
+    std::string cols, vals;
+    for (int i = 0; i < n; i++) {
+      if (!HasBit(key.lo, key.hi, i)) continue;
+      if (!cols.empty()) {
+        cols += ", ";
+        vals += ", ";
+      }
+      cols += QuoteIdent(decl_.columns[i].name);
+      vals += "?" + std::to_string(i + 1);
+    }
+    sql = "INSERT INTO " + target + " (" + cols + ") VALUES (" + vals + ")";
+  } else if (op == Operation::kInsert) {
     std::string cols, vals, sets;
     for (int i = 0; i < n; i++) {
       if (!HasBit(key.lo, key.hi, i)) continue;
@@ -325,7 +417,10 @@ Status SyncedTable::Apply(const ShapeMessage& m, const std::vector<ShapeColumn>&
     if (lo == all_lo_ && hi == all_hi_) op = Operation::kInsert;  // full row (replica=full): upsert
     else if (lo == pk_lo && hi == pk_hi) return Status::Ok();  // nothing but the key
   }
-  StmtKey key{static_cast<uint8_t>(op), static_cast<uint8_t>(stage ? 1 : 0),
+  // A snapshot's insert during a bulk load: a plain INSERT, no key to keep.
+  const bool bulk = !stage && key_ == KeyState::kBulk && m.op == Operation::kInsert;
+  if (!bulk && !stage) EL_RETURN_IF_ERROR(EnsureIndexed());
+  StmtKey key{bulk ? kBulkInsertOp : static_cast<uint8_t>(op), static_cast<uint8_t>(stage ? 1 : 0),
               op == Operation::kDelete ? pk_lo : lo, op == Operation::kDelete ? pk_hi : hi};
   Stmt* stmt = last_stmt_;  // a batch mostly repeats one statement
   if (stmt == nullptr || !(key == last_key_)) {
@@ -351,6 +446,7 @@ Status SyncedTable::Apply(const ShapeMessage& m, const std::vector<ShapeColumn>&
 
 Status SyncedTable::DeleteRow(const std::string& row, bool stage) {
   if (!materialized_) return Status::Ok();
+  if (!stage) EL_RETURN_IF_ERROR(EnsureIndexed());
   std::string sql = "DELETE FROM " + QuoteIdent(TargetName(stage)) + " WHERE ";
   for (size_t k = 0; k < pk_cols_.size(); k++) {
     if (k > 0) sql += " AND ";
@@ -366,7 +462,8 @@ Status SyncedTable::DeleteRow(const std::string& row, bool stage) {
 
 Status SyncedTable::EnsureStage() {
   if (!materialized_) return Status::Ok();
-  return store_->Exec(CreateTableSql(decl_, decl_.name + "__stage"));
+  EL_RETURN_IF_ERROR(EnsureIndexed());
+  return store_->Exec(CreateTableSql(decl_, decl_.name + "__stage", /*inline_key=*/true));
 }
 
 Status SyncedTable::ClearStage() {
@@ -378,6 +475,7 @@ Status SyncedTable::ClearStage() {
 Status SyncedTable::SwapStage(bool replace_all) {
   EL_ASSIGN_OR_RETURN(bool exists, store_->TableExists(decl_.name + "__stage"));
   if (!materialized_ || !exists) return Status::Ok();
+  EL_RETURN_IF_ERROR(EnsureIndexed());
   std::string synced = QuoteIdent(synced_name_);
   std::string stage = QuoteIdent(decl_.name + "__stage");
   if (replace_all) {

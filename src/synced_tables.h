@@ -73,6 +73,35 @@ class SyncedTable {
   // `replace_all`: delete synced rows absent from the stage.
   Status SwapStage(bool replace_all);
 
+  // Bulk load of an initial snapshot: T__synced's key index is left out
+  // while the snapshot's inserts go in as plain INSERTs, and built once when
+  // anything else comes (EnsureIndexed). The index's absence is the state: it
+  // commits with the rows and the shape's offset, so after a crash the table
+  // and the offset agree, and the next response goes on or builds the index.
+  //
+  // Called in each applied response's transaction before its messages.
+  // `eligible`: this shape alone feeds the table and the response is a
+  // non-live, non-refetch 200; `initial`: the shape starts from offset -1.
+  // Starts a bulk load when eligible, initial and T__synced is empty; ends
+  // one (EnsureIndexed) when not eligible. Returns whether inserts load in bulk.
+  Result<bool> PrepareBulkLoad(bool eligible, bool initial);
+  // Builds the key index if a bulk load left it out. Duplicate keys (a
+  // malformed snapshot) keep the row inserted last, as upserting them one by
+  // one would, and are counted (TakeDuplicateKeys). Every path that needs the
+  // key unique (upserts, updates, deletes, the stage) calls it first.
+  Status EnsureIndexed();
+  int64_t TakeDuplicateKeys() {
+    int64_t n = duplicate_keys_;
+    duplicate_keys_ = 0;
+    return n;
+  }
+  // After the caller's transaction rolled back: what it did to the key index
+  // (and the duplicates it counted) is undone, so the state is read again.
+  void RolledBack() {
+    key_ = KeyState::kUnknown;
+    duplicate_keys_ = 0;
+  }
+
   int64_t rows_applied() const { return rows_applied_; }
   // Primary key column indexes, and the values the last Apply converted
   // (valid until the next Apply), for reporting changed keys.
@@ -96,6 +125,12 @@ class SyncedTable {
     }
   };
 
+  // How T__synced's key is kept: a named unique index, inline (tables made
+  // before bulk loads existed), or not at all (a bulk load is under way).
+  enum class KeyState : uint8_t { kUnknown, kIndexed, kInline, kBulk };
+  static constexpr uint8_t kBulkInsertOp = 0xff;  // StmtKey.op of a plain INSERT
+
+  Result<KeyState> ReadKeyState();
   Result<Stmt*> StatementFor(Operation op, bool stage, const StmtKey& key);
   std::string TargetName(bool stage) const;
   Status SaveDecl(const std::string& decl_json);
@@ -116,6 +151,8 @@ class SyncedTable {
   StmtKey last_key_{};
   int hint_ = 0;
   int64_t rows_applied_ = 0;
+  KeyState key_ = KeyState::kUnknown;
+  int64_t duplicate_keys_ = 0;
 };
 
 // The default ViewBuilder: `CREATE VIEW T AS SELECT <columns> FROM T__synced`.
