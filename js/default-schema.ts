@@ -25,6 +25,26 @@ async function readText(url: URL): Promise<string> {
   return res.text();
 }
 
+let cachedImage: Promise<Uint8Array | undefined> | undefined;
+
+/**
+ * The database a fresh open with the default schema leaves behind, written by the build
+ * (wasm/schema-image.mjs, beside the wasm): a new database copies its pages instead of
+ * running the schema's DDL (src/schema_image.h). Read in Node only; undefined when it is
+ * missing (the open then runs the DDL, as it does for any other schema).
+ */
+export function loadDefaultSchemaImage(): Promise<Uint8Array | undefined> {
+  cachedImage ??= (async () => {
+    const url = new URL('../wasm/electrolite.schema.db', import.meta.url);
+    const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+    if (!isNode || url.protocol !== 'file:') return undefined;
+    const fsName = 'node:fs/promises'; // a variable, so bundlers leave it alone
+    const fs = (await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName)) as typeof import('node:fs/promises');
+    return fs.readFile(url).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), () => undefined);
+  })();
+  return cachedImage;
+}
+
 export function loadDefaultSchema(): Promise<SchemaFiles> {
   cached ??= (async () => {
     const sqlUrl = new URL('../../schema/schema.sql', import.meta.url);
