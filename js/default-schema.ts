@@ -30,17 +30,28 @@ let cachedImage: Promise<Uint8Array | undefined> | undefined;
 /**
  * The database a fresh open with the default schema leaves behind, written by the build
  * (wasm/schema-image.mjs, beside the wasm): a new database copies its pages instead of
- * running the schema's DDL (src/schema_image.h). Read in Node only; undefined when it is
- * missing (the open then runs the DDL, as it does for any other schema).
+ * running the schema's DDL (src/schema_image.h). Read with fs in Node, fetched in the browser
+ * (11 KB gzipped); undefined when it is missing (the open then runs the DDL, as it does for
+ * any other schema), so a bundle that left it out still works.
  */
 export function loadDefaultSchemaImage(): Promise<Uint8Array | undefined> {
   cachedImage ??= (async () => {
     const url = new URL('../wasm/electrolite.schema.db', import.meta.url);
     const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
-    if (!isNode || url.protocol !== 'file:') return undefined;
-    const fsName = 'node:fs/promises'; // a variable, so bundlers leave it alone
-    const fs = (await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName)) as typeof import('node:fs/promises');
-    return fs.readFile(url).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), () => undefined);
+    try {
+      if (isNode && url.protocol === 'file:') {
+        const fsName = 'node:fs/promises'; // a variable, so bundlers leave it alone
+        const fs = (await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName)) as typeof import('node:fs/promises');
+        const b = await fs.readFile(url);
+        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      }
+      const res = await fetch(url);
+      // A 404 or a dev server's HTML fallback page: no image.
+      if (!res.ok || (res.headers.get('content-type') ?? '').startsWith('text/html')) return undefined;
+      return new Uint8Array(await res.arrayBuffer());
+    } catch {
+      return undefined;
+    }
   })();
   return cachedImage;
 }
