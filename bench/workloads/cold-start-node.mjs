@@ -75,6 +75,8 @@ if (CHILD) {
 requireBuilt('dist/js/index.js', 'dist/wasm/electrolite.wasm');
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 3 : 7));
 const self = fileURLToPath(import.meta.url);
+// Floors: e.g. BENCH_NODE_FLAGS=--liftoff-only (no TurboFan tier-up) for every child process.
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const notes = {
   electrolite: 'Electrolite.open (wasm instantiate + open + default schema of 7 tables) + first SELECT; goal ≤ 1.0× sqlite-wasm-raw',
   pglite: 'PGlite.create (in memory) + CREATE TABLE + first SELECT',
@@ -93,7 +95,7 @@ for (let i = -1; i < Math.max(...subjects.map(runsOf)); i++) {
     const st = state.get(subject);
     if (st.failed || i >= runsOf(subject) || (i < 0 && QUICK && subject === 'pglite')) continue;
     try {
-      const out = execFileSync(process.execPath, [self, subject], { cwd: ROOT, encoding: 'utf8', timeout: 120000 });
+      const out = execFileSync(process.execPath, [...NODE_FLAGS, self, subject], { cwd: ROOT, encoding: 'utf8', timeout: 120000 });
       const r = JSON.parse(out.trim().split('\n').pop());
       if (i >= 0) st.values.push(r.ms);
       if (i >= 0 && r.phases) st.phases.push(r.phases);
