@@ -7,11 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { Electrolite } from '../../dist/js/index.js';
 import { loadEngineModule } from '../../dist/js/wasm-loader.js';
+import { loadDefaultSchemaImage } from '../../dist/js/default-schema.js';
 
-const imageUrl = new URL('../../dist/wasm/electrolite.schema.db', import.meta.url);
+const imageUrl = new URL('../../dist/wasm/electrolite.schema.db.gz', import.meta.url);
 const schemaSql = readFileSync(new URL('../../schema/schema.sql', import.meta.url), 'utf8');
 const policies = JSON.parse(readFileSync(new URL('../../schema/policies.json', import.meta.url), 'utf8'));
 delete policies.$comment;
@@ -39,18 +41,33 @@ function ok(json, what) {
   return r;
 }
 
-test('the build wrote the image: a rollback-journal SQLite file of whole pages', () => {
-  const bytes = readFileSync(imageUrl);
+test('the build wrote the image: a gzipped rollback-journal SQLite file of whole pages', () => {
+  const bytes = gunzipSync(readFileSync(imageUrl));
   assert.equal(bytes.subarray(0, 16).toString('latin1'), 'SQLite format 3\0');
   assert.equal(bytes.readUInt16BE(16), 4096);
   assert.deepEqual([bytes[18], bytes[19]], [1, 1]);
   assert.equal(bytes.length % 4096, 0);
 });
 
+test('the client unpacks the image it hands to the engine', async () => {
+  const unpacked = await loadDefaultSchemaImage();
+  assert.ok(unpacked instanceof Uint8Array);
+  assert.deepEqual(Buffer.from(unpacked), gunzipSync(readFileSync(imageUrl)));
+});
+
 test('a new database opened from the image holds what the DDL builds, and works the same', async () => {
   const fromImage = join(work, 'image.db');
   const fromDdl = join(work, 'ddl.db');
-  const a = await Electrolite.open({ storage: { path: fromImage }, autoSubscribe: false });
+  // The client opens the default schema with the image: the real open, watched on its way through.
+  const images = [];
+  const loadModule = async () => {
+    const m = await loadEngineModule();
+    const real = m.openWithSchemaImage.bind(m);
+    m.openWithSchemaImage = (options, image) => (images.push(image.length), real(options, image));
+    return m;
+  };
+  const a = await Electrolite.open({ storage: { path: fromImage }, autoSubscribe: false }, { loadModule });
+  assert.deepEqual(images, [gunzipSync(readFileSync(imageUrl)).length]);
   // The same tables given as the app's own schema text: no image, the DDL runs.
   const b = await Electrolite.open({ storage: { path: fromDdl }, autoSubscribe: false, schemaSql, policies });
   await a.close();
