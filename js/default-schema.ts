@@ -40,19 +40,21 @@ export function loadDefaultSchemaImage(): Promise<Uint8Array | undefined> {
     const url = new URL('../wasm/electrolite.schema.db.gz', import.meta.url);
     const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
     try {
-      let bytes: Uint8Array;
       if (isNode && url.protocol === 'file:') {
-        const fsName = 'node:fs/promises'; // a variable, so bundlers leave it alone
-        const fs = (await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName)) as typeof import('node:fs/promises');
-        const b = await fs.readFile(url);
-        bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-      } else {
-        const res = await fetch(url);
-        // A 404 or a dev server's HTML fallback page: no image.
-        if (!res.ok || (res.headers.get('content-type') ?? '').startsWith('text/html')) return undefined;
-        bytes = new Uint8Array(await res.arrayBuffer());
+        // Node's own zlib: its web streams and Response would load undici's JS on a cold start.
+        const fsName = 'node:fs/promises'; // variables, so bundlers leave them alone
+        const zlibName = 'node:zlib';
+        const [fs, zlib] = (await Promise.all([
+          import(/* @vite-ignore */ /* webpackIgnore: true */ fsName),
+          import(/* @vite-ignore */ /* webpackIgnore: true */ zlibName),
+        ])) as [typeof import('node:fs/promises'), typeof import('node:zlib')];
+        const b = zlib.gunzipSync(await fs.readFile(url));
+        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
       }
-      return await gunzipped(bytes);
+      const res = await fetch(url);
+      // A 404 or a dev server's HTML fallback page: no image.
+      if (!res.ok || (res.headers.get('content-type') ?? '').startsWith('text/html')) return undefined;
+      return await gunzipped(new Uint8Array(await res.arrayBuffer()));
     } catch {
       return undefined;
     }
@@ -60,7 +62,7 @@ export function loadDefaultSchemaImage(): Promise<Uint8Array | undefined> {
   return cachedImage;
 }
 
-/** The bytes unpacked, or as they are when a server already undid the gzip (Content-Encoding). */
+/** The fetched bytes unpacked, or as they are when a server already undid the gzip (Content-Encoding). */
 async function gunzipped(bytes: Uint8Array): Promise<Uint8Array> {
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
   const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'));
