@@ -299,6 +299,17 @@ std::string OpenImport(const std::string& options_json, const val& snapshot) {
   return Adopt(std::move(engine).value());
 }
 
+// Open() of a new database from a schema image (src/schema_image.h) when it fits.
+std::string OpenWithSchemaImage(const std::string& options_json, const val& image) {
+  Result<EngineOptions> options = EngineOptions::FromJson(options_json);
+  if (!options.ok()) return options.status().ToJson();
+  if (!BytesFromJs(image, &options->schema_image)) return NotBytes("schemaImage");
+  vfs::SetNowMs(options->now_ms);
+  Result<std::unique_ptr<Engine>> engine = Engine::Open(*options, &TheEnv());
+  if (!engine.ok()) return engine.status().ToJson();
+  return Adopt(std::move(engine).value());
+}
+
 // Node's fetch leaves zstd bodies encoded: Uint8Array (decoded) or error JSON.
 val ZstdDecompressJs(const val& body) {
   std::string bytes;
@@ -357,6 +368,7 @@ EMSCRIPTEN_BINDINGS(electrolite_engine) {
   emscripten::function("release", &Release);
   emscripten::function("exportSnapshot", &ExportSnapshot);
   emscripten::function("openImport", &OpenImport);
+  emscripten::function("openWithSchemaImage", &OpenWithSchemaImage);
   emscripten::function("clear", &Clear);
   emscripten::function("zstdDecompress", &ZstdDecompressJs);
 }

@@ -59,7 +59,7 @@ const wasmDir = join(root, 'dist/wasm');
 if (existsSync(wasmDir)) {
   mkdirSync(join(out, 'wasm'), { recursive: true });
   for (const f of readdirSync(wasmDir)) {
-    if (/\.(wasm|mjs|js)$/.test(f)) copyFileSync(join(wasmDir, f), join(out, 'wasm', f));
+    if (/\.(wasm|mjs|js|db\.gz)$/.test(f)) copyFileSync(join(wasmDir, f), join(out, 'wasm', f));
   }
 } else {
   console.warn('build:demo: dist/wasm is missing (run the wasm build first); the page will not find the engine');

@@ -35,6 +35,8 @@ export interface HostConfig {
   fetch?: FetchFn;
   /** A db.export() snapshot restored before the engine starts. */
   importSnapshot?: Uint8Array;
+  /** The default schema's database image (js/default-schema.ts): a new database copies it. */
+  schemaImage?: Uint8Array;
   /**
    * A token function runs on the client side and its first token is not here yet: no request
    * goes out until setToken (an empty token: go without one).
@@ -104,7 +106,9 @@ export class EngineHost {
     const fetchFn = config.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
     const opened = config.importSnapshot
       ? unwrap<{ handle: number }>(m.openImport(json(config.engineOptions), config.importSnapshot), 'import')
-      : unwrap<{ handle: number }>(m.open(json(config.engineOptions)), 'open');
+      : config.schemaImage
+        ? unwrap<{ handle: number }>(m.openWithSchemaImage(json(config.engineOptions), config.schemaImage), 'open')
+        : unwrap<{ handle: number }>(m.open(json(config.engineOptions)), 'open');
     const live = Number(config.engineOptions.liveTimeoutMs);
     const host = new EngineHost(m, opened.handle, fetchFn, sink, live > 0 ? live : 45000);
     host.localOnly = config.engineOptions.baseUrl === undefined;

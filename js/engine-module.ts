@@ -75,6 +75,8 @@ export interface EngineModule {
   /** The zstd snapshot, or the error's ResultJson. */
   exportSnapshot(h: number): Uint8Array | ResultJson;
   openImport(optionsJson: string, snapshot: Uint8Array): ResultJson;
+  /** open() of a new database from the default schema's image when it fits (src/schema_image.h). */
+  openWithSchemaImage(optionsJson: string, image: Uint8Array): ResultJson;
   clear(h: number): ResultJson;
   zstdDecompress(body: Uint8Array): Uint8Array | ResultJson;
 

@@ -6,6 +6,11 @@ import { loadDefaultSchema } from './default-schema.js';
 import type { ResolvedOptions } from './options.js';
 import type { OpenOptions } from './types.js';
 
+/** Whether the engine opens with the package's default tables (no schemaSql, no tables). */
+export function usesDefaultSchema(options: OpenOptions): boolean {
+  return options.schemaSql === undefined && options.tables === undefined;
+}
+
 export async function buildEngineOptions(
   options: OpenOptions,
   resolved: ResolvedOptions,
@@ -13,7 +18,7 @@ export async function buildEngineOptions(
 ): Promise<Record<string, unknown>> {
   let schemaSql = options.schemaSql;
   let policies = options.policies;
-  if (schemaSql === undefined && options.tables === undefined) {
+  if (usesDefaultSchema(options)) {
     const defaults = await loadDefaultSchema();
     schemaSql = defaults.schemaSql;
     policies ??= defaults.policies;

@@ -2,7 +2,8 @@
 // given another. Storage (`{ storage: { path } }` through Node's fs, else the module's memory
 // VFS) is prepared while the module loads; a persistent database gets idle WAL checkpoints.
 
-import { buildEngineOptions } from './engine-options.js';
+import { loadDefaultSchemaImage } from './default-schema.js';
+import { buildEngineOptions, usesDefaultSchema } from './engine-options.js';
 import { EngineHost, type EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
 import { checkImport, extraEngineOptions } from './extras.js';
@@ -18,6 +19,7 @@ export async function connectInProcess(req: ConnectRequest, load: ModuleLoader =
   // The module loads (the wasm compiles) while the default schema and the storage are resolved.
   const module = load();
   module.catch(() => undefined); // awaited below
+  const schemaImage = usesDefaultSchema(options) && options.import === undefined ? loadDefaultSchemaImage() : undefined;
   const engineOptions = await buildEngineOptions(options, resolved);
   Object.assign(engineOptions, extraEngineOptions(options, req.token));
   const importSnapshot = checkImport(options.import);
@@ -32,6 +34,7 @@ export async function connectInProcess(req: ConnectRequest, load: ModuleLoader =
   try {
     host = EngineHost.start(await storage.load(), {
       engineOptions, token: req.token, fetch: options.fetch as never, importSnapshot, awaitToken: req.awaitToken,
+      schemaImage: await schemaImage,
     }, (ev) => {
       if (ev.type === 'tables-changed') checkpointer?.poke();
       if (listener) listener(ev);

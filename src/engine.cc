@@ -11,6 +11,7 @@
 #include "local_query.h"
 #include "reserved_names.h"
 #include "row_tags.h"
+#include "schema_image.h"
 #include "snapshot_export.h"
 #include "table_decl.h"
 
@@ -97,7 +98,7 @@ std::string OkWith(const std::string& field, const std::string& json_value) {
 
 // ---------------------------------------------------------------- Impl
 
-Status Engine::Impl::Init() {
+Status Engine::Impl::Init(std::vector<TableDecl> decls) {
   metrics_ = std::make_unique<SyncMetrics>(options_.now_ms);
   // One transaction: a new database's schema commits once (one WAL sync, not
   // one per statement), and a reopen that changes nothing writes nothing.
@@ -105,8 +106,11 @@ Status Engine::Impl::Init() {
   EL_RETURN_IF_ERROR(txn.Begin());
   EL_RETURN_IF_ERROR(CreateBookkeeping(*store_));
   EL_RETURN_IF_ERROR(InitWrites());
-  EL_ASSIGN_OR_RETURN(std::vector<TableDecl> decls, DeclaredTables(options_));
   schema_fingerprint_ = SchemaFingerprint(decls);  // of the declarations, before stored columns
+  // What a schema image of this database would have to record (schema_image.h).
+  const std::string declared = FingerprintText(schema_fingerprint_);
+  EL_ASSIGN_OR_RETURN(bool same_declared, store_->SchemaRecorded(kDeclaredKey, declared));
+  if (!same_declared) EL_RETURN_IF_ERROR(store_->RecordSchema(kDeclaredKey, declared));
   // Columns learnt from the server in earlier sessions are kept.
   std::map<std::string, TableDecl> stored;
   {
@@ -383,14 +387,18 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Env* 
   impl->store_ = std::move(store).value();
   impl->query_cache_ = std::make_unique<StatementCache>(impl->store_.get());
   if (!options.synchronous.empty()) EL_RETURN_IF_ERROR(impl->store_->ApplyDurability(options.synchronous));
+  Result<std::vector<TableDecl>> decls = DeclaredTables(options);
+  if (!decls.ok()) return decls.status();
   if (!options.import_snapshot.empty()) {  // Electrolite.open({ import })
-    Result<uint64_t> fp = DeclaredFingerprint(options);
-    if (!fp.ok()) return fp.status();
-    Status imported = ImportSnapshot(*impl->store_, options.import_snapshot, fp.value());
+    Status imported = ImportSnapshot(*impl->store_, options.import_snapshot, SchemaFingerprint(*decls));
     if (!imported.ok()) return imported.WithContext("import");
     impl->options_.import_snapshot.clear();
+  } else if (!options.schema_image.empty()) {  // a new database: pages instead of DDL
+    Result<bool> applied = ApplySchemaImage(*impl->store_, options.schema_image, SchemaFingerprint(*decls));
+    if (!applied.ok()) return applied.status();
   }
-  Status s = impl->Init();
+  impl->options_.schema_image.clear();
+  Status s = impl->Init(std::move(decls).value());
   if (!s.ok()) return s;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }

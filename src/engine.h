@@ -62,6 +62,7 @@ struct EngineOptions {
   int64_t retention_interval_ms = 60000;
   int retention_batch = 200;
   std::string import_snapshot;        // not from JSON: a db.export() image to restore at open
+  std::string schema_image;           // not from JSON: pages for a new database (schema_image.h)
 
   static Result<EngineOptions> FromJson(std::string_view json);
 };

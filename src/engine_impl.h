@@ -59,7 +59,8 @@ class Engine::Impl {
   friend class EngineTestSeams;
 
   // ---- engine.cc: open ----
-  Status Init();
+  // `decls`: DeclaredTables(options_), parsed once by Engine::Open.
+  Status Init(std::vector<TableDecl> decls);
   // Upload, shapes, then each component.
   void InitTimers();
   void Emit(std::string event_json) { events_.push_back(std::move(event_json)); }

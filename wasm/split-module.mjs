@@ -233,6 +233,16 @@ try {
     await firstScreen(db);
     await db.close();
   }
+  // The default schema opens a new database from its image (wasm/schema-image.mjs): an app's
+  // own schema (here the same tables, given as text) runs the DDL, which stays in this part too.
+  {
+    const schemaSql = readFileSync(join(root, 'schema/schema.sql'), 'utf8');
+    const policies = JSON.parse(readFileSync(join(root, 'schema/policies.json'), 'utf8'));
+    delete policies.$comment;
+    const db = await Electrolite.open({ ...openOptions({ path: join(work, 'own.db') }), schemaSql, policies }, { loadModule });
+    await firstScreen(db);
+    await db.close();
+  }
 
   const memory = Object.values(instance.exports).find((e) => e instanceof WebAssembly.Memory);
   const writeProfile = instance.exports.__write_profile;

@@ -32,8 +32,11 @@ import { QUICK, ROOT, RUNS, done, emit, nodeStubPlugin, emitMissing, log, percen
 
 requireBuilt('dist/demo/electrolite.js', 'dist/demo/worker.js', 'dist/demo/wasm/electrolite.wasm');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// BENCH_CHROMIUM_FLAGS: extra command-line flags (space-separated) for measuring floors, e.g.
+// `--js-flags=--liftoff-only` (no TurboFan tier-up competing with the page for the cores).
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+  ...(process.env.BENCH_CHROMIUM_FLAGS ?? '').split(' ').filter(Boolean)];
 const ROWS = 10000;
 const WRITES = Number(process.env.BENCH_WRITES ?? (QUICK ? 100 : 500));
 const COLD_RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 3 : 7));

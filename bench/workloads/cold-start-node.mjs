@@ -3,6 +3,8 @@
 // schema + one SELECT). Each run is a new process, so nothing is cached in V8 or in the loader.
 //
 //   electrolite      Electrolite.open (default schema: the seed's 7 tables) + SELECT count(*) FROM tasks
+//                    (a new database copies the default schema's image: src/schema_image.h)
+//   electrolite-ddl  the same tables given as the app's own schemaSql/policies: no image, the DDL runs
 //   pglite           PGlite.create() + the tasks DDL + SELECT count(*) FROM tasks
 //   sqlite-wasm-raw  sqlite3InitModule() + new oo1.DB(':memory:') + the DDL + SELECT
 //   better-sqlite3   require + new Database(':memory:') + the DDL + SELECT
@@ -15,15 +17,25 @@ import { rawSchema } from '../lib/engine-ingest.mjs';
 
 const CHILD = process.argv[2];
 
+/** The default tables as an app's own schema text (so the open runs their DDL). */
+async function ownSchema() {
+  const { readFile } = await import('node:fs/promises');
+  const schemaSql = await readFile(join(ROOT, 'schema/schema.sql'), 'utf8');
+  const policies = JSON.parse(await readFile(join(ROOT, 'schema/policies.json'), 'utf8'));
+  delete policies.$comment;
+  return { schemaSql, policies };
+}
+
 async function child(subject) {
   const t0 = performance.now();
   let n;
-  if (subject === 'electrolite') {
+  if (subject === 'electrolite' || subject === 'electrolite-ddl') {
     const { Electrolite } = await import(pathToFileURL(join(ROOT, 'dist/js/index.js')).href);
     const { loadEngineModule } = await import(pathToFileURL(join(ROOT, 'dist/js/wasm-loader.js')).href);
     const tImported = performance.now();
     let loadMs = 0;
-    const db = await Electrolite.open({ url: 'http://127.0.0.1:9', autoSubscribe: false }, {
+    const own = subject === 'electrolite-ddl' ? await ownSchema() : {};
+    const db = await Electrolite.open({ url: 'http://127.0.0.1:9', autoSubscribe: false, ...own }, {
       loadModule: async () => {
         const l0 = performance.now();
         const m = await loadEngineModule();
@@ -75,8 +87,11 @@ if (CHILD) {
 requireBuilt('dist/js/index.js', 'dist/wasm/electrolite.wasm');
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 3 : 7));
 const self = fileURLToPath(import.meta.url);
+// Floors: e.g. BENCH_NODE_FLAGS=--liftoff-only (no TurboFan tier-up) for every child process.
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const notes = {
-  electrolite: 'Electrolite.open (wasm instantiate + open + default schema of 7 tables) + first SELECT; goal ≤ 1.0× sqlite-wasm-raw',
+  electrolite: 'Electrolite.open (wasm instantiate + open + default schema of 7 tables, from its image) + first SELECT; goal ≤ 1.0× sqlite-wasm-raw',
+  'electrolite-ddl': 'the same with the 7 tables given as schemaSql (their DDL runs: no image)',
   pglite: 'PGlite.create (in memory) + CREATE TABLE + first SELECT',
   'sqlite-wasm-raw': '@sqlite.org/sqlite-wasm init + open :memory: + CREATE TABLE + first SELECT',
   'better-sqlite3': 'native: require + open :memory: + CREATE TABLE + first SELECT',
@@ -93,7 +108,7 @@ for (let i = -1; i < Math.max(...subjects.map(runsOf)); i++) {
     const st = state.get(subject);
     if (st.failed || i >= runsOf(subject) || (i < 0 && QUICK && subject === 'pglite')) continue;
     try {
-      const out = execFileSync(process.execPath, [self, subject], { cwd: ROOT, encoding: 'utf8', timeout: 120000 });
+      const out = execFileSync(process.execPath, [...NODE_FLAGS, self, subject], { cwd: ROOT, encoding: 'utf8', timeout: 120000 });
       const r = JSON.parse(out.trim().split('\n').pop());
       if (i >= 0) st.values.push(r.ms);
       if (i >= 0 && r.phases) st.phases.push(r.phases);

@@ -3,6 +3,7 @@
 // files — compressed with gzip -9 and brotli q11, per file, summed.
 //
 //   electrolite      dist/demo/electrolite.js (browser client) + worker.js + wasm/electrolite.{mjs,wasm}
+//                    + wasm/electrolite.schema.db.gz (the default schema's image)
 //                    (a split build's first part; its worker fetches electrolite.deferred.wasm
 //                    after the first query: js/wasm-deferred.ts)
 //   electrolite-all  the same plus electrolite.deferred.wasm: everything the engine ever fetches
@@ -36,8 +37,12 @@ async function bundle(name, source) {
 }
 
 // The Emscripten glue is bundled into worker.js (a static import), not fetched on its own.
+// The default schema's image (electrolite.schema.db.gz) is fetched by the worker while the storage
+// opens, so it counts before the first query.
+const schemaImage = join(ROOT, 'dist/demo/wasm/electrolite.schema.db.gz');
 const electrolite = [
   join(ROOT, 'dist/demo/electrolite.js'), join(ROOT, 'dist/demo/worker.js'), join(ROOT, 'dist/demo/wasm/electrolite.wasm'),
+  ...(existsSync(schemaImage) ? [schemaImage] : []),
 ];
 const deferredPart = join(ROOT, 'dist/demo/wasm/electrolite.deferred.wasm');
 const subjects = {

@@ -16,9 +16,9 @@
 // code as its own page (host-server.ts, owner = their tab id; tabs-leader.ts). Status says
 // which (`role: 'leader' | 'follower'`).
 
-import { loadDefaultSchema } from '../default-schema.js';
+import { loadDefaultSchema, loadDefaultSchemaImage } from '../default-schema.js';
 import { EngineHost, type EngineBindings, type EngineEvent } from '../engine-host.js';
-import { buildEngineOptions } from '../engine-options.js';
+import { buildEngineOptions, usesDefaultSchema } from '../engine-options.js';
 import { ElectroliteError } from '../errors.js';
 import { checkImport, extraEngineOptions } from '../extras.js';
 import { HOST_REOPENED } from '../host-port.js';
@@ -71,6 +71,7 @@ async function open(req: WorkerOpen): Promise<void> {
   engineModule = module;
   if (req.options['schemaSql'] === undefined && req.options['tables'] === undefined) {
     loadDefaultSchema().catch(() => undefined); // cached for openEngine
+    if (req.options['import'] === undefined) void loadDefaultSchemaImage(); // likewise (never rejects)
   }
   const raw = req.options['storage'] as string | { path?: string } | undefined;
   const name = typeof raw === 'object' && raw !== null ? String(raw.path ?? ':memory:') : (raw ?? ':memory:');
@@ -152,6 +153,8 @@ function loadDeferredPart(): void {
 /** Opens storage and the engine in this worker (the leader; `unlock` drops the database lock). */
 async function openEngine(req: WorkerOpen, module: Promise<EngineBindings>, name: string, unlock?: () => void): Promise<void> {
   const options = { ...req.options } as OpenOptions;
+  // Fetched while the storage opens: a new database copies it instead of running the DDL.
+  const schemaImage = usesDefaultSchema(options) && options.import === undefined ? loadDefaultSchemaImage() : undefined;
   let host: EngineHost | undefined;
   try {
     // The lock stays ours until close (the storage's release must not drop it: a tab whose
@@ -178,6 +181,7 @@ async function openEngine(req: WorkerOpen, module: Promise<EngineBindings>, name
       fetch: limitLivePolls((input, init) => fetch(input, init)) as typeof fetch,
       importSnapshot: checkImport(options.import),
       awaitToken: req.awaitToken,
+      schemaImage: await schemaImage,
     }, (ev) => onEngineEvent(ev));
   } catch (err) {
     host?.close();

@@ -39,14 +39,14 @@ test('every entry point, the worker, the wasm parts, the schema and the CLI ship
     for (const f of reachable(entry)) assert.ok(files.has(f), `${f} (reached from ${entry}) is in the package`);
   }
   for (const f of ['dist/js/browser/worker.js', 'dist/wasm/electrolite.mjs', 'dist/wasm/electrolite.wasm',
-    'dist/wasm/electrolite.deferred.wasm', 'schema/schema.sql', 'schema/policies.json', 'LICENSE', 'README.md',
+    'dist/wasm/electrolite.deferred.wasm', 'dist/wasm/electrolite.schema.db.gz', 'schema/schema.sql', 'schema/policies.json', 'LICENSE', 'README.md',
     'docs/react.md']) {
     assert.ok(files.has(f), `${f} is in the package`);
   }
 });
 
 test('no tests, benches, sources, demo, examples or build leftovers ship', () => {
-  const allowed = /^(package\.json|README\.md|LICENSE|docs\/react\.md|schema\/(schema\.sql|policies\.json)|dist\/(js|react|server)\/.+\.(js|d\.ts|js\.map)|dist\/wasm\/electrolite(\.deferred)?\.(mjs|wasm))$/;
+  const allowed = /^(package\.json|README\.md|LICENSE|docs\/react\.md|schema\/(schema\.sql|policies\.json)|dist\/(js|react|server)\/.+\.(js|d\.ts|js\.map)|dist\/wasm\/electrolite(\.deferred)?\.(mjs|wasm)|dist\/wasm\/electrolite\.schema\.db\.gz)$/;
   const stray = [...files].filter((f) => !allowed.test(f));
   assert.deepEqual(stray, [], 'files outside what the package needs');
   assert.ok(files.size < 280, `${files.size} files`);
