@@ -9,11 +9,13 @@ import { checkParams, checkRow, checkSql, checkTable, resolveToken } from './cli
 import { DebugLog } from './debug-log.js';
 import type { EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
-import { checkKey, jwtSubject, shapesUpToDate } from './extras.js';
+import { jwtSubject } from './extras.js';
 import { HOST_REOPENED, type Connector, type HostPort, type ModuleLoader } from './host-port.js';
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
 import { IncrementalView, type KeyChanges } from './live-incremental.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
+import { ShapeApi } from './shapes.js';
+import type { SubsetHandle, SubsetInfo, SubsetOptions } from './subsets.js';
 import { watchPage } from './page-events.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
 import { toObjects } from './structural-share.js';
@@ -70,6 +72,7 @@ export class Electrolite<S extends Status = Status> {
   private readonly statusListeners = new Set<(s: Status) => void>();
   private readonly conflictListeners = new Set<(c: ConflictEvent) => void>();
   private readonly liveQueries = new Set<LiveQuery<Row>>();
+  private readonly shapes: ShapeApi;
   private currentStatus: S = INITIAL_STATUS as S;
   /** Transactions run one at a time; other calls wait while one is open or queued. */
   private readonly txQueue = new TxQueue();
@@ -99,6 +102,13 @@ export class Electrolite<S extends Status = Status> {
     this.fixedUserId = opened.userId !== undefined;
     this.openedUserId = opened.userId;
     if (options.debug) this.debugLog = new DebugLog(opened.logger);
+    this.shapes = new ShapeApi({
+      port,
+      status: () => this.currentStatus,
+      waitForStatus: (pred, timeoutMs, rejectOnError) => this.waitForStatus(pred as (s: S) => boolean, timeoutMs, rejectOnError),
+      checkOpen: () => this.checkOpen(),
+      isClosed: () => this.closed,
+    });
   }
 
   /**
@@ -413,22 +423,31 @@ export class Electrolite<S extends Status = Status> {
     return q;
   }
 
-  // ---- shapes ----
+  // ---- what is synced: shapes, subsets, prefetches (js/shapes.ts, js/subsets.ts) ----
 
-  /** Adds a shape (e.g. one environment's tasks); returns its id for unsubscribe(). */
-  async subscribe(shape: ShapeSubscription): Promise<string> {
-    const s = checkRow('shape', shape) as unknown as ShapeSubscription;
-    checkTable(s.table);
-    if (s.where !== undefined && typeof s.where !== 'string') throw new ElectroliteError('invalid_argument', 'where: expected a string');
-    const params = checkParams(s.params);
-    this.checkOpen();
-    return this.port.call('subscribe', { ...s, params } as Record<string, unknown>);
+  /** Adds a shape (e.g. one environment's tasks, `mode` 'full' | 'on-demand' | 'progressive'); returns its id. */
+  subscribe(shape: ShapeSubscription): Promise<string> {
+    return this.shapes.subscribe(shape);
   }
 
-  async unsubscribe(shapeId: string): Promise<void> {
+  unsubscribe(shapeId: string): Promise<void> {
+    return this.shapes.unsubscribe(shapeId);
+  }
+
+  /**
+   * Loads a subset of an on-demand (or progressive) shape: resolves once its rows are in the
+   * local table, with a handle whose `release()` lets them go (docs/client-api.md).
+   */
+  loadSubset(shapeId: string, subset: SubsetOptions = {}): Promise<SubsetHandle> {
     if (typeof shapeId !== 'string' || shapeId === '') throw new ElectroliteError('invalid_argument', 'shapeId: expected a string');
     this.checkOpen();
-    await this.port.call('unsubscribe', shapeId);
+    return this.shapes.subsets.load(shapeId, subset);
+  }
+
+  /** The subsets the database holds (kept across reopen). */
+  subsets(): Promise<SubsetInfo[]> {
+    this.checkOpen();
+    return this.shapes.subsets.list();
   }
 
   // ---- page visibility / network (watchPage calls these from the page's events) ----
@@ -453,32 +472,13 @@ export class Electrolite<S extends Status = Status> {
    * `timeoutMs`, rejecting) with the function that releases them; released children are
    * dropped after the grace period (`prefetchGraceMs`) unless prefetched again.
    */
-  async prefetch(table: string, key: unknown, timeoutMs = 30000): Promise<() => Promise<void>> {
-    const t = checkTable(table);
-    const k = checkKey(key);
-    this.checkOpen();
-    const { shapeIds } = await this.port.call('prefetch', t, k);
-    let released = false;
-    const release = async () => {
-      if (released || this.closed) return;
-      released = true;
-      await this.port.call('release', t, k);
-    };
-    if (shapeIds.length > 0) {
-      try {
-        await this.waitForStatus((s) => shapesUpToDate(s, shapeIds), timeoutMs, true);
-      } catch (err) {
-        await release().catch(() => undefined);
-        throw err;
-      }
-    }
-    return release;
+  prefetch(table: string, key: unknown, timeoutMs = 30000): Promise<() => Promise<void>> {
+    return this.shapes.prefetch(table, key, timeoutMs);
   }
 
   /** Ends one prefetch of `table` row `key` (same as calling the function prefetch returned). */
-  async release(table: string, key: unknown): Promise<void> {
-    this.checkOpen();
-    await this.port.call('release', checkTable(table), checkKey(key));
+  release(table: string, key: unknown): Promise<void> {
+    return this.shapes.release(table, key);
   }
 
   /**
@@ -556,6 +556,9 @@ export class Electrolite<S extends Status = Status> {
       case 'resolve':
         void this.onResolveEvent(ev);
         return;
+      case 'subset':
+        this.shapes.subsets.onEvent(ev);
+        return;
       case 'auth-rejected':
         void this.tokenKeeper?.rejected(ev.tokenWasAccepted === true);
         return;
@@ -577,6 +580,7 @@ export class Electrolite<S extends Status = Status> {
     if (this.tokenProblem?.code === 'unreachable' && next.network === 'online') next = { ...next, network: 'unreachable', isOffline: true };
     if (sameStatus(next, this.currentStatus)) return;
     this.currentStatus = next;
+    this.shapes.subsets.statusChanged(next);
     for (const cb of [...this.statusListeners]) {
       try {
         cb(next);

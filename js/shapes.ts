@@ -1,0 +1,88 @@
+// What the database syncs, as the client asks for it: shapes (`subscribe`, with a sync mode),
+// their subsets (js/subsets.ts) and prefetches of a parent row's children. Plain calls over
+// the HostPort; the waits are on the client's status.
+
+import { checkParams, checkRow, checkTable } from './client-args.js';
+import { ElectroliteError } from './errors.js';
+import { checkKey, shapesUpToDate } from './extras.js';
+import type { HostPort } from './host-port.js';
+import { Subsets } from './subsets.js';
+import type { ShapeSubscription, Status } from './types.js';
+
+export interface ShapeApiDeps {
+  port: HostPort;
+  status: () => Status;
+  waitForStatus: (pred: (s: Status) => boolean, timeoutMs: number, rejectOnError: boolean) => Promise<unknown>;
+  checkOpen: () => void;
+  isClosed: () => boolean;
+}
+
+export class ShapeApi {
+  readonly subsets: Subsets;
+  readonly #d: ShapeApiDeps;
+
+  constructor(deps: ShapeApiDeps) {
+    this.#d = deps;
+    this.subsets = new Subsets(deps.port, deps.status);
+  }
+
+  /**
+   * Adds a shape; returns its id. `mode`: `'full'` (default: the whole shape, then its
+   * changes), `'on-demand'` (only the subsets loaded with loadSubset, then their changes) or
+   * `'progressive'` (subsets at once for the first screen, the whole shape behind them).
+   */
+  async subscribe(shape: ShapeSubscription): Promise<string> {
+    const s = checkRow('shape', shape) as unknown as ShapeSubscription;
+    checkTable(s.table);
+    if (s.where !== undefined && typeof s.where !== 'string') throw new ElectroliteError('invalid_argument', 'where: expected a string');
+    const params = checkParams(s.params);
+    const mode = s.mode ?? 'full';
+    if (mode !== 'full' && mode !== 'on-demand' && mode !== 'progressive') {
+      throw new ElectroliteError('invalid_argument', "mode: expected 'full', 'on-demand' or 'progressive'");
+    }
+    this.#d.checkOpen();
+    const { mode: _mode, ...def } = { ...s, params } as Record<string, unknown>;
+    if (mode === 'on-demand') return this.#d.port.call('subscribe', { ...def, log: 'changes_only' });
+    if (mode === 'full') return this.#d.port.call('subscribe', def);
+    // Progressive: the whole shape, and until it is up to date a changes_only companion for subsets.
+    const whole = await this.#d.port.call('subscribe', def);
+    if (shapesUpToDate(this.#d.status(), [whole])) return whole;
+    const companion = this.subsets.companionId(whole);
+    await this.#d.port.call('subscribe', { ...def, id: companion, log: 'changes_only' });
+    this.subsets.trackProgressive(whole, companion);
+    return whole;
+  }
+
+  async unsubscribe(shapeId: string): Promise<void> {
+    if (typeof shapeId !== 'string' || shapeId === '') throw new ElectroliteError('invalid_argument', 'shapeId: expected a string');
+    this.#d.checkOpen();
+    await this.#d.port.call('unsubscribe', shapeId);
+  }
+
+  async prefetch(table: string, key: unknown, timeoutMs: number): Promise<() => Promise<void>> {
+    const t = checkTable(table);
+    const k = checkKey(key);
+    this.#d.checkOpen();
+    const { shapeIds } = await this.#d.port.call('prefetch', t, k);
+    let released = false;
+    const release = async () => {
+      if (released || this.#d.isClosed()) return;
+      released = true;
+      await this.#d.port.call('release', t, k);
+    };
+    if (shapeIds.length > 0) {
+      try {
+        await this.#d.waitForStatus((s) => shapesUpToDate(s, shapeIds), timeoutMs, true);
+      } catch (err) {
+        await release().catch(() => undefined);
+        throw err;
+      }
+    }
+    return release;
+  }
+
+  async release(table: string, key: unknown): Promise<void> {
+    this.#d.checkOpen();
+    await this.#d.port.call('release', checkTable(table), checkKey(key));
+  }
+}

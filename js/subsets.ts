@@ -1,0 +1,235 @@
+// On-demand sync in the client: subsets of a shape synced with `mode: 'on-demand'` (or, until
+// its full snapshot is in, `'progressive'`). `db.loadSubset(shapeId, { where, params, orderBy,
+// limit, offset })` asks the engine for the rows (a subset snapshot, src/subset.h) and resolves
+// once they are in the local table, with a handle whose `release()` lets them go: rows no other
+// held subset (and no pending local write) needs leave the table, and live queries follow.
+// The same subset loaded twice is one subset held twice; it is released when both let go.
+// Held subsets are kept by the engine across reopen (`db.subsets()` lists them).
+//
+// Progressive: the shape is subscribed twice, `changes_only` (for subsets: the first screen)
+// and whole; once the whole shape is up to date the first is dropped (its rows are the whole
+// shape's now) and loadSubset resolves at once with a handle that holds nothing.
+
+import { ElectroliteError } from './errors.js';
+import type { EngineEvent } from './engine-host.js';
+import type { HostPort } from './host-port.js';
+import type { Params, Status } from './types.js';
+
+export interface SubsetOptions {
+  /** PostgreSQL `where` over the shape's table (`$1`… from `params`), ANDed with the shape's own. */
+  where?: string;
+  params?: Params;
+  /** Required with `limit` or `offset`, e.g. `created_at DESC, id`. */
+  orderBy?: string;
+  limit?: number;
+  offset?: number;
+  /** A stable id of your own (default: derived from the shape and the options). */
+  id?: string;
+  /** Rejects (and lets the subset go) when the rows are not in after this long. Default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface SubsetHandle {
+  readonly id: string;
+  readonly shapeId: string;
+  /** Rows the subset snapshot held when it loaded. */
+  readonly rows: number;
+  /** Lets the rows go (once; later calls do nothing). */
+  release(): Promise<void>;
+}
+
+export interface SubsetInfo {
+  id: string;
+  shapeId: string;
+  table: string;
+  state: 'loading' | 'loaded' | 'error';
+  rows: number;
+  where?: string;
+  params?: string[];
+  orderBy?: string;
+  limit?: number;
+  offset?: number;
+}
+
+type Outcome = { state: 'loaded'; rows: number } | { state: 'error'; message: string };
+
+export class Subsets {
+  readonly #port: HostPort;
+  readonly #status: () => Status;
+  /** Last outcome per subset id, from `subset` events. */
+  readonly #outcomes = new Map<string, Outcome>();
+  readonly #waiters = new Map<string, Set<() => void>>();
+  /** How many handles hold each subset. */
+  readonly #holds = new Map<string, number>();
+  /** Progressive shapes: the whole shape's id → its changes_only companion's id, until the whole is in. */
+  readonly #firstScreen = new Map<string, string>();
+  /** Progressive shapes whose whole snapshot is in: their subsets need nothing. */
+  readonly #progressiveDone = new Set<string>();
+
+  constructor(port: HostPort, status: () => Status) {
+    this.#port = port;
+    this.#status = status;
+  }
+
+  /** The changes_only companion of a progressive shape (subscribed before the whole shape). */
+  companionId(shapeId: string): string {
+    return `${shapeId}~first`;
+  }
+
+  /** A progressive shape: subsets go to `companion` until `shapeId` is up to date. */
+  trackProgressive(shapeId: string, companion: string): void {
+    this.#firstScreen.set(shapeId, companion);
+    this.statusChanged(this.#status());
+  }
+
+  async load(shapeId: string, opts: SubsetOptions = {}): Promise<SubsetHandle> {
+    const subset = checkSubset(opts);
+    const companion = this.#firstScreen.get(shapeId);
+    if (companion === undefined && this.#progressiveDone.has(shapeId)) {
+      return { id: '', shapeId, rows: 0, release: async () => undefined };
+    }
+    const target = companion ?? shapeId;
+    let id: string;
+    try {
+      id = await this.#port.call('loadSubset', target, subset);
+    } catch (err) {
+      // The companion went while the call was on its way: the whole shape holds the rows.
+      if (companion !== undefined && this.#progressiveDone.has(shapeId)) return { id: '', shapeId, rows: 0, release: async () => undefined };
+      throw err;
+    }
+    this.#holds.set(id, (this.#holds.get(id) ?? 0) + 1);
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      await this.#let(id);
+    };
+    try {
+      const outcome = await this.#wait(id, shapeId, opts.timeoutMs ?? 30000);
+      return { id, shapeId: target, rows: outcome.rows, release };
+    } catch (err) {
+      await release().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async list(): Promise<SubsetInfo[]> {
+    return (await this.#port.call('subsets')) as unknown as SubsetInfo[];
+  }
+
+  /** A `subset` event from the engine. */
+  onEvent(ev: EngineEvent): void {
+    const id = String(ev.subsetId);
+    if (ev.state === 'loaded') this.#outcomes.set(id, { state: 'loaded', rows: Number(ev.rows ?? 0) });
+    else if (ev.state === 'error') this.#outcomes.set(id, { state: 'error', message: String(ev.message ?? 'subset refused') });
+    else return;
+    this.#wake(id);
+  }
+
+  /** Status changes: a progressive shape whose whole snapshot is in lets its companion go. */
+  statusChanged(s: Status): void {
+    for (const [shapeId, companion] of this.#firstScreen) {
+      if (!upToDate(s, shapeId)) continue;
+      this.#firstScreen.delete(shapeId);
+      this.#progressiveDone.add(shapeId);
+      for (const [id] of this.#holds) if (id.startsWith(`${companion}~`)) this.#holds.delete(id);
+      // The companion's rows are the whole shape's now; its subsets go with it.
+      void this.#port.call('unsubscribe', companion).catch(() => undefined);
+      for (const id of [...this.#waiters.keys()]) this.#wake(id);
+    }
+  }
+
+  async #let(id: string): Promise<void> {
+    const n = (this.#holds.get(id) ?? 0) - 1;
+    if (n > 0) {
+      this.#holds.set(id, n);
+      return;
+    }
+    if (!this.#holds.has(id)) return; // its shape went (progressive handover, unsubscribe)
+    this.#holds.delete(id);
+    this.#outcomes.delete(id);
+    await this.#port.call('releaseSubset', id).catch((err: unknown) => {
+      if (ElectroliteError.from(err).code !== 'not_found') throw err;
+    });
+  }
+
+  #wake(id: string): void {
+    const ws = this.#waiters.get(id);
+    if (!ws) return;
+    this.#waiters.delete(id);
+    for (const w of ws) w();
+  }
+
+  #wait(id: string, shapeId: string, timeoutMs: number): Promise<{ rows: number }> {
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const check = (): boolean => {
+        const o = this.#outcomes.get(id);
+        if (o?.state === 'loaded') {
+          resolve({ rows: o.rows });
+          return true;
+        }
+        if (o?.state === 'error') {
+          this.#outcomes.delete(id);
+          reject(new ElectroliteError('invalid_argument', o.message));
+          return true;
+        }
+        if (this.#progressiveDone.has(shapeId)) {
+          resolve({ rows: 0 });
+          return true;
+        }
+        return false;
+      };
+      const arm = () => {
+        if (check()) {
+          if (timer !== undefined) clearTimeout(timer);
+          return;
+        }
+        let ws = this.#waiters.get(id);
+        if (!ws) this.#waiters.set(id, (ws = new Set()));
+        ws.add(arm);
+      };
+      timer = setTimeout(() => {
+        this.#waiters.get(id)?.delete(arm);
+        reject(new ElectroliteError('timeout', `subset ${id} did not load within ${timeoutMs} ms`));
+      }, timeoutMs);
+      (timer as { unref?: () => void }).unref?.();
+      arm();
+    });
+  }
+}
+
+function upToDate(s: Status, shapeId: string): boolean {
+  const shapes = (s as unknown as { shapes?: Array<{ id: string; isUpToDate: boolean }> }).shapes ?? [];
+  return shapes.some((sh) => sh.id === shapeId && sh.isUpToDate);
+}
+
+function checkSubset(o: SubsetOptions): Record<string, unknown> {
+  if (typeof o !== 'object' || o === null) throw new ElectroliteError('invalid_argument', 'subset: expected an object');
+  const out: Record<string, unknown> = {};
+  if (o.where !== undefined) {
+    if (typeof o.where !== 'string') throw new ElectroliteError('invalid_argument', 'subset.where: expected a string');
+    out.where = o.where;
+  }
+  if (o.params !== undefined) {
+    if (!Array.isArray(o.params)) throw new ElectroliteError('invalid_argument', 'subset.params: expected an array');
+    out.params = o.params.map((p) => (p === null || p === undefined ? '' : String(p)));
+  }
+  if (o.orderBy !== undefined) {
+    if (typeof o.orderBy !== 'string') throw new ElectroliteError('invalid_argument', 'subset.orderBy: expected a string');
+    out.orderBy = o.orderBy;
+  }
+  for (const k of ['limit', 'offset'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || v < (k === 'limit' ? 1 : 0)) {
+      throw new ElectroliteError('invalid_argument', `subset.${k}: expected an integer of at least ${k === 'limit' ? 1 : 0}`);
+    }
+    out[k] = v;
+  }
+  if (o.id !== undefined) {
+    if (typeof o.id !== 'string' || o.id === '') throw new ElectroliteError('invalid_argument', 'subset.id: expected a string');
+    out.id = o.id;
+  }
+  return out;
+}
