@@ -2,10 +2,13 @@
 // engine host only through a HostPort (js/host-port.ts: in this thread in Node; the browser's
 // worker, or the leader tab's, in a page), so everything here is plain async calls and
 // events. Owns what must stay next to the app: live queries (structurally shared here, once),
-// status, the token function and when to ask it again, custom conflict resolvers, prefetch
-// waits, page visibility and network events, debug output.
+// status, the token function and when to ask it again, page visibility and network events,
+// debug output. By concept, beside it: what is synced — shapes, their modes, subsets and
+// prefetches (js/shapes.ts, js/subsets.ts) — and conflicts and custom resolvers
+// (js/conflicts.ts).
 
 import { checkParams, checkRow, checkSql, checkTable, resolveToken } from './client-args.js';
+import { Conflicts } from './conflicts.js';
 import { DebugLog } from './debug-log.js';
 import type { EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
@@ -24,7 +27,6 @@ import { savedToken, saveToken, TokenKeeper, tokenUsable, type TokenProblem } fr
 import { TxQueue } from './tx-queue.js';
 import type {
   ConflictEvent,
-  ConflictResolver,
   ExecResult,
   Metrics,
   OpenOptions,
@@ -66,11 +68,10 @@ const connectInProcess: (loadModule?: ModuleLoader) => Connector = (loadModule) 
 export class Electrolite<S extends Status = Status> {
   private readonly port: HostPort;
   private readonly options: ResolvedOptions;
-  private readonly resolvers: Record<string, ConflictResolver>;
+  private readonly conflicts: Conflicts;
   private readonly debugLog: DebugLog | undefined;
   /** Listeners of `S` statuses (kept as Status so that Electrolite<S> is covariant in S). */
   private readonly statusListeners = new Set<(s: Status) => void>();
-  private readonly conflictListeners = new Set<(c: ConflictEvent) => void>();
   private readonly liveQueries = new Set<LiveQuery<Row>>();
   private readonly shapes: ShapeApi;
   private currentStatus: S = INITIAL_STATUS as S;
@@ -98,7 +99,7 @@ export class Electrolite<S extends Status = Status> {
   private constructor(port: HostPort, options: ResolvedOptions, opened: OpenOptions) {
     this.port = port;
     this.options = options;
-    this.resolvers = { ...(opened.resolvers ?? {}) };
+    this.conflicts = new Conflicts(port, opened.resolvers, () => this.debugLog);
     this.fixedUserId = opened.userId !== undefined;
     this.openedUserId = opened.userId;
     if (options.debug) this.debugLog = new DebugLog(opened.logger);
@@ -127,9 +128,7 @@ export class Electrolite<S extends Status = Status> {
   private static async openLocal<S extends Status>(options: OpenOptions, advanced: AdvancedOpenOptions): Promise<Electrolite<S>> {
     const resolved = resolveOptions(options);
     for (const w of resolved.warnings) console.warn(`[electrolite] ${w}`);
-    for (const [table, fn] of Object.entries(options.resolvers ?? {})) {
-      if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', `resolvers.${table}: expected a function`);
-    }
+    Conflicts.check(options.resolvers);
     // A token function is not awaited (startToken): the database opens from local data.
     const source = options.token ?? resolved.token;
     const token = typeof source === 'function' ? undefined : await resolveToken(source);
@@ -139,7 +138,7 @@ export class Electrolite<S extends Status = Status> {
     const db = new Electrolite<S>(port, resolved, options);
     port.listen((ev) => db.onEvent(ev));
     try {
-      await db.tellHost();
+      await db.conflicts.tellHost();
       db.applyStatus(await port.call('status'));
       if (typeof source === 'function') await db.startToken(source);
     } catch (err) {
@@ -154,18 +153,13 @@ export class Electrolite<S extends Status = Status> {
     return db;
   }
 
-  /** What the host must know from this client: the tables with a resolver. */
-  private async tellHost(): Promise<void> {
-    for (const table of Object.keys(this.resolvers)) await this.port.call('setResolver', table, true);
-  }
-
   /**
    * The host behind the port was opened again (this tab took over as leader, or the leader
    * changed): tell it again what it knew, and read every live query afresh.
    */
   private async hostReopened(): Promise<void> {
     try {
-      await this.tellHost();
+      await this.conflicts.tellHost();
       if (!this.visible) await this.port.call('setVisible', false);
       if (!this.networkOnline) await this.port.call('setNetworkOnline', false);
       const token = this.tokenKeeper?.current;
@@ -228,8 +222,7 @@ export class Electrolite<S extends Status = Status> {
   }
 
   onConflict(cb: (conflict: ConflictEvent) => void): Unsubscribe {
-    this.conflictListeners.add(cb);
-    return () => this.conflictListeners.delete(cb);
+    return this.conflicts.listen(cb);
   }
 
   async metrics(): Promise<Metrics> {
@@ -518,7 +511,7 @@ export class Electrolite<S extends Status = Status> {
     for (const fn of this.cleanups.splice(0)) fn();
     for (const q of [...this.liveQueries]) q.dispose();
     this.statusListeners.clear();
-    this.conflictListeners.clear();
+    this.conflicts.clear();
   }
 
   private checkOpen(): void {
@@ -541,7 +534,7 @@ export class Electrolite<S extends Status = Status> {
         this.applyStatus(ev);
         return;
       case 'conflict':
-        this.onConflictEvent(ev as unknown as ConflictEvent);
+        this.conflicts.onConflict(ev as unknown as ConflictEvent);
         return;
       case 'error':
         this.lastError = { code: String(ev.code ?? 'internal'), message: String(ev.message ?? ''), shapeId: ev.shapeId as string | undefined };
@@ -554,7 +547,7 @@ export class Electrolite<S extends Status = Status> {
         }
         return;
       case 'resolve':
-        void this.onResolveEvent(ev);
+        void this.conflicts.onResolve(ev);
         return;
       case 'subset':
         this.shapes.subsets.onEvent(ev);
@@ -589,38 +582,6 @@ export class Electrolite<S extends Status = Status> {
           throw err;
         });
       }
-    }
-  }
-
-  private onConflictEvent(c: ConflictEvent): void {
-    for (const cb of [...this.conflictListeners]) {
-      try {
-        cb(c);
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
-  }
-
-  /**
-   * A `resolve` event: the engine asks the app's resolver for the row to keep; the answer
-   * goes back to the engine, which writes it as a new change based on the server row.
-   */
-  private async onResolveEvent(ev: EngineEvent): Promise<void> {
-    const table = String(ev.table);
-    const resolver = this.resolvers[table];
-    const id = String(ev.id);
-    try {
-      if (!resolver) throw new ElectroliteError('not_found', `no resolver registered for ${table}`);
-      const chosen = resolver({ ...(ev.local as Row) }, { ...(ev.remote as Row) });
-      checkRow('resolver result', chosen);
-      await this.port.call('resolveConflict', id, chosen);
-      this.debugLog?.line('conflict', `custom resolver for ${table} resolved ${JSON.stringify(ev.key)}`);
-    } catch (err) {
-      this.debugLog?.line('conflict', `custom resolver for ${table} failed: ${(err as Error).message}`);
-      console.warn(`[electrolite] custom resolver for ${table} failed: ${(err as Error).message}`);
     }
   }
 
