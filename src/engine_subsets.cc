@@ -24,11 +24,23 @@ std::string Ok(const std::string& field, const std::string& json_value) {
 
 // Subset rows (a JSON array of insert messages): upserted into the table,
 // their row ids collected.
+// With a signed-in user (EngineOptions::user_id), rows naming another user in the owner
+// column are not applied, as on the stream (response_applier.h), and counted.
 class SubsetRowSink : public MessageSink {
  public:
-  SubsetRowSink(Shape* shape, std::vector<std::string>* rows) : shape_(shape), rows_(rows) {}
+  SubsetRowSink(Shape* shape, std::vector<std::string>* rows, const EngineOptions& options)
+      : shape_(shape), rows_(rows), options_(options) {}
+  int64_t foreign() const { return foreign_; }
   Status OnMessage(const ShapeMessage& m, int64_t index) override {
     if (m.kind != ShapeMessage::Kind::kChange) return Status::Ok();
+    if (!options_.user_id.empty()) {
+      for (const ColumnText& c : m.value) {
+        if (c.name == options_.user_column && (c.is_null || c.text != options_.user_id)) {
+          foreign_++;
+          return Status::Ok();
+        }
+      }
+    }
     ShapeMessage upsert = m;
     upsert.op = Operation::kInsert;  // the row as the snapshot read it
     Status s = shape_->table()->Apply(upsert, shape_->columns(), /*stage=*/false);
@@ -43,6 +55,8 @@ class SubsetRowSink : public MessageSink {
  private:
   Shape* shape_;
   std::vector<std::string>* rows_;
+  const EngineOptions& options_;
+  int64_t foreign_ = 0;
 };
 
 }  // namespace
@@ -187,7 +201,7 @@ Status Engine::Impl::OnSubsetResponse(int64_t now_ms, Subset* s, int status, con
       Txn txn(store_.get());
       EL_RETURN_IF_ERROR(txn.Begin());
       std::vector<std::string> rows, dropped, removed;
-      SubsetRowSink sink(shape, &rows);
+      SubsetRowSink sink(shape, &rows, options_);
       MessageDecoder decoder(&sink);
       Status st = decoder.Feed(data->dump());
       if (st.ok()) st = decoder.Finish();
@@ -211,6 +225,7 @@ Status Engine::Impl::OnSubsetResponse(int64_t now_ms, Subset* s, int status, con
       s->snapshot = vis;
       s->rows = next.rows;
       s->backoff.Reset();
+      if (sink.foreign() > 0) ReportForeignRows(*shape, sink.foreign());
       ChangeSet changes;
       changes.AddUnknown(s->table);
       EmitTablesChanged(changes);

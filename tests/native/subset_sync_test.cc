@@ -74,10 +74,11 @@ class SubsetSyncTest : public ::testing::Test {
     dir_ = tmpl;
     path_ = dir_ + "/db.sqlite";
   }
-  void Open() {
+  void Open(const json& extra = json::object()) {
     engine_.reset();
     json opts = {{"path", path_.empty() ? ":memory:" : path_}, {"baseUrl", "http://electric.test"},
                  {"schemaSql", std::string(kSql)}, {"nowMs", now_}, {"autoSubscribe", false}};
+    for (auto it = extra.begin(); it != extra.end(); ++it) opts[it.key()] = it.value();
     auto r = Engine::Open(opts.dump());
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     engine_ = std::move(r).value();
@@ -350,6 +351,18 @@ TEST_F(SubsetSyncTest, ShapeStartingOverReloadsItsSubsets) {
   EXPECT_NE(again.url.find("handle=4012-1733000009999"), std::string::npos) << again.url;
   Answer(again, h, SubsetBody({"600", "601", {}, "2000"}, {Row(2, "two again", 2)}));
   EXPECT_EQ(Items(), (std::map<int, std::string>{{2, "two again"}}));
+}
+
+TEST_F(SubsetSyncTest, RowsOfAnotherUserAreNotApplied) {
+  Open({{"userId", "mine"}, {"userColumn", "title"}});
+  Subscribe();
+  Start();
+  Load({{"where", "true"}});
+  Answer(TakeSubset(), StreamHeaders("1000_0", false), SubsetBody(kSnap, {Row(1, "mine", 1), Row(2, "theirs", 2)}));
+  EXPECT_EQ(Items(), (std::map<int, std::string>{{1, "mine"}}));
+  std::vector<json> security = Events("security");
+  ASSERT_EQ(security.size(), 1u);
+  EXPECT_EQ(security[0]["dropped"], 1);
 }
 
 TEST_F(SubsetSyncTest, RefusedWithoutChangesOnlyOrWithABadSubset) {
