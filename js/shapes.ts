@@ -44,12 +44,21 @@ export class ShapeApi {
     const { mode: _mode, ...def } = { ...s, params } as Record<string, unknown>;
     if (mode === 'on-demand') return this.#d.port.call('subscribe', { ...def, log: 'changes_only' });
     if (mode === 'full') return this.#d.port.call('subscribe', def);
-    // Progressive: the whole shape, and until it is up to date a changes_only companion for subsets.
-    const whole = await this.#d.port.call('subscribe', def);
-    if (shapesUpToDate(this.#d.status(), [whole])) return whole;
+    // Progressive: a changes_only companion for the first screen's subsets, and the whole shape
+    // once the first of them is in (or after a head start), so its snapshot does not compete
+    // with them; subscribed in an earlier session, the whole shape goes on at once.
+    const whole = typeof def.id === 'string' && def.id !== '' ? def.id : progressiveId(def);
+    const wholeDef = { ...def, id: whole };
+    const startWhole = async () => {
+      await this.#d.port.call('subscribe', wholeDef);
+    };
+    if ((this.#d.status().shapes ?? []).some((x) => x.id === whole)) {
+      await startWhole();
+      if (shapesUpToDate(this.#d.status(), [whole])) return whole;
+    }
     const companion = this.subsets.companionId(whole);
     await this.#d.port.call('subscribe', { ...def, id: companion, log: 'changes_only' });
-    this.subsets.trackProgressive(whole, companion);
+    this.subsets.trackProgressive(whole, companion, startWhole);
     return whole;
   }
 
@@ -85,4 +94,16 @@ export class ShapeApi {
     this.#d.checkOpen();
     await this.#d.port.call('release', checkTable(table), checkKey(key));
   }
+}
+
+/** The id of a progressive shape the app did not name: stable for its definition. */
+function progressiveId(def: Record<string, unknown>): string {
+  const text = JSON.stringify([def.table, def.where ?? '', def.params ?? [], def.columns ?? [], def.replica ?? 'default']);
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    a = Math.imul(a ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    b = Math.imul(b ^ text.charCodeAt(i), 0x5bd1e995) >>> 0;
+  }
+  return `${String(def.table)}#progressive-${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}`;
 }

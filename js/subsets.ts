@@ -7,8 +7,11 @@
 // Held subsets are kept by the engine across reopen (`db.subsets()` lists them).
 //
 // Progressive: the shape is subscribed twice, `changes_only` (for subsets: the first screen)
-// and whole; once the whole shape is up to date the first is dropped (its rows are the whole
-// shape's now) and loadSubset resolves at once with a handle that holds nothing.
+// and whole — the whole one once the first subset is in (or PROGRESSIVE_HEAD_START_MS after the
+// companion is ready when no subset was asked for),
+// so its snapshot does not compete with the first screen; once it is up to date the first is
+// dropped (its rows are the whole shape's now) and loadSubset resolves at once with a handle
+// that holds nothing.
 
 import { ElectroliteError } from './errors.js';
 import type { EngineEvent } from './engine-host.js';
@@ -51,6 +54,9 @@ export interface SubsetInfo {
   offset?: number;
 }
 
+/** How long a progressive shape waits for its first subset before the whole shape starts anyway. */
+export const PROGRESSIVE_HEAD_START_MS = 1000;
+
 type Outcome = { state: 'loaded'; rows: number } | { state: 'error'; message: string };
 
 export class Subsets {
@@ -63,6 +69,10 @@ export class Subsets {
   readonly #holds = new Map<string, number>();
   /** Progressive shapes: the whole shape's id → its changes_only companion's id, until the whole is in. */
   readonly #firstScreen = new Map<string, string>();
+  /** Progressive shapes whose whole shape is not subscribed yet: starts it. */
+  readonly #startWhole = new Map<string, () => void>();
+  /** Companions not yet ready: arms the head-start timer once they are. */
+  readonly #headStart = new Map<string, () => void>();
   /** Progressive shapes whose whole snapshot is in: their subsets need nothing. */
   readonly #progressiveDone = new Set<string>();
 
@@ -76,9 +86,29 @@ export class Subsets {
     return `${shapeId}~first`;
   }
 
-  /** A progressive shape: subsets go to `companion` until `shapeId` is up to date. */
-  trackProgressive(shapeId: string, companion: string): void {
+  /**
+   * A progressive shape: subsets go to `companion` until `shapeId` is up to date. `startWhole`
+   * subscribes the whole shape: once the first subset is in, or PROGRESSIVE_HEAD_START_MS after
+   * the companion is ready for subsets (up to date) when none was asked for.
+   */
+  trackProgressive(shapeId: string, companion: string, startWhole: () => Promise<void>): void {
     this.#firstScreen.set(shapeId, companion);
+    let started = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const start = () => {
+      if (started) return;
+      started = true;
+      if (timer !== undefined) clearTimeout(timer);
+      this.#startWhole.delete(shapeId);
+      void startWhole().catch(() => undefined);
+    };
+    const arm = () => {
+      if (timer !== undefined || started) return;
+      timer = setTimeout(start, PROGRESSIVE_HEAD_START_MS);
+      (timer as { unref?: () => void }).unref?.();
+    };
+    this.#startWhole.set(shapeId, start);
+    this.#headStart.set(companion, arm);
     this.statusChanged(this.#status());
   }
 
@@ -110,6 +140,8 @@ export class Subsets {
     } catch (err) {
       await release().catch(() => undefined);
       throw err;
+    } finally {
+      this.#startWhole.get(shapeId)?.(); // the first screen is in: the whole shape's turn
     }
   }
 
@@ -128,6 +160,11 @@ export class Subsets {
 
   /** Status changes: a progressive shape whose whole snapshot is in lets its companion go. */
   statusChanged(s: Status): void {
+    for (const [companion, arm] of this.#headStart) {
+      if (!upToDate(s, companion)) continue;
+      this.#headStart.delete(companion);
+      arm();
+    }
     for (const [shapeId, companion] of this.#firstScreen) {
       if (!upToDate(s, shapeId)) continue;
       this.#firstScreen.delete(shapeId);

@@ -182,15 +182,13 @@ Status Engine::Impl::OnSubsetResponse(int64_t now_ms, Subset* s, int status, con
   Status result;
   if (status == 200 && shape != nullptr) {
     result = [&]() -> Status {
-      Json doc = Json::parse(body);
-      if (doc.is_discarded() || !doc.is_object()) {
-        return Status::Protocol("a subset response must be a JSON object {metadata, data}");
+      std::string_view meta_text, data_text;
+      EL_RETURN_IF_ERROR(SplitSubsetBody(body, &meta_text, &data_text));
+      Json meta_doc = Json::parse(meta_text);
+      if (meta_doc.is_discarded() || !meta_doc.is_object()) {
+        return Status::Protocol("a subset response whose metadata is not an object");
       }
-      auto meta = doc.find("metadata");
-      auto data = doc.find("data");
-      if (meta == doc.end() || !meta->is_object() || data == doc.end() || !data->is_array()) {
-        return Status::Protocol("a subset response without metadata or data");
-      }
+      const Json* meta = &meta_doc;
       auto xip = meta->find("xip_list");
       EL_ASSIGN_OR_RETURN(
           SnapshotVisibility vis,
@@ -203,7 +201,7 @@ Status Engine::Impl::OnSubsetResponse(int64_t now_ms, Subset* s, int status, con
       std::vector<std::string> rows, dropped, removed;
       SubsetRowSink sink(shape, &rows, options_);
       MessageDecoder decoder(&sink);
-      Status st = decoder.Feed(data->dump());
+      Status st = decoder.Feed(data_text);
       if (st.ok()) st = decoder.Finish();
       Subset next = *s;
       next.loaded = true;

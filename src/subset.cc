@@ -109,6 +109,77 @@ std::string SubsetDef::DefaultId(const std::string& shape_id) const {
   return out;
 }
 
+// ---------------------------------------------------------------- the response body
+
+namespace {
+
+size_t SkipSpace(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+  return i;
+}
+
+// The end (one past) of the string starting at s[i] == '"', or npos.
+size_t StringEnd(std::string_view s, size_t i) {
+  for (i++; i < s.size(); i++) {
+    if (s[i] == '\\') i++;
+    else if (s[i] == '"') return i + 1;
+  }
+  return std::string_view::npos;
+}
+
+// The end (one past) of the JSON value starting at s[i], or npos.
+size_t ValueEnd(std::string_view s, size_t i) {
+  if (i >= s.size()) return std::string_view::npos;
+  if (s[i] == '"') return StringEnd(s, i);
+  if (s[i] != '{' && s[i] != '[') {
+    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n') i++;
+    return i;
+  }
+  int depth = 0;
+  for (; i < s.size(); i++) {
+    const char c = s[i];
+    if (c == '"') {
+      i = StringEnd(s, i);
+      if (i == std::string_view::npos) return i;
+      i--;
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+Status SplitSubsetBody(std::string_view body, std::string_view* metadata, std::string_view* data) {
+  const Status bad = Status::Protocol("a subset response must be a JSON object {metadata, data}");
+  *metadata = *data = std::string_view();
+  size_t i = SkipSpace(body, 0);
+  if (i >= body.size() || body[i] != '{') return bad;
+  i = SkipSpace(body, i + 1);
+  while (i < body.size() && body[i] != '}') {
+    if (body[i] != '"') return bad;
+    const size_t key_end = StringEnd(body, i);
+    if (key_end == std::string_view::npos) return bad;
+    const std::string_view key = body.substr(i + 1, key_end - i - 2);
+    i = SkipSpace(body, key_end);
+    if (i >= body.size() || body[i] != ':') return bad;
+    i = SkipSpace(body, i + 1);
+    const size_t end = ValueEnd(body, i);
+    if (end == std::string_view::npos || end <= i) return bad;
+    if (key == "metadata") *metadata = body.substr(i, end - i);
+    else if (key == "data") *data = body.substr(i, end - i);
+    i = SkipSpace(body, end);
+    if (i < body.size() && body[i] == ',') i = SkipSpace(body, i + 1);
+  }
+  if (metadata->empty() || data->empty() || data->front() != '[') {
+    return Status::Protocol("a subset response without metadata or data");
+  }
+  return Status::Ok();
+}
+
 // ---------------------------------------------------------------- bookkeeping
 
 Status SubsetBook::Load(std::vector<std::unique_ptr<Subset>>* out) {

@@ -74,6 +74,11 @@ struct Subset {
   std::string body;  // of the request in flight
 };
 
+// A subset response `{"metadata": {...}, "data": [...]}` split into the raw text of its two
+// members without parsing the rows (they go to the streaming MessageDecoder): one pass over
+// the bytes, strings skipped, nothing allocated.
+Status SplitSubsetBody(std::string_view body, std::string_view* metadata, std::string_view* data);
+
 class SubsetBook {
  public:
   explicit SubsetBook(Store* store) : store_(store) {}

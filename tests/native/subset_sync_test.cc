@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "json_test_util.h"
 #include "snapshot_visibility.h"
+#include "subset.h"
 
 namespace electrolite {
 namespace {
@@ -189,6 +190,19 @@ TEST(SnapshotVisibilityTest, SeenAndWidenedAcrossAnEpoch) {
   EXPECT_TRUE(w->SawChange({3}));             // epoch 1, committed before
   EXPECT_FALSE(w->SawChange({7}));            // after xmax
   EXPECT_FALSE(SnapshotVisibility::Parse("9", "x", "[]", "0").ok());
+}
+
+TEST(SubsetBodyTest, SplitsMetadataAndDataWithoutParsingRows) {
+  std::string_view meta, data;
+  const std::string body =
+      " {\"data\" : [{\"key\":\"a]}\\\"\",\"value\":{\"t\":\"}]\"}}] ,\n\"metadata\":{\"xmin\":\"1\",\"xip_list\":[]}, \"extra\": 7 }";
+  ASSERT_TRUE(SplitSubsetBody(body, &meta, &data).ok());
+  EXPECT_EQ(meta, R"({"xmin":"1","xip_list":[]})");
+  EXPECT_EQ(data, R"([{"key":"a]}\"","value":{"t":"}]"}}])");
+  EXPECT_FALSE(SplitSubsetBody("[]", &meta, &data).ok());
+  EXPECT_FALSE(SplitSubsetBody(R"({"metadata":{}})", &meta, &data).ok());
+  EXPECT_FALSE(SplitSubsetBody(R"({"metadata":{},"data":[{"key":"x"})", &meta, &data).ok());
+  EXPECT_FALSE(SplitSubsetBody(R"({"metadata":{},"data":{}})", &meta, &data).ok());
 }
 
 TEST_F(SubsetSyncTest, SubsetRowsThenStreamChangesByVisibility) {
