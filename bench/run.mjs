@@ -26,6 +26,7 @@ const WORKLOADS = [
   { file: 'browser', minutes: 15 },
   { file: 'server', minutes: 10 },
   { file: 'remote-latency', minutes: 24 },
+  { file: 'on-demand', minutes: 15 },
 ];
 
 function parseArgs(argv) {

@@ -89,10 +89,6 @@ Status RepairReservedColumns(Store& store, TableDecl* stored, bool* repaired) {
   return put.Run();
 }
 
-std::string OkWith(const std::string& field, const std::string& json_value) {
-  return "{\"ok\":true,\"" + field + "\":" + json_value + "}";
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- Impl

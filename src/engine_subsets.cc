@@ -18,10 +18,6 @@ namespace {
 
 constexpr int64_t kSubsetTimeoutMs = 30000;
 
-std::string Ok(const std::string& field, const std::string& json_value) {
-  return "{\"ok\":true,\"" + field + "\":" + json_value + "}";
-}
-
 // Subset rows (a JSON array of insert messages): upserted into the table,
 // their row ids collected.
 // With a signed-in user (EngineOptions::user_id), rows naming another user in the owner
@@ -246,9 +242,11 @@ Status Engine::Impl::OnSubsetResponse(int64_t now_ms, Subset* s, int status, con
     } else {
       s->failed = true;
       std::string excerpt(body.substr(0, 200));
+      // The app's request was refused (a bad where, ...): the app hears it from its subset,
+      // not as a sync error in the status.
       Status err = Status(status == 400 ? Code::kInvalidArgument : Code::kProtocol,
                           "subset " + s->id + ": HTTP " + std::to_string(status) + ": " + excerpt);
-      EmitError(err, shape_id);
+      Log("warn", err.message());
       std::string extra = ",\"message\":";
       AppendJsonString(&extra, err.message());
       Emit(SubsetEvent(*s, "error", extra));
@@ -320,7 +318,7 @@ std::string Engine::LoadSubset(std::string_view shape_id, std::string_view subse
     } else if (s->loaded && !s->needs_request) {
       m.Emit(m.SubsetEvent(*s, "loaded", std::string()));  // already there: say so again
     }
-    return Ok("subsetId", id_json);
+    return OkWith("subsetId", id_json);
   }
   auto s = std::make_unique<Subset>();
   s->id = id;
@@ -330,7 +328,7 @@ std::string Engine::LoadSubset(std::string_view shape_id, std::string_view subse
   Status st = m.subset_book_->Save(*s);
   if (!st.ok()) return st.ToJson();
   m.subsets_.push_back(std::move(s));
-  return Ok("subsetId", id_json);
+  return OkWith("subsetId", id_json);
 }
 
 std::string Engine::ReleaseSubset(std::string_view subset_id) {
@@ -363,7 +361,7 @@ std::string Engine::ReleaseSubset(std::string_view subset_id) {
   }
   if (in_flight) m.ReplayHeld(m.last_now_ms_, shape_id);
   m.MaybeEmitStatus();
-  return Ok("removed", std::to_string(removed.size()));
+  return OkWith("removed", std::to_string(removed.size()));
 }
 
 std::string Engine::SubsetsJson() const {
