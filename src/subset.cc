@@ -174,6 +174,7 @@ Status SplitSubsetBody(std::string_view body, std::string_view* metadata, std::s
     i = SkipSpace(body, end);
     if (i < body.size() && body[i] == ',') i = SkipSpace(body, i + 1);
   }
+  if (i >= body.size() || SkipSpace(body, i + 1) != body.size()) return bad;  // unclosed, or trailing bytes
   if (metadata->empty() || data->empty() || data->front() != '[') {
     return Status::Protocol("a subset response without metadata or data");
   }

@@ -203,6 +203,14 @@ TEST(SubsetBodyTest, SplitsMetadataAndDataWithoutParsingRows) {
   EXPECT_FALSE(SplitSubsetBody(R"({"metadata":{}})", &meta, &data).ok());
   EXPECT_FALSE(SplitSubsetBody(R"({"metadata":{},"data":[{"key":"x"})", &meta, &data).ok());
   EXPECT_FALSE(SplitSubsetBody(R"({"metadata":{},"data":{}})", &meta, &data).ok());
+  EXPECT_FALSE(SplitSubsetBody(R"({"metadata":{},"data":[]} x)", &meta, &data).ok());
+  EXPECT_FALSE(SplitSubsetBody(R"({"metadata":{},"data":[])", &meta, &data).ok());
+  EXPECT_TRUE(SplitSubsetBody(" {\"metadata\":{},\"data\":[]}\n", &meta, &data).ok());
+  // Every prefix of a good body is refused (a cut-off response applies nothing).
+  const std::string good = R"({"metadata":{"xmin":"1"},"data":[{"key":"k","value":{"a":"}"}}]})";
+  for (size_t n = 0; n < good.size(); n++) {
+    EXPECT_FALSE(SplitSubsetBody(good.substr(0, n), &meta, &data).ok()) << n;
+  }
 }
 
 TEST_F(SubsetSyncTest, SubsetRowsThenStreamChangesByVisibility) {
