@@ -165,6 +165,7 @@ export class Electrolite<S extends Status = Status> {
       const token = this.tokenKeeper?.current;
       if (token) await this.useToken(token, false);
       this.applyStatus(await this.port.call('status'));
+      await this.shapes.subsets.reclaim();
     } catch (err) {
       this.debugLog?.line('host', `could not set up the reopened engine: ${(err as Error).message}`);
     }

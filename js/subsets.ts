@@ -3,7 +3,8 @@
 // limit, offset })` asks the engine for the rows (a subset snapshot, src/subset.h) and resolves
 // once they are in the local table, with a handle whose `release()` lets them go: rows no other
 // held subset (and no pending local write) needs leave the table, and live queries follow.
-// The same subset loaded twice is one subset held twice; it is released when both let go.
+// The same subset loaded twice (by two components, or two tabs) is one subset held twice; the
+// engine drops it when both let go.
 // Held subsets are kept by the engine across reopen (`db.subsets()` lists them).
 //
 // Progressive: the shape is subscribed twice, `changes_only` (for subsets: the first screen)
@@ -65,8 +66,10 @@ export class Subsets {
   /** Last outcome per subset id, from `subset` events. */
   readonly #outcomes = new Map<string, Outcome>();
   readonly #waiters = new Map<string, Set<() => void>>();
-  /** How many handles hold each subset. */
-  readonly #holds = new Map<string, number>();
+  /** This client's live handles per subset (the engine counts holds across clients and tabs). */
+  readonly #local = new Map<string, number>();
+  /** What each live handle loaded, to load it again on an engine that was reopened. */
+  readonly #live = new Set<{ target: string; subset: Record<string, unknown> }>();
   /** Progressive shapes: the whole shape's id → its changes_only companion's id, until the whole is in. */
   readonly #firstScreen = new Map<string, string>();
   /** Progressive shapes whose whole shape is not subscribed yet: starts it. */
@@ -127,11 +130,14 @@ export class Subsets {
       if (companion !== undefined && this.#progressiveDone.has(shapeId)) return { id: '', shapeId, rows: 0, release: async () => undefined };
       throw err;
     }
-    this.#holds.set(id, (this.#holds.get(id) ?? 0) + 1);
+    this.#local.set(id, (this.#local.get(id) ?? 0) + 1);
+    const live = { target, subset };
+    this.#live.add(live);
     let released = false;
     const release = async () => {
       if (released) return;
       released = true;
+      this.#live.delete(live);
       await this.#let(id);
     };
     try {
@@ -169,22 +175,28 @@ export class Subsets {
       if (!upToDate(s, shapeId)) continue;
       this.#firstScreen.delete(shapeId);
       this.#progressiveDone.add(shapeId);
-      for (const [id] of this.#holds) if (id.startsWith(`${companion}~`)) this.#holds.delete(id);
       // The companion's rows are the whole shape's now; its subsets go with it.
       void this.#port.call('unsubscribe', companion).catch(() => undefined);
       for (const id of [...this.#waiters.keys()]) this.#wake(id);
     }
   }
 
-  async #let(id: string): Promise<void> {
-    const n = (this.#holds.get(id) ?? 0) - 1;
-    if (n > 0) {
-      this.#holds.set(id, n);
-      return;
+  /** The engine behind the port was opened again: it holds what this client's handles hold. */
+  async reclaim(): Promise<void> {
+    for (const { target, subset } of this.#live) {
+      await this.#port.call('loadSubset', target, subset).catch(() => undefined);
     }
-    if (!this.#holds.has(id)) return; // its shape went (progressive handover, unsubscribe)
-    this.#holds.delete(id);
-    this.#outcomes.delete(id);
+  }
+
+  /** One handle lets go: one hold in the engine ends (it drops the subset at the last). */
+  async #let(id: string): Promise<void> {
+    const n = (this.#local.get(id) ?? 0) - 1;
+    if (n > 0) this.#local.set(id, n);
+    else {
+      this.#local.delete(id);
+      this.#outcomes.delete(id); // a later load waits for the engine's word again
+    }
+    // not_found: its shape went (progressive handover, unsubscribe), and the subset with it.
     await this.#port.call('releaseSubset', id).catch((err: unknown) => {
       if (ElectroliteError.from(err).code !== 'not_found') throw err;
     });

@@ -130,7 +130,8 @@ class Engine {
   // The rows arrive with a `subset` event {subsetId, shapeId, state:"loaded", rows}.
   std::string LoadSubset(std::string_view shape_id, std::string_view subset_json,
                          int64_t now_ms = 0);
-  // {ok, removed}: the rows only this subset held left the table.
+  // {ok, removed}: one hold of the subset ends (LoadSubset adds one); at the last, the
+  // rows only this subset held leave the table.
   std::string ReleaseSubset(std::string_view subset_id);
   // {ok, subsets: [{id, shapeId, state, rows, ...definition}]}.
   std::string SubsetsJson() const;

@@ -311,6 +311,7 @@ std::string Engine::LoadSubset(std::string_view shape_id, std::string_view subse
     if (s->shape_id != shape->def().id || s->def.ToJson() != def->ToJson()) {
       return Status::Conflict("subset id " + id + " is already used by another definition").ToJson();
     }
+    s->holds++;
     if (s->failed) {  // asked again: try again
       s->failed = false;
       s->needs_request = true;
@@ -325,6 +326,7 @@ std::string Engine::LoadSubset(std::string_view shape_id, std::string_view subse
   s->shape_id = shape->def().id;
   s->table = shape->def().table;
   s->def = std::move(def).value();
+  s->holds = 1;
   Status st = m.subset_book_->Save(*s);
   if (!st.ok()) return st.ToJson();
   m.subsets_.push_back(std::move(s));
@@ -337,6 +339,10 @@ std::string Engine::ReleaseSubset(std::string_view subset_id) {
                          [&](const auto& s) { return s->id == subset_id; });
   if (it == m.subsets_.end()) return Status::NotFound("no subset " + std::string(subset_id)).ToJson();
   Subset* s = it->get();
+  if (s->holds > 1) {  // someone else still holds it
+    s->holds--;
+    return OkWith("removed", "0");
+  }
   SyncedTable* table = m.FindTable(s->table);
   std::vector<std::string> removed;
   Txn txn(m.store_.get());

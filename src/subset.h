@@ -12,9 +12,9 @@
 // so a crash never leaves rows without their holder or the reverse, and a
 // reopened engine still holds what the app held.
 //
-// Release: a released subset's rows that no other subset (of any shape on
-// the table) holds and no pending local write covers (a T__overlay row) leave
-// T__synced. A reloaded subset (the shape started over) that no longer holds
+// Release: a subset loaded N times goes at its Nth release; then its rows that
+// no other subset (of any shape on the table) holds and no pending local write
+// covers (a T__overlay row) leave T__synced. A reloaded subset (the shape started over) that no longer holds
 // a row releases that row the same way.
 #ifndef ELECTROLITE_SRC_SUBSET_H_
 #define ELECTROLITE_SRC_SUBSET_H_
@@ -65,6 +65,10 @@ struct Subset {
   bool snapshot_active = false;  // `snapshot` still filters the stream
   SnapshotVisibility snapshot;
   int64_t rows = 0;
+  // How many times the app loaded it in this session and has not released it yet (one
+  // subset, held by several components or tabs). Not persisted: after a reopen a loaded
+  // subset is held by nobody until loaded again, and a release of it drops it at once.
+  int holds = 0;
 
   // The request in flight or the wait before the next (not persisted).
   int64_t request_id = -1;

@@ -299,6 +299,10 @@ TEST_F(SubsetSyncTest, ReleaseKeepsRowsAnotherSubsetOrALocalWriteHolds) {
   Answer(TakeSubset(), StreamHeaders("1000_0", false), SubsetBody(kSnap, {Row(3, "three", 3), Row(4, "four", 4), Row(5, "five", 5)}));
   EXPECT_EQ(Items().size(), 5u);
   Events("tables-changed");
+  // a is held twice (two components, two tabs): the first release keeps it.
+  EXPECT_EQ(Load({{"where", "n <= 3"}}), a);
+  EXPECT_EQ(Release(a), 0);
+  EXPECT_EQ(Items().size(), 5u);
   EXPECT_EQ(Release(a), 2);  // 1 and 2; 3 is b's too
   EXPECT_EQ(Items(), (std::map<int, std::string>{{3, "three"}, {4, "four"}, {5, "five"}}));
   EXPECT_EQ(Events("tables-changed").size(), 1u);
