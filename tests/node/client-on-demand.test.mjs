@@ -91,6 +91,11 @@ test('pages load on demand, racing writes are neither lost nor doubled, release 
     await page3.release();
     assert.deepEqual((await localRows(db)).map((r) => r.priority).filter((p) => p > 40 && p <= 60),
       Array.from({ length: 10 }, (_, i) => 51 + i));
+    // Page 2 loaded a second time (another component showing it): one subset held twice.
+    const twice = await db.loadSubset(shapeId, { where: 'priority > $1', params: [20], orderBy: 'priority', limit: 20 });
+    assert.equal(twice.id, page2.id);
+    await twice.release();
+    assert.equal((await localRows(db)).filter((r) => r.priority > 20 && r.priority <= 40).length, 20, 'still held once');
     await again.release();
     await page2.release();
     assert.deepEqual((await localRows(db)).map((r) => r.priority), [1000], 'only the stream-inserted row is left');
