@@ -109,6 +109,7 @@ export class Electrolite<S extends Status = Status> {
       waitForStatus: (pred, timeoutMs, rejectOnError) => this.waitForStatus(pred as (s: S) => boolean, timeoutMs, rejectOnError),
       checkOpen: () => this.checkOpen(),
       isClosed: () => this.closed,
+      idle: () => this.txQueue.idle(),
     });
   }
 
@@ -433,7 +434,6 @@ export class Electrolite<S extends Status = Status> {
    * local table, with a handle whose `release()` lets them go (docs/client-api.md).
    */
   loadSubset(shapeId: string, subset: SubsetOptions = {}): Promise<SubsetHandle> {
-    if (typeof shapeId !== 'string' || shapeId === '') throw new ElectroliteError('invalid_argument', 'shapeId: expected a string');
     this.checkOpen();
     return this.shapes.subsets.load(shapeId, subset);
   }

@@ -15,6 +15,8 @@ export interface ShapeApiDeps {
   waitForStatus: (pred: (s: Status) => boolean, timeoutMs: number, rejectOnError: boolean) => Promise<unknown>;
   checkOpen: () => void;
   isClosed: () => boolean;
+  /** Resolves when no transaction of this client holds the database. */
+  idle: () => Promise<void>;
 }
 
 export class ShapeApi {
@@ -23,7 +25,7 @@ export class ShapeApi {
 
   constructor(deps: ShapeApiDeps) {
     this.#d = deps;
-    this.subsets = new Subsets(deps.port, deps.status);
+    this.subsets = new Subsets(deps.port, deps.status, deps.idle);
   }
 
   /**

@@ -79,9 +79,13 @@ export class Subsets {
   /** Progressive shapes whose whole snapshot is in: their subsets need nothing. */
   readonly #progressiveDone = new Set<string>();
 
-  constructor(port: HostPort, status: () => Status) {
+  readonly #idle: () => Promise<void>;
+
+  /** `idle`: resolves when no transaction of this client holds the database. */
+  constructor(port: HostPort, status: () => Status, idle: () => Promise<void>) {
     this.#port = port;
     this.#status = status;
+    this.#idle = idle;
   }
 
   /** The changes_only companion of a progressive shape (subscribed before the whole shape). */
@@ -116,6 +120,7 @@ export class Subsets {
   }
 
   async load(shapeId: string, opts: SubsetOptions = {}): Promise<SubsetHandle> {
+    if (typeof shapeId !== 'string' || shapeId === '') throw new ElectroliteError('invalid_argument', 'shapeId: expected a string');
     const subset = checkSubset(opts);
     const companion = this.#firstScreen.get(shapeId);
     if (companion === undefined && this.#progressiveDone.has(shapeId)) {
@@ -197,6 +202,7 @@ export class Subsets {
       this.#outcomes.delete(id); // a later load waits for the engine's word again
     }
     // not_found: its shape went (progressive handover, unsubscribe), and the subset with it.
+    await this.#idle(); // the engine releases nothing inside a transaction
     await this.#port.call('releaseSubset', id).catch((err: unknown) => {
       if (ElectroliteError.from(err).code !== 'not_found') throw err;
     });

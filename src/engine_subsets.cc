@@ -339,6 +339,10 @@ std::string Engine::ReleaseSubset(std::string_view subset_id) {
                          [&](const auto& s) { return s->id == subset_id; });
   if (it == m.subsets_.end()) return Status::NotFound("no subset " + std::string(subset_id)).ToJson();
   Subset* s = it->get();
+  if (m.store_->InTransaction()) {
+    // An app transaction's rollback would bring back rows the engine no longer counts.
+    return Status::Conflict("cannot release a subset inside a transaction").ToJson();
+  }
   if (s->holds > 1) {  // someone else still holds it
     s->holds--;
     return OkWith("removed", "0");

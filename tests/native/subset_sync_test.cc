@@ -306,6 +306,11 @@ TEST_F(SubsetSyncTest, ReleaseKeepsRowsAnotherSubsetOrALocalWriteHolds) {
   EXPECT_EQ(Release(a), 2);  // 1 and 2; 3 is b's too
   EXPECT_EQ(Items(), (std::map<int, std::string>{{3, "three"}, {4, "four"}, {5, "five"}}));
   EXPECT_EQ(Events("tables-changed").size(), 1u);
+  // Not inside an app transaction (its rollback would bring rows back behind the engine's back).
+  ASSERT_TRUE(json::parse(engine_->Begin())["ok"].get<bool>());
+  json in_tx = json::parse(engine_->ReleaseSubset(b));
+  EXPECT_EQ(in_tx["code"], "conflict");
+  ASSERT_TRUE(json::parse(engine_->Rollback())["ok"].get<bool>());
   // A pending local edit of 5 keeps its row.
   json w = json::parse(engine_->Update("items", R"({"id":5})", R"({"title":"five local"})", now_));
   ASSERT_TRUE(w["ok"].get<bool>()) << w.dump();
