@@ -27,6 +27,7 @@ const WORKLOADS = [
   { file: 'server', minutes: 10 },
   { file: 'server-subset', minutes: 5 },
   { file: 'remote-latency', minutes: 24 },
+  { file: 'on-demand', minutes: 15 },
 ];
 
 function parseArgs(argv) {

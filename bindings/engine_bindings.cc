@@ -169,6 +169,21 @@ std::string Unsubscribe(int h, const std::string& shape_id) {
   return e == nullptr ? NoEngine(h) : e->Unsubscribe(shape_id);
 }
 
+std::string LoadSubset(int h, const std::string& shape_id, const std::string& subset_json, double now_ms) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->LoadSubset(shape_id, subset_json, Ms(now_ms));
+}
+
+std::string ReleaseSubset(int h, const std::string& subset_id) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->ReleaseSubset(subset_id);
+}
+
+std::string Subsets(int h) {
+  Engine* e = Find(h);
+  return e == nullptr ? NoEngine(h) : e->SubsetsJson();
+}
+
 std::string StatusJson(int h) {
   Engine* e = Find(h);
   return e == nullptr ? NoEngine(h) : e->StatusJson();
@@ -345,6 +360,9 @@ EMSCRIPTEN_BINDINGS(electrolite_engine) {
   emscripten::function("pollEvent", &PollEvent);
   emscripten::function("subscribe", &Subscribe);
   emscripten::function("unsubscribe", &Unsubscribe);
+  emscripten::function("loadSubset", &LoadSubset);
+  emscripten::function("releaseSubset", &ReleaseSubset);
+  emscripten::function("subsets", &Subsets);
   emscripten::function("status", &StatusJson);
   emscripten::function("query", &Query);
   emscripten::function("exec", &Exec);

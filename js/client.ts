@@ -2,18 +2,23 @@
 // engine host only through a HostPort (js/host-port.ts: in this thread in Node; the browser's
 // worker, or the leader tab's, in a page), so everything here is plain async calls and
 // events. Owns what must stay next to the app: live queries (structurally shared here, once),
-// status, the token function and when to ask it again, custom conflict resolvers, prefetch
-// waits, page visibility and network events, debug output.
+// status, the token function and when to ask it again, page visibility and network events,
+// debug output. By concept, beside it: what is synced — shapes, their modes, subsets and
+// prefetches (js/shapes.ts, js/subsets.ts) — and conflicts and custom resolvers
+// (js/conflicts.ts).
 
 import { checkParams, checkRow, checkSql, checkTable, resolveToken } from './client-args.js';
+import { Conflicts } from './conflicts.js';
 import { DebugLog } from './debug-log.js';
 import type { EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
-import { checkKey, jwtSubject, shapesUpToDate } from './extras.js';
+import { jwtSubject } from './extras.js';
 import { HOST_REOPENED, type Connector, type HostPort, type ModuleLoader } from './host-port.js';
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
 import { IncrementalView, type KeyChanges } from './live-incremental.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
+import { ShapeApi } from './shapes.js';
+import type { SubsetHandle, SubsetInfo, SubsetOptions } from './subsets.js';
 import { watchPage } from './page-events.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
 import { toObjects } from './structural-share.js';
@@ -22,7 +27,6 @@ import { savedToken, saveToken, TokenKeeper, tokenUsable, type TokenProblem } fr
 import { TxQueue } from './tx-queue.js';
 import type {
   ConflictEvent,
-  ConflictResolver,
   ExecResult,
   Metrics,
   OpenOptions,
@@ -64,12 +68,12 @@ const connectInProcess: (loadModule?: ModuleLoader) => Connector = (loadModule) 
 export class Electrolite<S extends Status = Status> {
   private readonly port: HostPort;
   private readonly options: ResolvedOptions;
-  private readonly resolvers: Record<string, ConflictResolver>;
+  private readonly conflicts: Conflicts;
   private readonly debugLog: DebugLog | undefined;
   /** Listeners of `S` statuses (kept as Status so that Electrolite<S> is covariant in S). */
   private readonly statusListeners = new Set<(s: Status) => void>();
-  private readonly conflictListeners = new Set<(c: ConflictEvent) => void>();
   private readonly liveQueries = new Set<LiveQuery<Row>>();
+  private readonly shapes: ShapeApi;
   private currentStatus: S = INITIAL_STATUS as S;
   /** Transactions run one at a time; other calls wait while one is open or queued. */
   private readonly txQueue = new TxQueue();
@@ -95,10 +99,18 @@ export class Electrolite<S extends Status = Status> {
   private constructor(port: HostPort, options: ResolvedOptions, opened: OpenOptions) {
     this.port = port;
     this.options = options;
-    this.resolvers = { ...(opened.resolvers ?? {}) };
+    this.conflicts = new Conflicts(port, opened.resolvers, () => this.debugLog);
     this.fixedUserId = opened.userId !== undefined;
     this.openedUserId = opened.userId;
     if (options.debug) this.debugLog = new DebugLog(opened.logger);
+    this.shapes = new ShapeApi({
+      port,
+      status: () => this.currentStatus,
+      waitForStatus: (pred, timeoutMs, rejectOnError) => this.waitForStatus(pred as (s: S) => boolean, timeoutMs, rejectOnError),
+      checkOpen: () => this.checkOpen(),
+      isClosed: () => this.closed,
+      idle: () => this.txQueue.idle(),
+    });
   }
 
   /**
@@ -117,9 +129,7 @@ export class Electrolite<S extends Status = Status> {
   private static async openLocal<S extends Status>(options: OpenOptions, advanced: AdvancedOpenOptions): Promise<Electrolite<S>> {
     const resolved = resolveOptions(options);
     for (const w of resolved.warnings) console.warn(`[electrolite] ${w}`);
-    for (const [table, fn] of Object.entries(options.resolvers ?? {})) {
-      if (typeof fn !== 'function') throw new ElectroliteError('invalid_argument', `resolvers.${table}: expected a function`);
-    }
+    Conflicts.check(options.resolvers);
     // A token function is not awaited (startToken): the database opens from local data.
     const source = options.token ?? resolved.token;
     const token = typeof source === 'function' ? undefined : await resolveToken(source);
@@ -129,7 +139,7 @@ export class Electrolite<S extends Status = Status> {
     const db = new Electrolite<S>(port, resolved, options);
     port.listen((ev) => db.onEvent(ev));
     try {
-      await db.tellHost();
+      await db.conflicts.tellHost();
       db.applyStatus(await port.call('status'));
       if (typeof source === 'function') await db.startToken(source);
     } catch (err) {
@@ -144,23 +154,19 @@ export class Electrolite<S extends Status = Status> {
     return db;
   }
 
-  /** What the host must know from this client: the tables with a resolver. */
-  private async tellHost(): Promise<void> {
-    for (const table of Object.keys(this.resolvers)) await this.port.call('setResolver', table, true);
-  }
-
   /**
    * The host behind the port was opened again (this tab took over as leader, or the leader
    * changed): tell it again what it knew, and read every live query afresh.
    */
   private async hostReopened(): Promise<void> {
     try {
-      await this.tellHost();
+      await this.conflicts.tellHost();
       if (!this.visible) await this.port.call('setVisible', false);
       if (!this.networkOnline) await this.port.call('setNetworkOnline', false);
       const token = this.tokenKeeper?.current;
       if (token) await this.useToken(token, false);
       this.applyStatus(await this.port.call('status'));
+      await this.shapes.subsets.reclaim();
     } catch (err) {
       this.debugLog?.line('host', `could not set up the reopened engine: ${(err as Error).message}`);
     }
@@ -218,8 +224,7 @@ export class Electrolite<S extends Status = Status> {
   }
 
   onConflict(cb: (conflict: ConflictEvent) => void): Unsubscribe {
-    this.conflictListeners.add(cb);
-    return () => this.conflictListeners.delete(cb);
+    return this.conflicts.listen(cb);
   }
 
   async metrics(): Promise<Metrics> {
@@ -413,22 +418,30 @@ export class Electrolite<S extends Status = Status> {
     return q;
   }
 
-  // ---- shapes ----
+  // ---- what is synced: shapes, subsets, prefetches (js/shapes.ts, js/subsets.ts) ----
 
-  /** Adds a shape (e.g. one environment's tasks); returns its id for unsubscribe(). */
-  async subscribe(shape: ShapeSubscription): Promise<string> {
-    const s = checkRow('shape', shape) as unknown as ShapeSubscription;
-    checkTable(s.table);
-    if (s.where !== undefined && typeof s.where !== 'string') throw new ElectroliteError('invalid_argument', 'where: expected a string');
-    const params = checkParams(s.params);
-    this.checkOpen();
-    return this.port.call('subscribe', { ...s, params } as Record<string, unknown>);
+  /** Adds a shape (e.g. one environment's tasks, `mode` 'full' | 'on-demand' | 'progressive'); returns its id. */
+  subscribe(shape: ShapeSubscription): Promise<string> {
+    return this.shapes.subscribe(shape);
   }
 
-  async unsubscribe(shapeId: string): Promise<void> {
-    if (typeof shapeId !== 'string' || shapeId === '') throw new ElectroliteError('invalid_argument', 'shapeId: expected a string');
+  unsubscribe(shapeId: string): Promise<void> {
+    return this.shapes.unsubscribe(shapeId);
+  }
+
+  /**
+   * Loads a subset of an on-demand (or progressive) shape: resolves once its rows are in the
+   * local table, with a handle whose `release()` lets them go (docs/client-api.md).
+   */
+  loadSubset(shapeId: string, subset: SubsetOptions = {}): Promise<SubsetHandle> {
     this.checkOpen();
-    await this.port.call('unsubscribe', shapeId);
+    return this.shapes.subsets.load(shapeId, subset);
+  }
+
+  /** The subsets the database holds (kept across reopen). */
+  subsets(): Promise<SubsetInfo[]> {
+    this.checkOpen();
+    return this.shapes.subsets.list();
   }
 
   // ---- page visibility / network (watchPage calls these from the page's events) ----
@@ -453,32 +466,13 @@ export class Electrolite<S extends Status = Status> {
    * `timeoutMs`, rejecting) with the function that releases them; released children are
    * dropped after the grace period (`prefetchGraceMs`) unless prefetched again.
    */
-  async prefetch(table: string, key: unknown, timeoutMs = 30000): Promise<() => Promise<void>> {
-    const t = checkTable(table);
-    const k = checkKey(key);
-    this.checkOpen();
-    const { shapeIds } = await this.port.call('prefetch', t, k);
-    let released = false;
-    const release = async () => {
-      if (released || this.closed) return;
-      released = true;
-      await this.port.call('release', t, k);
-    };
-    if (shapeIds.length > 0) {
-      try {
-        await this.waitForStatus((s) => shapesUpToDate(s, shapeIds), timeoutMs, true);
-      } catch (err) {
-        await release().catch(() => undefined);
-        throw err;
-      }
-    }
-    return release;
+  prefetch(table: string, key: unknown, timeoutMs = 30000): Promise<() => Promise<void>> {
+    return this.shapes.prefetch(table, key, timeoutMs);
   }
 
   /** Ends one prefetch of `table` row `key` (same as calling the function prefetch returned). */
-  async release(table: string, key: unknown): Promise<void> {
-    this.checkOpen();
-    await this.port.call('release', checkTable(table), checkKey(key));
+  release(table: string, key: unknown): Promise<void> {
+    return this.shapes.release(table, key);
   }
 
   /**
@@ -518,7 +512,7 @@ export class Electrolite<S extends Status = Status> {
     for (const fn of this.cleanups.splice(0)) fn();
     for (const q of [...this.liveQueries]) q.dispose();
     this.statusListeners.clear();
-    this.conflictListeners.clear();
+    this.conflicts.clear();
   }
 
   private checkOpen(): void {
@@ -541,7 +535,7 @@ export class Electrolite<S extends Status = Status> {
         this.applyStatus(ev);
         return;
       case 'conflict':
-        this.onConflictEvent(ev as unknown as ConflictEvent);
+        this.conflicts.onConflict(ev as unknown as ConflictEvent);
         return;
       case 'error':
         this.lastError = { code: String(ev.code ?? 'internal'), message: String(ev.message ?? ''), shapeId: ev.shapeId as string | undefined };
@@ -554,7 +548,10 @@ export class Electrolite<S extends Status = Status> {
         }
         return;
       case 'resolve':
-        void this.onResolveEvent(ev);
+        void this.conflicts.onResolve(ev);
+        return;
+      case 'subset':
+        this.shapes.subsets.onEvent(ev);
         return;
       case 'auth-rejected':
         void this.tokenKeeper?.rejected(ev.tokenWasAccepted === true);
@@ -577,6 +574,7 @@ export class Electrolite<S extends Status = Status> {
     if (this.tokenProblem?.code === 'unreachable' && next.network === 'online') next = { ...next, network: 'unreachable', isOffline: true };
     if (sameStatus(next, this.currentStatus)) return;
     this.currentStatus = next;
+    this.shapes.subsets.statusChanged(next);
     for (const cb of [...this.statusListeners]) {
       try {
         cb(next);
@@ -585,38 +583,6 @@ export class Electrolite<S extends Status = Status> {
           throw err;
         });
       }
-    }
-  }
-
-  private onConflictEvent(c: ConflictEvent): void {
-    for (const cb of [...this.conflictListeners]) {
-      try {
-        cb(c);
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
-  }
-
-  /**
-   * A `resolve` event: the engine asks the app's resolver for the row to keep; the answer
-   * goes back to the engine, which writes it as a new change based on the server row.
-   */
-  private async onResolveEvent(ev: EngineEvent): Promise<void> {
-    const table = String(ev.table);
-    const resolver = this.resolvers[table];
-    const id = String(ev.id);
-    try {
-      if (!resolver) throw new ElectroliteError('not_found', `no resolver registered for ${table}`);
-      const chosen = resolver({ ...(ev.local as Row) }, { ...(ev.remote as Row) });
-      checkRow('resolver result', chosen);
-      await this.port.call('resolveConflict', id, chosen);
-      this.debugLog?.line('conflict', `custom resolver for ${table} resolved ${JSON.stringify(ev.key)}`);
-    } catch (err) {
-      this.debugLog?.line('conflict', `custom resolver for ${table} failed: ${(err as Error).message}`);
-      console.warn(`[electrolite] custom resolver for ${table} failed: ${(err as Error).message}`);
     }
   }
 

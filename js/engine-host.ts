@@ -476,6 +476,28 @@ export class EngineHost {
     this.schedulePump();
   }
 
+  /** Asks for a subset of a `changes_only` shape (js/subsets.ts); its rows arrive with a `subset` event. */
+  loadSubset(shapeId: string, subset: Record<string, unknown>): string {
+    this.check();
+    const r = unwrap<{ subsetId: string }>(this.m.loadSubset(this.h, shapeId, json(subset), Date.now()), 'loadSubset');
+    this.schedulePump();
+    return r.subsetId;
+  }
+
+  /** Lets go of a subset: the rows nothing else holds leave the table. Returns how many left. */
+  releaseSubset(subsetId: string): number {
+    this.check();
+    const r = unwrap<{ removed: number }>(this.m.releaseSubset(this.h, subsetId), 'releaseSubset');
+    this.schedulePump();
+    return r.removed;
+  }
+
+  /** The subsets the database holds (kept across reopen). */
+  subsets(): Record<string, unknown>[] {
+    this.check();
+    return unwrap<{ subsets: Record<string, unknown>[] }>(this.m.subsets(this.h), 'subsets').subsets;
+  }
+
   status(): Record<string, unknown> {
     this.check();
     return this.withHostState(JSON.parse(this.m.status(this.h)) as Record<string, unknown>);
@@ -590,5 +612,5 @@ export type HostMethods = Pick<
   | 'deferredReady' | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'setUserId' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
   | 'delete' | 'begin' | 'commit' | 'rollback' | 'subscribe' | 'unsubscribe' | 'status' | 'metrics'
   | 'pendingMutations' | 'discardMutation' | 'setResolver' | 'resolveConflict' | 'close'
-  | 'prefetch' | 'release' | 'exportSnapshot' | 'clear'
+  | 'prefetch' | 'release' | 'exportSnapshot' | 'clear' | 'loadSubset' | 'releaseSubset' | 'subsets'
 >;

@@ -47,6 +47,12 @@ export interface EngineModule {
   /** `{ok, shapeId}`. `shapeJson`: `{table, where?, params?, columns?, replica?, id?}`. */
   subscribe(h: number, shapeJson: string): ResultJson;
   unsubscribe(h: number, shapeId: string): ResultJson;
+  /** `{ok, subsetId}`. `subsetJson`: `{id?, where?, params?, orderBy?, limit?, offset?}` (shape with log changes_only). */
+  loadSubset(h: number, shapeId: string, subsetJson: string, nowMs: number): ResultJson;
+  /** `{ok, removed}`. */
+  releaseSubset(h: number, subsetId: string): ResultJson;
+  /** `{ok, subsets: [{id, shapeId, table, state, rows, where?, params?, orderBy?, limit?, offset?}]}`. */
+  subsets(h: number): ResultJson;
   /** Status JSON: connection, sync, isUpToDate, lastSyncedAt, pendingChanges, error, shapes. */
   status(h: number): string;
 

@@ -174,7 +174,16 @@ export interface ShapeSubscription {
   columns?: string[];
   replica?: 'default' | 'full';
   id?: string;
+  /**
+   * `'full'` (default): the whole shape, then its changes. `'on-demand'`: nothing until
+   * `db.loadSubset(shapeId, …)` asks for rows (Electric's `log=changes_only` + subset
+   * snapshots), then their changes. `'progressive'`: subsets at once for the first screen,
+   * the whole shape behind them; once it is in, subsets are no longer needed.
+   */
+  mode?: SyncMode;
 }
+
+export type SyncMode = 'full' | 'on-demand' | 'progressive';
 
 export interface PendingMutation {
   id: string;

@@ -7,6 +7,7 @@ export { ElectricProvider, type ElectricProviderProps } from './ElectricProvider
 export { useElectric, useElectricStatus, type UseElectric } from './useElectric.js';
 export { useElectricClient } from './context.js';
 export { useLiveQuery, type LiveQueryResult } from './useLiveQuery.js';
+export { useSubset } from './useSubset.js';
 export { useElectricTasks, type UseElectricTasks } from './useElectricTasks.js';
 export { useElectricEnvironments, type UseElectricEnvironments } from './useElectricEnvironments.js';
 export { useOfflineState, type OfflineState } from './useOfflineState.js';
@@ -14,6 +15,7 @@ export {
   ElectricConnectionStatus, ElectricMetrics, ElectricOfflineIndicator, ElectricSyncButton,
 } from './components.js';
 export { LiveQueryObserver, KEEP_ALIVE_MS } from './live-query-observer.js';
+export { SubsetObserver, type SubsetState } from './subset-observer.js';
 export { MetricsObserver, StatusObserver, metricsObserver, statusObserver, type ElectricStatus } from './status-observer.js';
 export { ElectricClientStore, defaultOpen, type ClientState, type Opener } from './client-store.js';
 export { readElectricEnv, resolveConfig, type ElectricConfig } from './config.js';

@@ -90,10 +90,6 @@ Status RepairReservedColumns(Store& store, TableDecl* stored, bool* repaired) {
   return put.Run();
 }
 
-std::string OkWith(const std::string& field, const std::string& json_value) {
-  return "{\"ok\":true,\"" + field + "\":" + json_value + "}";
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- Impl
@@ -194,6 +190,7 @@ Status Engine::Impl::Init(std::vector<TableDecl> decls) {
       (void)shape;
     }
   }
+  EL_RETURN_IF_ERROR(InitSubsets());
   EL_RETURN_IF_ERROR(StartUploads());
   EL_ASSIGN_OR_RETURN(retention_, RetentionComponent::Create(this));
   EL_ASSIGN_OR_RETURN(prefetch_, PrefetchComponent::Create(this));
@@ -212,6 +209,7 @@ void Engine::Impl::InitTimers() {
                FlushWrites(true);
              });
   timers_.Add([this] { return ShapesDeadline(); }, [this](int64_t now_ms) { ShapesOnTimeout(now_ms); });
+  timers_.Add([this] { return SubsetsDeadline(); }, [this](int64_t now_ms) { SubsetsOnTimeout(now_ms); });
   for (EngineComponent* c : components_) {
     timers_.Add([c] { return c->Deadline(); }, [c](int64_t now_ms) { c->OnTimeout(now_ms); });
   }
@@ -445,6 +443,10 @@ void Engine::HandleNetworkError(int64_t now_ms, int64_t request_id, std::string_
     impl_->FlushWrites(true);
     return;
   }
+  if (Subset* subset = impl_->SubsetOfRequest(request_id)) {
+    impl_->OnSubsetNetworkError(now_ms, subset, std::string(message));
+    return;
+  }
   for (auto& s : impl_->shapes_) {
     if (s->InFlight(request_id)) {
       impl_->OnNetworkError(now_ms, s.get(), std::string(message));
@@ -508,7 +510,11 @@ std::string Engine::PollRequestJson(int64_t now_ms) {
 
 std::string Engine::RequestBody(int64_t request_id) {
   const std::string* body = impl_->uploader_->Body(request_id);
-  return body != nullptr ? *body : std::string();
+  if (body == nullptr) {
+    const Subset* subset = impl_->SubsetOfRequest(request_id);
+    return subset != nullptr ? subset->body : std::string();
+  }
+  return *body;
 }
 
 int64_t Engine::PollTimeout() const { return impl_->timers_.Next(); }
@@ -550,6 +556,7 @@ std::string Engine::Unsubscribe(std::string_view shape_id) {
   del.value()->BindText(1, shape_id);
   Status s = del.value()->Run();
   if (s.ok()) s = RowTags::ClearShape(*impl_->store_, std::string(shape_id));
+  if (s.ok()) s = impl_->ForgetSubsets(std::string(shape_id));
   if (!s.ok()) return s.ToJson();
   shapes.erase(it);  // a late response for its request is ignored
   impl_->MaybeEmitStatus();
@@ -576,6 +583,8 @@ Result<std::string> Engine::Export() {
 std::string Engine::Clear() {
   Impl& m = *impl_;
   m.shapes_.clear();  // nothing is requested any more; late responses are ignored
+  m.subsets_.clear();
+  m.held_responses_.clear();
   m.store_->ClearCache();
   m.query_cache_->Clear();
   Status s = ClearDatabase(*m.store_);

@@ -126,6 +126,17 @@ class Engine {
   std::string Unsubscribe(std::string_view shape_id);
   std::string StatusJson() const;
 
+  // ---- on-demand sync (subset.h): subsets of a `log: "changes_only"` shape ----
+  // {ok, subsetId}. subset_json: {id?, where?, params?, orderBy?, limit?, offset?}.
+  // The rows arrive with a `subset` event {subsetId, shapeId, state:"loaded", rows}.
+  std::string LoadSubset(std::string_view shape_id, std::string_view subset_json,
+                         int64_t now_ms = 0);
+  // {ok, removed}: one hold of the subset ends (LoadSubset adds one); at the last, the
+  // rows only this subset held leave the table.
+  std::string ReleaseSubset(std::string_view subset_id);
+  // {ok, subsets: [{id, shapeId, state, rows, ...definition}]}.
+  std::string SubsetsJson() const;
+
   // ---- local data ----
   // {ok, columns, rows, tables}.
   std::string Query(std::string_view sql, std::string_view params_json);

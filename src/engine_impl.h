@@ -18,6 +18,7 @@
 #include "shape.h"
 #include "statement_cache.h"
 #include "store.h"
+#include "subset.h"
 #include "synced_tables.h"
 #include "timers.h"
 #include "txid_matching.h"
@@ -105,6 +106,27 @@ class Engine::Impl {
   Status ApplyBody(int64_t now_ms, Shape* shape, int status, const Headers& headers,
                    std::string_view body);
 
+  // ---- engine_subsets.cc: on-demand sync (subset.h) ----
+  Status InitSubsets();
+  std::optional<Request> NextSubsetRequest(int64_t now_ms);
+  Subset* SubsetOfRequest(int64_t request_id);
+  Status OnSubsetResponse(int64_t now_ms, Subset* subset, int status, const Headers& headers,
+                          std::string_view body);
+  void OnSubsetNetworkError(int64_t now_ms, Subset* subset, const std::string& message);
+  int64_t SubsetsDeadline() const;
+  void SubsetsOnTimeout(int64_t now_ms);
+  // Whether a subset of the shape is in flight: a stream response of the
+  // shape that arrives meanwhile is held and applied after the subset's rows.
+  bool SubsetInFlight(const std::string& shape_id) const;
+  void HoldResponse(int64_t request_id, const std::string& shape_id, int status,
+                    const Headers& headers, std::string_view body);
+  void ReplayHeld(int64_t now_ms, const std::string& shape_id);
+  // The shape started over from -1: its subsets load again.
+  void ShapeRestarted(const std::string& shape_id);
+  // The shape is gone: its subsets are forgotten (their rows stay, as the shape's do).
+  Status ForgetSubsets(const std::string& shape_id);
+  std::string SubsetEvent(const Subset& s, const char* state, const std::string& extra) const;
+
   // ---- fixed at open ----
   EngineOptions options_;
   std::unique_ptr<Store> store_;
@@ -138,6 +160,17 @@ class Engine::Impl {
   // ---- outputs: polled events, the last status emitted ----
   std::deque<std::string> events_;
   std::string last_status_json_;
+
+  // ---- on-demand sync: the subsets the app holds, stream responses held behind one ----
+  std::unique_ptr<SubsetBook> subset_book_;
+  std::vector<std::unique_ptr<Subset>> subsets_;
+  struct HeldResponse {
+    int64_t request_id;
+    int status;
+    Headers headers;
+    std::string body;
+  };
+  std::map<std::string, HeldResponse> held_responses_;  // by shape id
 
   // ---- components with timers, metrics (the timer table holds pointers to them) ----
   std::unique_ptr<SyncMetrics> metrics_;

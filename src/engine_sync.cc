@@ -10,6 +10,7 @@
 #include "message_decoder.h"
 #include "reserved_names.h"
 #include "response_applier.h"
+#include "subset_stream.h"
 
 namespace electrolite {
 
@@ -53,18 +54,26 @@ Status Engine::Impl::Carry(int64_t now_ms, Shape* shape, const ShapeStep& step) 
 Status Engine::Impl::Refetch(Shape* shape, const std::string& new_handle,
                              ShapeStep::Forget forget) {
   EL_RETURN_IF_ERROR(shape->StartOver(*store_, new_handle, forget));
+  ShapeRestarted(shape->def().id);
   Log("info", "shape " + shape->def().id + ": must-refetch, new handle '" + new_handle + "'");
   return Status::Ok();
 }
 
 Status Engine::Impl::OnResponse(int64_t now_ms, int64_t request_id, int status,
                                 const Headers& headers, std::string_view body) {
+  if (Subset* subset = SubsetOfRequest(request_id)) {
+    return OnSubsetResponse(now_ms, subset, status, headers, body);
+  }
   Shape* shape = nullptr;
   for (auto& s : shapes_) {
     if (s->InFlight(request_id)) shape = s.get();
   }
   if (shape == nullptr) {
     return Status::NotFound("no request in flight with id " + std::to_string(request_id));
+  }
+  if (SubsetInFlight(shape->def().id)) {
+    HoldResponse(request_id, shape->def().id, status, headers, body);
+    return Status::Ok();
   }
   metrics_->OnResponse(body.size());
   ShapeStep step = shape->OnResponse(now_ms, status, headers, body);
@@ -128,8 +137,14 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   }
   ResponseApplier applier(store_.get(), shape, next.refetching);
   if (!options_.user_id.empty()) applier.SetUserFilter(&options_.user_column, &options_.user_id);
-  Status bulk = applier.BeginBulkLoad(sole, status == 200 && !live);
+  // A changes_only shape has no initial snapshot to load in bulk: its rows come from subsets.
+  Status bulk = applier.BeginBulkLoad(sole && !shape->def().changes_only(), status == 200 && !live);
   if (!bulk.ok()) return undo(bulk);
+  std::unique_ptr<SubsetStreamGate> gate;
+  if (shape->def().changes_only()) {
+    gate = std::make_unique<SubsetStreamGate>(subset_book_.get(), &subsets_, shape);
+    applier.SetChangeFilter(gate.get());
+  }
   MessageDecoder decoder(&applier);
   Status s = status == 200 ? decoder.Feed(body) : Status::Ok();
   if (s.ok()) s = decoder.Finish();
@@ -139,6 +154,10 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
     return Refetch(shape, std::string(), ShapeStep::Forget::kNothing);
   }
   bool up_to_date = applier.up_to_date() || status == 204;
+  if (gate != nullptr) {
+    s = gate->SeenLsn(applier.global_last_seen_lsn());
+    if (!s.ok()) return undo(s);
+  }
   if (up_to_date) {
     next.up_to_date = true;
     next.last_synced_at = now_ms;
@@ -151,7 +170,8 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
   if (!applier.last_lsn().empty()) next.last_lsn = applier.last_lsn();
   bool swapped = false;
   if (up_to_date && next.refetching) {
-    s = table->SwapStage(/*replace_all=*/sole);
+    // A changes_only shape's snapshot is empty: the rows its subsets hold stay.
+    s = table->SwapStage(/*replace_all=*/sole && !shape->def().changes_only());
     if (!s.ok()) return undo(s);
     next.refetching = false;
     swapped = true;
@@ -239,6 +259,11 @@ Shape* Engine::Impl::Probe() const {
 
 std::optional<Request> Engine::Impl::NextRequest(int64_t now_ms) {
   if (!online_) return std::nullopt;
+  // Subsets first: the app waits on them for what it shows.
+  if (std::optional<Request> subset = NextSubsetRequest(now_ms)) {
+    MaybeEmitStatus();
+    return subset;
+  }
   Shape* probe = Probe();
   for (auto& owned : shapes_) {
     Shape* shape = owned.get();

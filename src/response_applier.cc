@@ -142,6 +142,14 @@ Status ResponseApplier::OnMessage(const ShapeMessage& m, int64_t index) {
   if (must_refetch_) return Status::Ok();  // the rest of the batch is discarded
   switch (m.kind) {
     case ShapeMessage::Kind::kChange: {
+      if (filter_ != nullptr) {
+        Result<bool> keep = filter_->Keep(m);
+        if (!keep.ok()) return keep.status().WithContext("message " + std::to_string(index));
+        if (!keep.value()) {
+          NoteTxids(m);
+          return Status::Ok();
+        }
+      }
       if (user_ != nullptr && m.op != Operation::kDelete && IsForeign(m)) {
         ShapeMessage gone = m;  // drop it (and any local copy of its key)
         gone.op = Operation::kDelete;

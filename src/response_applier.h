@@ -19,6 +19,15 @@
 
 namespace electrolite {
 
+// Decides, before a change message is applied, whether it applies at all
+// (subset_stream.h for `log=changes_only` shapes). A change it drops still
+// confirms the local writes its txids name.
+class ChangeFilter {
+ public:
+  virtual ~ChangeFilter() = default;
+  virtual Result<bool> Keep(const ShapeMessage& m) = 0;
+};
+
 class ResponseApplier : public MessageSink {
  public:
   // `shape` must outlive the applier. Rows go to the stage table while the
@@ -42,6 +51,8 @@ class ResponseApplier : public MessageSink {
     user_ = user;
   }
   int64_t foreign_rows() const { return foreign_rows_; }
+  // `filter` (may be null) must outlive the applier.
+  void SetChangeFilter(ChangeFilter* filter) { filter_ = filter; }
 
   int64_t rows() const { return rows_; }
   // Keys of the rows applied to the table (not the stage), for tables-changed.
@@ -74,6 +85,7 @@ class ResponseApplier : public MessageSink {
   const std::string* user_column_ = nullptr;
   const std::string* user_ = nullptr;
   int64_t foreign_rows_ = 0;
+  ChangeFilter* filter_ = nullptr;
   bool up_to_date_ = false;
   bool must_refetch_ = false;
   bool snapshot_end_ = false;

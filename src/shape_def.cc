@@ -42,6 +42,10 @@ Result<ShapeDef> ShapeDef::FromJson(std::string_view text) {
   if (d.replica != "default" && d.replica != "full") {
     return Status::InvalidArgument("shape.replica must be \"default\" or \"full\"");
   }
+  d.log = JsonStr(j, "log", "full");
+  if (d.log != "full" && d.log != "changes_only") {
+    return Status::InvalidArgument("shape.log must be \"full\" or \"changes_only\"");
+  }
   for (const char* field : {"params", "columns"}) {
     auto it = j.find(field);
     if (it == j.end() || it->is_null()) continue;
@@ -64,11 +68,14 @@ std::string ShapeDef::ToJson() const {
   if (!params.empty()) j["params"] = params;
   if (!columns.empty()) j["columns"] = columns;
   j["replica"] = replica;
+  if (changes_only()) j["log"] = log;  // absent for "full": ids of full shapes stay as they were
   return j.dump();
 }
 
 std::string ShapeDef::DefaultId() const {
-  if (where.empty() && params.empty() && columns.empty() && replica == "default") return table;
+  if (where.empty() && params.empty() && columns.empty() && replica == "default" && !changes_only()) {
+    return table;
+  }
   static const char kHex[] = "0123456789abcdef";
   uint64_t h = Fnv1a(ToJson());
   std::string out = table + "#";
@@ -144,7 +151,7 @@ std::string ShapeDef::Url(const std::string& base_url,
                           const std::vector<std::pair<std::string, std::string>>& state) const {
   std::map<std::string, std::string> q(state.begin(), state.end());
   q["table"] = table;
-  q["log"] = "full";
+  q["log"] = log;
   if (!where.empty()) q["where"] = where;
   for (size_t i = 0; i < params.size(); i++) {
     q["params[" + std::to_string(i + 1) + "]"] = params[i];

@@ -38,7 +38,12 @@ struct ShapeDef {
   std::vector<std::string> params;
   std::vector<std::string> columns;
   std::string replica = "default";
+  // "full" (an initial snapshot, then changes) or "changes_only" (no
+  // snapshot: the stream starts where the server is; rows come from subsets,
+  // subset.h). Sent as `log`.
+  std::string log = "full";
 
+  bool changes_only() const { return log == "changes_only"; }
   static Result<ShapeDef> FromJson(std::string_view json);
   std::string ToJson() const;  // without id
   // Stable id: the table name for a whole-table shape, else table#<hash>.

@@ -68,4 +68,8 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+std::string OkWith(const std::string& field, const std::string& json_value) {
+  return "{\"ok\":true,\"" + field + "\":" + json_value + "}";
+}
+
 }  // namespace electrolite

@@ -103,6 +103,8 @@ class [[nodiscard]] Result {
 
 // Appends `s` to `out` as a JSON string literal (with quotes).
 void AppendJsonString(std::string* out, std::string_view s);
+// `{"ok":true,"<field>":<json_value>}`: a successful call's result with one field.
+std::string OkWith(const std::string& field, const std::string& json_value);
 
 }  // namespace electrolite
 

@@ -26,6 +26,9 @@ export const WORKLOAD_TITLES = {
   'remote-latency-h2-20': 'Remote commit → browser live query, 20 tables, HTTP/2 (p50)',
   'remote-reconnect-h1': 'Dev server restart → a new row in the browser live query, HTTP/1.1 (p50)',
   'remote-reconnect-h2': 'Dev server restart → a new row in the browser live query, HTTP/2 (p50)',
+  'subset-page': 'On-demand: one 10,000-row subset page, dev server + PostgreSQL (Node)',
+  'first-screen': 'First screen (50 rows) of a 100k-row shape: progressive vs full (Node)',
+  'paging-heap': 'On-demand: wasm heap after paging through the whole table 10k rows at a time',
 };
 
 export function workloadOrder(results) {

@@ -49,7 +49,7 @@ test('no tests, benches, sources, demo, examples or build leftovers ship', () =>
   const allowed = /^(package\.json|README\.md|LICENSE|docs\/react\.md|schema\/(schema\.sql|policies\.json)|dist\/(js|react|server)\/.+\.(js|d\.ts|js\.map)|dist\/wasm\/electrolite(\.deferred)?\.(mjs|wasm)|dist\/wasm\/electrolite\.schema\.db\.gz)$/;
   const stray = [...files].filter((f) => !allowed.test(f));
   assert.deepEqual(stray, [], 'files outside what the package needs');
-  assert.ok(files.size < 280, `${files.size} files`);
+  assert.ok(files.size < 300, `${files.size} files`); // three per module (js, d.ts, map)
   assert.ok(packed.size < 1_100_000, `tarball ${packed.size} bytes`);
 });
 
