@@ -4,14 +4,18 @@
 //     handle's write of a WAL-commit-sized block at the end of a file, then flush() — for 0, one
 //     WAL frame (4,120 bytes), two, and eight (33,000: what one db.insert commits today) — and a
 //     bare page → worker → page echo (the round trip every subject pays).
+//     Then our client as the bench uses it (dist/demo's electrolite.js and its worker), same
+//     isolated page: a call that does nothing in the engine (`query('SELECT 1')`: page → worker →
+//     engine → reply, the fixed cost of any call), and db.insert on ':memory:', on OPFS with
+//     synchronous NORMAL and with FULL (each its own database).
 //  2. Node, fresh processes: db.insert (row + overlay + outbox) on ':memory:' (the engine's own
 //     work, Embind and JSON included), and on a file (fs) with synchronous FULL and NORMAL.
 // Prints medians and means (of the fastest 90 %; the first 10 % of the writes are skipped).
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join, normalize } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,11 +73,38 @@ const PAGE = `<script type="module">
     (out['write ' + size] ??= []).push(...r.w); (out['flush ' + size] ??= []).push(...r.s);
   }
   window.__result = out;</script>`;
+const OURS = `<script type="module">
+  const { BrowserElectrolite } = await import('/electrolite.js');
+  const rows = await (await fetch('/rows.json')).json();
+  const out = {};
+  for (const [name, storage, synchronous] of [['memory', ':memory:', 'full'], ['opfs normal', 'prof-n.db', 'normal'], ['opfs full', 'prof-f.db', 'full']]) {
+    const db = await BrowserElectrolite.open({ url: location.origin, storage, synchronous, autoSubscribe: false,
+      uploadIntervalMs: 3600000, liveTimeoutMs: 3600000 });
+    if (name === 'memory') {
+      const q = []; for (let i = 0; i < rows.length; i++) { const t0 = performance.now(); await db.query('SELECT 1'); q.push(performance.now() - t0); }
+      out['query SELECT 1'] = q;
+    }
+    const t = []; for (const row of rows) { const t0 = performance.now(); await db.insert('tasks', row); t.push(performance.now() - t0); }
+    out['insert ' + name + ' (' + db.status.storage + ')'] = t;
+    await db.close();
+  }
+  window.__result = out;</script>`;
+const rowsJson = JSON.stringify((await import(pathToFileURL(join(ROOT, 'bench/lib/shape-log.mjs')).href))
+  .generateTasks(WRITES, { seed: 5 }).map((r) => ({ ...r, priority: Number(r.priority) })));
+const DEMO = join(ROOT, 'dist/demo');
+const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.sql': 'text/plain' };
 const HEADERS = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 const server = http.createServer((req, res) => {
-  const js = req.url === '/floor-worker.js';
-  res.writeHead(js || req.url === '/' ? 200 : 404, { ...HEADERS, 'content-type': js ? 'text/javascript' : 'text/html' });
-  res.end(js ? FLOOR_WORKER : req.url === '/' ? PAGE : '');
+  const url = new URL(req.url, 'http://x');
+  const send = (status, type, body) => { res.writeHead(status, { ...HEADERS, 'content-type': type }); res.end(body); };
+  if (url.pathname.startsWith('/v1/')) { req.on('close', () => res.destroy()); return; } // held: nothing syncs
+  if (url.pathname === '/') return send(200, 'text/html', PAGE);
+  if (url.pathname === '/ours') return send(200, 'text/html', OURS);
+  if (url.pathname === '/floor-worker.js') return send(200, 'text/javascript', FLOOR_WORKER);
+  if (url.pathname === '/rows.json') return send(200, 'application/json', rowsJson);
+  const file = join(DEMO, normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, ''));
+  if (!existsSync(file) || statSync(file).isDirectory()) return send(404, 'text/plain', '');
+  send(200, TYPES[extname(file)] ?? 'application/octet-stream', readFileSync(file));
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const { chromium } = await import('playwright-core');
@@ -92,6 +123,11 @@ try {
     console.log(`  write ${String(size).padStart(6)} B at the end          ${fmt(stats(r[`write ${size}`]))}`);
     console.log(`  flush() after it                         ${fmt(stats(r[`flush ${size}`]))}`);
   }
+  await p.goto(`http://127.0.0.1:${server.address().port}/ours`);
+  await p.waitForFunction(() => window.__result !== undefined, null, { timeout: 240000, polling: 100 });
+  const o = await p.evaluate(() => window.__result);
+  console.log('Chromium, our client (dist/demo/electrolite.js + worker.js), from the page:');
+  for (const [k, v] of Object.entries(o)) console.log(`  ${k.padEnd(40)} ${fmt(stats(v))}`);
 } finally {
   await context.close().catch(() => undefined);
   server.close();
