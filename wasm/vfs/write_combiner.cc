@@ -29,19 +29,25 @@ bool IsCommitFrameHeader(ConstBytes src) {
 }  // namespace
 
 IoCode CombiningFile::Write(uint64_t offset, ConstBytes src) {
-  IoCode code = Hold(offset, src);
-  if (code != IoCode::kOk) {
-    ends_commit_ = false;
-    return code;
-  }
-  if (ends_commit_) {
+  const bool commit_header = enabled_ && wal_ && IsCommitFrameHeader(src);
+  // A commit frame's header that does not continue the last write is SQLite rewriting the
+  // header in place (its checksum pass over a transaction that overwrote its own frames) with
+  // no page after it, or the first append after opening: either way it goes out now.
+  const bool appends = offset == end_;
+  end_ = offset + src.size;
+  IoCode code = commit_header && !appends ? WriteThrough(offset, src) : Hold(offset, src);
+  if (code == IoCode::kOk && ends_commit_) {
     // The commit frame's page: the whole commit goes out in this call, so a failure fails
     // it before SQLite counts the frames (with or without a sync after it).
-    ends_commit_ = false;
-    return Flush();
+    code = Flush();
   }
-  ends_commit_ = enabled_ && wal_ && IsCommitFrameHeader(src);
-  return IoCode::kOk;
+  ends_commit_ = code == IoCode::kOk && commit_header;
+  return code;
+}
+
+IoCode CombiningFile::WriteThrough(uint64_t offset, ConstBytes src) {
+  IoCode code = Flush();
+  return code != IoCode::kOk ? code : base_->Write(offset, src);
 }
 
 IoCode CombiningFile::Hold(uint64_t offset, ConstBytes src) {

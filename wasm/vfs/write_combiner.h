@@ -10,7 +10,10 @@
 // commit field is non-zero) hands everything held back to the host in that same call; SQLite
 // writes nothing after it but the sync (FULL; no sector padding with powersafe overwrite) and
 // counts the frames only after both returned, so a held-back write that fails (quota: kFull)
-// fails that commit cleanly — with a sync after it (FULL) or without (NORMAL). Pending bytes
+// fails that commit cleanly — with a sync after it (FULL) or without (NORMAL). A transaction
+// that spilled pages to the WAL and changed them again has its frame headers rewritten before
+// the commit counts (SQLite's checksum pass): each is read around (which flushes) and the
+// commit frame's header, written in place rather than appended, goes straight out. Pending bytes
 // also go out before any read, size, truncate, sync or close of the file and at the end of
 // every transaction (SQLITE_FCNTL_COMMIT_PHASETWO), so nothing reads around them or waits in
 // memory.
@@ -49,13 +52,16 @@ class CombiningFile : public File {
   IoCode Size(uint64_t* size) override;
 
  private:
-  // The former Write: joins src to what is held back, or writes it through.
+  // Joins src to what is held back, or writes it through.
   IoCode Hold(uint64_t offset, ConstBytes src);
+  // Writes what is held back, then src.
+  IoCode WriteThrough(uint64_t offset, ConstBytes src);
 
   std::unique_ptr<File> base_;
   bool enabled_ = false;
   bool wal_ = false;
   bool ends_commit_ = false;  // the last write was a commit frame's header
+  uint64_t end_ = 0;          // where the last write ended
   uint64_t start_ = 0;   // file offset of pending_[0]
   std::string pending_;  // contiguous bytes not yet written
 };
