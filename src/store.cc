@@ -130,9 +130,9 @@ Status Store::ApplyDurability(const std::string& synchronous) {
   EL_RETURN_IF_ERROR(Exec("PRAGMA synchronous=" + sync +
                           "; PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=1048576;"
                           " PRAGMA temp_store=MEMORY"));
-  // FULL syncs the WAL at every commit, so our VFS may join a commit's frames into one
-  // host write and still report a failed write at that sync (vfs/write_combiner.h).
-  int combine = sync == "FULL" ? 1 : 0;
+  // Our VFS joins a commit's WAL frames into one host write, handed over with the commit
+  // frame itself, so a failed write still fails that commit (vfs/write_combiner.h).
+  int combine = 1;
   sqlite3_file_control(db_, "main", kFcntlCombineWrites, &combine);
   return Status::Ok();
 }

@@ -5,8 +5,9 @@
 
 namespace electrolite {
 
-// *(int*)arg non-zero: join contiguous writes into one host write until the next sync
-// (wasm/vfs/write_combiner.h); only safe when every commit syncs (synchronous=FULL).
+// *(int*)arg non-zero: join contiguous writes into one host write, handed over at the latest
+// with the page of each WAL commit frame (wasm/vfs/write_combiner.h), so a failed host write
+// fails that commit under synchronous FULL and NORMAL alike.
 constexpr int kFcntlCombineWrites = 0x454c0001;
 
 }  // namespace electrolite

@@ -121,7 +121,7 @@ int RawCheckReservedLock(sqlite3_file*, int* out) {
   return SQLITE_OK;
 }
 
-// kFcntlCombineWrites (the store, for synchronous=FULL): turn write combining on or off for
+// kFcntlCombineWrites (the store, on every persistent open): turn write combining on or off for
 // every file of this VFS (on only where the storage has powersafe overwrite). SQLITE_FCNTL_COMMIT_PHASETWO (end of every committed transaction):
 // whatever is still held back goes out now.
 int RawFileControl(sqlite3_file* f, int op, void* arg) {
@@ -199,6 +199,7 @@ int RawOpen(sqlite3_vfs* vfs, const char* z_name, sqlite3_file* f, int flags, in
   raw->storage = raw_vfs->storage;
   raw->file = std::make_unique<CombiningFile>(std::move(file));
   raw->file->set_enabled(raw_vfs->combine_writes);
+  raw->file->set_wal((flags & SQLITE_OPEN_WAL) != 0);
   raw_vfs->files.push_back(raw);
   raw->name = std::move(name);
   raw->delete_on_close = delete_on_close;
