@@ -12,7 +12,7 @@ import { Conflicts } from './conflicts.js';
 import { DebugLog } from './debug-log.js';
 import type { EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
-import { jwtSubject } from './extras.js';
+import { jwtSubject, tokenUsable } from './jwt.js';
 import { HOST_REOPENED, type Connector, type HostPort, type ModuleLoader } from './host-port.js';
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
 import { IncrementalView, type KeyChanges } from './live-incremental.js';
@@ -23,7 +23,7 @@ import { watchPage } from './page-events.js';
 import { INITIAL_STATUS, normalizeStatus, sameStatus } from './status.js';
 import { toObjects } from './structural-share.js';
 import { isEngineError, waitForStatus, waitForSync } from './sync-wait.js';
-import { savedToken, saveToken, TokenKeeper, tokenUsable, type TokenProblem } from './token-keeper.js';
+import { savedToken, saveToken, TokenKeeper, type TokenProblem } from './token-keeper.js';
 import { TxQueue } from './tx-queue.js';
 import type {
   ConflictEvent,

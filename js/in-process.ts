@@ -3,10 +3,9 @@
 // VFS) is prepared while the module loads; a persistent database gets idle WAL checkpoints.
 
 import { loadDefaultSchemaImage } from './default-schema.js';
-import { buildEngineOptions, usesDefaultSchema } from './engine-options.js';
+import { buildEngineOptions, checkImport, usesDefaultSchema } from './engine-options.js';
 import { EngineHost, type EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
-import { checkImport, extraEngineOptions } from './extras.js';
 import type { ConnectRequest, HostPort, ModuleLoader } from './host-port.js';
 import { idleCheckpointer, prepareStorage } from './storage-open.js';
 import { loadEngineModule } from './wasm-loader.js';
@@ -20,8 +19,7 @@ export async function connectInProcess(req: ConnectRequest, load: ModuleLoader =
   const module = load();
   module.catch(() => undefined); // awaited below
   const schemaImage = usesDefaultSchema(options) && options.import === undefined ? loadDefaultSchemaImage() : undefined;
-  const engineOptions = await buildEngineOptions(options, resolved);
-  Object.assign(engineOptions, extraEngineOptions(options, req.token));
+  const engineOptions = await buildEngineOptions(options, resolved, req.token);
   const importSnapshot = checkImport(options.import);
   const storage = await prepareStorage(
     { file: resolved.storageFile, name: resolved.storage, vfs: resolved.vfs,

@@ -4,7 +4,6 @@
 
 import { checkParams, checkRow, checkTable } from './client-args.js';
 import { ElectroliteError } from './errors.js';
-import { checkKey, shapesUpToDate } from './extras.js';
 import type { HostPort } from './host-port.js';
 import { Subsets } from './subsets.js';
 import type { ShapeSubscription, Status } from './types.js';
@@ -108,4 +107,20 @@ function progressiveId(def: Record<string, unknown>): string {
     b = Math.imul(b ^ text.charCodeAt(i), 0x5bd1e995) >>> 0;
   }
   return `${String(def.table)}#progressive-${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}`;
+}
+
+/** A parent key for prefetch/release: a string or integer id, or `{ id }`. */
+export function checkKey(key: unknown): string | number | Record<string, unknown> {
+  if (typeof key === 'string' && key !== '') return key;
+  if (typeof key === 'number' && Number.isInteger(key)) return key;
+  if (typeof key === 'object' && key !== null && !Array.isArray(key) && Object.keys(key).length === 1) {
+    return key as Record<string, unknown>;
+  }
+  throw new ElectroliteError('invalid_argument', 'key: expected the parent row id (string or integer) or { id }');
+}
+
+/** Whether every one of `shapeIds` is up to date in `s`. */
+export function shapesUpToDate(s: Status, shapeIds: string[]): boolean {
+  const shapes = (s as unknown as { shapes?: Array<{ id: string; isUpToDate: boolean }> }).shapes ?? [];
+  return shapeIds.every((id) => shapes.some((sh) => sh.id === id && sh.isUpToDate));
 }

@@ -9,6 +9,7 @@
 import { resolveToken } from './client-args.js';
 import { ElectroliteError } from './errors.js';
 import type { HostPort } from './host-port.js';
+import { jwtExpiryMs, tokenUsable } from './jwt.js';
 
 export interface TokenProblem {
   code: 'auth' | 'unreachable';
@@ -32,34 +33,6 @@ export interface TokenBackoff {
 /** How long before `exp` a token is fetched again. */
 const REFRESH_BEFORE_EXP_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The `exp` claim of a JWT in ms since the epoch, or undefined (not a JWT, no exp). */
-export function jwtExpiryMs(token: string | undefined): number | undefined {
-  const claims = jwtClaims(token);
-  return typeof claims?.exp === 'number' ? claims.exp * 1000 : undefined;
-}
-
-/** Whether `token` can still be used at `now`: not past its `exp` (a token without one: yes). */
-export function tokenUsable(token: string | undefined, now = Date.now()): boolean {
-  if (!token) return false;
-  const exp = jwtExpiryMs(token);
-  return exp === undefined || exp > now;
-}
-
-function jwtClaims(token: string | undefined): { exp?: unknown; sub?: unknown } | undefined {
-  if (!token) return undefined;
-  const parts = token.split('.');
-  if (parts.length !== 3) return undefined;
-  try {
-    const b64 = parts[1]!.replace(/-/g, '+').replace(/_/g, '/');
-    const padded = b64 + '='.repeat((4 - (b64.length % 4)) % 4);
-    const text = new TextDecoder().decode(Uint8Array.from(atob(padded), (c) => c.charCodeAt(0)));
-    const claims = JSON.parse(text) as unknown;
-    return claims !== null && typeof claims === 'object' ? (claims as { exp?: unknown; sub?: unknown }) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 // The last good token, kept on the device in its own table: never in db.export() snapshots
 // (src/snapshot_export.cc skips it), gone with db.clear().

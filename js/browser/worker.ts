@@ -18,9 +18,8 @@
 
 import { loadDefaultSchema, loadDefaultSchemaImage } from '../default-schema.js';
 import { EngineHost, type EngineBindings, type EngineEvent } from '../engine-host.js';
-import { buildEngineOptions, usesDefaultSchema } from '../engine-options.js';
+import { buildEngineOptions, checkImport, usesDefaultSchema } from '../engine-options.js';
 import { ElectroliteError } from '../errors.js';
-import { checkImport, extraEngineOptions } from '../extras.js';
 import { HOST_REOPENED } from '../host-port.js';
 import { resolveOptions } from '../options.js';
 import { idleCheckpointer, prepareStorage } from '../storage-open.js';
@@ -170,8 +169,7 @@ async function openEngine(req: WorkerOpen, module: Promise<EngineBindings>, name
     options.storage = storage.kind === 'memory' ? ':memory:' : name;
     delete options.encryptionKey; // applied by the VFS
     const resolved = resolveOptions(options);
-    const engineOptions = await buildEngineOptions(options, resolved, req.resolverTables);
-    Object.assign(engineOptions, extraEngineOptions(options, req.token));
+    const engineOptions = await buildEngineOptions(options, resolved, req.token, req.resolverTables);
     await prepareStorage({ file: undefined, name: resolved.storage, vfs: storage.vfs, encryptionKey: undefined,
       synchronous: resolved.synchronous }, () => module, engineOptions);
     host = EngineHost.start(await module, {

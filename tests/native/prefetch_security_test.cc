@@ -1,6 +1,6 @@
 // Prefetching (child shapes follow a parent row, released after a grace
 // period together with their rows), the client-side user check, Clear() and
-// the issue-7 metrics. Simulated time, fake Electric server.
+// the prefetch and security metrics. Simulated time, fake Electric server.
 #include <gtest/gtest.h>
 
 #include "fake_electric.h"

@@ -48,25 +48,3 @@ test('undecodable bodies fail with a clear error', () => {
   assert.throws(() => decodeBody({ 'content-encoding': 'zstd' }, new Uint8Array(zstdBody)), /no zstd decoder/);
   assert.equal(decodeBody({}, new Uint8Array(json)).body.length, json.length);
 });
-
-test('issue-7 options: userId from the JWT sub, validation of the new options', async () => {
-  const { jwtSubject, extraEngineOptions, checkImport, checkKey } = await import('../../dist/js/extras.js');
-  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const jwt = `${b64({ alg: 'HS256' })}.${b64({ sub: 'alice', exp: 9e9 })}.sig`;
-  assert.equal(jwtSubject(jwt), 'alice');
-  assert.equal(jwtSubject('opaque-token'), undefined);
-  assert.equal(jwtSubject(`${b64({})}.${b64({ sub: 7 })}.x`), undefined);
-  assert.deepEqual(extraEngineOptions({}, jwt), { userId: 'alice' });
-  assert.deepEqual(extraEngineOptions({ userId: 'bob', prefetchGraceMs: 0, retentionIntervalMs: 5, retentionBatch: 10 }, jwt),
-    { userId: 'bob', prefetchGraceMs: 0, retentionIntervalMs: 5, retentionBatch: 10 });
-  for (const bad of [{ userId: '' }, { prefetchGraceMs: -1 }, { retentionIntervalMs: 0 }, { retentionBatch: 1.5 }, { userColumn: 3 }]) {
-    assert.throws(() => extraEngineOptions(bad, undefined), (e) => e.code === 'invalid_argument', JSON.stringify(bad));
-  }
-  assert.equal(checkImport(undefined), undefined);
-  assert.ok(checkImport(new ArrayBuffer(4)) instanceof Uint8Array);
-  assert.throws(() => checkImport('x'), (e) => e.code === 'invalid_argument');
-  assert.equal(checkKey('t1'), 't1');
-  assert.deepEqual(checkKey({ id: 'x' }), { id: 'x' });
-  assert.throws(() => checkKey(['a']), (e) => e.code === 'invalid_argument');
-  assert.throws(() => checkKey(''), (e) => e.code === 'invalid_argument');
-});
