@@ -2,7 +2,8 @@
 // and retried, when a token is usable, and how long syncNow waits on a status error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TokenKeeper, classifyTokenError, jwtExpiryMs, tokenUsable } from '../../dist/js/token-keeper.js';
+import { jwtExpiryMs, tokenUsable } from '../../dist/js/jwt.js';
+import { TokenKeeper, classifyTokenError } from '../../dist/js/token-keeper.js';
 import { SYNC_FAILURE_GRACE_MS, waitForSync } from '../../dist/js/sync-wait.js';
 import { ElectroliteError } from '../../dist/js/index.js';
 import { signToken } from './client-harness.mjs';
