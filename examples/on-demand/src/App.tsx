@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useElectric, useLiveQuery, useSubset } from 'electrolite/react';
 
 const PAGE = 50;
@@ -35,6 +35,12 @@ export function App() {
   const next = () => last !== null && setCursors((c) => [...c, last]);
   const prev = () => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c));
   const pickFilter = (s: string) => { setFilter(s); setCursors([0]); };
+  // A deep page costs what the first does: the cursor is a where, not a count of rows to skip.
+  const jump = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const to = Number(new FormData(e.currentTarget).get('from'));
+    if (Number.isFinite(to) && to > 0) setCursors([0, to - 1]);
+  };
 
   return (
     <main>
@@ -49,9 +55,13 @@ export function App() {
           </select>
         </label>{' '}
         <button onClick={prev} disabled={cursors.length === 1}>← Previous</button>{' '}
-        <span data-testid="page">page {cursors.length}</span>{' '}
+        <span data-testid="page">rows after priority {after}</span>{' '}
         <button onClick={next} disabled={subset.loading || tasks.length < PAGE}>Next →</button>
       </p>
+      <form onSubmit={jump}>
+        <label>Go to priority <input name="from" aria-label="Go to priority" type="number" min={1} /></label>{' '}
+        <button type="submit">Go</button>
+      </form>
       <p data-testid="subset" data-state={subset.error ? 'error' : subset.loading ? 'loading' : 'loaded'}
         data-after={after} data-filter={filter}>
         subset: {subset.error ? subset.error.message : subset.loading ? 'loading…' : `loaded (${subset.rows} rows)`}
