@@ -4,7 +4,7 @@ import { useElectric, useLiveQuery, useSubset } from 'electrolite/react';
 const PAGE = 50;
 const STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
 
-interface Task { id: string; title: string; status: string; priority: number }
+type Task = { id: string; title: string; status: string; priority: number };
 
 /**
  * Keyset paging by `priority` (unique and indexed): a page is "the next PAGE rows after the
