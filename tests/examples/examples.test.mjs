@@ -274,12 +274,13 @@ if (EXAMPLES.includes('on-demand')) {
     pool.on('error', () => {});
     const port = await freePort();
     const t0 = Date.now();
-    const { child } = await start(process.execPath, ['server.mjs'], {
-      cwd: dir, env: { DATABASE_URL: cluster.url, ROWS: String(ROWS), PORT: String(port) },
-      ready: /open (\S+)/, timeoutMs: 600000,
-    });
-    const seeded = Date.now() - t0;
+    let child;
     try {
+      ({ child } = await start(process.execPath, ['server.mjs'], {
+        cwd: dir, env: { DATABASE_URL: cluster.url, ROWS: String(ROWS), PORT: String(port) },
+        ready: /open (\S+)/, timeoutMs: 600000,
+      }));
+      const seeded = Date.now() - t0;
       const page = await browser.context.newPage();
       /** The page shown once its subset is loaded, checked against PostgreSQL's. */
       const shown = async (after, filter, label) => {
@@ -343,7 +344,7 @@ if (EXAMPLES.includes('on-demand')) {
       await page.close();
       assert.deepEqual(browser.errors, []);
     } finally {
-      await stop(child);
+      if (child) await stop(child);
       await pool.end();
       await cluster.stop();
     }
