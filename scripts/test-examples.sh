@@ -4,11 +4,11 @@
 # the registry (npm's cache is kept in build/examples/.npm-cache, so a rerun is quick), builds
 # it with no bundler configuration, and runs it in Chromium against the dev server
 # (tests/examples/). EXAMPLES picks which (default: all, "vite-react vite-react-vite7 nextjs
-# webpack"; vite-react-vite7 is examples/vite-react installed with Vite 7).
+# webpack on-demand"; vite-react-vite7 is examples/vite-react installed with Vite 7).
 # Needs the package built first (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXAMPLES=${EXAMPLES:-vite-react vite-react-vite7 nextjs webpack}
+EXAMPLES=${EXAMPLES:-vite-react vite-react-vite7 nextjs webpack on-demand}
 # A Next.js build has its sync URL inlined (NEXT_PUBLIC_ELECTRIC_URL); the test serves it there.
 export EXAMPLE_SYNC_PORT=${EXAMPLE_SYNC_PORT:-5191}
 export NEXT_PUBLIC_ELECTRIC_URL="http://127.0.0.1:$EXAMPLE_SYNC_PORT" NEXT_TELEMETRY_DISABLED=1

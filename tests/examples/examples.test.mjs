@@ -4,7 +4,9 @@
 // PGlite): the page loads, syncs a task written on the server, writes one that reaches the
 // server, and keeps both across a reload (OPFS). Vite's dev server (its dep optimizer moves the
 // package's modules) runs the same app; so do Vite 7's build and (with the README's
-// optimizeDeps lines) its dev server. A webpack 5 build (no config) runs local-only.
+// optimizeDeps lines) its dev server. A webpack 5 build (no config) runs local-only. The
+// on-demand example pages through a large table seeded in a real PostgreSQL (its own server.mjs:
+// EXAMPLE_ON_DEMAND_ROWS rows, default 20,000) and must show PostgreSQL's rows page after page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,11 +15,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { launch, missingPrerequisite, ROOT, serveStatic } from '../browser/harness.mjs';
+import { startPostgres } from '../support/postgres.mjs';
 
 const WORK = join(ROOT, 'build/examples');
 const USER = 'example-user';
-const EXAMPLES = (process.env.EXAMPLES ?? 'vite-react vite-react-vite7 nextjs webpack').split(/\s+/).filter(Boolean);
+const EXAMPLES = (process.env.EXAMPLES ?? 'vite-react vite-react-vite7 nextjs webpack on-demand').split(/\s+/).filter(Boolean);
 /** The sync server's port the Next.js build was made for (NEXT_PUBLIC_ELECTRIC_URL). */
 const NEXT_SYNC_PORT = Number(process.env.EXAMPLE_SYNC_PORT ?? 5191);
 const children = [];
@@ -254,6 +258,95 @@ if (EXAMPLES.includes('webpack')) {
       assert.deepEqual(browser.errors, []);
     } finally {
       await site.close();
+    }
+  });
+}
+
+if (EXAMPLES.includes('on-demand')) {
+  const ROWS = Number(process.env.EXAMPLE_ON_DEMAND_ROWS ?? 20000);
+  const PAGE = 50;
+
+  test(`on-demand: pages through ${ROWS} PostgreSQL rows forward, back and filtered; left pages leave`, async () => {
+    const dir = join(WORK, 'on-demand');
+    assert.ok(existsSync(join(dir, 'dist/index.html')), 'built by scripts/test-examples.sh');
+    const cluster = await startPostgres();
+    const pool = new pg.Pool({ connectionString: cluster.url, max: 2 });
+    pool.on('error', () => {});
+    const port = await freePort();
+    const t0 = Date.now();
+    let child;
+    try {
+      ({ child } = await start(process.execPath, ['server.mjs'], {
+        cwd: dir, env: { DATABASE_URL: cluster.url, ROWS: String(ROWS), PORT: String(port) },
+        ready: /open (\S+)/, timeoutMs: 600000,
+      }));
+      const seeded = Date.now() - t0;
+      const page = await browser.context.newPage();
+      /** The page shown once its subset is loaded, checked against PostgreSQL's. */
+      const shown = async (after, filter, label) => {
+        const sel = `[data-testid="subset"][data-state="loaded"][data-after="${after}"][data-filter="${filter}"]`;
+        const t = Date.now();
+        await page.waitForSelector(sel, { timeout: 60000 });
+        const where = filter ? 'priority > $1 AND status = $2' : 'priority > $1';
+        const want = (await pool.query(`SELECT priority, title, status FROM tasks WHERE ${where} ORDER BY priority LIMIT ${PAGE}`,
+          filter ? [after, filter] : [after])).rows.map((r) => `${r.priority}|${r.title}|${r.status}`);
+        assert.equal(want.length, PAGE);
+        await eventually(async () => {
+          const got = await page.$$eval('[data-testid="tasks"] tbody tr',
+            (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent).join('|')));
+          assert.deepEqual(got, want);
+        }, `${label}: the rows shown are PostgreSQL's`);
+        times.push(Date.now() - t);
+        const local = Number(await page.getAttribute('[data-testid="local"]', 'data-rows'));
+        maxLocal = Math.max(maxLocal, local);
+        return want.map((w) => Number(w.split('|')[0]));
+      };
+      const times = [];
+      let maxLocal = 0;
+      const tStart = Date.now();
+      await page.goto(`http://127.0.0.1:${port}/`);
+      let priorities = await shown(0, '', 'page 1');
+      const firstScreen = Date.now() - tStart;
+      const starts = [0];
+      for (let i = 2; i <= 6; i++) {
+        starts.push(priorities.at(-1));
+        await page.click('button:has-text("Next")');
+        priorities = await shown(starts.at(-1), '', `page ${i}`);
+      }
+      // Pages left behind are released once the hook's keep-alive (5 s) is over: however far
+      // the walk went, the local table comes back to the one page shown.
+      const localRows = async () => Number(await page.getAttribute('[data-testid="local"]', 'data-rows'));
+      await eventually(async () => assert.equal(await localRows(), PAGE), 'pages 1-5 leave the local table', 30000);
+      for (let i = 5; i >= 4; i--) {
+        starts.pop();
+        await page.click('button:has-text("Previous")');
+        await shown(starts.at(-1), '', `back to page ${i}`);
+      }
+      await page.selectOption('select[aria-label="Status filter"]', 'completed');
+      priorities = await shown(0, 'completed', 'filtered page 1');
+      await page.click('button:has-text("Next")');
+      await shown(priorities.at(-1), 'completed', 'filtered page 2');
+      // A deep page, straight from a cursor (keyset: no rows before it are read or skipped).
+      const deep = Math.floor(ROWS * 0.9);
+      await page.fill('input[aria-label="Go to priority"]', String(deep));
+      await page.click('button:has-text("Go")');
+      await shown(deep - 1, 'completed', 'a deep filtered page');
+      await page.selectOption('select[aria-label="Status filter"]', '');
+      await page.fill('input[aria-label="Go to priority"]', String(deep));
+      await page.click('button:has-text("Go")');
+      await shown(deep - 1, '', 'a deep page');
+      // Left pages are released (after the hook's keep-alive): only the page shown stays local.
+      await eventually(async () => assert.equal(await localRows(), PAGE), 'released pages leave the local table', 30000);
+      assert.ok(maxLocal <= times.length * PAGE, `nothing but the pages shown is local (saw ${maxLocal})`);
+      console.log(`on-demand example: ${ROWS} rows seeded and served in ${seeded} ms; first screen ${firstScreen} ms; ` +
+        `page shown in ${times.join(', ')} ms; at most ${maxLocal} rows local`);
+      if (process.env.EXAMPLE_SCREENSHOT) await page.screenshot({ path: process.env.EXAMPLE_SCREENSHOT, fullPage: true });
+      await page.close();
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      if (child) await stop(child);
+      await pool.end();
+      await cluster.stop();
     }
   });
 }
