@@ -206,7 +206,7 @@ Status Engine::Impl::OnSubsetResponse(int64_t now_ms, Subset* s, int status, con
       next.snapshot_active = true;
       next.snapshot = vis;
       next.rows = static_cast<int64_t>(rows.size());
-      // In key order the holder index's inserts land next to each other.
+      // In key order the row lists' inserts land next to each other.
       if (st.ok()) std::sort(rows.begin(), rows.end());
       if (st.ok()) st = subset_book_->ReplaceRows(next, rows, shape->table(), &released);
       if (st.ok()) st = subset_book_->Save(next);

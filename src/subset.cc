@@ -257,23 +257,9 @@ constexpr char kGoneSchema[] =
 Status SubsetBook::ReplaceRows(const Subset& s, const std::vector<std::string>& rows,
                                SyncedTable* table, int64_t* released) {
   *released = 0;
-  EL_ASSIGN_OR_RETURN(Stmt * any, store_->Cached("SELECT 1 FROM _el_subset_rows WHERE subset_id = ?1 LIMIT 1"));
-  any->BindText(1, s.id);
-  EL_ASSIGN_OR_RETURN(bool held_before, any->Step());
-  any->Reset();
-  if (!held_before) {  // the first load: nothing to compare, record the rows as they come
-    EL_ASSIGN_OR_RETURN(Stmt * ins, store_->Cached(
-                                        "INSERT OR IGNORE INTO _el_subset_rows (subset_id, tbl, row)"
-                                        " VALUES (?1, ?2, ?3)"));
-    ins->BindText(1, s.id);
-    ins->BindText(2, s.table);
-    for (const std::string& r : rows) {
-      ins->BindText(3, r);
-      EL_RETURN_IF_ERROR(ins->Run());
-    }
-    return Status::Ok();
-  }
-  // A reload: the rows it held before that the new list lacks are released.
+  // The new list goes to a temp table first: the rows it held before and no
+  // longer does are a set difference, and the new ones go in with one
+  // INSERT … SELECT (fewer instructions than one INSERT a row, measured).
   EL_RETURN_IF_ERROR(store_->Exec(std::string(kGoneSchema) +
                                   ";CREATE TEMP TABLE IF NOT EXISTS _el_subset_new (row TEXT PRIMARY KEY) WITHOUT ROWID;"
                                   "DELETE FROM _el_subset_new"));
@@ -304,17 +290,23 @@ Status SubsetBook::ReplaceRows(const Subset& s, const std::vector<std::string>& 
 
 Status SubsetBook::Release(const std::string& id, SyncedTable* table, int64_t* released) {
   *released = 0;
-  EL_RETURN_IF_ERROR(store_->Exec(kGoneSchema));
-  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
-                                     "INSERT OR IGNORE INTO _el_subset_gone (row)"
-                                     " SELECT row FROM _el_subset_rows WHERE subset_id = ?1"));
-  st->BindText(1, id);
-  EL_RETURN_IF_ERROR(st->Run());
-  EL_RETURN_IF_ERROR(Erase(id));
-  return SweepGone(table, released);
+  // Its rows go straight from its own list (no copy): those no other subset holds.
+  EL_RETURN_IF_ERROR(Sweep(table, "_el_subset_rows g WHERE g.subset_id = ?2 AND NOT EXISTS"
+                                  " (SELECT 1 FROM _el_subset_rows o WHERE o.tbl = ?1 AND o.row = g.row"
+                                  " AND o.subset_id <> ?2)",
+                           &id, released));
+  return Erase(id);
 }
 
 Status SubsetBook::SweepGone(SyncedTable* table, int64_t* released) {
+  EL_RETURN_IF_ERROR(Sweep(table, "_el_subset_gone g WHERE NOT EXISTS"
+                                  " (SELECT 1 FROM _el_subset_rows o WHERE o.tbl = ?1 AND o.row = g.row)",
+                           nullptr, released));
+  return store_->Exec("DELETE FROM _el_subset_gone");
+}
+
+Status SubsetBook::Sweep(SyncedTable* table, const char* candidates, const std::string* subset_id,
+                         int64_t* released) {
   if (table != nullptr && table->materialized()) {
     EL_RETURN_IF_ERROR(table->EnsureIndexed());
     const TableDecl& d = table->decl();
@@ -333,8 +325,7 @@ Status SubsetBook::SweepGone(SyncedTable* table, int64_t* released) {
       overlay_match += "v." + col + " = " + value;
     }
     std::string sql = "DELETE FROM " + QuoteIdent(table->synced_name()) + " WHERE (" + keys +
-                      ") IN (SELECT " + extracted + " FROM _el_subset_gone g WHERE NOT EXISTS"
-                      " (SELECT 1 FROM _el_subset_rows o WHERE o.tbl = ?1 AND o.row = g.row)";
+                      ") IN (SELECT " + extracted + " FROM " + candidates;
     EL_ASSIGN_OR_RETURN(bool overlay, store_->TableExists(d.name + "__overlay"));
     if (overlay) {  // a pending local write still needs its base row
       sql += " AND NOT EXISTS (SELECT 1 FROM " + QuoteIdent(d.name + "__overlay") + " v WHERE " +
@@ -343,11 +334,12 @@ Status SubsetBook::SweepGone(SyncedTable* table, int64_t* released) {
     sql += ")";
     EL_ASSIGN_OR_RETURN(Stmt * del, store_->Cached(sql));
     del->BindText(1, d.name);
+    if (subset_id != nullptr) del->BindText(2, *subset_id);
     Status s = del->Run();
     if (!s.ok()) return s.WithContext("release from " + d.name);
     *released = store_->Changes();
   }
-  return store_->Exec("DELETE FROM _el_subset_gone");
+  return Status::Ok();
 }
 
 Result<std::vector<std::string>> SubsetBook::Holders(const std::string& table, const std::string& row) {

@@ -97,14 +97,23 @@ try {
     let held;
     let seen = 0;
     let maxLocal = 0;
+    const spent = { load: 0, release: 0, query: 0 }; // ms per step, summed over the walk
+    let pages = 0;
     const t0 = performance.now();
     for (;;) {
+      let t = performance.now();
       const page = await db.loadSubset(shapeId, { where: 'priority > $1', params: [last], orderBy: 'priority', limit: PAGE, timeoutMs: 120000 });
+      spent.load += performance.now() - t;
+      t = performance.now();
       await held?.release();
+      spent.release += performance.now() - t;
       held = page;
       if (page.rows === 0) break;
       seen += page.rows;
+      pages++;
+      t = performance.now();
       const r = await db.query('SELECT count(*) AS n, max(priority) AS top FROM tasks');
+      spent.query += performance.now() - t;
       maxLocal = Math.max(maxLocal, Number(r.rows[0].n));
       last = Number(r.rows[0].top);
     }
@@ -112,7 +121,7 @@ try {
     await held?.release();
     if (seen !== N) throw new Error(`paged ${seen} of ${N}`);
     emit({ workload: 'paging-heap', subject: 'electrolite', values: [heap() / MB], unit: 'MB',
-      note: `${N} rows paged ${PAGE} at a time in ${secs.toFixed(1)} s (${Math.round(N / secs)} rows/s); at most ${maxLocal} rows local; heap after open ${(heapBefore / MB).toFixed(1)} MB` });
+      note: `${N} rows paged ${PAGE} at a time in ${secs.toFixed(1)} s (${Math.round(N / secs)} rows/s); per page ${Math.round(spent.load / pages)} ms loading, ${Math.round(spent.release / pages)} ms releasing the last, ${Math.round(spent.query / pages)} ms querying; at most ${maxLocal} rows local; heap after open ${(heapBefore / MB).toFixed(1)} MB` });
     await db.close();
   }
 } finally {
