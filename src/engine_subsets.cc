@@ -194,7 +194,8 @@ Status Engine::Impl::OnSubsetResponse(int64_t now_ms, Subset* s, int status, con
       shape->RefreshColumns();
       Txn txn(store_.get());
       EL_RETURN_IF_ERROR(txn.Begin());
-      std::vector<std::string> rows, dropped, removed;
+      std::vector<std::string> rows;
+      int64_t released = 0;
       SubsetRowSink sink(shape, &rows, options_);
       MessageDecoder decoder(&sink);
       Status st = decoder.Feed(data_text);
@@ -205,8 +206,9 @@ Status Engine::Impl::OnSubsetResponse(int64_t now_ms, Subset* s, int status, con
       next.snapshot_active = true;
       next.snapshot = vis;
       next.rows = static_cast<int64_t>(rows.size());
-      if (st.ok()) st = subset_book_->ReplaceRows(next, rows, &dropped);
-      if (st.ok()) st = subset_book_->Sweep(shape->table(), dropped, &removed);
+      // In key order the row lists' inserts land next to each other.
+      if (st.ok()) std::sort(rows.begin(), rows.end());
+      if (st.ok()) st = subset_book_->ReplaceRows(next, rows, shape->table(), &released);
       if (st.ok()) st = subset_book_->Save(next);
       if (st.ok()) st = txn.Commit();
       if (!st.ok()) {
@@ -225,7 +227,7 @@ Status Engine::Impl::OnSubsetResponse(int64_t now_ms, Subset* s, int status, con
       EmitTablesChanged(changes);
       Emit(SubsetEvent(*s, "loaded", std::string()));
       Log("debug", "subset " + s->id + ": " + std::to_string(rows.size()) + " rows, " +
-                       std::to_string(removed.size()) + " released");
+                       std::to_string(released) + " released");
       return Status::Ok();
     }();
     if (!result.ok()) {
@@ -348,30 +350,27 @@ std::string Engine::ReleaseSubset(std::string_view subset_id) {
     return OkWith("removed", "0");
   }
   SyncedTable* table = m.FindTable(s->table);
-  std::vector<std::string> removed;
+  int64_t removed = 0;
   Txn txn(m.store_.get());
   Status st = txn.Begin();
-  Result<std::vector<std::string>> rows = st.ok() ? m.subset_book_->Rows(s->id)
-                                                  : Result<std::vector<std::string>>(st);
-  if (!rows.ok()) st = rows.status();
-  if (st.ok()) st = m.subset_book_->Erase(s->id);
-  if (st.ok() && table != nullptr) st = m.subset_book_->Sweep(table, rows.value(), &removed);
+  if (st.ok()) st = m.subset_book_->Release(s->id, table, &removed);
   if (st.ok()) st = txn.Commit();
   if (!st.ok()) {
     txn.Rollback();
+    if (table != nullptr) table->RolledBack();
     return st.ToJson();
   }
   const std::string shape_id = s->shape_id, table_name = s->table;
   const bool in_flight = s->request_id >= 0;
   m.subsets_.erase(it);
-  if (!removed.empty()) {
+  if (removed > 0) {
     ChangeSet changes;
     changes.AddUnknown(table_name);
     m.EmitTablesChanged(changes);
   }
   if (in_flight) m.ReplayHeld(m.last_now_ms_, shape_id);
   m.MaybeEmitStatus();
-  return OkWith("removed", std::to_string(removed.size()));
+  return OkWith("removed", std::to_string(removed));
 }
 
 std::string Engine::SubsetsJson() const {

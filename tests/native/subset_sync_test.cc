@@ -324,6 +324,43 @@ TEST_F(SubsetSyncTest, ReleaseKeepsRowsAnotherSubsetOrALocalWriteHolds) {
   (void)live;
 }
 
+// Release is one DELETE over the released rows: keys of several columns (text
+// and integer) are matched as their values, a page of many rows goes at once,
+// and rows another subset or a pending local write holds stay.
+TEST_F(SubsetSyncTest, ReleaseOfAPageWithACompositeKey) {
+  Open({{"schemaSql", "CREATE TABLE cells (sheet text, pos integer, v text, PRIMARY KEY (sheet, pos));"}});
+  ASSERT_TRUE(json::parse(engine_->Subscribe(R"({"id":"od","table":"cells","log":"changes_only"})", now_))["ok"].get<bool>());
+  const std::string schema =
+      R"({"sheet":{"type":"text","pk_index":0,"not_null":true},"pos":{"type":"int4","pk_index":1,"not_null":true},"v":{"type":"text"}})";
+  Headers h = {{"electric-handle", kHandle}, {"electric-offset", "1000_0"}, {"electric-schema", schema}};
+  Answer(TakeStream(), h, R"([{"headers":{"control":"snapshot-end","xmin":"480","xmax":"480","xip_list":[]}}])");
+  Answer(TakeStream(), h, json::array({UpToDate(1000)}).dump());
+  auto body = [](int from, int to) {
+    json data = json::array();
+    for (int i = from; i <= to; i++) {
+      data.push_back({{"key", "\"public\".\"cells\"/\"s\"/\"" + std::to_string(i) + "\""},
+                      {"value", {{"sheet", "s"}, {"pos", std::to_string(i)}, {"v", "v" + std::to_string(i)}}},
+                      {"headers", {{"operation", "insert"}, {"relation", json::array({"public", "cells"})}}}});
+    }
+    json meta = {{"xmin", "500"}, {"xmax", "500"}, {"xip_list", json::array()}, {"database_lsn", "1500"}};
+    return json({{"metadata", meta}, {"data", data}}).dump();
+  };
+  std::string a = Load({{"where", "pos <= 1000"}});
+  std::string b = Load({{"where", "pos >= 1000"}});
+  Answer(TakeSubset(), h, body(1, 1000));
+  Answer(TakeSubset(), h, body(1000, 1005));
+  json w = json::parse(engine_->Update("cells", R"({"sheet":"s","pos":7})", R"({"v":"local"})", now_));
+  ASSERT_TRUE(w["ok"].get<bool>()) << w.dump();
+  EXPECT_EQ(Release(a), 998);  // not 1000 (b's) nor 7 (the local write's)
+  json left = json::parse(engine_->Query("SELECT pos, v FROM cells ORDER BY pos", "[]"));
+  ASSERT_EQ(left["rows"].size(), 7u) << left.dump();
+  EXPECT_EQ(left["rows"][0], json::array({7, "local"}));
+  EXPECT_EQ(left["rows"][1], json::array({1000, "v1000"}));
+  EXPECT_EQ(Release(b), 6);
+  json synced = json::parse(engine_->Query("SELECT count(*) FROM cells__synced", "[]"));
+  EXPECT_EQ(synced["rows"][0][0], 1);  // the local write's base row
+}
+
 TEST_F(SubsetSyncTest, ReopenBetweenSnapshotAndRelease) {
   UseFile();
   Open();
