@@ -125,6 +125,7 @@ class Engine::Impl {
   void ShapeRestarted(const std::string& shape_id);
   // The shape is gone: its subsets are forgotten (their rows stay, as the shape's do).
   Status ForgetSubsets(const std::string& shape_id);
+  Status RecordSoleFeeder(const std::string& table);
   std::string SubsetEvent(const Subset& s, const char* state, const std::string& extra) const;
 
   // ---- fixed at open ----

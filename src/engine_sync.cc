@@ -136,6 +136,7 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
     if (other.get() != shape && other->def().table == shape->def().table) sole = false;
   }
   ResponseApplier applier(store_.get(), shape, next.refetching);
+  applier.SetShared(!sole);
   if (!options_.user_id.empty()) applier.SetUserFilter(&options_.user_column, &options_.user_id);
   // A changes_only shape has no initial snapshot to load in bulk: its rows come from subsets.
   Status bulk = applier.BeginBulkLoad(sole && !shape->def().changes_only(), status == 200 && !live);
