@@ -265,7 +265,7 @@ Result<bool> RowTags::HeldElsewhere(const std::string& row) {
   return HeldByShapes(*store_, table_, row, shape_id_);
 }
 
-Status RowTags::HoldPlain(const std::string& row) { return AddTag(row, std::string_view()); }
+Status RowTags::HoldPlain(const std::string& row) { return AddTag(row, std::string_view("", 0)); }
 
 Status RowTags::BackfillPlain(Store& store, const SyncedTable& table, const std::string& shape_id) {
   if (!table.materialized()) return Status::Ok();
