@@ -1,6 +1,8 @@
 // Subsets: their definition and their bookkeeping tables (subset.h).
 #include "subset.h"
 
+#include "row_tags.h"
+
 #include "table_decl.h"
 
 namespace electrolite {
@@ -341,6 +343,8 @@ Status SubsetBook::Sweep(SyncedTable* table, const std::vector<std::string>& row
   for (const std::string& row : rows) {
     EL_ASSIGN_OR_RETURN(std::vector<std::string> holders, Holders(table->decl().name, row));
     if (!holders.empty()) continue;
+    EL_ASSIGN_OR_RETURN(bool held, HeldByShapes(*store_, table->decl().name, row, std::string()));
+    if (held) continue;  // another shape (plain or subquery) holds it
     if (overlay) {
       EL_ASSIGN_OR_RETURN(bool pending, Has(*table, "__overlay", row));
       if (pending) continue;  // a local write still needs its base row
