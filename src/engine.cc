@@ -548,18 +548,25 @@ std::string Engine::Subscribe(std::string_view shape_json, int64_t now_ms) {
   return OkWith("shapeId", id_json);
 }
 
-// A second shape joins a table one plain shape fed alone: the rows already
-// there are that shape's (from now on it records its rows itself).
-Status Engine::Impl::RecordSoleFeeder(const std::string& table) {
+// The plain shape that alone feeds `table` (besides `except`), or null.
+Shape* Engine::Impl::SolePlainFeeder(const std::string& table, const Shape* except) {
   Shape* feeder = nullptr;
   for (auto& s : shapes_) {
-    if (s->def().table != table) continue;
-    if (feeder != nullptr) return Status::Ok();  // already shared: recorded as it goes
+    if (s.get() == except || s->def().table != table) continue;
+    if (feeder != nullptr) return nullptr;
     feeder = s.get();
   }
   if (feeder == nullptr || feeder->def().changes_only() || MayHaveSubquery(feeder->def().where)) {
-    return Status::Ok();
+    return nullptr;
   }
+  return feeder;
+}
+
+// A second shape joins a table one plain shape fed alone: the rows already
+// there are that shape's (from now on it records its rows itself).
+Status Engine::Impl::RecordSoleFeeder(const std::string& table) {
+  Shape* feeder = SolePlainFeeder(table, nullptr);
+  if (feeder == nullptr) return Status::Ok();
   return RowTags::BackfillPlain(*store_, *feeder->table(), feeder->def().id);
 }
 
@@ -578,6 +585,9 @@ std::string Engine::Unsubscribe(std::string_view shape_id) {
   std::vector<std::string> left;
   if (s.ok()) s = RowTags::DropShape(*impl_->store_, (*it)->table(), std::string(shape_id), &left);
   if (s.ok()) s = impl_->ForgetSubsets(std::string(shape_id));
+  // A plain shape left alone on its table records nothing again (until another joins).
+  Shape* alone = impl_->SolePlainFeeder((*it)->def().table, it->get());
+  if (s.ok() && alone != nullptr) s = RowTags::ClearShape(*impl_->store_, alone->def().id);
   if (s.ok() && txn.active()) s = txn.Commit();
   if (!s.ok()) {
     if (txn.active()) txn.Rollback();

@@ -66,7 +66,8 @@ Status ResponseApplier::RemoveRow(const std::string& row, bool safe) {
 }
 
 // Membership bookkeeping for a change of a subquery shape, of a plain shape
-// in a shared table, or a delete in a table some shape records membership of. *handled: the change needs nothing more.
+// in a shared table, or a delete in a table some shape records membership
+// of. *handled: the change needs nothing more.
 Status ResponseApplier::ApplyTagged(const ShapeMessage& m, bool* handled) {
   *handled = false;
   const bool tagged = !m.tags.empty() || !m.removed_tags.empty() || m.has_active_conditions;

@@ -482,6 +482,11 @@ TEST_F(MultiShapeTest, TwoPlainShapesWithOverlappingWhere) {
   // Each shape's membership follows its own deletes.
   EXPECT_EQ(Held("mine"), 1);
   EXPECT_EQ(Held("low"), 1);
+  // `low` goes: `mine` holds t3, and alone on the table it records nothing again.
+  json r = json::parse(engine_->Unsubscribe("low"));
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_EQ(Tasks(), Ids({"t3"}));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM _el_tags"), 0);
 }
 
 TEST(SubqueryDecoderTest, HeadersInAnySplit) {
