@@ -548,28 +548,6 @@ std::string Engine::Subscribe(std::string_view shape_json, int64_t now_ms) {
   return OkWith("shapeId", id_json);
 }
 
-// The plain shape that alone feeds `table` (besides `except`), or null.
-Shape* Engine::Impl::SolePlainFeeder(const std::string& table, const Shape* except) {
-  Shape* feeder = nullptr;
-  for (auto& s : shapes_) {
-    if (s.get() == except || s->def().table != table) continue;
-    if (feeder != nullptr) return nullptr;
-    feeder = s.get();
-  }
-  if (feeder == nullptr || feeder->def().changes_only() || MayHaveSubquery(feeder->def().where)) {
-    return nullptr;
-  }
-  return feeder;
-}
-
-// A second shape joins a table one plain shape fed alone: the rows already
-// there are that shape's (from now on it records its rows itself).
-Status Engine::Impl::RecordSoleFeeder(const std::string& table) {
-  Shape* feeder = SolePlainFeeder(table, nullptr);
-  if (feeder == nullptr) return Status::Ok();
-  return RowTags::BackfillPlain(*store_, *feeder->table(), feeder->def().id);
-}
-
 std::string Engine::Unsubscribe(std::string_view shape_id) {
   auto& shapes = impl_->shapes_;
   auto it = std::find_if(shapes.begin(), shapes.end(),
@@ -582,19 +560,15 @@ std::string Engine::Unsubscribe(std::string_view shape_id) {
   Txn txn(impl_->store_.get());
   Status s = txn.Begin();
   if (s.ok()) s = del.value()->Run();
-  std::vector<std::string> left;
-  if (s.ok()) s = RowTags::DropShape(*impl_->store_, (*it)->table(), std::string(shape_id), &left);
-  if (s.ok()) s = impl_->ForgetSubsets(std::string(shape_id));
-  // A plain shape left alone on its table records nothing again (until another joins).
-  Shape* alone = impl_->SolePlainFeeder((*it)->def().table, it->get());
-  if (s.ok() && alone != nullptr) s = RowTags::ClearShape(*impl_->store_, alone->def().id);
+  bool rows_left = false;
+  if (s.ok()) s = impl_->ShapeLeaves(it->get(), &rows_left);
   if (s.ok() && txn.active()) s = txn.Commit();
   if (!s.ok()) {
     if (txn.active()) txn.Rollback();
     (*it)->table()->RolledBack();
     return s.ToJson();
   }
-  if (!left.empty()) impl_->EmitTablesChanged(std::set<std::string>{(*it)->def().table});
+  if (rows_left) impl_->EmitTablesChanged(std::set<std::string>{(*it)->def().table});
   shapes.erase(it);  // a late response for its request is ignored
   impl_->MaybeEmitStatus();
   return Status::Ok().ToJson();

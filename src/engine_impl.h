@@ -128,6 +128,7 @@ class Engine::Impl {
   // Several shapes on one table (row_tags.h): the plain shape feeding it alone.
   Shape* SolePlainFeeder(const std::string& table, const Shape* except);
   Status RecordSoleFeeder(const std::string& table);
+  Status ShapeLeaves(Shape* shape, bool* rows_left);
   std::string SubsetEvent(const Subset& s, const char* state, const std::string& extra) const;
 
   // ---- fixed at open ----
