@@ -536,6 +536,8 @@ std::string Engine::Subscribe(std::string_view shape_json, int64_t now_ms) {
       return Status::Conflict("shape id " + def->id + " is already used by another definition").ToJson();
     }
   } else {
+    Status held = impl_->RecordSoleFeeder(def->table);
+    if (!held.ok()) return held.ToJson();
     std::string id = def->id;
     Result<Shape*> added = impl_->AddShape(std::move(def).value(), /*persist=*/true);
     if (!added.ok()) return added.status().ToJson();
@@ -554,10 +556,19 @@ std::string Engine::Unsubscribe(std::string_view shape_id) {
   Result<Stmt*> del = impl_->store_->Cached("DELETE FROM _el_shapes WHERE id = ?1");
   if (!del.ok()) return del.status().ToJson();
   del.value()->BindText(1, shape_id);
-  Status s = del.value()->Run();
-  if (s.ok()) s = RowTags::ClearShape(*impl_->store_, std::string(shape_id));
-  if (s.ok()) s = impl_->ForgetSubsets(std::string(shape_id));
-  if (!s.ok()) return s.ToJson();
+  // One transaction: the shape, its membership and the rows only it held go together.
+  Txn txn(impl_->store_.get());
+  Status s = txn.Begin();
+  if (s.ok()) s = del.value()->Run();
+  bool rows_left = false;
+  if (s.ok()) s = impl_->ShapeLeaves(it->get(), &rows_left);
+  if (s.ok() && txn.active()) s = txn.Commit();
+  if (!s.ok()) {
+    if (txn.active()) txn.Rollback();
+    (*it)->table()->RolledBack();
+    return s.ToJson();
+  }
+  if (rows_left) impl_->EmitTablesChanged(std::set<std::string>{(*it)->def().table});
   shapes.erase(it);  // a late response for its request is ignored
   impl_->MaybeEmitStatus();
   return Status::Ok().ToJson();

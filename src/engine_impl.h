@@ -123,8 +123,12 @@ class Engine::Impl {
   void ReplayHeld(int64_t now_ms, const std::string& shape_id);
   // The shape started over from -1: its subsets load again.
   void ShapeRestarted(const std::string& shape_id);
-  // The shape is gone: its subsets are forgotten (their rows stay, as the shape's do).
+  // The shape is gone: its subsets are forgotten (their rows stay).
   Status ForgetSubsets(const std::string& shape_id);
+  // Several shapes on one table (row_tags.h): the plain shape feeding it alone.
+  Shape* SolePlainFeeder(const std::string& table, const Shape* except);
+  Status RecordSoleFeeder(const std::string& table);
+  Status ShapeLeaves(Shape* shape, bool* rows_left);
   std::string SubsetEvent(const Subset& s, const char* state, const std::string& extra) const;
 
   // ---- fixed at open ----

@@ -136,6 +136,7 @@ Status Engine::Impl::ApplyBody(int64_t now_ms, Shape* shape, int status, const H
     if (other.get() != shape && other->def().table == shape->def().table) sole = false;
   }
   ResponseApplier applier(store_.get(), shape, next.refetching);
+  applier.SetShared(!sole);
   if (!options_.user_id.empty()) applier.SetUserFilter(&options_.user_column, &options_.user_id);
   // A changes_only shape has no initial snapshot to load in bulk: its rows come from subsets.
   Status bulk = applier.BeginBulkLoad(sole && !shape->def().changes_only(), status == 200 && !live);
@@ -310,6 +311,41 @@ int64_t Engine::Impl::ShapesDeadline() const {
     best = EarlierDeadline(best, s->Deadline());
   }
   return best;
+}
+
+// The plain shape that alone feeds `table` (besides `except`), or null.
+Shape* Engine::Impl::SolePlainFeeder(const std::string& table, const Shape* except) {
+  Shape* feeder = nullptr;
+  for (auto& s : shapes_) {
+    if (s.get() == except || s->def().table != table) continue;
+    if (feeder != nullptr) return nullptr;
+    feeder = s.get();
+  }
+  if (feeder == nullptr || feeder->def().changes_only() || MayHaveSubquery(feeder->def().where)) {
+    return nullptr;
+  }
+  return feeder;
+}
+
+// A second shape joins a table one plain shape fed alone: the rows already
+// there are that shape's (from now on it records its rows itself).
+Status Engine::Impl::RecordSoleFeeder(const std::string& table) {
+  Shape* feeder = SolePlainFeeder(table, nullptr);
+  if (feeder == nullptr) return Status::Ok();
+  return RowTags::BackfillPlain(*store_, *feeder->table(), feeder->def().id);
+}
+
+// Unsubscribe, in the caller's transaction: the rows only `shape` held
+// leave, its membership and subsets are forgotten, and a plain shape left
+// alone on the table records nothing again (until another joins).
+Status Engine::Impl::ShapeLeaves(Shape* shape, bool* rows_left) {
+  std::vector<std::string> left;
+  EL_RETURN_IF_ERROR(RowTags::DropShape(*store_, shape->table(), shape->def().id, &left));
+  *rows_left = !left.empty();
+  EL_RETURN_IF_ERROR(ForgetSubsets(shape->def().id));
+  Shape* alone = SolePlainFeeder(shape->def().table, shape);
+  if (alone == nullptr) return Status::Ok();
+  return RowTags::ClearShape(*store_, alone->def().id);
 }
 
 }  // namespace electrolite

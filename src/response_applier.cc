@@ -65,12 +65,21 @@ Status ResponseApplier::RemoveRow(const std::string& row, bool safe) {
   return Status::Ok();
 }
 
-// Tag bookkeeping for a change of a subquery shape (or a delete in a table
-// some subquery shape feeds). *handled: the change needs nothing more.
+// Membership bookkeeping for a change of a subquery shape, of a plain shape
+// in a shared table, or a delete in a table some shape records membership
+// of. *handled: the change needs nothing more.
 Status ResponseApplier::ApplyTagged(const ShapeMessage& m, bool* handled) {
   *handled = false;
   const bool tagged = !m.tags.empty() || !m.removed_tags.empty() || m.has_active_conditions;
-  if (!tagged) {
+  if (!tagged && shared_ && m.op != Operation::kDelete) {
+    // A plain shape's row in a shared table: it holds the row. (A
+    // changes_only shape's rows are held by its subsets.)
+    if (shape_->def().changes_only() || MayHaveSubquery(shape_->def().where)) return Status::Ok();
+    bool safe = true;
+    EL_RETURN_IF_ERROR(RowIdOf(*shape_->table(), m, shape_->columns(), &row_, &safe));
+    return tags_.HoldPlain(row_);
+  }
+  if (!tagged && !shared_) {
     if (m.op != Operation::kDelete) return Status::Ok();
     if (table_tagged_ < 0) {
       EL_ASSIGN_OR_RETURN(bool any, tags_.TableTagged());

@@ -1,7 +1,8 @@
 // ResponseApplier: the MessageSink that applies one shape response's
 // messages to its table inside the caller's transaction, and collects what
 // the engine needs afterwards (control messages, txids, counts). For
-// subquery shapes it keeps the rows' tags (row_tags.h): a row that leaves
+// subquery shapes it keeps the rows' tags (row_tags.h), and for a plain
+// shape in a table several shapes feed its membership: a row that leaves
 // the shape (move-out, all conditions inactive, delete) leaves the table
 // unless another shape holds it; move-in rows are upserts.
 #ifndef ELECTROLITE_SRC_RESPONSE_APPLIER_H_
@@ -43,6 +44,10 @@ class ResponseApplier : public MessageSink {
   // non-live 200.
   Status BeginBulkLoad(bool sole, bool plain);
 
+  // The table is fed by more than one shape: a plain shape records the rows
+  // it holds, and every delete asks whether another shape still holds the row.
+  void SetShared(bool shared) { shared_ = shared; }
+
   // Security: an insert/update whose `column` is present and not `user`
   // is applied as a delete of its key (the row never lands, or leaves) and
   // counted in foreign_rows(). Both must outlive the applier.
@@ -81,6 +86,7 @@ class ResponseApplier : public MessageSink {
   KeyCollector keys_;
   RowTags tags_;
   int table_tagged_ = -1;  // -1: not asked yet
+  bool shared_ = false;
   std::string row_;        // scratch: the current row's id
   const std::string* user_column_ = nullptr;
   const std::string* user_ = nullptr;

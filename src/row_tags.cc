@@ -237,15 +237,86 @@ Status RowTags::MoveOut(const std::vector<TagPattern>& patterns, std::vector<std
   return Status::Ok();
 }
 
-Result<bool> RowTags::HeldElsewhere(const std::string& row) {
-  EL_ASSIGN_OR_RETURN(Stmt * st, store_->Cached(
-      "SELECT 1 FROM _el_tags WHERE tbl = ?1 AND row = ?2 AND shape_id <> ?3 LIMIT 1"));
-  st->BindText(1, table_);
+Result<bool> HeldByShapes(Store& store, const std::string& table, const std::string& row,
+                          const std::string& except_shape) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, store.Cached(
+      "SELECT 1 FROM _el_tags WHERE tbl = ?1 AND row = ?2 AND shape_id <> ?3"
+      " UNION ALL SELECT 1 FROM _el_subset_rows AS r JOIN _el_subsets AS s ON s.id = r.subset_id"
+      " WHERE r.tbl = ?1 AND r.row = ?2 AND s.shape_id <> ?3 LIMIT 1"));
+  st->BindText(1, table);
   st->BindText(2, row);
-  st->BindText(3, shape_id_);
+  st->BindText(3, except_shape);
   Result<bool> r = st->Step();
   st->Reset();
   return r;
+}
+
+bool MayHaveSubquery(std::string_view where) {
+  for (size_t i = 0; i + 6 <= where.size(); i++) {
+    static constexpr char kWord[] = "select";
+    size_t k = 0;
+    while (k < 6 && (where[i + k] | 0x20) == kWord[k]) k++;
+    if (k == 6) return true;
+  }
+  return false;
+}
+
+Result<bool> RowTags::HeldElsewhere(const std::string& row) {
+  return HeldByShapes(*store_, table_, row, shape_id_);
+}
+
+Status RowTags::HoldPlain(const std::string& row) { return AddTag(row, std::string_view("", 0)); }
+
+Status RowTags::BackfillPlain(Store& store, const SyncedTable& table, const std::string& shape_id) {
+  if (!table.materialized()) return Status::Ok();
+  const TableDecl& d = table.decl();
+  std::string key = "json_array(";
+  for (size_t k = 0; k < table.pk_columns().size(); k++) {
+    if (k > 0) key += ", ";
+    key += QuoteIdent(d.columns[table.pk_columns()[k]].name);
+  }
+  key += ")";
+  EL_ASSIGN_OR_RETURN(Stmt * st, store.Cached(
+      "INSERT OR IGNORE INTO _el_tags (shape_id, row, tag, tbl) SELECT ?1, " + key + ", '', ?2 FROM " +
+      QuoteIdent(table.synced_name())));
+  st->BindText(1, shape_id);
+  st->BindText(2, d.name);
+  return st->Run();
+}
+
+Result<bool> RowTags::AnyRecorded(Store& store, const std::string& shape_id) {
+  EL_ASSIGN_OR_RETURN(Stmt * st, store.Cached("SELECT 1 FROM _el_tags WHERE shape_id = ?1 LIMIT 1"));
+  st->BindText(1, shape_id);
+  Result<bool> r = st->Step();
+  st->Reset();
+  return r;
+}
+
+Status RowTags::DropShape(Store& store, SyncedTable* table, const std::string& shape_id,
+                          std::vector<std::string>* left) {
+  std::vector<std::string> rows;
+  {
+    EL_ASSIGN_OR_RETURN(Stmt * st, store.Cached("SELECT DISTINCT row FROM _el_tags WHERE shape_id = ?1"));
+    st->BindText(1, shape_id);
+    for (;;) {
+      Result<bool> r = st->Step();
+      if (!r.ok() || !r.value()) {
+        st->Reset();
+        if (!r.ok()) return r.status();
+        break;
+      }
+      rows.emplace_back(st->ColumnText(0));
+    }
+  }
+  if (table != nullptr && table->materialized()) {
+    for (const std::string& row : rows) {
+      EL_ASSIGN_OR_RETURN(bool held, HeldByShapes(store, table->decl().name, row, shape_id));
+      if (held) continue;
+      EL_RETURN_IF_ERROR(table->DeleteRow(row, /*stage=*/false));
+      left->push_back(row);
+    }
+  }
+  return ClearShape(store, shape_id);
 }
 
 Result<bool> RowTags::TableTagged() {

@@ -12,6 +12,15 @@
 // `row` is the row's primary key as a JSON array (the form of tables-changed
 // keys). Written in the transaction that applies the response, so it is
 // persisted with the rows; cleared with the shape on must-refetch.
+//
+// Plain shapes (no subquery) record membership too, but only where it
+// matters: in a table more than one shape feeds, each row a plain shape
+// holds has one `_el_tags` row with the empty tag. A table fed by one shape
+// records nothing (its snapshot may load in bulk). When a second shape joins
+// a table one plain shape fed, that shape's rows are recorded in one
+// statement (BackfillPlain) in the transaction of the joining shape's first
+// response. Whether a row is held is one rule, HeldByShapes: another shape's
+// tags (plain or subquery) or a subset of another shape (subset.h).
 #ifndef ELECTROLITE_SRC_ROW_TAGS_H_
 #define ELECTROLITE_SRC_ROW_TAGS_H_
 
@@ -47,13 +56,24 @@ class RowTags {
   Status OnChange(const std::string& row, const ShapeMessage& m, bool* in_shape);
   // Applies a move-out's patterns; *left gets the rows that left the shape.
   Status MoveOut(const std::vector<TagPattern>& patterns, std::vector<std::string>* left);
-  // Whether any other shape of the table holds `row`.
+  // Whether any other shape of the table holds `row` (HeldByShapes).
   Result<bool> HeldElsewhere(const std::string& row);
+  // A plain shape's change in a shared table: the shape holds `row`.
+  Status HoldPlain(const std::string& row);
   // Whether any shape of the table has tagged rows (so deletes must ask
   // HeldElsewhere).
   Result<bool> TableTagged();
   // Forgets every row of the shape (must-refetch, unsubscribe).
   static Status ClearShape(Store& store, const std::string& shape_id);
+  // Records every row of `table` as held by the plain shape `shape_id` (it
+  // fed the table alone until now).
+  static Status BackfillPlain(Store& store, const SyncedTable& table, const std::string& shape_id);
+  // Whether the shape has any membership recorded.
+  static Result<bool> AnyRecorded(Store& store, const std::string& shape_id);
+  // Unsubscribe: the rows only `shape_id` held leave `table` (their keys go
+  // to *left), then its membership is forgotten.
+  static Status DropShape(Store& store, SyncedTable* table, const std::string& shape_id,
+                          std::vector<std::string>* left);
 
  private:
   Status Forget(const std::string& row);
@@ -69,6 +89,16 @@ class RowTags {
   std::string table_;
   bool conditions_stored_ = true;  // whether the shape may have a _el_tag_conditions row
 };
+
+// Whether a shape other than `except_shape` holds `row` of `table`: its
+// tags (plain or subquery membership) or a subset of it. The one rule for
+// "another shape still has this row".
+Result<bool> HeldByShapes(Store& store, const std::string& table, const std::string& row,
+                          const std::string& except_shape);
+
+// Whether a shape's where clause may hold a subquery (then its rows carry
+// tags and are never recorded as plain).
+bool MayHaveSubquery(std::string_view where);
 
 // The value at position `pos` of a `/`-separated tag ("" when out of range).
 std::string_view TagPosition(std::string_view tag, int64_t pos);

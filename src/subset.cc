@@ -326,6 +326,8 @@ Status SubsetBook::Sweep(SyncedTable* table, const char* candidates, const std::
     }
     std::string sql = "DELETE FROM " + QuoteIdent(table->synced_name()) + " WHERE (" + keys +
                       ") IN (SELECT " + extracted + " FROM " + candidates;
+    // A row a shape of the table holds (plain or subquery membership, row_tags.h) stays.
+    sql += " AND NOT EXISTS (SELECT 1 FROM _el_tags t WHERE t.tbl = ?1 AND t.row = g.row)";
     EL_ASSIGN_OR_RETURN(bool overlay, store_->TableExists(d.name + "__overlay"));
     if (overlay) {  // a pending local write still needs its base row
       sql += " AND NOT EXISTS (SELECT 1 FROM " + QuoteIdent(d.name + "__overlay") + " v WHERE " +

@@ -3,7 +3,8 @@
 // made by tests/fixtures/record-subquery-wire.mjs against a real PostgreSQL):
 // tags and active_conditions on snapshot rows, a move-in insert and its
 // snapshot-end, an update with removed_tags, and move-out events whose
-// patterns remove rows, also while another shape holds them.
+// patterns remove rows, also while another shape holds them; and plain
+// shapes sharing the table with them or with each other.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -357,6 +358,137 @@ TEST_F(SubqueryTest, MoveOutRacingALocalEdit) {
 }
 
 // Every header form, fed in every split of the body.
+// ---------------------------------------------------------------- several shapes, one table
+// Plain shapes (no subquery) answer with the recorded rows without their
+// tags; a plain row that leaves the where clause comes as a delete.
+
+constexpr char kT9[] = "9e000000-0000-4000-8000-000000000009";  // a row only plain shapes have
+
+// The recorded `active` snapshot rows as a plain shape sends them (plus t9).
+json PlainRows(bool with_t9) {
+  json rows = json::array();
+  for (json m : json::parse(Recorded().Find("active", "snapshot").body)) {
+    if (!m.contains("value")) continue;
+    m["headers"].erase("tags");
+    m["headers"].erase("active_conditions");
+    rows.push_back(m);
+  }
+  if (with_t9) {
+    json extra = rows[0];
+    extra["value"]["id"] = kT9;
+    extra["key"] = std::string("\"public\".\"tasks\"/\"") + kT9 + "\"";
+    rows.push_back(extra);
+  }
+  return rows;
+}
+
+json PlainDelete(const std::string& id, int lsn) {
+  return {{"key", "\"public\".\"tasks\"/\"" + id + "\""}, {"value", {{"id", id}}},
+          {"headers", {{"operation", "delete"}, {"relation", {"public", "tasks"}},
+                       {"lsn", std::to_string(lsn)}, {"op_position", 0}, {"txids", {900 + lsn}}, {"last", true}}}};
+}
+
+// A response of plain shape `shape` (headers as the recorded live answers have them).
+Step PlainStep(const std::string& shape, const std::string& offset, json messages) {
+  Step st = Recorded().Find("active", "removed-tags");
+  st.shape = shape;
+  for (auto& [k, v] : st.headers) {
+    if (k == "electric-handle") v = "plain-" + shape;
+    if (k == "electric-offset") v = offset;
+  }
+  st.headers.emplace_back("electric-schema", SchemaOf(Recorded().Find("active", "snapshot")));
+  messages.push_back({{"headers", {{"control", "up-to-date"}, {"global_last_seen_lsn", offset.substr(0, offset.find('_'))}}}});
+  st.body = messages.dump();
+  return st;
+}
+
+class MultiShapeTest : public SubqueryTest {
+ protected:
+  void PlainSync(const std::string& shape, bool with_t9) {
+    ASSERT_TRUE(Serve(PlainStep(shape, "0_0", PlainRows(with_t9))).ok());
+  }
+  void PlainDeletes(const std::string& shape, const std::string& id, int lsn) {
+    ASSERT_TRUE(Serve(PlainStep(shape, std::to_string(lsn) + "_0", json::array({PlainDelete(id, lsn)}))).ok());
+  }
+  int64_t Held(const std::string& shape) {
+    return Scalar("SELECT count(*) FROM _el_tags WHERE shape_id = '" + shape + "' AND tag = ''");
+  }
+  std::set<std::string> With(std::set<std::string> ids, const char* extra) {
+    ids.insert(extra);
+    return ids;
+  }
+};
+
+TEST_F(MultiShapeTest, APlainShapeKeepsRowsThatMoveOutOfASubqueryShape) {
+  Open();
+  Subscribe("plain", "user_id = 'u'");
+  PlainSync("plain", /*with_t9=*/true);
+  EXPECT_EQ(Tasks(), With(Ids({"t1", "t3"}), kT9));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM _el_tags"), 0);  // one shape: nothing recorded
+  // A second shape joins: the rows already there are the plain shape's.
+  Subscribe("active", kActive);
+  EXPECT_EQ(Held("plain"), 3);
+  Sync("active");
+  Replay("active", "move-in");
+  Replay("active", "removed-tags");
+  ChangedKeys();
+  // t1 and t3 move out of `active`; `plain` holds them: they stay.
+  Replay("active", "move-out");
+  EXPECT_EQ(Tasks(), With(Ids({"t1", "t2", "t3"}), kT9));
+  EXPECT_EQ(ChangedKeys(), std::set<std::string>{});
+  // `plain` deletes t1: no shape holds it any more.
+  PlainDeletes("plain", Id("t1"), 20);
+  EXPECT_EQ(Tasks(), With(Ids({"t2", "t3"}), kT9));
+  // t2 was `active`'s alone: its move-out takes it.
+  Replay("active", "edit-and-move-out");
+  EXPECT_EQ(Tasks(), With(Ids({"t3"}), kT9));
+}
+
+TEST_F(MultiShapeTest, UnsubscribingAPlainShapeTakesOnlyTheRowsItAloneHeld) {
+  Open();
+  Subscribe("plain", "user_id = 'u'");
+  Subscribe("active", kActive);
+  PlainSync("plain", /*with_t9=*/true);
+  Sync("active");
+  Replay("active", "move-in");
+  EXPECT_EQ(Held("plain"), 3);
+  ChangedKeys();
+  json r = json::parse(engine_->Unsubscribe("plain"));
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_EQ(Tasks(), Ids({"t1", "t2", "t3"}));  // `active` holds these
+  EXPECT_EQ(Held("plain"), 0);
+  EXPECT_EQ(ChangedKeys(), std::set<std::string>{"*"});
+  // Alone again, `active` lets its rows go as before.
+  Replay("active", "removed-tags");
+  Replay("active", "move-out");
+  EXPECT_EQ(Tasks(), Ids({"t2"}));
+}
+
+TEST_F(MultiShapeTest, TwoPlainShapesWithOverlappingWhere) {
+  Open();
+  Subscribe("mine", "user_id = 'u'");
+  Subscribe("low", "priority = 0");
+  PlainSync("mine", /*with_t9=*/false);
+  PlainSync("low", /*with_t9=*/true);
+  EXPECT_EQ(Held("mine"), 2);
+  EXPECT_EQ(Held("low"), 3);
+  // t1 leaves `low`'s where (a delete there); `mine` still holds it.
+  PlainDeletes("low", Id("t1"), 20);
+  EXPECT_EQ(Tasks(), With(Ids({"t1", "t3"}), kT9));
+  PlainDeletes("low", kT9, 21);
+  EXPECT_EQ(Tasks(), Ids({"t1", "t3"}));
+  PlainDeletes("mine", Id("t1"), 22);
+  EXPECT_EQ(Tasks(), Ids({"t3"}));
+  // Each shape's membership follows its own deletes.
+  EXPECT_EQ(Held("mine"), 1);
+  EXPECT_EQ(Held("low"), 1);
+  // `low` goes: `mine` holds t3, and alone on the table it records nothing again.
+  json r = json::parse(engine_->Unsubscribe("low"));
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_EQ(Tasks(), Ids({"t3"}));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM _el_tags"), 0);
+}
+
 TEST(SubqueryDecoderTest, HeadersInAnySplit) {
   const std::string body =
       R"([{"key":"\"public\".\"tasks\"/\"1\"","value":{"id":"1"},"headers":{"operation":"update",)"

@@ -457,4 +457,35 @@ TEST_F(SubsetSyncTest, RefusedWithoutChangesOnlyOrWithABadSubset) {
 }
 
 }  // namespace
+TEST_F(SubsetSyncTest, ReleaseKeepsRowsAPlainShapeOfTheTableHolds) {
+  Open();
+  Subscribe();
+  json sub = json::parse(engine_->Subscribe(R"({"id":"big","table":"items","where":"n >= 3"})", now_));
+  ASSERT_TRUE(sub["ok"].get<bool>()) << sub.dump();
+  std::map<std::string, Request> streams;
+  auto take = [&](const std::string& shape) {
+    for (int i = 0; i < 50 && streams.count(shape) == 0; i++) {
+      std::optional<Request> req = engine_->PollRequest(now_);
+      if (!req) break;
+      if (req->kind == "subset") subsets_.push_back(*req);
+      else streams[req->shape_id] = *req;
+    }
+    EXPECT_EQ(streams.count(shape), 1u) << shape;
+    Request r = streams[shape];
+    streams.erase(shape);
+    return r;
+  };
+  Answer(take("od"), StreamHeaders("1000_0", false),
+         R"([{"headers":{"control":"snapshot-end","xmin":"480","xmax":"480","xip_list":[]}}])");
+  Answer(take("od"), StreamHeaders("1000_0", false), json::array({UpToDate(1000)}).dump());
+  Answer(take("big"), StreamHeaders("1000_0", false),
+         json::array({Change("insert", Row(3, "three", 3), 900, 470), Change("insert", Row(4, "four", 4), 900, 470),
+                      UpToDate(1000)}).dump());
+  std::string a = Load({{"where", "n <= 3"}});
+  Answer(TakeSubset(), StreamHeaders("1000_0", false), SubsetBody(kSnap, {Row(1, "one", 1), Row(2, "two", 2), Row(3, "three", 3)}));
+  EXPECT_EQ(Items().size(), 4u);
+  EXPECT_EQ(Release(a), 2);  // 1 and 2; the plain shape `big` holds 3
+  EXPECT_EQ(Items(), (std::map<int, std::string>{{3, "three"}, {4, "four"}}));
+}
+
 }  // namespace electrolite

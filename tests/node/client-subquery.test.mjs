@@ -1,6 +1,7 @@
 // Subquery shapes end to end against the real dev server and a real PostgreSQL: "the tasks of my
 // active environments". Environments turning active or inactive, tasks moving between them,
-// and a second shape holding some of the same rows move rows in and out of the local database;
+// and a second shape (subquery or plain) holding some of the same rows move rows in and out of the
+// local database;
 // after each step the local rows equal Postgres' answer to the same query, and a live query
 // over them follows.
 import { test, before, after } from 'node:test';
@@ -85,6 +86,44 @@ test('membership changes move rows in and out; the local rows equal Postgres', a
     await stack.sql('UPDATE environments SET is_active = true WHERE id = $1', [foreign]);
     await same(db, u, [ACTIVE, SHARED], 'foreign environment');
     stop();
+  } finally {
+    await db.close();
+  }
+});
+
+test('a plain shape and a subquery shape on one table: a row leaves only when neither holds it', async () => {
+  const u = 'sq-carol';
+  const PLAIN = "title LIKE 'p%'";
+  const e = await env(u, true);
+  const [p0, p1, q0, p2] = [await task(u, e, 'p0'), await task(u, e, 'p1'), await task(u, e, 'q0'),
+    await task(u, null, 'p2')];
+  const db = await Electrolite.open({ url: stack.url, token: stack.token(u), autoSubscribe: false });
+  try {
+    const plain = await db.subscribe({ table: 'tasks', where: PLAIN });
+    await db.waitForStatus((s) => s.shapes.length === 1 && s.shapes.every((x) => x.isUpToDate), 30000);
+    assert.deepEqual(await local(db), await want(u, [PLAIN]));
+    // The subquery shape joins after the plain shape's snapshot.
+    await db.subscribe({ table: 'tasks', where: ACTIVE });
+    await same(db, u, [PLAIN, ACTIVE], 'both shapes');
+    assert.ok((await local(db)).includes(q0));
+    // The environment turns inactive: q0 leaves, the plain shape keeps p0 and p1.
+    await stack.sql('UPDATE environments SET is_active = false WHERE id = $1', [e]);
+    await same(db, u, [PLAIN, ACTIVE], 'moved out of the subquery shape');
+    assert.ok((await local(db)).includes(p0) && !(await local(db)).includes(q0));
+    // p0 leaves the plain shape's where too: gone.
+    await stack.sql("UPDATE tasks SET title = 'x0' WHERE id = $1", [p0]);
+    await same(db, u, [PLAIN, ACTIVE], 'left both shapes');
+    assert.ok(!(await local(db)).includes(p0));
+    // p1 leaves the plain shape while the subquery shape holds it again: it stays.
+    await stack.sql('UPDATE environments SET is_active = true WHERE id = $1', [e]);
+    await same(db, u, [PLAIN, ACTIVE], 'moved back in');
+    await stack.sql("UPDATE tasks SET title = 'x1' WHERE id = $1", [p1]);
+    await same(db, u, [PLAIN, ACTIVE], 'held by the subquery shape');
+    assert.ok((await local(db)).includes(p1));
+    // Unsubscribing the plain shape takes the rows only it held (p2).
+    await db.unsubscribe(plain);
+    await same(db, u, [ACTIVE], 'plain shape unsubscribed');
+    assert.ok(!(await local(db)).includes(p2));
   } finally {
     await db.close();
   }
