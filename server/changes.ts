@@ -18,6 +18,8 @@ import { loadDecision } from './decision.js';
 import { AppTables } from './tables.js';
 
 export interface ChangesHandlerOptions {
+  /** Where a failed request's cause goes (never to the client). Default: stderr. */
+  log?: (line: string) => void;
   /** A connection string, a pg.Pool, a PGlite instance or an Upstream. */
   db: unknown;
   policies?: Policies | unknown;
@@ -69,6 +71,7 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
   const policies = validatePolicies(opts.policies ?? {});
   const auth: Auth = opts.auth && 'authenticate' in opts.auth ? opts.auth : createAuth((opts.auth as { secret?: string }) ?? {});
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
+  const log = opts.log ?? ((line: string) => console.error(line));
   const keepDays = opts.idempotencyDays ?? 30;
   const maxMutations = opts.maxMutations ?? 1000;
   const appTables = opts.tables instanceof AppTables ? Promise.resolve(opts.tables)
@@ -189,7 +192,9 @@ export function createChangesHandler(opts: ChangesHandlerOptions): ChangesHandle
     } catch (e) {
       if (e instanceof AuthError) return send(401, { message: `Unauthorized - ${e.message}` });
       if (e instanceof BadRequest) return send(e.status, { message: e.status === 403 ? 'Forbidden' : 'Invalid request', errors: e.errors });
-      send(isPgError(e) ? 503 : 500, { message: 'Internal server error; retry later', detail: (e as Error).message });
+      // The cause goes to the server's log, never to the client (it may be PostgreSQL's text).
+      log(`error on POST /v1/changes: ${(e as Error).stack ?? (e as Error).message}`);
+      send(isPgError(e) ? 503 : 500, { message: 'Internal server error; retry later' });
     }
   }) as ChangesHandler;
   handler.apply = apply;

@@ -141,7 +141,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
     log: opts.debug ? log : undefined,
   });
   await service.start();
-  const changes = createChangesHandler({ db, policies, auth, tables });
+  const changes = createChangesHandler({ db, policies, auth, tables, log });
   const closing = new Closing();
   const ctx = {
     service, auth, policies, tables, longPollMs: opts.longPollMs ?? 20000, sseTimeoutMs: opts.sseTimeoutMs, closing,
@@ -167,7 +167,7 @@ export async function createServer(opts: ServerOptions = {}): Promise<Electrolit
       log(`error on ${req.method} ${req.url}: ${e.stack ?? e.message}`);
       if (!res.headersSent) {
         res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', 'cache-control': 'no-store' });
-        res.end(JSON.stringify({ message: 'Service unavailable; retry', detail: e.message }));
+        res.end(JSON.stringify({ message: 'Service unavailable; retry' })); // the cause is in the log above, not for the client
       } else res.destroy();
     });
   };

@@ -50,5 +50,5 @@ export function checkOrderBy(orderBy: string, table: WhereTable, opts: EmitOptio
     if (dir === undefined || nulls === undefined) emitter.refuse(loc, 'unexpected sort direction');
     return `${emitter.expr(s.node, 0, loc)}${dir}${nulls}`;
   });
-  return { sql: keys.join(', '), maxParam: emitter.maxParam, columns: emitter.columns };
+  return { sql: keys.join(', '), maxParam: emitter.maxParam, params: emitter.params, columns: emitter.columns };
 }

@@ -11,7 +11,7 @@ import {
 import { type Shape, type ShapeDef, ShapeQueryFailed, defKey } from './shape.js';
 import { type ShapeService, ShapeLimit } from './shapes.js';
 import type { AppTables } from './tables.js';
-import { WhereError } from './where.js';
+import { paramsMismatch, WhereError } from './where.js';
 import { type CheckedShapeWhere, type SubqueryRef, checkShapeWhere, subqueryTables } from './subquery.js';
 import { BadRequest } from './body.js';
 import { SubsetError, readSubset, subsetFromBody, subsetFromQuery } from './subset.js';
@@ -418,9 +418,8 @@ function buildDef(q: Params, table: TableInfo, policies: Policies, userId: strin
       sub = { ...checked.subquery, ownerColumn: userId !== null && isOwned(innerTable) ? OWNER_COLUMN : null };
     }
     if (hidden.length) throw new InvalidRequest({ where: [`column ${hidden[0]} is excluded from sync and cannot be filtered on`] });
-    if (checked.maxParam > q.params.length) {
-      throw new InvalidRequest({ params: [`where clause uses $${checked.maxParam} but only ${q.params.length} parameter(s) were given`] });
-    }
+    const mismatch = paramsMismatch(checked.params, q.params.length);
+    if (mismatch) throw new InvalidRequest({ params: [`where clause: ${mismatch}`] });
     where = checked.plain;
   }
   const owned = userId !== null && isOwned(table);

@@ -112,7 +112,7 @@ export function checkShapeWhere(where: string, table: TableInfo, inner: (ref: Su
   const sub = { outerColumn, schema: innerTable!.schema, table: innerTable!.name, innerColumn, where: innerWhere };
   return {
     sql: plain ?? 'true', plain, subquery: sub, columns: emitter.columns, innerColumns: ie.columns,
-    maxParam: Math.max(emitter.maxParam, ie.maxParam),
+    maxParam: Math.max(emitter.maxParam, ie.maxParam), params: new Set([...emitter.params, ...ie.params]),
   };
 }
 

@@ -24,7 +24,7 @@ import type { Offset } from './protocol.js';
 import { type Shape, DISPLAY_SET, ShapeQueryFailed } from './shape.js';
 import { type ShapeService, ShapeLimit } from './shapes.js';
 import { checkOrderBy } from './order-by.js';
-import { type CheckedWhere, checkWhere, WhereError } from './where.js';
+import { type CheckedWhere, checkWhere, paramsMismatch, WhereError } from './where.js';
 
 /** Rows one subset may return; a larger `limit`, or an unlimited subset past it, is refused. */
 export const MAX_SUBSET_ROWS = 100_000;
@@ -147,13 +147,12 @@ export async function readSubset(service: ShapeService, shape: Shape, subset: Su
     }
     const hidden = [...c.columns].filter((x) => excluded.has(x));
     if (hidden.length) throw new SubsetError({ [k]: [`column ${hidden[0]} is excluded from sync and cannot be used`] });
-    if (c.maxParam > subset.params.length) {
-      throw new SubsetError({ params: [`${k} uses $${c.maxParam} but only ${subset.params.length} parameter(s) were given`] });
-    }
     return c;
   };
   const where = subset.where === null ? null : check('where', () => checkWhere(subset.where!, shape.table, { paramBase: base }));
   const order = subset.orderBy === null ? null : check('order_by', () => checkOrderBy(subset.orderBy!, shape.table, { paramBase: base }));
+  const mismatch = paramsMismatch([...(where?.params ?? []), ...(order?.params ?? [])], subset.params.length);
+  if (mismatch) throw new SubsetError({ params: [mismatch] });
   const conds = [filter, where ? `(${where.sql})` : ''].filter(Boolean);
   const limit = subset.limit ?? MAX_SUBSET_ROWS + 1;
   const t = shape.table;

@@ -19,6 +19,8 @@ export interface CheckedWhere {
   sql: string;
   /** The highest `$N` used (0 if none). */
   maxParam: number;
+  /** Every `N` of a `$N` used. */
+  params: Set<number>;
   /** Names of the table's columns the clause reads. */
   columns: Set<string>;
 }
@@ -102,7 +104,19 @@ export function checkWhere(where: string, table: WhereTable, opts: EmitOptions =
   const clause = parseWhere(where);
   const emitter = new Emitter(table, opts);
   const out = emitter.expr(clause, 0, 0);
-  return { sql: out, maxParam: emitter.maxParam, columns: emitter.columns };
+  return { sql: out, maxParam: emitter.maxParam, params: emitter.params, columns: emitter.columns };
+}
+
+/**
+ * Why `given` parameters do not fit the clauses that use `used` ($1..$given each used, none
+ * beyond), or null when they do. PostgreSQL cannot type a parameter nothing uses.
+ */
+export function paramsMismatch(used: Iterable<number>, given: number): string | null {
+  const set = new Set(used);
+  const max = Math.max(0, ...set);
+  if (max > given) return `$${max} is used but only ${given} parameter(s) were given`;
+  for (let i = 1; i <= given; i++) if (!set.has(i)) return `parameter ${i} is given but no clause uses $${i}`;
+  return null;
 }
 
 /**
@@ -224,6 +238,7 @@ export type Node = Record<string, any>;
 /** Emits SQL for expression trees over one table, refusing what is not on the allow-list. */
 export class Emitter {
   maxParam = 0;
+  readonly params = new Set<number>();
   readonly columns = new Set<string>();
   private nodes = 0;
   private readonly groups = new Map<string, { kind: 'AND' | 'OR'; terms: string[] }>();
@@ -274,6 +289,7 @@ export class Emitter {
         const num = n.number;
         if (!Number.isInteger(num) || num < 1) this.fail(loc, 'parameters are numbered from $1');
         this.maxParam = Math.max(this.maxParam, num);
+        this.params.add(num);
         return `$${num + (this.opts.paramBase ?? 0)}`;
       }
       case 'BoolExpr': {

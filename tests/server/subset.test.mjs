@@ -206,6 +206,9 @@ test('hostile subset parameters: 400 naming the parameter, never a row', async (
     [{ subset__params: '{"a":"b"}' }, 'params'],
     [{ subset__where: 'title = $1' }, 'params'],
     [{ subset__where: 'title = $2', subset__params: '{"1":"a"}' }, 'params'],
+    [{ subset__where: 'true', subset__params: '{"1":"a"}' }, 'params'],
+    [{ subset__where: 'title = $2', subset__params: '{"1":"a","2":"b"}' }, 'params'],
+    [{ subset__where: 'title = $1', subset__order_by: 'title', subset__limit: '5', subset__params: '{"1":"a","2":"b"}' }, 'params'],
     [{ subset__where: `id IN (SELECT id FROM tasks WHERE user_id = 'victim')` }, 'where'],
     [{ subset__where: 'EXISTS (SELECT 1 FROM pg_authid)' }, 'where'],
     [{ subset__where: `title = (SELECT rolpassword FROM pg_catalog.pg_authid LIMIT 1)` }, 'where'],
@@ -233,12 +236,14 @@ test('hostile subset parameters: 400 naming the parameter, never a row', async (
   };
   for (const body of ['{not json', '[1,2]', '"x"', 'null', JSON.stringify({ where: 5 }), JSON.stringify({ limit: 'many', order_by: 'id' }),
     JSON.stringify({ params: { 1: { nested: true } }, where: 'title = $1' }), JSON.stringify({ where: 'id IN (SELECT id FROM tasks)' }),
-    JSON.stringify({ order_by: 'title', limit: 1e12 }), JSON.stringify({ sql: 'SELECT 1' })]) {
+    JSON.stringify({ order_by: 'title', limit: 1e12 }), JSON.stringify({ sql: 'SELECT 1' }),
+    JSON.stringify({ where: 'true', params: { 1: 'x' } })]) {
     const r = await post(body);
     assert.equal(r.status, 400, `${body} → ${r.status} ${r.text}`);
     assert.doesNotMatch(r.text, /victim-secret/);
   }
   assert.match((await post('{not json')).text, /Invalid JSON in request body/);
+  assert.match((await post(JSON.stringify({ where: 'true', params: { 1: 'x' } }))).text, /parameter 1 is given but no clause uses \$1/);
   const huge = await post(JSON.stringify({ where: 'true', params: { 1: 'x'.repeat(2 * 1024 * 1024) } }));
   assert.equal(huge.status, 413);
   // The policy's row restriction holds for a POST subset of every row.

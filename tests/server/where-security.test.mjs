@@ -148,10 +148,13 @@ test('refused: very long and very deeply nested clauses, quickly', async () => {
   assert.equal((await fetch(`${s.url}/v1/health`)).status, 200);
 });
 
-test('refused: a clause using more parameters than given', async () => {
-  const r = await get({ table: 'items', where: 'id = $2', 'params[1]': '1' });
-  assert.equal(r.status, 400);
-  assert.ok(Array.isArray(r.body.errors.params));
+test('refused: a clause using more parameters than given, or fewer', async () => {
+  for (const q of [{ where: 'id = $2', 'params[1]': '1' }, { where: 'id = 1', 'params[1]': '1' },
+    { where: 'id = $2', 'params[1]': '1', 'params[2]': '2' }]) {
+    const r = await get({ table: 'items', ...q });
+    assert.equal(r.status, 400, JSON.stringify(q));
+    assert.ok(Array.isArray(r.body.errors.params), JSON.stringify(r.body));
+  }
 });
 
 const ACCEPTED = [
