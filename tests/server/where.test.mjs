@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 
 const whereJs = new URL('../../dist/server/where.js', import.meta.url);
-const { checkWhere, loadWhereParser, WhereError } = await import(whereJs.href);
+const { checkWhere, loadWhereParser, paramsMismatch, WhereError } = await import(whereJs.href);
 
 const T = { schema: 'public', name: 'items', columns: ['id', 'title', 'n', 'due', 'doc', 'tags', 'We"ird'].map((name) => ({ name })) };
 
@@ -51,11 +51,16 @@ test('emits pg_catalog-pinned SQL with quoted identifiers and re-quoted strings'
   }
 });
 
-test('reports the columns read and the highest parameter', () => {
+test('reports the columns read and the parameters used', () => {
   const c = checkWhere(`items.title = $3 AND (n > $1 OR "We""ird" IS NULL) AND now() > due`, T);
   assert.deepEqual([...c.columns].sort(), ['We"ird', 'due', 'n', 'title']);
   assert.equal(c.maxParam, 3);
-  assert.deepEqual(checkWhere(`1 = 1`, T), { sql: `(1 OPERATOR(pg_catalog.=) 1)`, maxParam: 0, columns: new Set() });
+  assert.deepEqual([...c.params].sort(), [1, 3]);
+  assert.deepEqual(checkWhere(`1 = 1`, T), { sql: `(1 OPERATOR(pg_catalog.=) 1)`, maxParam: 0, params: new Set(), columns: new Set() });
+  assert.equal(paramsMismatch(c.params, 3), 'parameter 2 is given but no clause uses $2');
+  assert.equal(paramsMismatch(c.params, 2), '$3 is used but only 2 parameter(s) were given');
+  assert.equal(paramsMismatch([1, 2], 2), null);
+  assert.equal(paramsMismatch([], 0), null);
 });
 
 test('equal clauses written differently emit the same SQL', () => {
