@@ -8,16 +8,19 @@
 
 namespace electrolite {
 
-namespace {
-
-uint64_t Fnv1a(std::string_view s) {
+std::string HashHex(std::string_view text, int digits) {
   uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
+  for (unsigned char c : text) {
     h ^= c;
     h *= 1099511628211ULL;
   }
-  return h;
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 15; i >= 16 - digits && i >= 0; i--) out += kHex[(h >> (i * 4)) & 15];
+  return out;
 }
+
+namespace {
 
 std::string QuoteColumn(std::string_view name) {
   std::string out = "\"";
@@ -76,11 +79,7 @@ std::string ShapeDef::DefaultId() const {
   if (where.empty() && params.empty() && columns.empty() && replica == "default" && !changes_only()) {
     return table;
   }
-  static const char kHex[] = "0123456789abcdef";
-  uint64_t h = Fnv1a(ToJson());
-  std::string out = table + "#";
-  for (int i = 15; i >= 8; i--) out += kHex[(h >> (i * 4)) & 15];
-  return out;
+  return table + "#" + HashHex(ToJson(), 8);
 }
 
 namespace {

@@ -31,6 +31,11 @@ inline constexpr int kFastLoopMaxDetections = 5;
 inline constexpr int kMaxStaleRetries = 3;
 }  // namespace proto
 
+// The first `digits` hex digits (at most 16) of a stable 64-bit hash (FNV-1a)
+// of `text`: ids derived from a definition (shapes, subsets) stay the same
+// across runs and builds.
+std::string HashHex(std::string_view text, int digits);
+
 struct ShapeDef {
   std::string id;
   std::string table;

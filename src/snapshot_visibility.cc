@@ -29,19 +29,19 @@ Result<SnapshotVisibility> SnapshotVisibility::Parse(std::string_view xmin, std:
                                                      std::string_view database_lsn) {
   SnapshotVisibility v;
   if (!ParseU64(xmin, &v.xmin) || !ParseU64(xmax, &v.xmax) || v.xmin > v.xmax) {
-    return Status::Protocol("subset snapshot with malformed xmin/xmax");
+    return Status::Protocol("snapshot with malformed xmin/xmax");
   }
   if (!database_lsn.empty() && !ParseU64(database_lsn, &v.database_lsn)) {
-    return Status::Protocol("subset snapshot with a malformed database_lsn");
+    return Status::Protocol("snapshot with a malformed database_lsn");
   }
   Json xip = Json::parse(xip_json.empty() ? std::string_view("[]") : xip_json);
   if (xip.is_discarded() || !xip.is_array()) {
-    return Status::Protocol("subset snapshot with a malformed xip_list");
+    return Status::Protocol("snapshot with a malformed xip_list");
   }
   for (const Json& x : xip) {
     uint64_t id = 0;
     const std::string s = x.is_string() ? x.get<std::string>() : x.dump();
-    if (!ParseU64(s, &id)) return Status::Protocol("subset snapshot with a malformed xip_list");
+    if (!ParseU64(s, &id)) return Status::Protocol("snapshot with a malformed xip_list");
     v.xip.push_back(id);
   }
   std::sort(v.xip.begin(), v.xip.end());

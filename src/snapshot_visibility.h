@@ -1,5 +1,7 @@
 // SnapshotVisibility: which transactions a PostgreSQL snapshot already saw
-// (protocol notes §2.9, §4.5). A subset snapshot's metadata names it with
+// (protocol notes §2.9, §4.5) — one rule for subset snapshots (subset_stream)
+// and for matching acked writes against a snapshot-end (write_sync). A
+// snapshot's metadata names it with
 // xid8 values (64-bit, epoch included): `xmin`, `xmax`, `xip_list`; a change on
 // the stream names its transaction with 32-bit `txids`. A change whose
 // transaction the snapshot saw is already in the snapshot's rows; one the

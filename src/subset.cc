@@ -1,6 +1,7 @@
 // Subsets: their definition and their bookkeeping tables (subset.h).
 #include "subset.h"
 
+#include "shape_def.h"
 #include "table_decl.h"
 
 namespace electrolite {
@@ -15,15 +16,6 @@ const char kSubsetSchema[] =
     "CREATE INDEX IF NOT EXISTS _el_subset_rows_by_row ON _el_subset_rows (tbl, row);";
 
 namespace {
-
-uint64_t Fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 Result<int64_t> NonNegative(const Json& j, const char* key, int64_t min) {
   auto it = j.find(key);
@@ -102,11 +94,7 @@ std::string SubsetDef::BodyJson() const {
 }
 
 std::string SubsetDef::DefaultId(const std::string& shape_id) const {
-  static const char kHex[] = "0123456789abcdef";
-  const uint64_t h = Fnv1a(shape_id + '\n' + ToJson());
-  std::string out = shape_id + "~";
-  for (int i = 15; i >= 0; i--) out += kHex[(h >> (i * 4)) & 15];
-  return out;
+  return shape_id + "~" + HashHex(shape_id + '\n' + ToJson(), 16);
 }
 
 // ---------------------------------------------------------------- the response body

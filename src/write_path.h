@@ -108,11 +108,6 @@ class WritePath {
                                      std::string_view xmax, const std::vector<std::string>& xip,
                                      bool refetching = false);
 
-  // Whether a 32-bit xid is visible in a snapshot given as xid8 values
-  // (widened relative to xmax, protocol notes §4.5).
-  static bool VisibleInSnapshot(int64_t xid32, uint64_t xmin, uint64_t xmax,
-                                const std::vector<uint64_t>& xip);
-
   // Buffered events (JSON objects), oldest first.
   std::vector<std::string> TakeEvents();
   void DropEvents() { events_.clear(); }

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "pg_value.h"
+#include "snapshot_visibility.h"
 #include "store.h"
 #include "write_path.h"
 
@@ -17,18 +18,6 @@ constexpr int kKeepSeenTxids = 4096;  // per table
 constexpr int kKeepSnapshots = 8;     // per table
 constexpr int kKeepConflicts = 1000;
 
-bool ParseU64(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    const uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
 
 json Merge(json base, const json& over) {
   if (!base.is_object()) base = json::object();
@@ -72,19 +61,6 @@ WriteOp OpOf(std::string_view op) {
 
 }  // namespace
 
-bool WritePath::VisibleInSnapshot(int64_t xid32, uint64_t xmin, uint64_t xmax,
-                                  const std::vector<uint64_t>& xip) {
-  // Widen the 32-bit xid to an xid8 near xmax: ref + int32(xid - ref).
-  const uint32_t delta = static_cast<uint32_t>(xid32) - static_cast<uint32_t>(xmax);
-  const uint64_t x = xmax + static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(delta)));
-  if (x < xmin) return true;
-  if (x >= xmax) return false;
-  for (uint64_t in_progress : xip) {
-    if (in_progress == x) return false;
-  }
-  return true;
-}
-
 Status WritePath::MatchSeenTxid(const OutboxEntry& e, bool* matched) {
   *matched = false;
   if (!e.txid) return Status::Ok();
@@ -109,17 +85,10 @@ Status WritePath::MatchSeenTxid(const OutboxEntry& e, bool* matched) {
       return row.status();
     }
     if (!row.value()) break;
-    uint64_t xmin = 0, xmax = 0;
-    std::vector<uint64_t> xip;
-    bool ok = ParseU64(snaps->ColumnText(0), &xmin) && ParseU64(snaps->ColumnText(1), &xmax);
-    json list = json::parse(snaps->ColumnText(2));
-    if (list.is_array()) {
-      for (const json& x : list) {
-        uint64_t v = 0;
-        if (x.is_string() && ParseU64(x.get<std::string>(), &v)) xip.push_back(v);
-      }
-    }
-    if (ok && VisibleInSnapshot(*e.txid, xmin, xmax, xip)) {
+    // A stored snapshot that does not parse matches nothing (it was checked when stored).
+    Result<SnapshotVisibility> snap = SnapshotVisibility::Parse(
+        snaps->ColumnText(0), snaps->ColumnText(1), snaps->ColumnText(2), std::string_view());
+    if (snap.ok() && snap.value().SawChange({*e.txid})) {
       *matched = true;
       break;
     }
@@ -224,18 +193,10 @@ Status WritePath::OnSnapshotEnd(std::string_view table, std::string_view xmin,
                                 bool refetching) {
   const WriteTable* t = Find(table);
   if (t == nullptr) return Status::Ok();
-  uint64_t lo = 0, hi = 0;
-  if (!ParseU64(xmin, &lo) || !ParseU64(xmax, &hi)) {
-    return Status::Protocol("snapshot-end with invalid xmin/xmax");
-  }
   json list = json::array();
-  std::vector<uint64_t> in_progress;
-  for (const std::string& x : xip) {
-    uint64_t v = 0;
-    if (!ParseU64(x, &v)) return Status::Protocol("snapshot-end with invalid xip_list");
-    list.push_back(x);
-    in_progress.push_back(v);
-  }
+  for (const std::string& x : xip) list.push_back(x);
+  EL_ASSIGN_OR_RETURN(SnapshotVisibility snap,
+                      SnapshotVisibility::Parse(xmin, xmax, Dump(list), std::string_view()));
   EL_ASSIGN_OR_RETURN(Stmt * ins, store_->Cached(
       "INSERT OR IGNORE INTO _el_snapshots (tbl, xmin, xmax, xip, seq) VALUES (?1, ?2, ?3, ?4,"
       " (SELECT coalesce(max(seq), 0) + 1 FROM _el_snapshots WHERE tbl = ?1))"));
@@ -258,7 +219,7 @@ Status WritePath::OnSnapshotEnd(std::string_view table, std::string_view xmin,
   // Writes that committed before the snapshot will never arrive as changes.
   EL_ASSIGN_OR_RETURN(std::vector<OutboxEntry> acked, outbox_->Acked(table, std::nullopt));
   for (const OutboxEntry& e : acked) {
-    if (e.txid && VisibleInSnapshot(*e.txid, lo, hi, in_progress)) {
+    if (e.txid && snap.SawChange({*e.txid})) {
       EL_RETURN_IF_ERROR(outbox_->Remove(e.id));
       EL_RETURN_IF_ERROR(overlay_->Rebuild(*t, e.key, /*local_write=*/false));
       NoteChanged(*t, e.key);

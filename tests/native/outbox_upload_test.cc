@@ -2,6 +2,7 @@
 // idempotent retries, auth stops, failed mutations, txid-matched overlay
 // removal without flicker, rejection rollback. Simulated time, fake endpoint.
 #include "write_test_util.h"
+#include "snapshot_visibility.h"
 
 namespace electrolite {
 namespace testing_write {
@@ -595,16 +596,23 @@ TEST_F(OutboxUploadTest, ArraysAndJsonGoOutAsPostgresText) {
 }
 
 TEST_F(OutboxUploadTest, SnapshotVisibilityWidensXids) {
-  EXPECT_TRUE(WritePath::VisibleInSnapshot(5, 10, 20, {}));
-  EXPECT_TRUE(WritePath::VisibleInSnapshot(12, 10, 20, {}));
-  EXPECT_FALSE(WritePath::VisibleInSnapshot(12, 10, 20, {12}));
-  EXPECT_FALSE(WritePath::VisibleInSnapshot(20, 10, 20, {}));
+  auto saw = [](int64_t xid32, uint64_t xmin, uint64_t xmax, std::vector<uint64_t> xip) {
+    SnapshotVisibility v;
+    v.xmin = xmin;
+    v.xmax = xmax;
+    v.xip = std::move(xip);
+    return v.SawChange({xid32});
+  };
+  EXPECT_TRUE(saw(5, 10, 20, {}));
+  EXPECT_TRUE(saw(12, 10, 20, {}));
+  EXPECT_FALSE(saw(12, 10, 20, {12}));
+  EXPECT_FALSE(saw(20, 10, 20, {}));
   // Epoch 1: xid8 = 2^32 + 100; the 32-bit xid 100 widens next to it.
   const uint64_t e1 = uint64_t{1} << 32;
-  EXPECT_TRUE(WritePath::VisibleInSnapshot(90, e1 + 95, e1 + 110, {}));
-  EXPECT_FALSE(WritePath::VisibleInSnapshot(100, e1 + 95, e1 + 110, {e1 + 100}));
+  EXPECT_TRUE(saw(90, e1 + 95, e1 + 110, {}));
+  EXPECT_FALSE(saw(100, e1 + 95, e1 + 110, {e1 + 100}));
   // Wraparound: xid 4294967290 just before the epoch boundary.
-  EXPECT_TRUE(WritePath::VisibleInSnapshot(4294967290LL, e1 + 3, e1 + 5, {}));
+  EXPECT_TRUE(saw(4294967290LL, e1 + 3, e1 + 5, {}));
 }
 
 TEST_F(OutboxUploadTest, RejectionRollsBackAndRecordsTheConflict) {
