@@ -284,14 +284,6 @@ Status RowTags::BackfillPlain(Store& store, const SyncedTable& table, const std:
   return st->Run();
 }
 
-Result<bool> RowTags::AnyRecorded(Store& store, const std::string& shape_id) {
-  EL_ASSIGN_OR_RETURN(Stmt * st, store.Cached("SELECT 1 FROM _el_tags WHERE shape_id = ?1 LIMIT 1"));
-  st->BindText(1, shape_id);
-  Result<bool> r = st->Step();
-  st->Reset();
-  return r;
-}
-
 Status RowTags::DropShape(Store& store, SyncedTable* table, const std::string& shape_id,
                           std::vector<std::string>* left) {
   std::vector<std::string> rows;

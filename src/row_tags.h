@@ -68,8 +68,6 @@ class RowTags {
   // Records every row of `table` as held by the plain shape `shape_id` (it
   // fed the table alone until now).
   static Status BackfillPlain(Store& store, const SyncedTable& table, const std::string& shape_id);
-  // Whether the shape has any membership recorded.
-  static Result<bool> AnyRecorded(Store& store, const std::string& shape_id);
   // Unsubscribe: the rows only `shape_id` held leave `table` (their keys go
   // to *left), then its membership is forgotten.
   static Status DropShape(Store& store, SyncedTable* table, const std::string& shape_id,
