@@ -3,11 +3,12 @@
 // demo schema, in memory, so the figure is the engine's and SQLite's own work without a
 // VFS. Under callgrind only the write loops are counted:
 //
-//   build/native/bench/native/write_bench [writes]
+//   build/native/bench/native/write_bench [writes] [inserts]
 //   valgrind --tool=callgrind --instr-atstart=no build/native/bench/native/write_bench 1000
 //
 // ("Collected" / (2 x writes) is the figure per write: `writes` inserts, then as many
-// updates. --collect-atstart=no would collect nothing: the loops toggle instrumentation.)
+// updates; with `inserts`, only the inserts are run and "Collected" / writes is the figure.
+// --collect-atstart=no would collect nothing: the loops toggle instrumentation.)
 #include <valgrind/callgrind.h>
 
 #include <chrono>
@@ -50,6 +51,7 @@ bool Ok(const std::string& reply) { return reply.find("\"ok\":true") != std::str
 
 int main(int argc, char** argv) {
   const int writes = argc > 1 ? std::atoi(argv[1]) : 2000;
+  const bool updates = !(argc > 2 && std::string(argv[2]) == "inserts");
   std::string opts = "{\"baseUrl\":\"http://bench\",\"autoSubscribe\":false,\"schemaSql\":";
   electrolite::AppendJsonString(&opts, ReadFile("/schema/schema.sql"));
   opts += ",\"policies\":" + ReadFile("/schema/policies.json") + "}";
@@ -75,7 +77,7 @@ int main(int argc, char** argv) {
     }
   }
   auto t1 = Clock::now();
-  for (int i = 0; i < writes; i++) {
+  for (int i = 0; updates && i < writes; i++) {
     std::string key = "{\"id\":\"" + Id(i) + "\"}";
     const std::string reply = engine.Update("tasks", key, "{\"status\":\"completed\"}", ++now);
     if (!Ok(reply)) {
