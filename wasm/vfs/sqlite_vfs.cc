@@ -123,8 +123,9 @@ int RawCheckReservedLock(sqlite3_file*, int* out) {
   return SQLITE_OK;
 }
 
-// Whether a WAL keeps its bytes allocated (vfs/wal_space.h): where writes combine, on disk.
-bool KeepsWalSpace(const RawVfs* owner) { return owner->combine_writes && owner->storage->OnDisk(); }
+// Whether a WAL keeps its bytes allocated (vfs/wal_space.h): where writes combine, on files
+// whose growth costs the sync.
+bool KeepsWalSpace(const RawVfs* owner) { return owner->combine_writes && owner->storage->GrowthCostsSync(); }
 
 // kFcntlCombineWrites (the store, on every persistent open): turn write combining on or off for
 // every file of this VFS (on only where the storage has powersafe overwrite), and with it the

@@ -17,8 +17,9 @@
 //    any WAL that journal_size_limit left long.
 //
 // Used where write combining is (the raw layer enables both through kFcntlCombineWrites) and
-// only on storage on disk: memory gains nothing from it, and block-encrypted storage (no
-// powersafe overwrite) would fail to authenticate the zeros it never wrote.
+// only on real files (Storage::GrowthCostsSync: OPFS, fs): memory and IndexedDB's in-memory
+// blocks gain nothing from it, and block-encrypted storage (no powersafe overwrite) would fail
+// to authenticate the zeros it never wrote.
 #ifndef ELECTROLITE_WASM_VFS_WAL_SPACE_H_
 #define ELECTROLITE_WASM_VFS_WAL_SPACE_H_
 
