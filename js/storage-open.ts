@@ -77,8 +77,9 @@ export async function prepareStorage(
 
 /**
  * Idle checkpoints for a WAL database: `poke()` after each change; once nothing changed for
- * `idleMs`, `checkpoint()` folds the WAL into the database and truncates it (a short WAL
- * also makes the next cold start faster). Failures (e.g. busy inside a transaction) are
+ * `idleMs`, `checkpoint()` folds the WAL into the database and empties it (a WAL with nothing
+ * to replay also makes the next cold start faster; on disk its bytes are kept for the next
+ * commits to overwrite, wasm/vfs/wal_space.h). Failures (e.g. busy inside a transaction) are
  * ignored: the next idle period retries, and SQLite's auto-checkpoint bounds the WAL anyway.
  */
 export function idleCheckpointer(checkpoint: () => Promise<unknown>, idleMs = 1000): { poke(): void; stop(): void } {

@@ -127,8 +127,10 @@ Status Store::ApplyDurability(const std::string& synchronous) {
   if (mode != "wal" && mode != "memory") {
     return Status::Io("storage: could not switch to WAL (journal_mode is " + mode + ")");
   }
+  // The WAL restarts after each auto-checkpoint (1000 pages, ~4.1 MB) without being cut
+  // below 5 MB, so on disk it keeps the bytes the next commits overwrite (vfs/wal_space.h).
   EL_RETURN_IF_ERROR(Exec("PRAGMA synchronous=" + sync +
-                          "; PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=1048576;"
+                          "; PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=5242880;"
                           " PRAGMA temp_store=MEMORY"));
   // Our VFS joins a commit's WAL frames into one host write, handed over with the commit
   // frame itself, so a failed write still fails that commit (vfs/write_combiner.h).

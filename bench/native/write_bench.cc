@@ -3,11 +3,15 @@
 // demo schema, in memory, so the figure is the engine's and SQLite's own work without a
 // VFS. Under callgrind only the write loops are counted:
 //
-//   build/native/bench/native/write_bench [writes]
+//   build/native/bench/native/write_bench [writes] [inserts] [file.db]
 //   valgrind --tool=callgrind --instr-atstart=no build/native/bench/native/write_bench 1000
 //
 // ("Collected" / (2 x writes) is the figure per write: `writes` inserts, then as many
-// updates. --collect-atstart=no would collect nothing: the loops toggle instrumentation.)
+// updates; with `inserts`, only the inserts are run and "Collected" / writes is the figure.
+// With a file (created anew), the database is on disk in WAL with synchronous FULL, as a
+// persistent open is in the browser: the WAL frames and their checksums are counted, which the
+// in-memory database's rollback journal replaces. The fsyncs are system calls: not counted.)
+// --collect-atstart=no would collect nothing: the loops toggle instrumentation.)
 #include <valgrind/callgrind.h>
 
 #include <chrono>
@@ -50,9 +54,17 @@ bool Ok(const std::string& reply) { return reply.find("\"ok\":true") != std::str
 
 int main(int argc, char** argv) {
   const int writes = argc > 1 ? std::atoi(argv[1]) : 2000;
+  const bool updates = !(argc > 2 && std::string(argv[2]) == "inserts");
+  const std::string file = argc > 3 ? argv[3] : "";
   std::string opts = "{\"baseUrl\":\"http://bench\",\"autoSubscribe\":false,\"schemaSql\":";
   electrolite::AppendJsonString(&opts, ReadFile("/schema/schema.sql"));
-  opts += ",\"policies\":" + ReadFile("/schema/policies.json") + "}";
+  opts += ",\"policies\":" + ReadFile("/schema/policies.json");
+  if (!file.empty()) {
+    for (const char* suffix : {"", "-wal", "-journal"}) std::remove((file + suffix).c_str());
+    opts += ",\"synchronous\":\"full\",\"path\":";
+    electrolite::AppendJsonString(&opts, file);
+  }
+  opts += "}";
   BenchEnv env;
   auto opened = electrolite::Engine::Open(opts, &env);
   if (!opened.ok()) {
@@ -75,7 +87,7 @@ int main(int argc, char** argv) {
     }
   }
   auto t1 = Clock::now();
-  for (int i = 0; i < writes; i++) {
+  for (int i = 0; updates && i < writes; i++) {
     std::string key = "{\"id\":\"" + Id(i) + "\"}";
     const std::string reply = engine.Update("tasks", key, "{\"status\":\"completed\"}", ++now);
     if (!Ok(reply)) {

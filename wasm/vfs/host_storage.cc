@@ -103,6 +103,12 @@ EM_JS(double, el_host_stat, (int host, const char* name), {
   }
 });
 
+// 1 when the backend keeps files of its own (kind 'opfs' or 'fs'), else 0.
+EM_JS(int, el_host_real_files, (int host), {
+  var kind = Module['elStorage'].hosts[host].kind;
+  return kind === 'opfs' || kind === 'fs' ? 1 : 0;
+});
+
 // Copies the last error message (UTF-8, NUL-terminated, truncated to cap) into buf.
 EM_JS(void, el_host_last_error, (int host, char* buf, int cap), {
   var msg = Module['elStorage'].errors[host] || "";
@@ -206,6 +212,8 @@ IoCode HostStorage::Stat(const std::string& name, uint64_t* size) {
   *size = static_cast<uint64_t>(n);
   return IoCode::kOk;
 }
+
+bool HostStorage::GrowthCostsSync() const { return el_host_real_files(host_) != 0; }
 
 std::string HostStorage::LastError() const {
   char buf[512];

@@ -33,6 +33,8 @@ class HostStorage : public Storage {
   IoCode Stat(const std::string& name, uint64_t* size) override;
   std::string LastError() const override;
   bool OnDisk() const override { return true; }
+  // Files of their own (the backend's kind 'opfs' or 'fs'), not IndexedDB's blocks.
+  bool GrowthCostsSync() const override;
 
  private:
   int host_;

@@ -11,6 +11,7 @@
 
 #include "vfs_control.h"
 #include "vfs/host.h"
+#include "vfs/wal_space.h"
 #include "vfs/write_combiner.h"
 
 namespace electrolite {
@@ -25,6 +26,7 @@ struct RawFile {
   RawVfs* owner;
   Storage* storage;
   std::unique_ptr<CombiningFile> file;
+  WalSpaceFile* wal_space;  // inside `file`: a WAL's (nullptr for other files)
   std::string name;
   bool delete_on_close;
 };
@@ -121,8 +123,13 @@ int RawCheckReservedLock(sqlite3_file*, int* out) {
   return SQLITE_OK;
 }
 
+// Whether a WAL keeps its bytes allocated (vfs/wal_space.h): where writes combine, on files
+// whose growth costs the sync.
+bool KeepsWalSpace(const RawVfs* owner) { return owner->combine_writes && owner->storage->GrowthCostsSync(); }
+
 // kFcntlCombineWrites (the store, on every persistent open): turn write combining on or off for
-// every file of this VFS (on only where the storage has powersafe overwrite). SQLITE_FCNTL_COMMIT_PHASETWO (end of every committed transaction):
+// every file of this VFS (on only where the storage has powersafe overwrite), and with it the
+// WAL's kept space on disk. SQLITE_FCNTL_COMMIT_PHASETWO (end of every committed transaction):
 // whatever is still held back goes out now.
 int RawFileControl(sqlite3_file* f, int op, void* arg) {
   RawVfs* owner = reinterpret_cast<RawFile*>(f)->owner;
@@ -135,6 +142,7 @@ int RawFileControl(sqlite3_file* f, int op, void* arg) {
       IoCode code = other->file->Flush();
       if (code != IoCode::kOk) return ErrorCode(code, SQLITE_IOERR_WRITE);
       other->file->set_enabled(owner->combine_writes);
+      if (other->wal_space != nullptr) other->wal_space->set_enabled(KeepsWalSpace(owner));
     }
     return SQLITE_OK;
   }
@@ -197,9 +205,16 @@ int RawOpen(sqlite3_vfs* vfs, const char* z_name, sqlite3_file* f, int flags, in
   RawFile* raw = new (f) RawFile{};
   raw->owner = raw_vfs;
   raw->storage = raw_vfs->storage;
+  const bool wal = (flags & SQLITE_OPEN_WAL) != 0;
+  if (wal) {
+    auto space = std::make_unique<WalSpaceFile>(std::move(file));
+    raw->wal_space = space.get();
+    raw->wal_space->set_enabled(KeepsWalSpace(raw_vfs));
+    file = std::move(space);
+  }
   raw->file = std::make_unique<CombiningFile>(std::move(file));
   raw->file->set_enabled(raw_vfs->combine_writes);
-  raw->file->set_wal((flags & SQLITE_OPEN_WAL) != 0);
+  raw->file->set_wal(wal);
   raw_vfs->files.push_back(raw);
   raw->name = std::move(name);
   raw->delete_on_close = delete_on_close;

@@ -97,6 +97,11 @@ class Storage {
   // Whether a write leaves every byte outside its range intact even when torn by a power
   // loss (SQLITE_IOCAP_POWERSAFE_OVERWRITE). Block-encrypted storage rewrites whole blocks.
   virtual bool PowersafeOverwrite() const { return true; }
+
+  // Whether a file's growth costs the next sync more than an overwrite does (real files:
+  // OPFS, fs — the sync also stores the size and the new blocks), so a WAL keeps its bytes
+  // (vfs/wal_space.h). Not memory, nor IndexedDB's blocks held in memory.
+  virtual bool GrowthCostsSync() const { return OnDisk(); }
 };
 
 }  // namespace vfs
