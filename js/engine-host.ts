@@ -165,6 +165,7 @@ export class EngineHost {
   }
 
   private drainEvents(): void {
+    const events: EngineEvent[] = [];
     for (;;) {
       const text = this.m.pollEvent(this.h);
       if (!text) break;
@@ -174,10 +175,9 @@ export class EngineHost {
       } catch {
         ev = { type: 'error', code: 'internal', message: `engine event is not JSON: ${text.slice(0, 200)}` };
       }
-      if (ev.type === 'status') ev = this.withHostState(ev);
-      else if (ev.type === 'tables-changed') ev = this.watches.attach(ev, (sql, params) => this.query(sql, params));
-      this.emit(ev);
+      events.push(ev.type === 'status' ? this.withHostState(ev) : ev);
     }
+    for (const ev of this.watches.attach(events, (sql, params) => this.query(sql, params))) this.emit(ev);
   }
 
   private emit(ev: EngineEvent): void {

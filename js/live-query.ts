@@ -240,6 +240,7 @@ export class LiveQuery<R extends Row = Row> {
         // A derived statement failed: the original runs (and reports its own error, if any).
       }
       this.view = null;
+      this.unwatch();
     }
     this.takePending();
     this.stats.full++;
@@ -297,11 +298,16 @@ export class LiveQuery<R extends Row = Row> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Drops this query's delta statement from the engine host (no view any more, or disposed). */
+  private unwatch(): void {
+    if (this.watchId !== undefined) void this.source?.unwatch?.(this.watchId).catch(() => undefined);
+    this.watchId = undefined;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.watchId !== undefined) void this.source?.unwatch?.(this.watchId).catch(() => undefined);
-    this.watchId = undefined;
+    this.unwatch();
     for (const w of this.idleWaiters.splice(0)) w();
     this.listeners.clear();
     this.errorListeners.clear();

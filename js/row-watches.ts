@@ -3,7 +3,9 @@
 // `tables-changed` event whose keys touch the watched table runs that statement for those
 // keys at once — right after the change committed, in the host — and carries the rows
 // (`rows: { [watchId]: { columns, rows } }`), so the client applies the change without asking
-// for them: one round trip to the worker less between a write and the re-rendered list. An
+// for them: one round trip to the worker less between a write and the re-rendered list. Only
+// a change that comes alone carries rows (a single write; a transaction's writes come
+// together, and the client's one query for all their keys beats a statement per write). An
 // event with more keys than MAX_WATCHED_KEYS, keys named differently, or a statement that
 // fails carries no rows for that watch: the client asks, as it would without a watch.
 
@@ -36,9 +38,21 @@ export class RowWatches {
     this.#watches.delete(id);
   }
 
-  /** `ev` with the rows of every watch its keys touch (the same event when none). */
-  attach<E extends { type: string; keys?: unknown }>(ev: E, query: (sql: string, params: unknown[]) => RawQueryResult): E {
-    if (this.#watches.size === 0 || ev.type !== 'tables-changed' || ev.keys === null || typeof ev.keys !== 'object') return ev;
+  /**
+   * The events the engine emitted together, the one `tables-changed` among them (when it came
+   * alone) with the rows of every watch its keys touch.
+   */
+  attach<E extends { type: string; keys?: unknown }>(events: E[], query: (sql: string, params: unknown[]) => RawQueryResult): E[] {
+    if (this.#watches.size === 0) return events;
+    const changes = events.filter((ev) => ev.type === 'tables-changed');
+    if (changes.length !== 1) return events;
+    const one = changes[0]!;
+    const withRows = this.#withRows(one, query);
+    return withRows === one ? events : events.map((ev) => (ev === one ? withRows : ev));
+  }
+
+  #withRows<E extends { type: string; keys?: unknown }>(ev: E, query: (sql: string, params: unknown[]) => RawQueryResult): E {
+    if (ev.keys === null || typeof ev.keys !== 'object') return ev;
     const keys = ev.keys as Record<string, EventKeys>;
     let rows: Record<string, RawQueryResult> | undefined;
     for (const [id, w] of this.#watches) {
