@@ -229,9 +229,10 @@ export class LiveQuery<R extends Row = Row> {
         const { all, keys, sent } = this.takePending();
         let ok = false;
         if (!all && view.ready) ok = keys.size === 0 || (await view.delta(keys, sent));
-        if (ok) this.stats.delta++;
-        if (ok && sent && keys.size > 0) this.stats.sent++;
-        else {
+        if (ok) {
+          this.stats.delta++;
+          if (sent && keys.size > 0) this.stats.sent++;
+        } else {
           ok = await view.full();
           this.stats.full++;
         }
