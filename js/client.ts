@@ -170,7 +170,7 @@ export class Electrolite<S extends Status = Status> {
     } catch (err) {
       this.debugLog?.line('host', `could not set up the reopened engine: ${(err as Error).message}`);
     }
-    for (const q of this.liveQueries) q.refresh();
+    for (const q of this.liveQueries) q.reopened();
   }
 
   /**

@@ -174,6 +174,17 @@ export class LiveQuery<R extends Row = Row> {
     this.schedule();
   }
 
+  /** The engine host was opened again (a tab took over): its watch is told again, and the query runs afresh. */
+  reopened(): void {
+    const id = this.watchId;
+    if (id !== undefined && this.view) {
+      this.source?.watch?.(id, this.view.watch()).catch(() => {
+        if (this.watchId === id) this.watchId = undefined;
+      });
+    }
+    this.refresh();
+  }
+
   private schedule(): void {
     if (this.disposed) return;
     if (this.running) {
