@@ -9,6 +9,8 @@ export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}   # Debian's emscripten finds a
 emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/wasm -j"$JOBS"
 npx tsc -p tsconfig.json
+# Node's entry points as a few bundled files (scripts/bundle-node.mjs).
+node scripts/bundle-node.mjs
 # The default schema's database image, made by this build's engine (wasm/schema-image.mjs).
 node wasm/schema-image.mjs dist/wasm
 # Split the .wasm into what the first query needs and the rest (wasm/split-module.mjs).

@@ -101,7 +101,7 @@ Status Engine::Impl::Init(std::vector<TableDecl> decls) {
   Txn txn(store_.get());
   EL_RETURN_IF_ERROR(txn.Begin());
   EL_RETURN_IF_ERROR(CreateBookkeeping(*store_));
-  EL_RETURN_IF_ERROR(InitWrites());
+  EL_RETURN_IF_ERROR(InitWrites(decls));
   schema_fingerprint_ = SchemaFingerprint(decls);  // of the declarations, before stored columns
   // What a schema image of this database would have to record (schema_image.h).
   const std::string declared = FingerprintText(schema_fingerprint_);

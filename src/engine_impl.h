@@ -69,7 +69,8 @@ class Engine::Impl {
 
   // ---- engine_write.cc ----
   // Before the tables are materialised: overlay-aware view builder, uploader, txid matching.
-  Status InitWrites();
+  // `declared`: the open's declarations (their SQL DEFAULTs are the local defaults).
+  Status InitWrites(const std::vector<TableDecl>& declared);
   // A typed write naming another user in the owner column (options.user_id
   // set): invalid_argument.
   Status CheckOwner(std::string_view table, const Json& values) const;

@@ -51,10 +51,10 @@ Result<json> ParseObject(std::string_view text, const char* what) {
 
 // ---------------------------------------------------------------- Impl
 
-Status Engine::Impl::InitWrites() {
+Status Engine::Impl::InitWrites(const std::vector<TableDecl>& declared) {
   writes_ = std::make_unique<WritePath>(store_.get(), env_);
   EL_RETURN_IF_ERROR(writes_->Init());
-  const SchemaDefaults defaults = ParseSchemaDefaults(options_.schema_sql);
+  const SchemaDefaults defaults = SchemaDefaultsOf(declared);
   WritePath* w = writes_.get();
   // Every materialised table gets its overlay, merged view and triggers.
   view_builder_ = [w, defaults](Store& s, const TableDecl& decl) -> Status {

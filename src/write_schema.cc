@@ -123,11 +123,9 @@ ColumnDefault ClassifyDefault(std::string_view expr) {
 
 }  // namespace
 
-SchemaDefaults ParseSchemaDefaults(std::string_view sql) {
+SchemaDefaults SchemaDefaultsOf(const std::vector<TableDecl>& decls) {
   SchemaDefaults out;
-  Result<std::vector<TableDecl>> decls = ParseCreateTables(sql);
-  if (!decls.ok()) return out;  // the same declarations fail the engine's open
-  for (const TableDecl& t : decls.value()) {
+  for (const TableDecl& t : decls) {
     for (const ColumnDecl& c : t.columns) {
       ColumnDefault d = ClassifyDefault(c.default_expr);
       if (d.kind != ColumnDefault::kNone) out[t.name][c.name] = std::move(d);

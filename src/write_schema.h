@@ -33,11 +33,12 @@ struct ColumnDefault {
   Json value;  // kValue: the literal (JSON), normalised on use
 };
 
-// table -> column -> default, from the DEFAULT clauses of CREATE TABLE
-// statements (literals, now()/current_timestamp, gen_random_uuid(); any other
-// expression is kServer: the server fills it, the local row shows null).
+// table -> column -> default, from the DEFAULT clauses the declarations' CREATE TABLE
+// statements carry (ColumnDecl::default_expr: literals, now()/current_timestamp,
+// gen_random_uuid(); any other expression is kServer: the server fills it, the local
+// row shows null). Tables declared without SQL have none.
 using SchemaDefaults = std::map<std::string, std::map<std::string, ColumnDefault>>;
-SchemaDefaults ParseSchemaDefaults(std::string_view schema_sql);
+SchemaDefaults SchemaDefaultsOf(const std::vector<TableDecl>& decls);
 
 struct WriteColumn {
   std::string name;

@@ -30,8 +30,9 @@ async function child(subject) {
   const t0 = performance.now();
   let n;
   if (subject === 'electrolite' || subject === 'electrolite-ddl') {
-    const { Electrolite } = await import(pathToFileURL(join(ROOT, 'dist/js/index.js')).href);
-    const { loadEngineModule } = await import(pathToFileURL(join(ROOT, 'dist/js/wasm-loader.js')).href);
+    // The package as Node resolves it (package.json's `node` condition: the bundled dist/node).
+    const { Electrolite } = await import('electrolite');
+    const { loadEngineModule } = await import(pathToFileURL(join(ROOT, 'dist/node/wasm-loader.js')).href);
     const tImported = performance.now();
     let loadMs = 0;
     const own = subject === 'electrolite-ddl' ? await ownSchema() : {};
@@ -84,7 +85,7 @@ if (CHILD) {
   process.exit(0);
 }
 
-requireBuilt('dist/js/index.js', 'dist/wasm/electrolite.wasm');
+requireBuilt('dist/node/index.js', 'dist/wasm/electrolite.wasm');
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 3 : 7));
 const self = fileURLToPath(import.meta.url);
 // Floors: e.g. BENCH_NODE_FLAGS=--liftoff-only (no TurboFan tier-up) for every child process.

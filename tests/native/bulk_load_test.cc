@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "engine_test_util.h"
 #include "fake_electric.h"
 
 namespace electrolite {
@@ -30,18 +31,8 @@ json Note(int i, const std::string& title) {
 class BulkLoadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/electrolite-bulk-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/db.sqlite";
     for (int i = 1; i <= 50; i++) server_.Insert(Note(i, "t" + std::to_string(i)));
     server_.snapshot_chunk_rows = 10;  // five responses, the last with snapshot-end
-  }
-  void TearDown() override {
-    pair_.reset();
-    engine_.reset();
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
-    rmdir(dir_.c_str());
   }
   void Open(bool auto_subscribe = true) {
     pair_.reset();
@@ -54,11 +45,7 @@ class BulkLoadTest : public ::testing::Test {
     pair_ = std::make_unique<SyncPair>(engine_.get(), &server_);
     pair_->now = now_;
   }
-  json Query(const std::string& sql) {
-    json r = json::parse(engine_->Query(sql, "[]"));
-    EXPECT_TRUE(r["ok"].get<bool>()) << r.dump();
-    return r["rows"];
-  }
+  json Query(const std::string& sql) { return QueryRows(*engine_, sql); }
   int64_t Count() { return Query("SELECT count(*) FROM notes")[0][0].get<int64_t>(); }
   bool Indexed() {
     return Query("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = '_el_pk_notes'")[0][0] == 1;
@@ -66,7 +53,8 @@ class BulkLoadTest : public ::testing::Test {
   std::string Offset() { return Query("SELECT \"offset\" FROM _el_shapes")[0][0].get<std::string>(); }
 
   FakeElectric server_{"notes", kNotesHeader};
-  std::string dir_, path_;
+  TempDbFile file_{"bulk"};
+  const std::string path_ = file_.path();
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<SyncPair> pair_;
   int64_t now_ = 1000000;

@@ -11,11 +11,15 @@
 
 #include "engine.h"
 #include "engine_test_seams.h"
+#include "engine_test_util.h"
 #include "old_outbox_schema.h"
 #include "store.h"
 
 namespace electrolite {
 namespace {
+
+using testing::QueryRows;
+using testing::TempDbFile;
 
 const char kSchemaV1[] =
     "CREATE TABLE notes (id uuid PRIMARY KEY, body text NOT NULL, updated_at timestamptz);";
@@ -27,17 +31,6 @@ const char kNote[] = "00000000-0000-4000-8000-000000000001";
 
 class ReopenTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/electrolite-reopen-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/db.sqlite";
-  }
-  void TearDown() override {
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
-    rmdir(dir_.c_str());
-  }
-
   std::unique_ptr<Engine> Open(const char* schema) {
     EngineOptions o;
     o.path = path_;
@@ -72,8 +65,8 @@ class ReopenTest : public ::testing::Test {
     ASSERT_NE(r.find("\"ok\":true"), std::string::npos) << r;
   }
 
-  std::string dir_;
-  std::string path_;
+  TempDbFile file_{"reopen"};
+  const std::string path_ = file_.path();
   int opens_ = 0;
 };
 

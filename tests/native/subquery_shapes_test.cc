@@ -14,11 +14,13 @@
 #include <sstream>
 
 #include "engine.h"
-#include "json_test_util.h"
+#include "engine_test_util.h"
 #include "message_decoder.h"
 
 namespace electrolite {
 namespace {
+
+using testing::QueryRows;
 
 using json = Json;
 
@@ -131,11 +133,7 @@ class SubqueryTest : public ::testing::Test {
     Status s = Serve(Recorded().Find(shape, label));
     ASSERT_TRUE(s.ok()) << shape << "/" << label << ": " << s.ToString();
   }
-  json Query(const std::string& sql) {
-    json r = json::parse(engine_->Query(sql, "[]"));
-    EXPECT_TRUE(r["ok"].get<bool>()) << r.dump();
-    return r["rows"];
-  }
+  json Query(const std::string& sql) { return QueryRows(*engine_, sql); }
   std::set<std::string> Tasks(const char* table = "tasks") {
     std::set<std::string> out;
     for (const json& row : Query(std::string("SELECT id FROM ") + table)) out.insert(row[0].get<std::string>());

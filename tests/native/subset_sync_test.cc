@@ -12,12 +12,15 @@
 #include <set>
 
 #include "engine.h"
-#include "json_test_util.h"
+#include "engine_test_util.h"
 #include "snapshot_visibility.h"
 #include "subset.h"
 
 namespace electrolite {
 namespace {
+
+using testing::QueryRows;
+using testing::TempDbFile;
 
 using json = Json;
 
@@ -62,18 +65,9 @@ std::string SubsetBody(const Snap& s, const std::vector<json>& rows) {
 
 class SubsetSyncTest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    engine_.reset();
-    if (!dir_.empty()) {
-      for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
-      rmdir(dir_.c_str());
-    }
-  }
   void UseFile() {
-    char tmpl[] = "/tmp/electrolite-subset-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/db.sqlite";
+    file_.emplace("subset");
+    path_ = file_->path();
   }
   void Open(const json& extra = json::object()) {
     engine_.reset();
@@ -160,7 +154,8 @@ class SubsetSyncTest : public ::testing::Test {
   }
 
   int64_t now_ = 1000000;
-  std::string dir_, path_;
+  std::optional<TempDbFile> file_;  // else in memory
+  std::string path_;
   std::unique_ptr<Engine> engine_;
   std::optional<Request> stream_;
   std::deque<Request> subsets_;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "engine_test_util.h"
 #include "fake_electric.h"
 #include "reserved_names.h"
 #include "shape.h"
@@ -26,21 +27,7 @@ const char kPoisonedHeader[] =
 
 class UntrustedServerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/electrolite-untrusted-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/db.sqlite";
-    Open();
-  }
-  void TearDown() override {
-    pair_.reset();
-    engine_.reset();
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-      std::remove((path_ + suffix).c_str());
-    }
-    rmdir(dir_.c_str());
-  }
+  void SetUp() override { Open(); }
 
   void Open() {
     pair_.reset();
@@ -58,11 +45,7 @@ class UntrustedServerTest : public ::testing::Test {
     pair_->now = now_;
   }
 
-  json Query(const std::string& sql) {
-    json r = json::parse(engine_->Query(sql, "[]"));
-    EXPECT_TRUE(r["ok"].get<bool>()) << r.dump();
-    return r["rows"];
-  }
+  json Query(const std::string& sql) { return QueryRows(*engine_, sql); }
   int64_t Count(const std::string& where = "1") {
     return Query("SELECT count(*) FROM items WHERE " + where)[0][0].get<int64_t>();
   }
@@ -104,7 +87,8 @@ class UntrustedServerTest : public ::testing::Test {
   }
 
   int64_t now_ = 1000000;
-  std::string dir_, path_;
+  TempDbFile file_{"untrusted"};
+  const std::string path_ = file_.path();
   FakeElectric server_{"items", kItemsSchemaHeader};
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<SyncPair> pair_;

@@ -299,10 +299,12 @@ TEST_F(WriteLocalTest, FailedSqlStatementInsideATransactionUndoesOnlyItself) {
 }
 
 TEST_F(WriteLocalTest, SchemaDefaultsParser) {
-  SchemaDefaults d = ParseSchemaDefaults(
+  Result<std::vector<TableDecl>> decls = ParseCreateTables(
       "create table t (id uuid primary key default gen_random_uuid(),"
       " s text not null default 'it''s', n integer default -3, b boolean default true,"
       " ts timestamptz default now(), j jsonb not null default '{}', x int default f(1));");
+  ASSERT_TRUE(decls.ok()) << decls.status().ToString();
+  SchemaDefaults d = SchemaDefaultsOf(decls.value());
   EXPECT_EQ(d["t"]["id"].kind, ColumnDefault::kUuid);
   EXPECT_EQ(d["t"]["s"].value, "it's");
   EXPECT_EQ(d["t"]["n"].value, -3);
@@ -325,7 +327,7 @@ TEST(WriteSchemaTest, SchemaDefaultsUseTheDeclarationsParser) {
   Result<std::vector<TableDecl>> decls = ParseCreateTables(sql);
   ASSERT_TRUE(decls.ok()) << decls.status().ToString();
   ASSERT_EQ(decls->front().name, "Items");
-  SchemaDefaults d = ParseSchemaDefaults(sql);
+  SchemaDefaults d = SchemaDefaultsOf(decls.value());
   ASSERT_EQ(d.count("Items"), 1u);
   EXPECT_EQ(d["Items"].count("id"), 0u);
   EXPECT_EQ(d["Items"]["note"].kind, ColumnDefault::kServer);

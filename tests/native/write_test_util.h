@@ -68,7 +68,7 @@ struct WriteHarness {
     const std::string sql = SchemaSql();
     EL_ASSIGN_OR_RETURN(std::vector<TableDecl> decls, ParseCreateTables(sql));
     EL_RETURN_IF_ERROR(ApplyPoliciesJson(policies.empty() ? PoliciesJson() : policies, &decls));
-    const SchemaDefaults defaults = ParseSchemaDefaults(sql);
+    const SchemaDefaults defaults = SchemaDefaultsOf(decls);
     WritePath* w = writes.get();
     ViewBuilder builder = [w, defaults](Store&, const TableDecl& decl) -> Status {
       EL_ASSIGN_OR_RETURN(WriteTable t, WriteTable::FromDecl(decl, defaults));

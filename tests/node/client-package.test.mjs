@@ -1,6 +1,6 @@
 // The package as an app sees it: `import { Electrolite } from 'electrolite'` from another
-// folder resolves through package.json "exports" to dist/js, finds the wasm next to it and
-// loads the default schema from the package's schema/ folder.
+// folder resolves through package.json "exports" (in Node: the bundled dist/node), finds the
+// wasm and loads the default schema from the package's schema/ folder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -32,12 +32,20 @@ test("import { Electrolite } from 'electrolite' works from another folder", () =
        await db.close();
        let code;
        try { await Electrolite.open({ url: 'ftp://x' }); } catch (e) { code = e instanceof ElectroliteError && e.code; }
-       console.log(JSON.stringify({ tables: rows.map((r) => r.name), code }));`,
+       // The React entry opens through the same module instance (one Electrolite class).
+       const react = await import('electrolite/react');
+       const viaReact = await react.defaultOpen({ url: 'http://127.0.0.1:9', autoSubscribe: false });
+       const sameClass = viaReact instanceof Electrolite;
+       await viaReact.close();
+       console.log(JSON.stringify({ tables: rows.map((r) => r.name), code, sameClass,
+         entries: [import.meta.resolve('electrolite'), import.meta.resolve('electrolite/react')] }));`,
     );
     const out = execFileSync(process.execPath, ['app.mjs'], { cwd: dir, env: { ...process.env, ELECTRIC_URL: '' } }).toString();
     const result = JSON.parse(out.trim().split('\n').at(-1));
     assert.deepEqual(result.tables, ['agent_executions', 'agent_memory', 'environments', 'observability_events', 'tasks', 'workflow_executions', 'workflows']);
     assert.equal(result.code, 'invalid_argument');
+    assert.equal(result.sameClass, true, 'electrolite/react shares the client module of electrolite');
+    assert.deepEqual(result.entries.map((u) => u.replace(/^.*\/(dist\/)/, '$1')), ['dist/node/index.js', 'dist/node/react.js']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
