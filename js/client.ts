@@ -15,7 +15,7 @@ import { ElectroliteError } from './errors.js';
 import { jwtSubject, tokenUsable } from './jwt.js';
 import { HOST_REOPENED, type Connector, type HostPort, type ModuleLoader } from './host-port.js';
 import { LiveQuery, type LiveErrorListener, type LiveListener } from './live-query.js';
-import { IncrementalView, type KeyChanges } from './live-incremental.js';
+import { IncrementalView, type KeyChanges, type RawResult } from './live-incremental.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { ShapeApi } from './shapes.js';
 import type { SubsetHandle, SubsetInfo, SubsetOptions } from './subsets.js';
@@ -170,7 +170,7 @@ export class Electrolite<S extends Status = Status> {
     } catch (err) {
       this.debugLog?.line('host', `could not set up the reopened engine: ${(err as Error).message}`);
     }
-    for (const q of this.liveQueries) q.refresh();
+    for (const q of this.liveQueries) q.reopened();
   }
 
   /**
@@ -412,6 +412,8 @@ export class Electrolite<S extends Status = Status> {
         query: (s, params) => this.port.call('query', s, [...params]),
         idle: () => this.idle(),
         createView: IncrementalView.create,
+        watch: (id, w) => this.port.call('watchRows', id, w),
+        unwatch: (id) => this.port.call('unwatchRows', id),
       },
     );
     this.liveQueries.add(q as unknown as LiveQuery<Row>);
@@ -528,7 +530,8 @@ export class Electrolite<S extends Status = Status> {
       case 'tables-changed': {
         const tables = Array.isArray(ev.tables) ? (ev.tables as string[]) : [];
         const keys = ev.keys !== null && typeof ev.keys === 'object' ? (ev.keys as Record<string, KeyChanges>) : undefined;
-        for (const q of this.liveQueries) q.tablesChanged(tables, keys);
+        const rows = ev.rows !== null && typeof ev.rows === 'object' ? (ev.rows as Record<string, RawResult>) : undefined;
+        for (const q of this.liveQueries) q.tablesChanged(tables, keys, rows);
         return;
       }
       case 'status':

@@ -7,6 +7,7 @@
 import type { EngineModule } from './engine-module.js';
 import { ElectroliteError, unwrap } from './errors.js';
 import { noAnswer, serverError, type RequestProblem } from './request-problem.js';
+import { RowWatches, type RowWatch } from './row-watches.js';
 import { SseLive } from './sse-live.js';
 import {
   newCounters,
@@ -65,6 +66,7 @@ export class EngineHost {
   private readonly h: number;
   private readonly fetchFn: FetchFn;
   private readonly sink: (ev: EngineEvent) => void;
+  private readonly watches = new RowWatches();
   private readonly inFlight = new Map<number, { ctl: AbortController; req: EngineRequest }>();
   private readonly counters: TransportCounters = newCounters();
   /** Responses that arrived while an application transaction was open. */
@@ -163,6 +165,7 @@ export class EngineHost {
   }
 
   private drainEvents(): void {
+    const events: EngineEvent[] = [];
     for (;;) {
       const text = this.m.pollEvent(this.h);
       if (!text) break;
@@ -172,9 +175,9 @@ export class EngineHost {
       } catch {
         ev = { type: 'error', code: 'internal', message: `engine event is not JSON: ${text.slice(0, 200)}` };
       }
-      if (ev.type === 'status') ev = this.withHostState(ev);
-      this.emit(ev);
+      events.push(ev.type === 'status' ? this.withHostState(ev) : ev);
     }
+    for (const ev of this.watches.attach(events, (sql, params) => this.query(sql, params))) this.emit(ev);
   }
 
   private emit(ev: EngineEvent): void {
@@ -396,6 +399,15 @@ export class EngineHost {
     this.schedulePump();
   }
 
+  /** Live queries' delta statements, run for each change's keys and sent with it (js/row-watches.ts). */
+  watchRows(id: string, watch: RowWatch): void {
+    this.watches.watch(id, watch);
+  }
+
+  unwatchRows(id: string): void {
+    this.watches.unwatch(id);
+  }
+
   query(sql: string, params: unknown[] = []): RawQueryResult {
     this.check();
     const r = unwrap<RawQueryResult>(this.m.query(this.h, sql, json(params)), 'query');
@@ -612,5 +624,5 @@ export type HostMethods = Pick<
   | 'deferredReady' | 'setNetworkOnline' | 'setVisible' | 'setToken' | 'setUserId' | 'syncNow' | 'query' | 'exec' | 'insert' | 'update'
   | 'delete' | 'begin' | 'commit' | 'rollback' | 'subscribe' | 'unsubscribe' | 'status' | 'metrics'
   | 'pendingMutations' | 'discardMutation' | 'setResolver' | 'resolveConflict' | 'close'
-  | 'prefetch' | 'release' | 'exportSnapshot' | 'clear' | 'loadSubset' | 'releaseSubset' | 'subsets'
+  | 'prefetch' | 'release' | 'exportSnapshot' | 'clear' | 'loadSubset' | 'releaseSubset' | 'subsets' | 'watchRows' | 'unwatchRows'
 >;

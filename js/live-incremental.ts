@@ -14,6 +14,7 @@
 // query from then on.
 
 import { compareValues, quoteIdent, recognise, type SimpleQuery } from './live-sql.js';
+import type { RowWatch } from './row-watches.js';
 import type { Row } from './types.js';
 
 export interface RawResult {
@@ -148,13 +149,25 @@ export class IncrementalView<R extends Row = Row> {
     return true;
   }
 
+  /** The delta statement for the engine host to run on each change (js/row-watches.ts). */
+  watch(): RowWatch {
+    return { table: this.q.table, key: this.pk, sql: this.deltaSql, params: this.deltaParams([]).slice(0, -1) };
+  }
+
+  /** The key string of a row of the delta statement's result (as keysOf makes them). */
+  keyOfRow(src: readonly unknown[]): string {
+    const m = src.length - this.nHidden - 1;
+    return JSON.stringify(src.slice(m + this.q.orderBy.length, m + this.nHidden));
+  }
+
   /**
    * Applies the changes of `keys` (key strings as from keysOf, with their values); false
-   * when the new result cannot be known from them (then run `full`).
+   * when the new result cannot be known from them (then run `full`). `sent`: the delta
+   * statement's rows for exactly these keys, as the change carried them (else it runs here).
    */
-  async delta(keys: Map<string, unknown[]>): Promise<boolean> {
+  async delta(keys: Map<string, unknown[]>, sent?: RawResult): Promise<boolean> {
     if (!this.ready) return false;
-    const raw = await this.query(this.deltaSql, this.deltaParams([...keys.values()]));
+    const raw = sent ?? (await this.query(this.deltaSql, this.deltaParams([...keys.values()])));
     const prevColumns = this.columns;
     const fetched = this.toEntries(raw);
     if (!fetched || this.columns !== prevColumns) return false;

@@ -4,10 +4,13 @@
 // events). Runs are serialised: changes that arrive during a run cause one more run.
 // A query of the shape js/live-sql.ts recognises is maintained from the changed keys the
 // events carry (js/live-incremental.ts); any other query, and any change not known by key,
-// re-runs in full. `subscribe` + `getSnapshot` fit React's useSyncExternalStore.
+// re-runs in full. Such a query also registers its delta statement with the engine host
+// (js/row-watches.ts): an event that carries the changed rows for it is applied without a
+// query. `subscribe` + `getSnapshot` fit React's useSyncExternalStore.
 
 import { ElectroliteError } from './errors.js';
-import type { IncrementalView, KeyChanges, RawQuery } from './live-incremental.js';
+import type { IncrementalView, KeyChanges, RawQuery, RawResult } from './live-incremental.js';
+import type { RowWatch } from './row-watches.js';
 import { shareRows } from './structural-share.js';
 import type { QueryResult, Row } from './types.js';
 
@@ -22,7 +25,14 @@ export interface LiveSource {
   idle: () => Promise<void>;
   /** `IncrementalView.create` (js/live-incremental.ts); tests hand in their own. */
   createView: <V extends Row>(sql: string, params: readonly unknown[], query: RawQuery) => Promise<IncrementalView<V> | null>;
+  /** Registers (drops) the view's delta statement with the engine host: changes then carry its rows. */
+  watch?: (id: string, watch: RowWatch) => Promise<void>;
+  unwatch?: (id: string) => Promise<void>;
 }
+
+let watchCount = 0;
+/** An id no other live query of any tab uses (watches of all tabs meet in the leader's host). */
+const newWatchId = () => `${Math.random().toString(36).slice(2)}.${++watchCount}`;
 
 /** Pending changed keys beyond this many: one full run is cheaper. */
 const MAX_PENDING_KEYS = 1024;
@@ -64,10 +74,19 @@ export class LiveQuery<R extends Row = Row> {
   /** Keys changed since the last run started (key string -> values); all: not known by key. */
   private pendingKeys = new Map<string, unknown[]>();
   private pendingAll = true;
+  /**
+   * The delta statement's row of each pending key, as the last event touching it carried it
+   * (null: none, the row is gone or out of the query); a key its last event sent no rows
+   * for is not here. With every pending key here, no query is needed.
+   */
+  private pendingRows = new Map<string, unknown[] | null>();
+  private sentColumns: string[] | undefined;
+  /** The id of this query's delta statement in the engine host, once registered. */
+  private watchId: string | undefined;
   /** Resolves after the first run (result or error). */
   readonly ready: Promise<void>;
-  /** Runs so far: `full` (the whole query) and `delta` (from changed keys). */
-  readonly stats = { full: 0, delta: 0 };
+  /** Runs so far: `full` (the whole query) and `delta` (from changed keys; `sent` of them from rows the change carried). */
+  readonly stats = { full: 0, delta: 0, sent: 0 };
   private idleWaiters: Array<() => void> = [];
   private resolveReady!: () => void;
 
@@ -105,11 +124,12 @@ export class LiveQuery<R extends Row = Row> {
    * Called with the tables of a `tables-changed` event and, where the engine knew them, the
    * changed primary keys by table (a table without keys changed in an unknown way).
    */
-  tablesChanged(tables: readonly string[], keys?: Readonly<Record<string, KeyChanges>>): void {
+  tablesChanged(tables: readonly string[], keys?: Readonly<Record<string, KeyChanges>>,
+    rows?: Readonly<Record<string, RawResult>>): void {
     if (this.disposed) return;
     const mine = this.tables === undefined ? tables : tables.filter((t) => this.tables!.has(logicalTable(t)));
     if (mine.length === 0) return;
-    this.noteKeys(mine, keys);
+    this.noteKeys(mine, keys, this.watchId !== undefined ? rows?.[this.watchId] : undefined);
     // After the current task: the write that caused the change answers its caller first
     // (in the worker: its reply is posted before the re-run), then the query re-runs.
     if (!this.deferred) {
@@ -121,7 +141,7 @@ export class LiveQuery<R extends Row = Row> {
     }
   }
 
-  private noteKeys(tables: readonly string[], keys: Readonly<Record<string, KeyChanges>> | undefined): void {
+  private noteKeys(tables: readonly string[], keys: Readonly<Record<string, KeyChanges>> | undefined, sent: RawResult | undefined): void {
     const view = this.view;
     if (this.pendingAll || !view || !keys) {
       this.pendingAll = true;
@@ -134,7 +154,15 @@ export class LiveQuery<R extends Row = Row> {
         return;
       }
       const rows = keys[t]!.rows;
-      for (let i = 0; i < list.length; i++) this.pendingKeys.set(list[i]!, rows[i]!);
+      for (let i = 0; i < list.length; i++) {
+        this.pendingKeys.set(list[i]!, rows[i]!);
+        if (sent) this.pendingRows.set(list[i]!, null);
+        else this.pendingRows.delete(list[i]!);
+      }
+    }
+    if (sent) {
+      this.sentColumns = sent.columns;
+      for (const r of sent.rows) if (this.pendingRows.has(view.keyOfRow(r))) this.pendingRows.set(view.keyOfRow(r), r);
     }
     if (this.pendingKeys.size > MAX_PENDING_KEYS) this.pendingAll = true;
   }
@@ -144,6 +172,17 @@ export class LiveQuery<R extends Row = Row> {
     if (this.disposed) return;
     this.pendingAll = true;
     this.schedule();
+  }
+
+  /** The engine host was opened again (a tab took over): its watch is told again, and the query runs afresh. */
+  reopened(): void {
+    const id = this.watchId;
+    if (id !== undefined && this.view) {
+      this.source?.watch?.(id, this.view.watch()).catch(() => {
+        if (this.watchId === id) this.watchId = undefined;
+      });
+    }
+    this.refresh();
   }
 
   private schedule(): void {
@@ -162,10 +201,15 @@ export class LiveQuery<R extends Row = Row> {
    * transaction to end), so one run sees every key a transaction reported: a result never
    * shows half of a transaction.
    */
-  private takePending(): { all: boolean; keys: Map<string, unknown[]> } {
-    const taken = { all: this.pendingAll, keys: this.pendingKeys };
+  private takePending(): { all: boolean; keys: Map<string, unknown[]>; sent: RawResult | undefined } {
+    const rows = this.pendingRows;
+    const sent = this.sentColumns !== undefined && rows.size === this.pendingKeys.size
+      ? { columns: this.sentColumns, rows: [...rows.values()].filter((r): r is unknown[] => r !== null), tables: [] }
+      : undefined;
+    const taken = { all: this.pendingAll, keys: this.pendingKeys, sent };
     this.pendingAll = false;
     this.pendingKeys = new Map();
+    this.pendingRows = new Map();
     this.dirty = false;
     return taken;
   }
@@ -180,17 +224,26 @@ export class LiveQuery<R extends Row = Row> {
       } catch {
         this.view = null;
       }
+      if (this.view && source.watch && !this.disposed) {
+        const id = newWatchId();
+        this.watchId = id;
+        source.watch(id, this.view.watch()).catch(() => {
+          if (this.watchId === id) this.watchId = undefined;
+        });
+      }
     }
     const view = this.view;
     if (view && source) {
       try {
         await source.idle();
         // From here to the query call nothing yields: no event can slip in between.
-        const { all, keys } = this.takePending();
+        const { all, keys, sent } = this.takePending();
         let ok = false;
-        if (!all && view.ready) ok = keys.size === 0 || (await view.delta(keys));
-        if (ok) this.stats.delta++;
-        else {
+        if (!all && view.ready) ok = keys.size === 0 || (await view.delta(keys, sent));
+        if (ok) {
+          this.stats.delta++;
+          if (sent && keys.size > 0) this.stats.sent++;
+        } else {
           ok = await view.full();
           this.stats.full++;
         }
@@ -199,6 +252,7 @@ export class LiveQuery<R extends Row = Row> {
         // A derived statement failed: the original runs (and reports its own error, if any).
       }
       this.view = null;
+      this.unwatch();
     }
     this.takePending();
     this.stats.full++;
@@ -256,9 +310,16 @@ export class LiveQuery<R extends Row = Row> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Drops this query's delta statement from the engine host (no view any more, or disposed). */
+  private unwatch(): void {
+    if (this.watchId !== undefined) void this.source?.unwatch?.(this.watchId).catch(() => undefined);
+    this.watchId = undefined;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.unwatch();
     for (const w of this.idleWaiters.splice(0)) w();
     this.listeners.clear();
     this.errorListeners.clear();

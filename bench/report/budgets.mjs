@@ -46,9 +46,9 @@ export function checkBudgets(results) {
   {
     const r = find(results, 'first-visit-browser', 'electrolite');
     out.push({
-      what: 'first visit: nothing deferred fetched before the first screen', budget: '0 runs',
-      measured: r ? `${r.deferredBeforeScreen ?? 0} of ${r.runs} runs` : null,
-      met: r ? (r.deferredBeforeScreen ?? 0) === 0 : null, note: r ? undefined : 'first-visit-browser: not measured',
+      what: 'first visit: nothing deferred fetched before the first screen (and fetched after it)', budget: '0 runs',
+      measured: r ? `${r.deferredBeforeScreen ?? 0} of ${r.runs} runs before${r.deferredNotAsked ? `, ${r.deferredNotAsked} never asked for` : ''}` : null,
+      met: r ? (r.deferredBeforeScreen ?? 0) === 0 && !r.deferredNotAsked : null, note: r ? undefined : 'first-visit-browser: not measured',
     });
   }
   vsPeer('durable local write p50 (row + outbox), same durability', 'durable-write', ['pglite', 'sqlite-wasm-raw'], 0.5,

@@ -40,6 +40,8 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run
 const ROWS = 10000;
 const WRITES = Number(process.env.BENCH_WRITES ?? (QUICK ? 100 : 500));
 const COLD_RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 3 : 7));
+// How long a first-visit page of ours stays after its first screen (the second wasm part's request is watched meanwhile).
+const LINGER_MS = 1500;
 const DEMO = join(ROOT, 'dist/demo');
 const PEERS = [['pglite', 'pglite', 'opfs-ahp'], ['sqlite', 'sqlite-wasm-raw', 'opfs-sahpool']]
   .filter(([p]) => !process.env.BENCH_PEERS || process.env.BENCH_PEERS.split(',').includes(p));
@@ -98,6 +100,10 @@ const PAGES = {
   const first = await db.query(${JSON.stringify(LIST)});
   const ms = performance.now();
   const phases = { script: tScript, import: tImported - tScript, open: tOpened - tImported, query: ms - tOpened };
+  // ?linger=MS (first visit): the page stays open that long after its first screen, so that
+  // the split build's second part, asked for once the page has shown it, is seen being fetched.
+  const linger = Number(new URLSearchParams(location.search).get('linger') ?? 0);
+  if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
   const n = Number((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n);
   const storage = db.status.storage; await db.close(); window.__result = { ms, n, storage, listed: first.rows.length, phases, origin: performance.timeOrigin };`),
   '/ours-write.html': page(`${OURS_OPEN}
@@ -209,7 +215,7 @@ async function firstVisit(path, deferredFile) {
 try {
   // ---- first-visit-browser ----
   if (RUN('first-visit-browser')) {
-    const subjects = [...(OURS ? [['electrolite', '/ours-cold.html', 'opfs']] : []),
+    const subjects = [...(OURS ? [['electrolite', `/ours-cold.html?linger=${LINGER_MS}`, 'opfs']] : []),
       ...PEERS.map(([peer, subject, vfs]) => [subject, `/peer-cold.html?peer=${peer}`, vfs])];
     // Rounds interleave the subjects, so the machine's drift falls on all of them alike.
     const visits = new Map(subjects.map(([subject]) => [subject, []]));
@@ -227,15 +233,21 @@ try {
       if (failed.has(subject)) throw failed.get(subject);
       const runs = visits.get(subject);
       if (runs.some((r) => r.n !== 0)) throw new Error(`a first visit found ${runs.map((r) => r.n)} rows`);
+      // Every run must ask for the second part, and only after its first screen.
       const early = runs.flatMap((r) => r.deferredAfterScreen).filter((d) => d < 0);
+      const unasked = runs.filter((r) => r.deferredAfterScreen.length === 0).length;
+      const after = runs.flatMap((r) => r.deferredAfterScreen).filter((d) => d >= 0);
+      const deferredHeld = early.length === 0 && unasked === 0;
       const deferredNote = subject !== 'electrolite' ? ''
-        : early.length ? `; the second wasm part was fetched before the first screen in ${early.length} of ${runs.length} runs (${early.map((d) => d.toFixed(0)).join(', ')} ms)`
-          : '; the second wasm part was never fetched before the first screen';
+        : (early.length ? `; the second wasm part was fetched before the first screen in ${early.length} of ${runs.length} runs (${early.map((d) => d.toFixed(0)).join(', ')} ms)`
+          : '; the second wasm part was never fetched before the first screen') +
+          (unasked ? `; in ${unasked} of ${runs.length} runs it was not asked for within ${LINGER_MS} ms after it`
+            : after.length ? ` (asked for ${Math.min(...after).toFixed(0)}–${Math.max(...after).toFixed(0)} ms after it in every run)` : '');
       const phases = subject === 'electrolite' ? `; median phases: page script starts ${medianOf(runs.map((r) => r.phases.script))} ms, import ${medianOf(runs.map((r) => r.phases.import))} ms, open ${medianOf(runs.map((r) => r.phases.open))} ms, first query ${medianOf(runs.map((r) => r.phases.query))} ms` : '';
       emit({
         workload: 'first-visit-browser', subject, values: runs.map((r) => r.ms), unit: 'ms',
         note: `new browser profile per run (nothing cached, empty ${want}): navigation start → first screen (50 latest tasks of an empty database)${phases}${deferredNote}`,
-        extra: { storage: runs[0].storage ?? want, ...(subject === 'electrolite' ? { deferredBeforeScreen: early.length } : {}),
+        extra: { storage: runs[0].storage ?? want, ...(subject === 'electrolite' ? { deferredBeforeScreen: early.length, deferredNotAsked: unasked, deferredAfterScreen: deferredHeld } : {}),
           ...(subject === 'electrolite' && runs[0].storage !== want ? { caveat: `storage '${runs[0].storage}', not ${want}` } : {}) },
       });
     });

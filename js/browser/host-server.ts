@@ -11,7 +11,7 @@ import { REQUESTS_TABLE, type RetryInfo } from './tabs-protocol.js';
 
 /** Calls that never touch the database: they run while another owner's transaction is open. */
 const OUTSIDE_TX: ReadonlySet<string> = new Set([
-  'status', 'setVisible', 'setNetworkOnline', 'setToken', 'deferredReady', 'syncNow', 'metrics',
+  'status', 'setVisible', 'setNetworkOnline', 'setToken', 'deferredReady', 'syncNow', 'metrics', 'watchRows', 'unwatchRows',
 ]);
 /**
  * What a follower tab's client tells its host is the leader's to say: the leader page's
@@ -41,6 +41,8 @@ export class HostServer {
   #txOwner: string | undefined;
   #txEnded: Array<() => void> = [];
   #visibility = new Map<string, boolean>();
+  /** Each owner's row watches (js/row-watches.ts), dropped with the owner. */
+  #watches = new Map<string, Set<string>>();
   #pruned = false;
 
   constructor(host: EngineHost, hooks: ServerHooks) {
@@ -82,6 +84,8 @@ export class HostServer {
       this.#endTx();
     }
     if (this.#visibility.delete(owner)) this.#applyVisibility();
+    for (const id of this.#watches.get(owner) ?? []) this.host.unwatchRows(id);
+    this.#watches.delete(owner);
   }
 
   async #run(owner: string, method: keyof HostMethods, args: unknown[], retry: RetryInfo): Promise<unknown> {
@@ -98,6 +102,12 @@ export class HostServer {
       return this.#applyVisibility();
     }
     if (method === 'status') return this.status();
+    if (method === 'watchRows' || method === 'unwatchRows') {
+      const ids = this.#watches.get(owner) ?? new Set<string>();
+      this.#watches.set(owner, ids);
+      if (method === 'watchRows') ids.add(String(args[0]));
+      else ids.delete(String(args[0]));
+    }
     if (owner !== '' && LEADER_PAGE_ONLY.has(method)) return undefined;
     if (!OUTSIDE_TX.has(method)) await this.#free(owner);
     const host = this.host as unknown as Record<string, (...a: unknown[]) => unknown>;

@@ -15,7 +15,9 @@ export type ToWorker =
   | CallMessage
   // The engine's wasm, compiled by the page while this worker started (after an `open` with
   // pageCompiles); without `module` the worker compiles it itself.
-  | { t: 'module'; module?: WebAssembly.Module; error?: string };
+  | { t: 'module'; module?: WebAssembly.Module; error?: string }
+  // The page has shown its first screen (first-screen.ts): a split build's second part may load.
+  | { t: 'shown' };
 
 export type Reply =
   | { t: 'reply'; id: number; ok: true; value: unknown }

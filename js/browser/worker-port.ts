@@ -2,12 +2,14 @@
 // module worker that hosts the engine (worker.ts; in a follower tab the worker forwards to the
 // leader tab's). The client is the same Electrolite as in Node; this file only carries calls,
 // replies and events, and owns the worker's life: its start (the page compiles the wasm
-// meanwhile), why it failed to load, and its end when the page goes away.
+// meanwhile), why it failed to load, and its end when the page goes away; and tells the worker
+// when the page has shown its first screen (first-screen.ts).
 
 import type { EngineEvent } from '../engine-host.js';
 import { ElectroliteError } from '../errors.js';
 import type { ConnectRequest, Connector, HostPort } from '../host-port.js';
 import { compileEngineWasm, diagnoseScript } from '../wasm-files.js';
+import { FirstScreen } from './first-screen.js';
 import { fromErrorData, toErrorData, type FromWorker, type ToWorker, type WorkerOpen } from './protocol.js';
 
 export interface WorkerPortOptions {
@@ -50,7 +52,10 @@ class WorkerPort implements HostPort {
   #worker: Worker;
   #opts: WorkerPortOptions;
   #nextId = 1;
-  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: ElectroliteError) => void }>();
+  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: ElectroliteError) => void; method: string }>();
+  #firstScreen = new FirstScreen(() => {
+    if (!this.#closed) this.#worker.postMessage({ t: 'shown' } satisfies ToWorker);
+  });
   #listener: ((ev: EngineEvent) => void) | undefined;
   #buffered: EngineEvent[] = [];
   #closed: ElectroliteError | undefined;
@@ -120,11 +125,13 @@ class WorkerPort implements HostPort {
     if (this.#closed) return Promise.reject(this.#closed);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, method: what });
+      this.#firstScreen.started(what);
       try {
         this.#worker.postMessage(make(id));
       } catch (err) {
         this.#pending.delete(id);
+        this.#firstScreen.answered(what);
         reject(new ElectroliteError('invalid_argument', `${what}: arguments cannot be sent to the worker (${toErrorData(err).message})`));
       }
     });
@@ -149,6 +156,7 @@ class WorkerPort implements HostPort {
     const p = this.#pending.get(msg.id);
     if (!p) return;
     this.#pending.delete(msg.id);
+    this.#firstScreen.answered(p.method);
     if (msg.ok) p.resolve(msg.value);
     else p.reject(fromErrorData(msg.error));
   }

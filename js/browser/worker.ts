@@ -130,13 +130,14 @@ async function loadPageModule(): Promise<EngineBindings> {
 }
 
 /**
- * A split engine build's second part (js/wasm-deferred.ts) is fetched once the first query
- * has been answered, so it never competes with the first screen; a follower tab's at once (it
- * may have to lead while offline); a page that asks no query gets it DEFERRED_FALLBACK_MS after
- * open. That fallback is long on purpose: a page still busy between open and its first query
- * (a first visit on a loaded machine takes more than half a second) must not see it fetched
- * first. Until it is in, the engine host sends no request, and a write waits for it
- * (js/client.ts).
+ * A split engine build's second part (js/wasm-deferred.ts) is fetched once the page says its
+ * first screen is shown (the `shown` message: the first frame painted after its first query
+ * was answered, first-screen.ts), so it never competes with the first screen; a follower
+ * tab's at once (it may have to lead while offline); a page that never says so (no query, a
+ * hidden tab) gets it DEFERRED_FALLBACK_MS after open. That fallback is long on purpose: a
+ * page still busy between open and its first query (a first visit on a loaded machine takes
+ * more than half a second) must not see it fetched first. Until it is in, the engine host
+ * sends no request, and a write waits for it (js/client.ts).
  */
 const ON_DEMAND = { deferredLoad: 'on-demand' } as const;
 const DEFERRED_FALLBACK_MS = 3000;
@@ -232,10 +233,7 @@ function need(): HostServer {
 
 function answer(msg: { id: number; method?: string }, reply: (m: FromWorker) => void, run: () => Promise<unknown> | unknown): void {
   Promise.resolve().then(run).then(
-    (value) => {
-      reply({ t: 'reply', id: msg.id, ok: true, value });
-      if (msg.method === 'query') loadDeferredPart();
-    },
+    (value) => reply({ t: 'reply', id: msg.id, ok: true, value }),
     (err: unknown) => reply({ t: 'reply', id: msg.id, ok: false, error: toErrorData(err) }),
   );
 }
@@ -285,6 +283,9 @@ scope.addEventListener('message', (e: MessageEvent<ToWorker>) => {
     case 'module':
       pageModule?.(msg.module);
       pageModule = undefined;
+      return;
+    case 'shown':
+      loadDeferredPart();
       return;
   }
 });

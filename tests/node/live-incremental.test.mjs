@@ -289,6 +289,8 @@ test('incremental live results equal fresh queries under random local writes and
     for (const q of queries) {
       const stats = q.live.stats;
       if (q.incremental) assert.ok(stats.delta > 20, `${q.sql}: only ${stats.delta} incremental updates (${stats.full} full runs)`);
+      // most of them from the rows the change carried (js/row-watches.ts), without a query
+      if (q.incremental) assert.ok(stats.sent > stats.delta / 2, `${q.sql}: ${JSON.stringify(stats)}`);
       else assert.equal(stats.delta, 0, `${q.sql} is not maintained incrementally`);
     }
   } finally {
@@ -362,9 +364,43 @@ test('a composite primary key: incremental results equal fresh queries under ran
       await settle(db, queries);
       await check(db, queries, step);
     }
-    for (const q of queries) assert.ok(q.live.stats.delta > 40, `${q.sql}: ${JSON.stringify(q.live.stats)}`);
+    for (const q of queries) {
+      assert.ok(q.live.stats.delta > 40, `${q.sql}: ${JSON.stringify(q.live.stats)}`);
+      assert.ok(q.live.stats.sent > q.live.stats.delta / 2, `${q.sql}: ${JSON.stringify(q.live.stats)}`);
+    }
   } finally {
     for (const q of queries) q.live.dispose();
+    await db.close();
+  }
+});
+
+test('a change carries the rows of each maintained query: applied without a query, up to 64 keys', async () => {
+  const db = await Electrolite.open({
+    url: 'http://127.0.0.1:9', schemaSql: SCHEMA, policies: POLICIES, autoSubscribe: false, uploadIntervalMs: 3600000,
+  });
+  try {
+    const q = db.liveQuery('SELECT id, score FROM items WHERE score >= ? ORDER BY score DESC, id LIMIT 10', [0]);
+    await q.ready;
+    for (const [id, score] of [['a', 5], ['b', 4], ['c', 3]]) await db.insert('items', { id, score });
+    await q.whenIdle();
+    const before = { ...q.stats };
+    await db.update('items', { id: 'c' }, { score: 9 });
+    await q.whenIdle();
+    assert.deepEqual(q.getSnapshot().rows, [{ id: 'c', score: 9 }, { id: 'a', score: 5 }, { id: 'b', score: 4 }]);
+    assert.deepEqual(q.stats, { full: before.full, delta: before.delta + 1, sent: before.sent + 1 }, 'the rows came with the change');
+    await db.update('items', { id: 'a' }, { score: -1 }); // out of the WHERE: the change carries no row for it
+    await q.whenIdle();
+    assert.deepEqual(q.getSnapshot().rows, [{ id: 'c', score: 9 }, { id: 'b', score: 4 }]);
+    assert.equal(q.stats.sent, before.sent + 2);
+    // One transaction of 70 rows: more keys than a change carries rows for, so the client asks.
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < 70; i++) await tx.insert('items', { id: `m${String(i).padStart(2, '0')}`, score: 4 + (i % 7) });
+    });
+    await q.whenIdle();
+    assert.deepEqual(q.getSnapshot().rows, (await db.query('SELECT id, score FROM items WHERE score >= 0 ORDER BY score DESC, id LIMIT 10')).rows);
+    assert.equal(q.stats.sent, before.sent + 2, 'no rows carried for 70 keys');
+    assert.ok(q.stats.delta + q.stats.full > before.delta + 2 + before.full, 'the client ran the change itself');
+  } finally {
     await db.close();
   }
 });
