@@ -6,10 +6,12 @@
 
 import type { EngineModule } from './engine-module.js';
 import { ElectroliteError, unwrap } from './errors.js';
+import { HostToken } from './host-token.js';
 import { noAnswer, serverError, type RequestProblem } from './request-problem.js';
 import { RowWatches, type RowWatch } from './row-watches.js';
 import { SseLive } from './sse-live.js';
 import {
+  dataTransferOf,
   newCounters,
   performRequest,
   RequestFailure,
@@ -17,6 +19,7 @@ import {
   type FetchFn,
   type HostResponse,
   type TransportCounters,
+  type UploadBytes,
 } from './transport.js';
 
 /** The Embind surface the host uses: the module's one typed surface (js/engine-module.ts). */
@@ -88,8 +91,7 @@ export class EngineHost {
   private lastRequestFailed = false;
   private readonly liveTimeoutMs: number;
   /** The token last given to the engine, and whether a request carrying it has succeeded. */
-  private token: string | undefined;
-  private tokenAccepted = false;
+  private readonly token = new HostToken();
   /** Opened without a base URL: local-only, no request is ever made (status.sync 'disabled'). */
   private localOnly = false;
   /** Live requests answered from event streams (open option `liveSse`), else undefined. */
@@ -116,7 +118,7 @@ export class EngineHost {
     host.localOnly = config.engineOptions.baseUrl === undefined;
     if (config.engineOptions.liveSse === true) host.sse = host.sseLive();
     if (config.token) {
-      host.token = config.token;
+      host.token.set(config.token);
       m.setToken(opened.handle, config.token, Date.now());
     } else if (config.awaitToken) {
       host.tokenHeld = true;
@@ -259,7 +261,8 @@ export class EngineHost {
     } else {
       this.problem = null;
     }
-    const staleRejection = this.noteAuth(req, res.status);
+    const { rejected, stale: staleRejection } = this.token.note(req, res.status);
+    if (rejected) this.emit(rejected);
     this.whenNoTx(() => {
       const t0 = performance.now();
       const result = this.m.handleResponse(this.h, Date.now(), req.id, res.status, json(res.headers), res.body);
@@ -268,27 +271,11 @@ export class EngineHost {
       void result;
       // A 401 to a request sent with an older token: the engine now waits for a token, and
       // the current one is newer than the one refused — hand it over again.
-      if (staleRejection && this.token !== undefined) this.m.setToken(this.h, this.token, Date.now());
+      const current = this.token.current;
+      if (staleRejection && current !== undefined) this.m.setToken(this.h, current, Date.now());
     });
     if (wasOffline !== this.isOffline() || hadProblem !== this.problem) this.emitHostStatus();
     this.pump();
-  }
-
-  /**
-   * Reports a 401/403 to a request that carried the current token as an `auth-rejected`
-   * event (`tokenWasAccepted`: whether that token ever worked), so the client can ask its
-   * token function for a new one. Rejections of requests sent with an older token are
-   * stale: not reported; returns true for them.
-   */
-  private noteAuth(req: EngineRequest, status: number): boolean {
-    if (this.token === undefined) return false;
-    // An upload's 403 refuses a mutation (the engine rejects it), not the token.
-    const rejected = status === 401 || (status === 403 && req.kind !== 'upload');
-    const auth = req.headers['authorization'] ?? req.headers['Authorization'];
-    if (auth !== `Bearer ${this.token}`) return rejected;
-    if (status >= 200 && status < 400) this.tokenAccepted = true;
-    else if (rejected) this.emit({ type: 'auth-rejected', status, kind: req.kind, tokenWasAccepted: this.tokenAccepted });
-    return false;
   }
 
   private onFailure(req: EngineRequest, err: unknown): void {
@@ -363,8 +350,7 @@ export class EngineHost {
   /** A new bearer token ('' = none); the first one also lets requests go out (awaitToken). */
   setToken(token: string): void {
     this.check();
-    if (token !== this.token) this.tokenAccepted = false;
-    this.token = token === '' ? undefined : token;
+    this.token.set(token);
     this.tokenHeld = false;
     // Nothing is requested before the second part is in: no need to load it for this.
     this.whenSyncPath(() => this.m.setToken(this.h, token, Date.now()));
@@ -519,17 +505,8 @@ export class EngineHost {
     this.check();
     const m = unwrap<Record<string, unknown>>(this.m.metrics(this.h, Date.now()), 'metrics');
     delete (m as { ok?: unknown }).ok;
-    const up = (m.upload ?? {}) as { bytes?: number; compressedBytes?: number };
-    const c = this.counters;
-    // Data transfer before and after compression, both directions.
-    const dataTransfer = {
-      bytesIn: c.bytesIn,
-      bytesInWire: c.bytesInWire,
-      bytesOut: up.bytes ?? c.bytesOut,
-      bytesOutWire: c.bytesOut,
-      savedBytes: Math.max(0, c.bytesIn - c.bytesInWire) + Math.max(0, (up.bytes ?? 0) - (up.compressedBytes ?? 0)),
-    };
-    return { ...m, dataTransfer, transport: { ...c, inFlight: this.inFlight.size } };
+    const dataTransfer = dataTransferOf(this.counters, (m.upload ?? {}) as UploadBytes);
+    return { ...m, dataTransfer, transport: { ...this.counters, inFlight: this.inFlight.size } };
   }
 
   pendingMutations(): unknown[] {

@@ -116,6 +116,23 @@ export interface TransportCounters {
   engineMs: number;
 }
 
+/** The engine's own count of what its uploads sent, before and after compression. */
+export interface UploadBytes {
+  bytes?: number;
+  compressedBytes?: number;
+}
+
+/** Data transfer before and after compression, both directions (metrics().dataTransfer). */
+export function dataTransferOf(c: TransportCounters, up: UploadBytes) {
+  return {
+    bytesIn: c.bytesIn,
+    bytesInWire: c.bytesInWire,
+    bytesOut: up.bytes ?? c.bytesOut,
+    bytesOutWire: c.bytesOut,
+    savedBytes: Math.max(0, c.bytesIn - c.bytesInWire) + Math.max(0, (up.bytes ?? 0) - (up.compressedBytes ?? 0)),
+  };
+}
+
 export function newCounters(): TransportCounters {
   return { requests: 0, failedRequests: 0, serverErrors: 0, bytesIn: 0, bytesInWire: 0, bytesOut: 0, watchdogAborts: 0, engineMs: 0 };
 }
