@@ -16,6 +16,8 @@ inline bool IsPlain(char c) {
 // XORed with '"' and with '\\', and a "has a byte below 0x20" test. The lowest
 // flagged byte is always a real match (borrows only run upwards), so on a
 // little-endian target (x86, wasm) it is found with count-trailing-zeros.
+// The three tests share one "& ~w": XOR with '"' or '\\' leaves a byte's high
+// bit as it was, so ~q and ~b have the high bits of ~w.
 inline const char* ScanPlain(const char* p, const char* end) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
@@ -25,8 +27,7 @@ inline const char* ScanPlain(const char* p, const char* end) {
     std::memcpy(&w, p, 8);
     uint64_t q = w ^ (kOnes * '"');
     uint64_t b = w ^ (kOnes * '\\');
-    uint64_t hit = ((q - kOnes) & ~q) | ((b - kOnes) & ~b) | ((w - kOnes * 0x20) & ~w);
-    hit &= kHigh;
+    uint64_t hit = ((q - kOnes) | (b - kOnes) | (w - kOnes * 0x20)) & ~w & kHigh;
     if (hit != 0) return p + (__builtin_ctzll(hit) >> 3);
     p += 8;
   }

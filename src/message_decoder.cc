@@ -107,6 +107,10 @@ Status MessageDecoder::OnToken(JsonToken token, std::string_view text) {
     if (IsEnd(token)) skip_depth_--;
     return Status::Ok();
   }
+  // A column of value / old_value: most of a body's tokens.
+  if (depth_ == 3 && field_ != Field::kHeaders) {
+    return OnColumnsToken(token, text, field_ == Field::kValue ? &value_ : &old_value_);
+  }
   switch (depth_) {
     case 0:
       if (token != JsonToken::kBeginArray) {
