@@ -20,17 +20,22 @@ const char* CodeName(Code code) {
   return "internal";
 }
 
+const std::string& Status::EmptyMessage() {
+  static const std::string* empty = new std::string();
+  return *empty;
+}
+
 Status Status::WithContext(std::string_view prefix) const {
   if (ok()) return *this;
   std::string m(prefix);
   m += ": ";
-  m += message_;
+  m += message();
   return Status(code_, std::move(m));
 }
 
 std::string Status::ToString() const {
   if (ok()) return "ok";
-  return std::string(code_name()) + ": " + message_;
+  return std::string(code_name()) + ": " + message();
 }
 
 std::string Status::ToJson() const {
@@ -38,7 +43,7 @@ std::string Status::ToJson() const {
   std::string out = "{\"ok\":false,\"code\":\"";
   out += code_name();
   out += "\",\"message\":";
-  AppendJsonString(&out, message_);
+  AppendJsonString(&out, message());
   out += "}";
   return out;
 }
