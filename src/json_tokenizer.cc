@@ -138,6 +138,11 @@ int HexValue(char c) {
 
 }  // namespace
 
+Status JsonHandler::OnMember(std::string_view key, std::string_view value) {
+  EL_RETURN_IF_ERROR(OnToken(JsonToken::kKey, key));
+  return OnToken(JsonToken::kString, value);
+}
+
 Status JsonTokenizer::Error(std::string_view what) const {
   std::string m = "malformed JSON at byte ";
   m += std::to_string(offset_);
@@ -370,6 +375,19 @@ Status JsonTokenizer::Feed(std::string_view chunk) {
         std::string_view text;
         if (q < end && *q == '"') {
           text = std::string_view(p + 1, static_cast<size_t>(q - p - 1));
+          // A key followed by ':' and a plain string value: one member.
+          if (string_is_key_ && end - q > 2 && q[1] == ':' && q[2] == '"') {
+            const char* v = q + 3;
+            const char* close = ScanPlain(v, end);
+            if (close < end && *close == '"') {
+              offset_ += static_cast<size_t>(close + 1 - p);
+              p = close + 1;
+              state_ = State::kAfterValue;  // inside an object: the stack is not empty
+              EL_RETURN_IF_ERROR(
+                  handler_->OnMember(text, std::string_view(v, static_cast<size_t>(close - v))));
+              break;
+            }
+          }
         } else if (const char* close = DecodeShortString(p + 1, q, end, local, &text)) {
           q = close;
         } else {
