@@ -43,7 +43,8 @@ void ResponseApplier::NoteKey(const ShapeMessage& m) {
       return;
     }
   }
-  keys_.Add(k + "]");
+  k.push_back(']');
+  keys_.Add(std::move(k));
 }
 
 void ResponseApplier::NoteTxids(const ShapeMessage& m) {
