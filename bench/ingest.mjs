@@ -78,7 +78,9 @@ console.log(`shape log: ${fmt(ROWS)} tasks rows in ${responses.length} responses
 // Every run gets a fresh module instance (its own memory and memory VFS), so runs do not
 // inherit each other's databases or heap, and each pays memory growth like a real first sync.
 const { loadEngineModule } = await import(loaderFile);
-const loadModule = () => loadEngineModule({ moduleUrl: pathToFileURL(glue) });
+// The .wasm (and a split build's second part) from wasmDir too, not the loader's default
+// dist/wasm: WASM_DIR compares another build's module, not only its glue.
+const loadModule = () => loadEngineModule({ moduleUrl: pathToFileURL(glue), wasmUrl: pathToFileURL(wasmFile) });
 const tLoad = performance.now();
 await loadModule();
 console.log(`module: compiled + instantiated in ${(performance.now() - tLoad).toFixed(1)} ms`);

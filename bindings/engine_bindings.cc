@@ -84,8 +84,10 @@ std::string HandleResponse(int h, double now_ms, double request_id, int status,
                            const std::string& headers_json, const val& body) {
   Engine* e = Find(h);
   if (e == nullptr) return NoEngine(h);
-  std::string bytes;
-  if (!BytesFromJs(body, &bytes)) return NotBytes("body");
+  std::string text;
+  std::unique_ptr<char[]> raw;
+  std::string_view bytes;
+  if (!ReadOnlyBytesFromJs(body, &text, &raw, &bytes)) return NotBytes("body");
   return e->HandleResponse(Ms(now_ms), static_cast<int64_t>(request_id), status, headers_json,
                            bytes).ToJson();
 }

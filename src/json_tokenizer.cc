@@ -16,6 +16,8 @@ inline bool IsPlain(char c) {
 // XORed with '"' and with '\\', and a "has a byte below 0x20" test. The lowest
 // flagged byte is always a real match (borrows only run upwards), so on a
 // little-endian target (x86, wasm) it is found with count-trailing-zeros.
+// The three tests share one "& ~w": XOR with '"' or '\\' leaves a byte's high
+// bit as it was, so ~q and ~b have the high bits of ~w.
 inline const char* ScanPlain(const char* p, const char* end) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
@@ -25,8 +27,7 @@ inline const char* ScanPlain(const char* p, const char* end) {
     std::memcpy(&w, p, 8);
     uint64_t q = w ^ (kOnes * '"');
     uint64_t b = w ^ (kOnes * '\\');
-    uint64_t hit = ((q - kOnes) & ~q) | ((b - kOnes) & ~b) | ((w - kOnes * 0x20) & ~w);
-    hit &= kHigh;
+    uint64_t hit = ((q - kOnes) | (b - kOnes) | (w - kOnes * 0x20)) & ~w & kHigh;
     if (hit != 0) return p + (__builtin_ctzll(hit) >> 3);
     p += 8;
   }
@@ -136,6 +137,11 @@ int HexValue(char c) {
 }
 
 }  // namespace
+
+Status JsonHandler::OnMember(std::string_view key, std::string_view value) {
+  EL_RETURN_IF_ERROR(OnToken(JsonToken::kKey, key));
+  return OnToken(JsonToken::kString, value);
+}
 
 Status JsonTokenizer::Error(std::string_view what) const {
   std::string m = "malformed JSON at byte ";
@@ -369,6 +375,19 @@ Status JsonTokenizer::Feed(std::string_view chunk) {
         std::string_view text;
         if (q < end && *q == '"') {
           text = std::string_view(p + 1, static_cast<size_t>(q - p - 1));
+          // A key followed by ':' and a plain string value: one member.
+          if (string_is_key_ && end - q > 2 && q[1] == ':' && q[2] == '"') {
+            const char* v = q + 3;
+            const char* close = ScanPlain(v, end);
+            if (close < end && *close == '"') {
+              offset_ += static_cast<size_t>(close + 1 - p);
+              p = close + 1;
+              state_ = State::kAfterValue;  // inside an object: the stack is not empty
+              EL_RETURN_IF_ERROR(
+                  handler_->OnMember(text, std::string_view(v, static_cast<size_t>(close - v))));
+              break;
+            }
+          }
         } else if (const char* close = DecodeShortString(p + 1, q, end, local, &text)) {
           q = close;
         } else {

@@ -5,6 +5,8 @@
 // are handed out as views into that chunk (no copy); short ones with escapes
 // other than \u are decoded into a stack buffer; the rest into an internal
 // buffer. Every view is valid only during the callback.
+// A member "key":"value" written without whitespace, both strings plain and
+// in the chunk, is one OnMember call (most of an Electric body's members).
 // Validates full JSON syntax (RFC 8259), limits nesting depth, and rejects
 // trailing non-whitespace after the top-level value. A \u escape that is a
 // lone surrogate decodes to U+FFFD, or is an error with strict_surrogates.
@@ -39,6 +41,10 @@ class JsonHandler {
   virtual ~JsonHandler() = default;
   // A non-ok Status stops tokenizing; Feed/Finish return it.
   virtual Status OnToken(JsonToken token, std::string_view text) = 0;
+  // An object member whose value is a string, delivered in one call when
+  // both strings are plain (no escapes) and within one chunk: the same as
+  // OnToken(kKey, key) then OnToken(kString, value), which is the default.
+  virtual Status OnMember(std::string_view key, std::string_view value);
 };
 
 class JsonTokenizer {

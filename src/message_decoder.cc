@@ -107,6 +107,10 @@ Status MessageDecoder::OnToken(JsonToken token, std::string_view text) {
     if (IsEnd(token)) skip_depth_--;
     return Status::Ok();
   }
+  // A column of value / old_value: most of a body's tokens.
+  if (depth_ == 3 && field_ != Field::kHeaders) {
+    return OnColumnsToken(token, text, field_ == Field::kValue ? &value_ : &old_value_);
+  }
   switch (depth_) {
     case 0:
       if (token != JsonToken::kBeginArray) {
@@ -127,6 +131,19 @@ Status MessageDecoder::OnToken(JsonToken token, std::string_view text) {
     default:
       return OnMessageToken(token, text);
   }
+}
+
+Status MessageDecoder::OnMember(std::string_view key, std::string_view value) {
+  if (skip_depth_ == 0 && depth_ == 3 && field_ != Field::kHeaders) {  // a column's text
+    ColSpan c;
+    c.name = column_name_ = Keep(key);
+    have_column_name_ = true;
+    c.text = Keep(value);
+    (field_ == Field::kValue ? value_ : old_value_).push_back(c);
+    return Status::Ok();
+  }
+  EL_RETURN_IF_ERROR(OnToken(JsonToken::kKey, key));
+  return OnToken(JsonToken::kString, value);
 }
 
 Status MessageDecoder::OnMessageToken(JsonToken token, std::string_view text) {

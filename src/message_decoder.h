@@ -99,6 +99,7 @@ class MessageDecoder : private JsonHandler {
   static Header ClassifyHeader(std::string_view key);
 
   Status OnToken(JsonToken token, std::string_view text) override;
+  Status OnMember(std::string_view key, std::string_view value) override;
   Status OnMessageToken(JsonToken token, std::string_view text);
   Status OnHeaderToken(JsonToken token, std::string_view text);
   Status OnHeaderArrayToken(JsonToken token, std::string_view text);

@@ -35,10 +35,33 @@ int DaysInMonth(int year, int month) {
   return kDays[month - 1];
 }
 
+// The two decimal digits at p as a number; -1 if they are not both digits.
+inline int Two(const char* p) {
+  unsigned a = static_cast<unsigned char>(p[0]) - '0', b = static_cast<unsigned char>(p[1]) - '0';
+  return a <= 9 && b <= 9 ? static_cast<int>(a * 10 + b) : -1;
+}
+
 char* Put2(char* p, unsigned v) {
   p[0] = static_cast<char>('0' + v / 10);
   p[1] = static_cast<char>('0' + v % 10);
   return p + 2;
+}
+
+// "YYYY-MM-DDTHH:MM:SS" at p (0 <= y <= 9999, `rem` seconds into the day).
+char* WriteDateTime(char* p, int64_t y, unsigned m, unsigned dd, int64_t rem) {
+  *p++ = static_cast<char>('0' + y / 1000);
+  *p++ = static_cast<char>('0' + (y / 100) % 10);
+  p = Put2(p, static_cast<unsigned>(y % 100));
+  *p++ = '-';
+  p = Put2(p, m);
+  *p++ = '-';
+  p = Put2(p, dd);
+  *p++ = 'T';
+  p = Put2(p, static_cast<unsigned>(rem / 3600));
+  *p++ = ':';
+  p = Put2(p, static_cast<unsigned>((rem / 60) % 60));
+  *p++ = ':';
+  return Put2(p, static_cast<unsigned>(rem % 60));
 }
 
 // "YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]]" -> ISO-8601. With a zone the
@@ -46,11 +69,13 @@ char* Put2(char* p, unsigned v) {
 // not in that form (e.g. "infinity", BC dates): the caller keeps it verbatim.
 bool NormalizeTimestamp(std::string_view s, bool with_zone, std::string* out) {
   if (s.size() < 19) return false;
-  int year = Digits(s, 0, 4), mon = Digits(s, 5, 2), day = Digits(s, 8, 2);
-  int hh = Digits(s, 11, 2), mm = Digits(s, 14, 2), ss = Digits(s, 17, 2);
-  if (year < 0 || mon < 1 || mon > 12 || day < 1 || day > 31 || hh < 0 || hh > 24 || mm < 0 ||
-      mm > 59 || ss < 0 || ss > 60 || s[4] != '-' || s[7] != '-' ||
-      (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':') {
+  const char* t = s.data();
+  int hi = Two(t), lo = Two(t + 2);
+  int year = hi < 0 || lo < 0 ? -1 : hi * 100 + lo;
+  int mon = Two(t + 5), day = Two(t + 8), hh = Two(t + 11), mm = Two(t + 14), ss = Two(t + 17);
+  if (year < 0 || mon < 1 || mon > 12 || day < 1 || day > 31 || hh < 0 || hh > 24 ||
+      mm < 0 || mm > 59 || ss < 0 || ss > 60 || t[4] != '-' || t[7] != '-' ||
+      (t[10] != ' ' && t[10] != 'T') || t[13] != ':' || t[16] != ':') {
     return false;
   }
   size_t pos = 19;
@@ -89,40 +114,26 @@ bool NormalizeTimestamp(std::string_view s, bool with_zone, std::string* out) {
     }
   }
   if (pos != s.size()) return false;  // e.g. " BC"
-  int64_t y;
-  unsigned m, dd;
-  int64_t rem;
+  // Written into a local buffer and assigned once (no per-character appends).
+  char buf[64];
+  char* p = buf;
   if (offset_sec == 0 && hh < 24 && ss < 60 && day <= DaysInMonth(year, mon)) {
-    // Already a valid UTC (or zone-less) time: the fields are written as they
-    // are, which is what the calendar round trip below would give.
-    y = year;
-    m = static_cast<unsigned>(mon);
-    dd = static_cast<unsigned>(day);
-    rem = hh * 3600 + mm * 60 + ss;
+    // Already a valid UTC (or zone-less) time: the text's own date and time,
+    // with 'T' between them, is what the calendar round trip below would give.
+    std::memcpy(buf, s.data(), 19);
+    buf[10] = 'T';
+    p = buf + 19;
   } else {
     int64_t days = DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day));
     int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset_sec;
     int64_t d = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-    rem = secs - d * 86400;
+    int64_t rem = secs - d * 86400;
+    int64_t y;
+    unsigned m, dd;
     CivilFromDays(d, &y, &m, &dd);
     if (y < 0 || y > 9999) return false;
+    p = WriteDateTime(p, y, m, dd, rem);
   }
-  // Written into a local buffer and assigned once (no per-character appends).
-  char buf[64];
-  char* p = buf;
-  *p++ = static_cast<char>('0' + y / 1000);
-  *p++ = static_cast<char>('0' + (y / 100) % 10);
-  p = Put2(p, static_cast<unsigned>(y % 100));
-  *p++ = '-';
-  p = Put2(p, m);
-  *p++ = '-';
-  p = Put2(p, dd);
-  *p++ = 'T';
-  p = Put2(p, static_cast<unsigned>(rem / 3600));
-  *p++ = ':';
-  p = Put2(p, static_cast<unsigned>((rem / 60) % 60));
-  *p++ = ':';
-  p = Put2(p, static_cast<unsigned>(rem % 60));
   if (frac.size() < sizeof buf - 20) {
     if (!frac.empty()) std::memcpy(p, frac.data(), frac.size());  // data() may be null when empty
     p += frac.size();

@@ -43,7 +43,8 @@ void ResponseApplier::NoteKey(const ShapeMessage& m) {
       return;
     }
   }
-  keys_.Add(k + "]");
+  k.push_back(']');
+  keys_.Add(std::move(k));
 }
 
 void ResponseApplier::NoteTxids(const ShapeMessage& m) {
@@ -119,19 +120,21 @@ Status ResponseApplier::ApplyChange(const ShapeMessage& m) {
   bool handled = false;
   EL_RETURN_IF_ERROR(ApplyTagged(m, &handled));
   if (handled) return Status::Ok();
-  // A move-in row is the row as the move-in query read it: an upsert.
-  const ShapeMessage* msg = &m;
-  ShapeMessage upsert;
+  auto apply = [this](const ShapeMessage& row) {
+    EL_RETURN_IF_ERROR(shape_->table()->Apply(row, shape_->columns(), stage_));
+    NoteKey(row);
+    rows_++;
+    NoteTxids(row);
+    return Status::Ok();
+  };
+  // A move-in row is the row as the move-in query read it: an upsert. (Its
+  // copy is made only then: a ShapeMessage is large to make per change.)
   if (m.is_move_in && m.op == Operation::kUpdate) {
-    upsert = m;
+    ShapeMessage upsert = m;
     upsert.op = Operation::kInsert;
-    msg = &upsert;
+    return apply(upsert);
   }
-  EL_RETURN_IF_ERROR(shape_->table()->Apply(*msg, shape_->columns(), stage_));
-  NoteKey(*msg);
-  rows_++;
-  NoteTxids(*msg);
-  return Status::Ok();
+  return apply(m);
 }
 
 Status ResponseApplier::OnEvent(const ShapeMessage& m) {

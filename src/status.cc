@@ -20,17 +20,22 @@ const char* CodeName(Code code) {
   return "internal";
 }
 
+const std::string& Status::EmptyMessage() {
+  static const std::string* empty = new std::string();
+  return *empty;
+}
+
 Status Status::WithContext(std::string_view prefix) const {
   if (ok()) return *this;
   std::string m(prefix);
   m += ": ";
-  m += message_;
+  m += message();
   return Status(code_, std::move(m));
 }
 
 std::string Status::ToString() const {
   if (ok()) return "ok";
-  return std::string(code_name()) + ": " + message_;
+  return std::string(code_name()) + ": " + message();
 }
 
 std::string Status::ToJson() const {
@@ -38,7 +43,7 @@ std::string Status::ToJson() const {
   std::string out = "{\"ok\":false,\"code\":\"";
   out += code_name();
   out += "\",\"message\":";
-  AppendJsonString(&out, message_);
+  AppendJsonString(&out, message());
   out += "}";
   return out;
 }
@@ -46,7 +51,13 @@ std::string Status::ToJson() const {
 void AppendJsonString(std::string* out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (unsigned char c : s) {
+  // Runs of bytes that need no escape are appended whole.
+  size_t plain = 0;  // start of the run not yet appended
+  for (size_t i = 0; i < s.size(); i++) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (i > plain) out->append(s.data() + plain, i - plain);
+    plain = i + 1;
     switch (c) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;
@@ -56,15 +67,12 @@ void AppendJsonString(std::string* out, std::string_view s) {
       case '\b': out->append("\\b"); break;
       case '\f': out->append("\\f"); break;
       default:
-        if (c < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 15]);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 15]);
     }
   }
+  if (s.size() > plain) out->append(s.data() + plain, s.size() - plain);
   out->push_back('"');
 }
 

@@ -6,6 +6,7 @@
 #ifndef ELECTROLITE_SRC_STATUS_H_
 #define ELECTROLITE_SRC_STATUS_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,7 +34,16 @@ const char* CodeName(Code code);
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(Code code, std::string message)
+      : code_(code), message_(std::make_unique<std::string>(std::move(message))) {}
+  Status(const Status& o)
+      : code_(o.code_), message_(o.message_ ? std::make_unique<std::string>(*o.message_) : nullptr) {}
+  Status(Status&& o) noexcept = default;
+  Status& operator=(const Status& o) {
+    if (this != &o) *this = Status(o);
+    return *this;
+  }
+  Status& operator=(Status&& o) noexcept = default;
 
   static Status Ok() { return Status(); }
   static Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
@@ -50,7 +60,7 @@ class [[nodiscard]] Status {
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
-  const std::string& message() const { return message_; }
+  const std::string& message() const { return message_ ? *message_ : EmptyMessage(); }
   const char* code_name() const { return CodeName(code_); }
 
   // Returns a copy with `prefix: ` prepended to the message.
@@ -61,8 +71,12 @@ class [[nodiscard]] Status {
   std::string ToJson() const;
 
  private:
+  static const std::string& EmptyMessage();
+
+  // An ok Status, made and dropped on every call of the hot paths, is a code
+  // and a null pointer: the message lives on the heap, only for errors.
   Code code_ = Code::kOk;
-  std::string message_;
+  std::unique_ptr<std::string> message_;
 };
 
 // A value or an error. REQUIRES: value() only when ok().

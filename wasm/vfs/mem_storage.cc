@@ -9,7 +9,10 @@ namespace vfs {
 
 // Chunk i holds bytes [i * kChunkSize, (i + 1) * kChunkSize); a null chunk
 // is a hole that reads as zeros. Bytes past `size_` inside the last chunk are
-// kept zero so that growing the file exposes zeros.
+// unspecified (a new chunk is not zeroed where a write fills it, which is
+// where appends, most writes, go): growing the file zeroes them first
+// (ZeroFrom). No other chunk reaches past `size_`: chunks are made only for
+// bytes a write puts below the new size, and shrinking frees the ones past it.
 class MemStorage::Blob {
  public:
   Blob() = default;
@@ -43,11 +46,13 @@ class MemStorage::Blob {
     return n;
   }
 
-  // false: out of memory (nothing visible changed except zeroed capacity).
+  // false: out of memory (bytes below the old end may be partly written).
   bool Write(uint64_t offset, ConstBytes src) {
     uint64_t end = offset + src.size;
     if (end < offset) return false;  // overflow
     if (!Reserve(end)) return false;
+    const uint64_t new_size = end > size_ ? end : size_;
+    if (offset > size_) ZeroFrom(size_, offset);  // a gap after the old end reads as zeros
     size_t done = 0;
     while (done < src.size) {
       uint64_t pos = offset + done;
@@ -56,39 +61,64 @@ class MemStorage::Blob {
       size_t len = kChunkSize - within < src.size - done ? kChunkSize - within : src.size - done;
       uint8_t* chunk = chunks_[index];
       if (chunk == nullptr) {
-        chunk = static_cast<uint8_t*>(std::calloc(1, kChunkSize));
-        if (chunk == nullptr) return false;
+        chunk = static_cast<uint8_t*>(std::malloc(kChunkSize));
+        if (chunk == nullptr) {
+          FreeFrom(ChunksFor(size_));  // what this write put past the old end
+          return false;
+        }
+        // Was a hole: zeros wherever this write leaves the chunk below the new size.
+        std::memset(chunk, 0, within);
+        uint64_t chunk_start = static_cast<uint64_t>(index) * kChunkSize;
+        uint64_t below = new_size - chunk_start < kChunkSize ? new_size - chunk_start : kChunkSize;
+        if (below > within + len) std::memset(chunk + within + len, 0, below - within - len);
         chunks_[index] = chunk;
         ++allocated_chunks_;
       }
       std::memcpy(chunk + within, src.data + done, len);
       done += len;
     }
-    if (end > size_) size_ = end;
+    size_ = new_size;
     return true;
   }
 
   bool Truncate(uint64_t new_size) {
     if (new_size >= size_) {
       if (!Reserve(new_size)) return false;
-      size_ = new_size;  // the new range is zeros: holes or zeroed tails
+      ZeroFrom(size_, new_size);  // the new range reads as zeros: holes or a zeroed tail
+      size_ = new_size;
       return true;
     }
-    size_t keep = static_cast<size_t>((new_size + kChunkSize - 1) / kChunkSize);
-    for (size_t i = keep; i < chunks_.size(); ++i) {
-      if (chunks_[i] != nullptr) --allocated_chunks_;
-      std::free(chunks_[i]);
-    }
-    chunks_.resize(keep);
-    size_t within = static_cast<size_t>(new_size % kChunkSize);
-    if (within != 0 && chunks_[keep - 1] != nullptr) {
-      std::memset(chunks_[keep - 1] + within, 0, kChunkSize - within);
-    }
+    FreeFrom(ChunksFor(new_size));
     size_ = new_size;
     return true;
   }
 
  private:
+  static size_t ChunksFor(uint64_t size) {
+    return static_cast<size_t>((size + kChunkSize - 1) / kChunkSize);
+  }
+
+  // Frees chunk `keep` and the ones after it.
+  void FreeFrom(size_t keep) {
+    if (keep >= chunks_.size()) return;
+    for (size_t i = keep; i < chunks_.size(); ++i) {
+      if (chunks_[i] != nullptr) --allocated_chunks_;
+      std::free(chunks_[i]);
+    }
+    chunks_.resize(keep);
+  }
+
+  // Zeroes [from, to) within the chunk holding byte `from` (the file's old
+  // end): the only allocated bytes past the end. Later chunks are holes.
+  void ZeroFrom(uint64_t from, uint64_t to) {
+    size_t index = static_cast<size_t>(from / kChunkSize);
+    size_t within = static_cast<size_t>(from % kChunkSize);
+    if (to <= from || index >= chunks_.size() || chunks_[index] == nullptr) return;
+    uint64_t room = kChunkSize - within;
+    size_t n = static_cast<size_t>(to - from < room ? to - from : room);
+    std::memset(chunks_[index] + within, 0, n);
+  }
+
   // Makes room in the chunk table for a file of `size` bytes.
   bool Reserve(uint64_t size) {
     uint64_t count = (size + kChunkSize - 1) / kChunkSize;
