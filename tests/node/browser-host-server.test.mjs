@@ -125,7 +125,7 @@ test('the stream pauses only when no tab is visible; a follower\'s token and res
     await server.serve('tab-b', 'setResolver', ['notes', true]);
     await server.serve('tab-b', 'setToken', ['follower-token']);
     assert.equal(events.filter((e) => e.type === 'resolve').length, 0);
-    assert.equal(host.token, undefined, 'the follower\'s token was not handed to the engine');
+    assert.equal(host.token.current, undefined, 'the follower\'s token was not handed to the engine');
   } finally {
     host.close();
   }
