@@ -124,13 +124,17 @@ for (const w of previous ? [] : selected) {
   doc.missing.push(...missing);
   console.log(`   (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
+let mergedInto;
 if (opts.merge && !previous && existsSync(join(opts.out, 'latest.json'))) {
   const old = JSON.parse(readFileSync(join(opts.out, 'latest.json'), 'utf8'));
+  mergedInto = old;
   const ran = new Set(selected.map((w) => w.file));
   doc.results = [...old.results.filter((r) => !ran.has(r.file)), ...doc.results];
   doc.missing = [...(old.missing ?? []).filter((m) => !ran.has(m.file)), ...doc.missing];
-  doc.merged = `${opts.only.join(',')} re-run on ${doc.date} into the run of ${old.date}`;
+  // The run keeps its date and build; each re-run merged into it is listed with its own.
+  doc.merges = [...(old.merges ?? []), { only: opts.only, date: doc.date, commit: doc.commit }];
   doc.date = old.date;
+  doc.commit = old.commit;
   doc.quick = old.quick;
 }
 if (!previous) {
@@ -148,7 +152,9 @@ if (opts.charts) {
     console.error(`charts not rendered: ${err.message}`);
   }
 }
-const command = previous?.command ?? `npm run bench${doc.quick || opts.only ? ` --${doc.quick ? ' --quick' : ''}${opts.only ? ` --only ${opts.only.join(',')}` : ''}` : ''}`;
+// A merge keeps the command of the run it merged into (its re-runs are listed in doc.merges).
+const command = previous?.command ?? (doc.merges?.length && mergedInto?.command) ??
+  `npm run bench${doc.quick || opts.only ? ` --${doc.quick ? ' --quick' : ''}${opts.only ? ` --only ${opts.only.join(',')}` : ''}` : ''}`;
 doc.command = command;
 writeFileSync(join(opts.out, 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
 writeFileSync(join(opts.out, 'latest.md'), toMarkdown(doc, { command, charts }));

@@ -73,7 +73,8 @@ export function toMarkdown(doc, { command = 'npm run bench', charts = [] } = {})
     `${doc.machine.loadavgStart ? `, load average ${doc.machine.loadavgStart[0]} at the start and ${doc.machine.loadavgEnd?.[0]} at the end` : ''}${doc.quick ? ' — **--quick run (reduced sizes)**' : ''}. ` +
     `Median of \`runs\` repetitions, with min and max. "ours ×" is how many times better electrolite's figure is ` +
     `than that row's (below 1: the peer is better). Other engineers' builds and tests shared the machine's cores during the run.`);
-  if (doc.merged) lines.push('', `Merged: ${doc.merged}.`);
+  const merges = (doc.merges ?? []).map((m) => `${m.only.join(', ')} re-run on ${m.date}${m.commit ? ` (build of commit ${m.commit})` : ''}`);
+  if (merges.length) lines.push('', `Merged into this run since: ${merges.join('; ')}.`);
   lines.push('');
   lines.push('## Goals (shared/DESIGN.md)');
   lines.push('');
