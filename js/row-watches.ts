@@ -10,6 +10,7 @@
 // fails carries no rows for that watch: the client asks, as it would without a watch.
 
 import type { RawQueryResult } from './engine-host.js';
+import { ElectroliteError } from './errors.js';
 import { logicalTable } from './live-query.js';
 
 export interface RowWatch {
@@ -31,6 +32,14 @@ export class RowWatches {
   readonly #watches = new Map<string, RowWatch & { logical: string }>();
 
   watch(id: string, w: RowWatch): void {
+    const ok = typeof id === 'string' && id !== '' && w !== null && typeof w === 'object' &&
+      typeof w.table === 'string' && w.table !== '' && typeof w.sql === 'string' && w.sql !== '' &&
+      Array.isArray(w.key) && w.key.length > 0 && w.key.every((k) => typeof k === 'string' && k !== '') &&
+      Array.isArray(w.params);
+    if (!ok) {
+      throw new ElectroliteError('invalid_argument',
+        'watchRows: expects an id and { table, key: [column, …], sql, params: [] } with a non-empty table, key and statement');
+    }
     this.#watches.set(id, { ...w, key: w.key.map(String), logical: logicalTable(w.table) });
   }
 

@@ -404,3 +404,25 @@ test('a change carries the rows of each maintained query: applied without a quer
     await db.close();
   }
 });
+
+test('a malformed row watch is refused; a watch whose statement fails carries no rows and stops nothing', async () => {
+  const db = await Electrolite.open({
+    url: 'http://127.0.0.1:9', schemaSql: SCHEMA, policies: POLICIES, autoSubscribe: false, uploadIntervalMs: 3600000,
+  });
+  try {
+    const port = db.port;
+    for (const bad of [{ table: 'items', key: [], sql: 'SELECT 1', params: [] }, { table: 'items', key: ['id'], sql: '', params: [] },
+      { table: 'items', key: ['id'], sql: 'SELECT 1', params: null }, null]) {
+      await assert.rejects(port.call('watchRows', 'bad', bad), (e) => e.code === 'invalid_argument', JSON.stringify(bad));
+    }
+    await port.call('watchRows', 'broken', { table: 'items', key: ['id'], sql: 'SELECT * FROM no_such_table WHERE id IN (SELECT value FROM json_each(?))', params: [] });
+    const q = db.liveQuery('SELECT id, score FROM items ORDER BY id', []);
+    await q.ready;
+    await db.insert('items', { id: 'a', score: 1 });
+    await db.update('items', { id: 'a' }, { score: 2 });
+    await q.whenIdle();
+    assert.deepEqual(q.getSnapshot().rows, [{ id: 'a', score: 2 }]);
+  } finally {
+    await db.close();
+  }
+});
