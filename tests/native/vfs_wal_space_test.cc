@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -126,8 +127,19 @@ std::string AfterCrash(const DiskLike& disk) {
   return out;
 }
 
+// Row i: 400 hex digits from a fixed generator, so the unique index's page splits, and with
+// them the WAL's size, are the same on every run.
 void Insert(sqlite3* db, int i) {
-  const std::string sql = "INSERT INTO t(id, v) VALUES (" + std::to_string(i) + ", hex(randomblob(200)))";
+  uint64_t x = 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(i);
+  std::string v;
+  while (v.size() < 400) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    static const char kHex[] = "0123456789abcdef";
+    for (int k = 0; k < 16; ++k) v += kHex[(x >> (4 * k)) & 15];
+  }
+  const std::string sql = "INSERT INTO t(id, v) VALUES (" + std::to_string(i) + ", '" + v + "')";
   ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
 }
 
@@ -145,7 +157,8 @@ TEST(WalSpace, CommitsOverwriteTheWalAndSurviveACrash) {
   }
   // One write per commit (combined); the WAL (~3 frames a commit) grew once per 512 KB chunk.
   EXPECT_EQ(disk.writes["app.db-wal"] - writes_before, 200);
-  EXPECT_LE(disk.growing_writes["app.db-wal"] - grew_before, 5);
+  const uint64_t chunks = (disk.Contents("app.db-wal").size() + WalSpaceFile::kChunk - 1) / WalSpaceFile::kChunk;
+  EXPECT_LE(disk.growing_writes["app.db-wal"] - grew_before, static_cast<int>(chunks));
 
   // The idle checkpoint: everything is in the database, the WAL keeps its bytes but is empty.
   ASSERT_EQ(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr), SQLITE_OK);
