@@ -74,7 +74,12 @@ export function loadDefaultSchema(): Promise<SchemaFiles> {
     const sqlUrl = new URL('../../schema/schema.sql', import.meta.url);
     const policiesUrl = new URL('../../schema/policies.json', import.meta.url);
     try {
-      const [schemaSql, policiesText] = await Promise.all([readText(sqlUrl), readText(policiesUrl)]);
+      // Both fetched at once; when both fail, the schema's failure is the one reported
+      // (Promise.all would report whichever failed first).
+      const policiesRead = readText(policiesUrl);
+      policiesRead.catch(() => undefined);
+      const schemaSql = await readText(sqlUrl);
+      const policiesText = await policiesRead;
       const policies = JSON.parse(policiesText) as Record<string, unknown>;
       delete policies['$comment'];
       return { schemaSql, policies };
