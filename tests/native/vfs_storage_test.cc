@@ -115,6 +115,14 @@ std::vector<uint8_t> ReadAll(File* f) {
   return out;
 }
 
+// Writes `data` at `offset` to the file and to `model`, the plain byte vector it must match
+// (a write past the end leaves zeros in the gap).
+void WriteBoth(File* f, std::vector<uint8_t>* model, uint64_t offset, const std::vector<uint8_t>& data) {
+  ASSERT_EQ(f->Write(offset, ConstBytes{data.data(), data.size()}), IoCode::kOk);
+  if (model->size() < offset + data.size()) model->resize(offset + data.size(), 0);
+  std::memcpy(model->data() + offset, data.data(), data.size());
+}
+
 // Random writes, truncates and reopens: the encrypted file always reads back exactly as a
 // plain byte vector would, and nothing of the plaintext is visible in the stored bytes.
 TEST(EncryptedStorage, MatchesAPlainFileUnderRandomWritesAndTruncates) {
@@ -131,9 +139,7 @@ TEST(EncryptedStorage, MatchesAPlainFileUnderRandomWritesAndTruncates) {
       size_t len = 1 + rng() % 9000;
       std::vector<uint8_t> data(len);
       for (auto& c : data) c = 'a' + rng() % 26;
-      ASSERT_EQ(f->Write(offset, ConstBytes{data.data(), len}), IoCode::kOk);
-      if (model.size() < offset + len) model.resize(offset + len, 0);
-      std::memcpy(model.data() + offset, data.data(), len);
+      ASSERT_NO_FATAL_FAILURE(WriteBoth(f.get(), &model, offset, data));
     } else if (op < 9) {
       uint64_t size = rng() % (model.size() + 5000);
       ASSERT_EQ(f->Truncate(size), IoCode::kOk);
@@ -179,9 +185,7 @@ TEST(MemStorageTest, MatchesAPlainFileWhereverItGrows) {
       uint64_t offset = rng() % (model.size() + 150000);
       size_t len = 1 + rng() % (rng() % 2 ? 5000 : 140000);
       std::vector<uint8_t> data(len, static_cast<uint8_t>(1 + rng() % 255));
-      ASSERT_EQ(f->Write(offset, ConstBytes{data.data(), len}), IoCode::kOk);
-      if (model.size() < offset + len) model.resize(offset + len, 0);
-      std::memcpy(model.data() + offset, data.data(), len);
+      ASSERT_NO_FATAL_FAILURE(WriteBoth(f.get(), &model, offset, data));
     } else {
       uint64_t size = rng() % (model.size() + 150000);
       ASSERT_EQ(f->Truncate(size), IoCode::kOk);
