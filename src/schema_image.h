@@ -34,8 +34,11 @@ std::string FingerprintText(uint64_t fingerprint);
 // Copies `image` (a SQLite database file in rollback-journal format, page size equal to
 // the store's) into `store`'s main database when that has no schema object yet and the
 // image records `fingerprint` under kDeclaredKey. Returns whether it did; false leaves
-// the database as it was (an image that does not apply is not an error: the open
-// builds the schema itself). REQUIRES: no transaction open on `store`.
+// the database empty, as it was (an image that does not apply is not an error: the open
+// builds the schema itself). The fingerprint is read from the copy, whose schema the open
+// parses anyway; an image that turns out not to apply is copied back out, so a crash in
+// that instant leaves its tables for the next open to treat as any earlier schema.
+// REQUIRES: no transaction open on `store`.
 [[nodiscard]] Result<bool> ApplySchemaImage(Store& store, std::string_view image, uint64_t fingerprint);
 
 }  // namespace electrolite

@@ -7,6 +7,9 @@
 //   reopen  a file that an earlier open created and filled with 2,000 tasks
 //           (a cold page on a persisted database)
 //   existing  the file given as third argument, as it is
+//   image     a fresh in-memory database from the default schema's image, the file given
+//             as third argument (gunzipped dist/wasm/electrolite.schema.db.gz): Node's cold
+//             start as the client does it
 //
 // Prints the median wall time of `iterations` opens. For instruction counts
 // only the open + first query is collected:
@@ -98,10 +101,16 @@ struct Times {
   double query_ms;
 };
 
-__attribute__((noinline)) Times TimedOpen(const std::string& opts) {
+__attribute__((noinline)) Times TimedOpen(const std::string& opts, const std::string& image) {
   BenchEnv env;
   auto t0 = Clock::now();
-  auto opened = electrolite::Engine::Open(opts, &env);
+  auto options = electrolite::EngineOptions::FromJson(opts);
+  if (!options.ok()) {
+    std::fprintf(stderr, "options: %s\n", options.status().ToString().c_str());
+    std::exit(1);
+  }
+  options.value().schema_image = image;
+  auto opened = electrolite::Engine::Open(options.value(), &env);
   auto t1 = Clock::now();
   if (!opened.ok()) {
     std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
@@ -127,16 +136,18 @@ double Median(std::vector<double> v) {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "reopen";
   const int iterations = argc > 2 ? std::atoi(argv[2]) : 20;
-  if (mode != "memory" && mode != "first" && mode != "reopen" && (mode != "existing" || argc < 4)) {
-    std::fprintf(stderr, "usage: open_bench memory|first|reopen [iterations [path]] | existing iterations path\n");
+  const bool with_path = mode == "existing" || mode == "image";
+  if (mode != "memory" && mode != "first" && mode != "reopen" && (!with_path || argc < 4)) {
+    std::fprintf(stderr, "usage: open_bench memory|first|reopen [iterations [path]] | existing|image iterations path\n");
     return 2;
   }
   // A third argument keeps the database file there (to inspect it afterwards).
-  const bool keep = argc > 3;
-  const std::string path = mode == "memory" ? ":memory:"
+  const bool keep = argc > 3 && mode != "image";
+  const std::string image = mode == "image" ? ReadFile(argv[3]) : "";
+  const std::string path = mode == "memory" || mode == "image" ? ":memory:"
                            : keep           ? std::string(argv[3])
                                             : "/tmp/open_bench_" + std::to_string(getpid()) + ".db";
-  const std::string opts = Options(path, mode != "memory");
+  const std::string opts = Options(path, mode != "memory" && mode != "image");
   if (mode == "reopen") {
     RemoveDb(path);
     if (!Fill(opts, 2000)) return 1;
@@ -144,11 +155,11 @@ int main(int argc, char** argv) {
   std::vector<double> opens, queries;
   for (int i = 0; i < iterations; i++) {
     if (mode == "first") RemoveDb(path);
-    Times t = TimedOpen(opts);
+    Times t = TimedOpen(opts, image);
     opens.push_back(t.open_ms);
     queries.push_back(t.query_ms);
   }
-  if (mode != "memory" && !keep) RemoveDb(path);
+  if (path != ":memory:" && !keep) RemoveDb(path);
   std::printf("%s: open %.3f ms, first query %.3f ms (median of %d)\n", mode.c_str(), Median(opens),
               Median(queries), iterations);
   return 0;

@@ -109,12 +109,32 @@ TEST_F(SchemaImageTest, AnExistingDatabaseIsLeftAsItIs) {
   EXPECT_FALSE(HasMarker(*e));
 }
 
+// The image is checked on its copy, which is then undone: nothing of it is left, in a file or
+// in memory, and the database is the one the DDL builds.
 TEST_F(SchemaImageTest, OtherDeclaredTablesBuildTheirOwnSchema) {
-  std::unique_ptr<Engine> e = Open(File("target"), kOtherSchema, MarkedImage());
+  const std::string image = MarkedImage();
+  for (const std::string& path : {File("target"), std::string(":memory:")}) {
+    SCOPED_TRACE(path);
+    std::unique_ptr<Engine> e = Open(path, kOtherSchema, image);
+    ASSERT_NE(e, nullptr);
+    EXPECT_FALSE(HasMarker(*e));
+    EXPECT_NE(One(*e, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%notes%'").find("[[0]]"), std::string::npos);
+    EXPECT_NE(One(*e, "SELECT count(*) FROM todos").find("[[0]]"), std::string::npos);
+    EXPECT_NE(One(*e, "PRAGMA integrity_check").find("\"ok\""), std::string::npos);
+    std::string r = e->Exec("INSERT INTO todos (id, done) VALUES ('00000000-0000-4000-8000-000000000001', 1)", "[]");
+    EXPECT_NE(r.find("\"ok\":true"), std::string::npos) << r;
+  }
+}
+
+// A SQLite file that is not one of ours (no recorded declarations) is undone the same way.
+TEST_F(SchemaImageTest, ADatabaseThatIsNoImageIsUndone) {
+  Sql(File("image"), "CREATE TABLE foreign_table (x); INSERT INTO foreign_table VALUES (1);");
+  std::ifstream in(File("image"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::unique_ptr<Engine> e = Open(File("target"), kSchema, bytes);
   ASSERT_NE(e, nullptr);
-  EXPECT_FALSE(HasMarker(*e));
-  EXPECT_NE(One(*e, "SELECT count(*) FROM sqlite_master WHERE name = 'notes'").find("[[0]]"), std::string::npos);
-  EXPECT_NE(One(*e, "SELECT count(*) FROM todos").find("[[0]]"), std::string::npos);
+  EXPECT_NE(One(*e, "SELECT count(*) FROM sqlite_master WHERE name = 'foreign_table'").find("[[0]]"), std::string::npos);
+  EXPECT_NE(One(*e, "SELECT count(*) FROM notes").find("[[0]]"), std::string::npos);
 }
 
 TEST_F(SchemaImageTest, BytesThatAreNotADatabaseAreIgnored) {
