@@ -8,6 +8,7 @@ import type { EngineModule } from './engine-module.js';
 import { ElectroliteError, unwrap } from './errors.js';
 import { HostToken } from './host-token.js';
 import { noAnswer, serverError, type RequestProblem } from './request-problem.js';
+import { since, type OpenPhases } from './open-phases.js';
 import { RowWatches, type RowWatch } from './row-watches.js';
 import { SseLive } from './sse-live.js';
 import {
@@ -46,6 +47,8 @@ export interface HostConfig {
    * goes out until setToken (an empty token: go without one).
    */
   awaitToken?: boolean;
+  /** What the open spent before the engine's own (js/open-phases.ts); the host adds the engine's. */
+  openPhases?: OpenPhases;
 }
 
 export type { RequestProblem };
@@ -84,6 +87,7 @@ export class EngineHost {
   /** True until the first token arrives (HostConfig.awaitToken). */
   private tokenHeld = false;
   private problem: RequestProblem | null = null;
+  private openPhases: OpenPhases = {};
   private txOpen = false;
   private closed = false;
   private networkOnline = true;
@@ -108,6 +112,7 @@ export class EngineHost {
   /** Opens the engine on an instantiated module and starts the loop. */
   static start(m: EngineBindings, config: HostConfig, sink: (ev: EngineEvent) => void): EngineHost {
     const fetchFn = config.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
+    const t0 = performance.now();
     const opened = config.importSnapshot
       ? unwrap<{ handle: number }>(m.openImport(json(config.engineOptions), config.importSnapshot), 'import')
       : config.schemaImage
@@ -115,6 +120,7 @@ export class EngineHost {
         : unwrap<{ handle: number }>(m.open(json(config.engineOptions)), 'open');
     const live = Number(config.engineOptions.liveTimeoutMs);
     const host = new EngineHost(m, opened.handle, fetchFn, sink, live > 0 ? live : 45000);
+    host.openPhases = { ...config.openPhases, engineMs: since(t0) };
     host.localOnly = config.engineOptions.baseUrl === undefined;
     if (config.engineOptions.liveSse === true) host.sse = host.sseLive();
     if (config.token) {
@@ -506,7 +512,7 @@ export class EngineHost {
     const m = unwrap<Record<string, unknown>>(this.m.metrics(this.h, Date.now()), 'metrics');
     delete (m as { ok?: unknown }).ok;
     const dataTransfer = dataTransferOf(this.counters, (m.upload ?? {}) as UploadBytes);
-    return { ...m, dataTransfer, transport: { ...this.counters, inFlight: this.inFlight.size } };
+    return { ...m, dataTransfer, transport: { ...this.counters, inFlight: this.inFlight.size }, open: this.openPhases };
   }
 
   pendingMutations(): unknown[] {

@@ -7,6 +7,7 @@ import { buildEngineOptions, checkImport, usesDefaultSchema } from './engine-opt
 import { EngineHost, type EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
 import type { ConnectRequest, HostPort, ModuleLoader } from './host-port.js';
+import { since, type OpenPhases } from './open-phases.js';
 import { idleCheckpointer, prepareStorage } from './storage-open.js';
 import { loadEngineModule } from './wasm-loader.js';
 
@@ -16,8 +17,11 @@ export const defaultModuleLoader: ModuleLoader = () => loadEngineModule();
 export async function connectInProcess(req: ConnectRequest, load: ModuleLoader = defaultModuleLoader): Promise<HostPort> {
   const { options, resolved } = req;
   // The module loads (the wasm compiles) while the default schema and the storage are resolved.
+  const t0 = performance.now();
+  const phases: OpenPhases = {};
   const module = load();
   module.catch(() => undefined); // awaited below
+  void module.then(() => { phases.moduleReadyMs = since(t0); }, () => undefined);
   const schemaImage = usesDefaultSchema(options) && options.import === undefined ? loadDefaultSchemaImage() : undefined;
   const engineOptions = await buildEngineOptions(options, resolved, req.token);
   const importSnapshot = checkImport(options.import);
@@ -25,6 +29,7 @@ export async function connectInProcess(req: ConnectRequest, load: ModuleLoader =
     { file: resolved.storageFile, name: resolved.storage, vfs: resolved.vfs,
       encryptionKey: options.encryptionKey, synchronous: resolved.synchronous },
     () => module, engineOptions);
+  phases.storageReadyMs = since(t0);
   let host: EngineHost;
   let listener: ((ev: EngineEvent) => void) | undefined;
   const buffered: EngineEvent[] = [];
@@ -33,6 +38,7 @@ export async function connectInProcess(req: ConnectRequest, load: ModuleLoader =
     host = EngineHost.start(await storage.load(), {
       engineOptions, token: req.token, fetch: options.fetch as never, importSnapshot, awaitToken: req.awaitToken,
       schemaImage: await schemaImage,
+      openPhases: phases,
     }, (ev) => {
       if (ev.type === 'tables-changed') checkpointer?.poke();
       if (listener) listener(ev);

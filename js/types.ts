@@ -1,6 +1,10 @@
 // Public types of the client API (docs/client-api.md). Plain data only, so every value
 // here can cross a postMessage boundary unchanged (the browser runs the engine host in a Worker).
 
+import type { OpenPhases } from './open-phases.js';
+
+export type { OpenPhases };
+
 export type Row = Record<string, unknown>;
 export type Params = readonly unknown[];
 
@@ -208,6 +212,8 @@ export type Metrics = Record<string, unknown> & {
     engineMs: number;
     inFlight: number;
   };
+  /** Where the open's time went (js/open-phases.ts): ms since it began, and the engine's own open. */
+  open: OpenPhases;
 };
 
 export type Unsubscribe = () => void;

@@ -105,7 +105,8 @@ const PAGES = {
   const linger = Number(new URLSearchParams(location.search).get('linger') ?? 0);
   if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
   const n = Number((await db.query('SELECT count(*) AS n FROM tasks')).rows[0].n);
-  const storage = db.status.storage; await db.close(); window.__result = { ms, n, storage, listed: first.rows.length, phases, origin: performance.timeOrigin };`),
+  const worker = (await db.metrics()).open;
+  const storage = db.status.storage; await db.close(); window.__result = { ms, n, storage, listed: first.rows.length, phases, worker, origin: performance.timeOrigin };`),
   '/ours-write.html': page(`${OURS_OPEN}
   const rows = await (await fetch('/write-rows.json')).json();
   const samples = [];
@@ -271,7 +272,9 @@ try {
           workload: 'cold-start-browser', subject, values: runs.map((r) => r.ms), unit: 'ms',
           note: `navigation start → first screen (50 latest of ${runs[0].n} rows) on a new page; storage '${storage}'; ` +
             `median phases: page script starts ${medianOf(runs.map((r) => r.phases.script))} ms, import ${medianOf(runs.map((r) => r.phases.import))} ms, ` +
-            `open (worker, wasm, ${want === 'idb' ? 'IndexedDB load' : 'OPFS'}, engine) ${medianOf(runs.map((r) => r.phases.open))} ms, first query ${medianOf(runs.map((r) => r.phases.query))} ms`,
+            `open (worker, wasm, ${want === 'idb' ? 'IndexedDB load' : 'OPFS'}, engine) ${medianOf(runs.map((r) => r.phases.open))} ms, first query ${medianOf(runs.map((r) => r.phases.query))} ms; ` +
+            `in the worker (metrics().open): started ${medianOf(runs.map((r) => r.worker?.workerStartMs ?? NaN))} ms after its creation, then module ready at ${medianOf(runs.map((r) => r.worker?.moduleReadyMs ?? NaN))} ms, ` +
+            `storage at ${medianOf(runs.map((r) => r.worker?.storageReadyMs ?? NaN))} ms, engine open ${medianOf(runs.map((r) => r.worker?.engineMs ?? NaN))} ms`,
           extra: { storage, rowsFound: runs[0].n, ...(persisted && storage === want ? {} : { caveat: storageCaveat(storage) ?? `found ${runs[0].n} of ${ROWS} rows` }) },
         });
       },

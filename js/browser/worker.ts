@@ -22,6 +22,7 @@ import { buildEngineOptions, checkImport, usesDefaultSchema } from '../engine-op
 import { ElectroliteError } from '../errors.js';
 import { HOST_REOPENED } from '../host-port.js';
 import { resolveOptions } from '../options.js';
+import { since, type OpenPhases } from '../open-phases.js';
 import { idleCheckpointer, prepareStorage } from '../storage-open.js';
 import type { OpenOptions } from '../types.js';
 import { compileEngineWasm, loadEngineModule } from '../wasm-loader.js';
@@ -68,17 +69,20 @@ async function open(req: WorkerOpen): Promise<void> {
   const module: Promise<EngineBindings> = req.pageCompiles ? loadPageModule() : loadEngineModule(ON_DEMAND);
   module.catch(() => undefined); // awaited below; a failure rejects open()
   engineModule = module;
+  // metrics().open; this worker's clock starts at its creation, so now is its start-up.
+  const clock: OpenClock = { t0: performance.now(), phases: { workerStartMs: since(0) } };
+  void module.then(() => { clock.phases.moduleReadyMs = since(clock.t0); }, () => undefined);
   if (req.options['schemaSql'] === undefined && req.options['tables'] === undefined) {
     loadDefaultSchema().catch(() => undefined); // cached for openEngine
     if (req.options['import'] === undefined) void loadDefaultSchemaImage(); // likewise (never rejects)
   }
   const raw = req.options['storage'] as string | { path?: string } | undefined;
   const name = typeof raw === 'object' && raw !== null ? String(raw.path ?? ':memory:') : (raw ?? ':memory:');
-  if (name === ':memory:' || !tabsAvailable()) return openEngine(req, module, name);
+  if (name === ':memory:' || !tabsAvailable()) return openEngine(req, module, name, clock);
   // Election: the database lock is taken before any storage handle is created.
   releaseTab = await holdLock(tabLockName(name, tabId));
   const unlock = await holdLock(lockName(name), { ifAvailable: true });
-  if (unlock) return openEngine(req, module, name, unlock);
+  if (unlock) return openEngine(req, module, name, clock, unlock);
   // A follower may have to take over while offline: have what opening needs now.
   try {
     await module;
@@ -92,7 +96,8 @@ async function open(req: WorkerOpen): Promise<void> {
   stopWaiting = new AbortController();
   const promoted = holdLock(lockName(name), { signal: stopWaiting.signal }).then(async (granted) => {
     // Taking over: the page's client tells this new host what it told the old one.
-    await openEngine({ ...req, options: { ...req.options, import: undefined } }, module, name, granted!);
+    await openEngine({ ...req, options: { ...req.options, import: undefined } }, module, name,
+      { t0: performance.now(), phases: {} }, granted!);
     f.promote(localServer);
     follower = undefined;
     postEvent({ type: HOST_REOPENED });
@@ -150,8 +155,16 @@ function loadDeferredPart(): void {
   setTimeout(() => void module.then((m) => m.deferredReady?.()).catch(() => undefined), 0);
 }
 
+/** When an open began, and its phases so far (metrics().open, js/open-phases.ts). */
+interface OpenClock {
+  t0: number;
+  phases: OpenPhases;
+}
+
 /** Opens storage and the engine in this worker (the leader; `unlock` drops the database lock). */
-async function openEngine(req: WorkerOpen, module: Promise<EngineBindings>, name: string, unlock?: () => void): Promise<void> {
+async function openEngine(
+  req: WorkerOpen, module: Promise<EngineBindings>, name: string, clock: OpenClock, unlock?: () => void,
+): Promise<void> {
   const options = { ...req.options } as OpenOptions;
   // Fetched while the storage opens: a new database copies it instead of running the DDL.
   const schemaImage = usesDefaultSchema(options) && options.import === undefined ? loadDefaultSchemaImage() : undefined;
@@ -163,6 +176,7 @@ async function openEngine(req: WorkerOpen, module: Promise<EngineBindings>, name
       ...(unlock ? { unlock: () => {} } : {}), persistence: req.persistence === 'idb' ? 'idb' : undefined,
       synchronous: options.synchronous,
     });
+    clock.phases.storageReadyMs = since(clock.t0);
     await module; // a memory database attached nothing: the module must still have loaded
     if (storage.reason && storage.kind === 'memory') {
       console.warn(`[electrolite] storage ${JSON.stringify(name)}: ${storage.reason}; running in memory`);
@@ -181,6 +195,7 @@ async function openEngine(req: WorkerOpen, module: Promise<EngineBindings>, name
       importSnapshot: checkImport(options.import),
       awaitToken: req.awaitToken,
       schemaImage: await schemaImage,
+      openPhases: clock.phases,
     }, (ev) => onEngineEvent(ev));
   } catch (err) {
     host?.close();

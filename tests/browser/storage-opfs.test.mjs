@@ -108,7 +108,8 @@ async function openDb(page, origin = server.url, extra = {}) {
   return page.evaluate(async (opts) => {
     const mod = await import('/electrolite.js');
     window.db = await mod.BrowserElectrolite.open(opts);
-    return { storage: db.status.storage, reason: db.status.storageReason ?? null };
+    const { open } = await db.metrics();
+    return { storage: db.status.storage, reason: db.status.storageReason ?? null, open };
   }, { ...OPEN, storage: 'notes.db', ...extra });
 }
 
@@ -126,7 +127,11 @@ for (const { kind, extra } of BACKENDS) {
   test(`${kind}: SIGKILL of the whole browser mid-write: every acknowledged write and its outbox entry survive`, async () => {
     const profile = newProfile();
     let b = await start(profile);
-    await openDb(b.page, server.url, extra);
+    const opened = await openDb(b.page, server.url, extra);
+    // metrics().open: the worker's start-up, then the module, the storage and the engine's open.
+    for (const phase of ['workerStartMs', 'moduleReadyMs', 'storageReadyMs', 'engineMs']) {
+      assert.ok(Number.isFinite(opened.open[phase]) && opened.open[phase] >= 0, `${phase}: ${JSON.stringify(opened.open)}`);
+    }
     await b.page.evaluate(() => {
       window.committed = 0;
       (async () => {

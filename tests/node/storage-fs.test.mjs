@@ -57,6 +57,20 @@ test('a file database persists across close and reopen, with its outbox, in WAL 
   }
 });
 
+test('metrics().open says where the open spent its time: module, storage, engine', async () => {
+  const db = await Electrolite.open({ ...base, storage: { path: join(dir, 'phases.db') } });
+  try {
+    const { open } = await db.metrics();
+    for (const phase of ['moduleReadyMs', 'storageReadyMs', 'engineMs']) {
+      assert.ok(Number.isFinite(open[phase]) && open[phase] >= 0, `${phase}: ${JSON.stringify(open)}`);
+    }
+    assert.ok(open.engineMs > 0, 'the engine\'s own open takes time');
+    assert.equal(open.workerStartMs, undefined, 'no worker in Node');
+  } finally {
+    await db.close();
+  }
+});
+
 test('the WAL is checkpointed and emptied once writes stop, keeping its bytes for the next commits', async () => {
   const path = join(dir, 'idle.db');
   const db = await Electrolite.open({ ...base, storage: { path } });
