@@ -36,7 +36,7 @@ export class RequestFailure extends Error {
   }
 }
 
-/** Bodies withWatchdog already read, by the Response it hands on. */
+/** Bodies withWatchdog already read, by their Response (whose own body is then spent). */
 const readBodies = new WeakMap<Response, Uint8Array>();
 
 /**
@@ -64,13 +64,10 @@ export function withWatchdog(next: FetchFn, timeoutMs: number, onFire?: () => vo
       const res = await next(input, { ...init, signal: ctl.signal });
       // Read the whole body under the same watchdog, so a stalled body is cut off too.
       const body = new Uint8Array(await res.arrayBuffer());
-      const read = new Response(body.byteLength > 0 || !nullBodyStatus(res.status) ? body : null, {
-        status: res.status,
-        statusText: res.statusText,
-        headers: res.headers,
-      });
-      readBodies.set(read, body); // performRequest takes these bytes instead of copying them again
-      return read;
+      // performRequest takes these bytes (the response's own body is spent). No new Response
+      // around them: constructing one costs more than the rest of a response's handling here.
+      readBodies.set(res, body);
+      return res;
     } catch (err) {
       if (fired) throw new RequestFailure('timeout', `${init.method ?? 'GET'} ${input}: no response within ${timeoutMs} ms`);
       throw err;
@@ -79,10 +76,6 @@ export function withWatchdog(next: FetchFn, timeoutMs: number, onFire?: () => vo
       outer?.removeEventListener('abort', onOuterAbort);
     }
   };
-}
-
-function nullBodyStatus(status: number): boolean {
-  return status === 101 || status === 204 || status === 205 || status === 304;
 }
 
 /** Classifies thrown errors: aborts by us, watchdog timeouts, everything else is `network`. */
