@@ -133,9 +133,12 @@ const ZSTD = /^(ZSTD|HUF_|FSE_|HIST_|BIT_|XXH|POOL_|ERR_|ZDICT)/;
 /**
  * C functions that go by the profile after all: SQL features a first screen rarely uses and
  * that are whole subsystems (JSON, window functions, date/time and math functions, ALTER,
- * ANALYZE, VACUUM, ATTACH, foreign keys, integrity_check, hot-journal playback) and the C
- * library's number parsing and 128-bit float helpers the engine's sync path calls. A query
- * that uses one loads the second part then (once).
+ * ANALYZE, VACUUM, ATTACH, foreign keys, integrity_check, hot-journal playback), what no read
+ * reaches (virtual tables — pragma table functions, json_each —, EXPLAIN's text, DDL the
+ * engine never generates: foreign keys, generated columns, RETURNING, DROP TABLE; the
+ * statements that write: DELETE, UPDATE … FROM, triggers, upserts — a write loads the second
+ * part anyway), and the C library's number parsing and 128-bit float helpers the engine's sync
+ * path calls. A query that uses one loads the second part then (once).
  */
 const SQL_FEATURES = new RegExp('^(' + [
   'json\\w*', 'sqlite3Json\\w*', 'window\\w*', 'sqlite3Window\\w*', 'selectWindow\\w*', 'nth_value\\w*', 'ntile\\w*',
@@ -147,7 +150,11 @@ const SQL_FEATURES = new RegExp('^(' + [
   'parse(HhMmSs|YyyyMmDd|Modifier|TimezoneOffset)', 'toLocaltime', 'setDateTimeToCurrent', 'setRawDateNumber', 'getDigits',
   '(pow|exp|log|log1p|expm1|sin|cos|tan|asin|acos|atan|atan2|sinh|cosh|tanh|asinh|acosh|atanh|fmod|fmodl|scalbn|scalbnl)',
   '__(sin|cos|tan|rem_pio2)', '(log|math\\w*|trunc|ceiling|pi|degToRad|radToDeg)Func',
-  'strtod', 'strtoll', '__shgetc', 'scanexp', '__\\w*tf\\w*',
+  'strtod', 'strtoll', '__shgetc', 'scanexp', '__\\w*tf\\w*', '__floatscan', 'decfloat', 'hexfloat', '__intscan',
+  'sqlite3Vtab\\w*', 'vtab\\w*', 'sqlite3_declare_vtab', 'pragmaVtab\\w*', 'whereLoopAddVirtual\\w*', 'sqlite3WhereAddExplainText',
+  'sqlite3WhereExplainBloomFilter', 'sqlite3CreateForeignKey', 'sqlite3AddGenerated', 'sqlite3ComputeGeneratedColumns',
+  'sqlite3ExprCodeGeneratedColumn', 'sqlite3AddReturning', 'sqlite3DropTable', 'sqlite3DropTriggerPtr', 'triggerStepAllocate',
+  'sqlite3DeleteFrom', 'updateFromSelect', 'sqlite3CodeRowTrigger\\w*', 'getRowTrigger', 'sqlite3UpsertDup',
 ].join('|') + ')$');
 
 /**
