@@ -137,6 +137,23 @@ TEST_F(SchemaImageTest, ADatabaseThatIsNoImageIsUndone) {
   EXPECT_NE(One(*e, "SELECT count(*) FROM notes").find("[[0]]"), std::string::npos);
 }
 
+// A damaged image (cut short, or its schema page scrambled) never leaves its damage: whether
+// the copy fails or its check does, the open builds the schema and the file is sound.
+TEST_F(SchemaImageTest, ADamagedImageLeavesASoundDatabase) {
+  const std::string image = MarkedImage();
+  std::string scrambled = image;
+  for (size_t i = 200; i < 4096; i++) scrambled[i] = static_cast<char>(scrambled[i] ^ 0x55);
+  for (const std::string& bytes : {image.substr(0, 8192), image.substr(0, image.size() / 2), scrambled}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((File("target") + suffix).c_str());
+    std::unique_ptr<Engine> e = Open(File("target"), kSchema, bytes);
+    ASSERT_NE(e, nullptr);
+    EXPECT_NE(One(*e, "PRAGMA integrity_check").find("\"ok\""), std::string::npos);
+    EXPECT_NE(One(*e, "SELECT count(*) FROM notes").find("[[0]]"), std::string::npos);
+    std::string r = e->Exec("INSERT INTO notes (id, body) VALUES ('00000000-0000-4000-8000-000000000001', 'one')", "[]");
+    EXPECT_NE(r.find("\"ok\":true"), std::string::npos) << r;
+  }
+}
+
 TEST_F(SchemaImageTest, BytesThatAreNotADatabaseAreIgnored) {
   std::unique_ptr<Engine> e = Open(File("target"), kSchema, std::string(8192, '\x07'));
   ASSERT_NE(e, nullptr);
