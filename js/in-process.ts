@@ -35,9 +35,12 @@ export async function connectInProcess(req: ConnectRequest, load: ModuleLoader =
   const buffered: EngineEvent[] = [];
   let checkpointer: { poke(): void; stop(): void } | undefined;
   try {
-    host = EngineHost.start(await storage.load(), {
+    const loaded = await storage.load();
+    const image = await schemaImage;
+    phases.engineStartedMs = since(t0);
+    host = EngineHost.start(loaded, {
       engineOptions, token: req.token, fetch: options.fetch as never, importSnapshot, awaitToken: req.awaitToken,
-      schemaImage: await schemaImage,
+      schemaImage: image,
       openPhases: phases,
     }, (ev) => {
       if (ev.type === 'tables-changed') checkpointer?.poke();

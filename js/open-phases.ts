@@ -9,6 +9,8 @@ export interface OpenPhases {
   moduleReadyMs?: number;
   /** The storage's files opened (OPFS handles, an IndexedDB load, a Node file). */
   storageReadyMs?: number;
+  /** The engine's open began: the module, the storage and the default schema's files all in. */
+  engineStartedMs?: number;
   /** The engine's open itself (SQLite, the schema check or image, the shapes' state): a duration. */
   engineMs?: number;
 }

@@ -274,7 +274,7 @@ try {
             `median phases: page script starts ${medianOf(runs.map((r) => r.phases.script))} ms, import ${medianOf(runs.map((r) => r.phases.import))} ms, ` +
             `open (worker, wasm, ${want === 'idb' ? 'IndexedDB load' : 'OPFS'}, engine) ${medianOf(runs.map((r) => r.phases.open))} ms, first query ${medianOf(runs.map((r) => r.phases.query))} ms; ` +
             `in the worker (metrics().open): started ${medianOf(runs.map((r) => r.worker?.workerStartMs ?? NaN))} ms after its creation, then module ready at ${medianOf(runs.map((r) => r.worker?.moduleReadyMs ?? NaN))} ms, ` +
-            `storage at ${medianOf(runs.map((r) => r.worker?.storageReadyMs ?? NaN))} ms, engine open ${medianOf(runs.map((r) => r.worker?.engineMs ?? NaN))} ms`,
+            `storage at ${medianOf(runs.map((r) => r.worker?.storageReadyMs ?? NaN))} ms, engine open from ${medianOf(runs.map((r) => r.worker?.engineStartedMs ?? NaN))} ms for ${medianOf(runs.map((r) => r.worker?.engineMs ?? NaN))} ms`,
           extra: { storage, rowsFound: runs[0].n, ...(persisted && storage === want ? {} : { caveat: storageCaveat(storage) ?? `found ${runs[0].n} of ${ROWS} rows` }) },
         });
       },

@@ -187,6 +187,8 @@ async function openEngine(
     const engineOptions = await buildEngineOptions(options, resolved, req.token, req.resolverTables);
     await prepareStorage({ file: undefined, name: resolved.storage, vfs: storage.vfs, encryptionKey: undefined,
       synchronous: resolved.synchronous }, () => module, engineOptions);
+    const image = await schemaImage;
+    clock.phases.engineStartedMs = since(clock.t0);
     host = EngineHost.start(await module, {
       engineOptions,
       token: req.token,
@@ -194,7 +196,7 @@ async function openEngine(
       fetch: limitLivePolls((input, init) => fetch(input, init)) as typeof fetch,
       importSnapshot: checkImport(options.import),
       awaitToken: req.awaitToken,
-      schemaImage: await schemaImage,
+      schemaImage: image,
       openPhases: clock.phases,
     }, (ev) => onEngineEvent(ev));
   } catch (err) {

@@ -129,7 +129,7 @@ for (const { kind, extra } of BACKENDS) {
     let b = await start(profile);
     const opened = await openDb(b.page, server.url, extra);
     // metrics().open: the worker's start-up, then the module, the storage and the engine's open.
-    for (const phase of ['workerStartMs', 'moduleReadyMs', 'storageReadyMs', 'engineMs']) {
+    for (const phase of ['workerStartMs', 'moduleReadyMs', 'storageReadyMs', 'engineStartedMs', 'engineMs']) {
       assert.ok(Number.isFinite(opened.open[phase]) && opened.open[phase] >= 0, `${phase}: ${JSON.stringify(opened.open)}`);
     }
     await b.page.evaluate(() => {
