@@ -7,7 +7,7 @@ import { buildEngineOptions, checkImport, usesDefaultSchema } from './engine-opt
 import { EngineHost, type EngineEvent } from './engine-host.js';
 import { ElectroliteError } from './errors.js';
 import type { ConnectRequest, HostPort, ModuleLoader } from './host-port.js';
-import { since, type OpenPhases } from './open-phases.js';
+import { OpenClock } from './open-phases.js';
 import { idleCheckpointer, prepareStorage } from './storage-open.js';
 import { loadEngineModule } from './wasm-loader.js';
 
@@ -17,11 +17,9 @@ export const defaultModuleLoader: ModuleLoader = () => loadEngineModule();
 export async function connectInProcess(req: ConnectRequest, load: ModuleLoader = defaultModuleLoader): Promise<HostPort> {
   const { options, resolved } = req;
   // The module loads (the wasm compiles) while the default schema and the storage are resolved.
-  const t0 = performance.now();
-  const phases: OpenPhases = {};
   const module = load();
   module.catch(() => undefined); // awaited below
-  void module.then(() => { phases.moduleReadyMs = since(t0); }, () => undefined);
+  const clock = new OpenClock(module);
   const schemaImage = usesDefaultSchema(options) && options.import === undefined ? loadDefaultSchemaImage() : undefined;
   const engineOptions = await buildEngineOptions(options, resolved, req.token);
   const importSnapshot = checkImport(options.import);
@@ -29,7 +27,7 @@ export async function connectInProcess(req: ConnectRequest, load: ModuleLoader =
     { file: resolved.storageFile, name: resolved.storage, vfs: resolved.vfs,
       encryptionKey: options.encryptionKey, synchronous: resolved.synchronous },
     () => module, engineOptions);
-  phases.storageReadyMs = since(t0);
+  clock.mark('storageReadyMs');
   let host: EngineHost;
   let listener: ((ev: EngineEvent) => void) | undefined;
   const buffered: EngineEvent[] = [];
@@ -37,11 +35,11 @@ export async function connectInProcess(req: ConnectRequest, load: ModuleLoader =
   try {
     const loaded = await storage.load();
     const image = await schemaImage;
-    phases.engineStartedMs = since(t0);
+    clock.mark('engineStartedMs');
     host = EngineHost.start(loaded, {
       engineOptions, token: req.token, fetch: options.fetch as never, importSnapshot, awaitToken: req.awaitToken,
       schemaImage: image,
-      openPhases: phases,
+      openPhases: clock.phases,
     }, (ev) => {
       if (ev.type === 'tables-changed') checkpointer?.poke();
       if (listener) listener(ev);

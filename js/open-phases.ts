@@ -19,3 +19,21 @@ export interface OpenPhases {
 export function since(t0: number): number {
   return Math.round((performance.now() - t0) * 10) / 10;
 }
+
+/**
+ * An open's clock, as each host (the in-process one, the browser worker) keeps it: `mark` a
+ * phase as ms since the open began; the module's readiness is marked when it resolves.
+ */
+export class OpenClock {
+  readonly phases: OpenPhases;
+  private readonly t0 = performance.now();
+
+  constructor(module: Promise<unknown>, phases: OpenPhases = {}) {
+    this.phases = phases;
+    void module.then(() => this.mark('moduleReadyMs'), () => undefined);
+  }
+
+  mark(phase: 'moduleReadyMs' | 'storageReadyMs' | 'engineStartedMs'): void {
+    this.phases[phase] = since(this.t0);
+  }
+}

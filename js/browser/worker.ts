@@ -22,7 +22,7 @@ import { buildEngineOptions, checkImport, usesDefaultSchema } from '../engine-op
 import { ElectroliteError } from '../errors.js';
 import { HOST_REOPENED } from '../host-port.js';
 import { resolveOptions } from '../options.js';
-import { since, type OpenPhases } from '../open-phases.js';
+import { OpenClock, since } from '../open-phases.js';
 import { idleCheckpointer, prepareStorage } from '../storage-open.js';
 import type { OpenOptions } from '../types.js';
 import { compileEngineWasm, loadEngineModule } from '../wasm-loader.js';
@@ -70,8 +70,7 @@ async function open(req: WorkerOpen): Promise<void> {
   module.catch(() => undefined); // awaited below; a failure rejects open()
   engineModule = module;
   // metrics().open; this worker's clock starts at its creation, so now is its start-up.
-  const clock: OpenClock = { t0: performance.now(), phases: { workerStartMs: since(0) } };
-  void module.then(() => { clock.phases.moduleReadyMs = since(clock.t0); }, () => undefined);
+  const clock = new OpenClock(module, { workerStartMs: since(0) });
   if (req.options['schemaSql'] === undefined && req.options['tables'] === undefined) {
     loadDefaultSchema().catch(() => undefined); // cached for openEngine
     if (req.options['import'] === undefined) void loadDefaultSchemaImage(); // likewise (never rejects)
@@ -97,7 +96,7 @@ async function open(req: WorkerOpen): Promise<void> {
   const promoted = holdLock(lockName(name), { signal: stopWaiting.signal }).then(async (granted) => {
     // Taking over: the page's client tells this new host what it told the old one.
     await openEngine({ ...req, options: { ...req.options, import: undefined } }, module, name,
-      { t0: performance.now(), phases: {} }, granted!);
+      new OpenClock(module), granted!);
     f.promote(localServer);
     follower = undefined;
     postEvent({ type: HOST_REOPENED });
@@ -155,12 +154,6 @@ function loadDeferredPart(): void {
   setTimeout(() => void module.then((m) => m.deferredReady?.()).catch(() => undefined), 0);
 }
 
-/** When an open began, and its phases so far (metrics().open, js/open-phases.ts). */
-interface OpenClock {
-  t0: number;
-  phases: OpenPhases;
-}
-
 /** Opens storage and the engine in this worker (the leader; `unlock` drops the database lock). */
 async function openEngine(
   req: WorkerOpen, module: Promise<EngineBindings>, name: string, clock: OpenClock, unlock?: () => void,
@@ -176,7 +169,7 @@ async function openEngine(
       ...(unlock ? { unlock: () => {} } : {}), persistence: req.persistence === 'idb' ? 'idb' : undefined,
       synchronous: options.synchronous,
     });
-    clock.phases.storageReadyMs = since(clock.t0);
+    clock.mark('storageReadyMs');
     await module; // a memory database attached nothing: the module must still have loaded
     if (storage.reason && storage.kind === 'memory') {
       console.warn(`[electrolite] storage ${JSON.stringify(name)}: ${storage.reason}; running in memory`);
@@ -188,7 +181,7 @@ async function openEngine(
     await prepareStorage({ file: undefined, name: resolved.storage, vfs: storage.vfs, encryptionKey: undefined,
       synchronous: resolved.synchronous }, () => module, engineOptions);
     const image = await schemaImage;
-    clock.phases.engineStartedMs = since(clock.t0);
+    clock.mark('engineStartedMs');
     host = EngineHost.start(await module, {
       engineOptions,
       token: req.token,
